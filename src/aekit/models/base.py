@@ -1,0 +1,141 @@
+"""The model contract every autoencoder family follows.
+
+A model is a plain :class:`torch.nn.Module` built from one config dataclass. It has
+``encode(x) -> z``, ``decode(z) -> x_hat``, ``forward(x) -> AEOutput`` and
+``loss(x, target) -> LossOutput`` (total plus named parts). The training engine only
+ever reads ``LossOutput.total`` and logs ``LossOutput.parts``; it knows nothing
+about particular families.
+
+Shapes: inputs are ``(B, features)`` for tables or ``(B, C, *spatial)`` for images
+and series; ``x_hat`` always has the input's shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+ReconLoss = Literal["mse", "bce", "l1"]
+
+
+@dataclass
+class AEOutput:
+    """What ``forward`` returns.
+
+    ``x_hat``: reconstruction, shape of the input. ``z``: the code the decoder used.
+    ``extras``: family-specific tensors (``logits`` of a sigmoid output, ``mu`` and
+    ``logvar`` of a VAE, the dense code ``h`` before k-sparse selection, ...).
+    """
+
+    x_hat: Tensor
+    z: Tensor
+    extras: dict[str, Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class LossOutput:
+    """What ``loss`` returns: the scalar to minimise and its named parts.
+
+    ``parts`` always holds ``"recon"``; regularisers add their own keys (``"kl"``,
+    ``"l1"``, ``"contractive"``, ...) with the *weighted* value that enters ``total``.
+    """
+
+    total: Tensor
+    parts: dict[str, Tensor]
+    output: AEOutput
+
+
+def reconstruction_loss(out: AEOutput, target: Tensor, kind: ReconLoss) -> Tensor:
+    """Mean per-element reconstruction loss between ``out.x_hat`` and ``target``.
+
+    BCE uses the decoder's logits when the family provides them (numerically stable);
+    it expects targets in [0, 1].
+    """
+    if kind == "mse":
+        return F.mse_loss(out.x_hat, target)
+    if kind == "l1":
+        return F.l1_loss(out.x_hat, target)
+    if kind == "bce":
+        logits = out.extras.get("logits")
+        if logits is not None:
+            return F.binary_cross_entropy_with_logits(logits, target)
+        return F.binary_cross_entropy(out.x_hat.clamp(1e-6, 1 - 1e-6), target)
+    raise ValueError(f"unknown reconstruction loss {kind!r}")
+
+
+def per_sample_error(x_hat: Tensor, x: Tensor, kind: ReconLoss = "mse") -> Tensor:
+    """Element-wise reconstruction error, same shape as ``x`` (for scores and error maps)."""
+    if kind == "l1":
+        return (x_hat - x).abs()
+    if kind == "bce":
+        p = x_hat.clamp(1e-6, 1 - 1e-6)
+        return -(x * p.log() + (1 - x) * (1 - p).log())
+    return (x_hat - x).pow(2)
+
+
+class Autoencoder(nn.Module):
+    """Base class: a deterministic autoencoder with a reconstruction loss.
+
+    Subclasses set ``self.encoder`` / ``self.decoder`` (or override ``encode`` /
+    ``decode``) and add regularisers by overriding :meth:`loss`. ``config`` must have
+    ``input_shape`` and ``loss`` fields.
+    """
+
+    family: ClassVar[str] = "base"
+    config: Any
+
+    def __init__(self, config: Any) -> None:
+        super().__init__()
+        self.config = config
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one example, without the batch dimension."""
+        return tuple(self.config.input_shape)
+
+    @property
+    def latent_dim(self) -> int:
+        """Number of values in one example's code."""
+        return int(self.config.latent_dim)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """``(B, *input_shape) -> (B, latent...)``: the deterministic code."""
+        return self.encoder(x)
+
+    def decode_logits(self, z: Tensor) -> Tensor:
+        """Decoder output before the output activation, shape ``(B, *input_shape)``."""
+        return self.decoder(z)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """``(B, latent...) -> (B, *input_shape)``: the reconstruction."""
+        return self._activate(self.decode_logits(z))
+
+    def _activate(self, logits: Tensor) -> Tensor:
+        if getattr(self.config, "output_activation", "identity") == "sigmoid":
+            return torch.sigmoid(logits)
+        return logits
+
+    def forward(self, x: Tensor) -> AEOutput:
+        z = self.encode(x)
+        logits = self.decode_logits(z)
+        extras = {"logits": logits} if getattr(self.config, "output_activation", "") == "sigmoid" else {}
+        return AEOutput(x_hat=self._activate(logits), z=z, extras=extras)
+
+    def loss(self, x: Tensor, target: Tensor | None = None) -> LossOutput:
+        """Reconstruct ``x`` and compare with ``target`` (defaults to ``x``; a denoiser passes the clean input)."""
+        out = self(x)
+        recon = reconstruction_loss(out, x if target is None else target, self.config.loss)
+        return LossOutput(total=recon, parts={"recon": recon}, output=out)
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """Deterministic reconstruction (the mean of a VAE's decoder at the posterior mean)."""
+        return self(x).x_hat
+
+    def score(self, x: Tensor) -> Tensor:
+        """Per-example mean reconstruction error, shape ``(B,)`` (higher = worse)."""
+        err = per_sample_error(self.reconstruct(x), x, self.config.loss)
+        return err.flatten(1).mean(1)

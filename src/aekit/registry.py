@@ -1,0 +1,78 @@
+"""Name -> model family registry.
+
+Families register themselves with :func:`register` when their module is imported;
+:mod:`aekit.models` imports every built-in family. No dispatch chains: loading a
+saved model looks its family up here.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+from aekit.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from aekit.models.base import Autoencoder
+
+M = TypeVar("M")
+
+
+@dataclass(frozen=True)
+class Family:
+    """One registered model family."""
+
+    name: str
+    model_class: type
+    config_class: type
+    description: str
+
+
+_FAMILIES: dict[str, Family] = {}
+
+
+def register(name: str, config_class: type, description: str = "") -> Callable[[M], M]:
+    """Class decorator: register a model class under ``name`` with its config dataclass."""
+
+    def deco(cls: M) -> M:
+        if name in _FAMILIES and _FAMILIES[name].model_class is not cls:
+            raise RuntimeError(f"model family {name!r} registered twice")
+        doc = description or (cls.__doc__ or "").strip().splitlines()[0]
+        _FAMILIES[name] = Family(name, cls, config_class, doc)  # type: ignore[arg-type]
+        cls.family = name  # type: ignore[attr-defined]
+        return cls
+
+    return deco
+
+
+def _ensure_loaded() -> None:
+    import aekit.models  # noqa: F401  (imports every built-in family)
+
+
+def families() -> dict[str, Family]:
+    """All registered families, by name."""
+    _ensure_loaded()
+    return dict(sorted(_FAMILIES.items()))
+
+
+def get_family(name: str) -> Family:
+    """Look a family up by name; unknown names raise :class:`ConfigError` with a suggestion."""
+    _ensure_loaded()
+    try:
+        return _FAMILIES[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(_FAMILIES), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"unknown model family {name!r}{hint}; known: {', '.join(sorted(_FAMILIES))}"
+        ) from None
+
+
+def build_model(family: str, params: dict[str, Any]) -> "Autoencoder":
+    """Build a model of ``family`` from a plain dict of config values (strictly checked)."""
+    from aekit.config import from_dict
+
+    fam = get_family(family)
+    cfg = from_dict(fam.config_class, params, where=f"model ({family})")
+    return fam.model_class(cfg)
