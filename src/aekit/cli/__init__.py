@@ -1,0 +1,1 @@
+"""aekit's command-line interface (typer). Heavy libraries are imported inside commands."""

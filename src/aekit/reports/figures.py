@@ -1,0 +1,77 @@
+"""Core figures every run gets: loss curves by part, and input/reconstruction grids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from aekit.io import atomic_write_with
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
+    """Save a matplotlib figure atomically as PNG and close it."""
+    plt = _plt()
+    out = atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"))
+    plt.close(fig)
+    return out
+
+
+def loss_curves(history: Sequence[dict[str, float]], path: str | Path) -> Path:
+    """One panel per loss part, train and validation, best validation epoch marked."""
+    plt = _plt()
+    parts = sorted({k.split("/", 1)[1] for row in history for k in row if "/" in k})
+    parts = ["loss"] + [p for p in parts if p != "loss"]
+    fig, axes = plt.subplots(1, len(parts), figsize=(4 * len(parts), 3.2), squeeze=False)
+    epochs = [int(r["epoch"]) + 1 for r in history]
+    val = [r.get("val/loss") for r in history]
+    best = int(np.nanargmin([np.nan if v is None else v for v in val])) if any(v is not None for v in val) else None
+    for ax, part in zip(axes[0], parts):
+        for split, style in (("train", "-"), ("val", "--")):
+            ys = [r.get(f"{split}/{part}") for r in history]
+            if any(y is not None for y in ys):
+                ax.plot(epochs, [np.nan if y is None else y for y in ys], style, marker="o", ms=3, label=split)
+        if best is not None:
+            ax.axvline(epochs[best], color="grey", lw=0.8, ls=":", label=f"best epoch {epochs[best]}")
+        ax.set_title(part)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def _as_images(X: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (N, H, W) grey or (N, H, W, 3) colour in display range."""
+    X = np.asarray(X, dtype=np.float32)
+    img = X[:, 0] if X.shape[1] == 1 else X.transpose(0, 2, 3, 1)[..., :3]
+    lo, hi = float(img.min()), float(img.max())
+    return (img - lo) / (hi - lo) if hi > lo else img * 0
+
+
+def reconstruction_grid(X: np.ndarray, X_hat: np.ndarray, path: str | Path, titles: tuple[str, str] = ("input", "reconstruction")) -> Path:
+    """Two rows of images: inputs above, reconstructions below (shared grey scale)."""
+    plt = _plt()
+    n = len(X)
+    both = _as_images(np.concatenate([X, X_hat]))
+    fig, axes = plt.subplots(2, n, figsize=(1.2 * n, 2.6), squeeze=False)
+    for j in range(n):
+        for i in range(2):
+            ax = axes[i][j]
+            ax.imshow(both[i * n + j], cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[0][j].set_title(str(j), fontsize=7)
+    axes[0][0].set_ylabel(titles[0], fontsize=8)
+    axes[1][0].set_ylabel(titles[1], fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)

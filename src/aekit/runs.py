@@ -1,0 +1,186 @@
+"""Run folders and saved models.
+
+A run folder holds ``config.yaml`` (what was asked for), ``model.safetensors`` +
+``model.json`` (family, config, preprocessing, checksum), ``metrics.json``,
+``logs/``, ``checkpoints/`` and ``figures/``. :func:`load` rebuilds the model from
+``model.json`` alone, loads weights strictly, and never touches training code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from aekit.config import to_dict
+from aekit.data.dataset import Scaler, check_array
+from aekit.errors import ConfigError, ModelFileError, ShapeError
+from aekit.io import atomic_save_json, atomic_write_bytes
+from aekit.models.base import Autoencoder, per_sample_error
+
+MODEL_FORMAT = "aekit-model/1"
+
+
+def save_model(folder: str | Path, model: Autoencoder, scaler: Scaler | None = None, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``model.safetensors`` and ``model.json`` into ``folder`` atomically."""
+    from safetensors.torch import save
+
+    folder = Path(folder)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    blob = save(state)
+    meta = {
+        "format": MODEL_FORMAT,
+        "family": model.family,
+        "config": to_dict(model.config),
+        "preprocessing": None if scaler is None else scaler.to_dict(),
+        "weights_sha256": hashlib.sha256(blob).hexdigest(),
+        **(extra or {}),
+    }
+    atomic_write_bytes(folder / "model.safetensors", blob)
+    atomic_save_json(folder / "model.json", meta)
+    return folder
+
+
+def load_model(folder: str | Path) -> tuple[Autoencoder, Scaler | None, dict[str, Any]]:
+    """Rebuild a model from ``model.json`` + ``model.safetensors``; strict, checksummed, eval mode."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    from aekit.registry import build_model
+
+    folder = Path(folder)
+    meta_path, weights_path = folder / "model.json", folder / "model.safetensors"
+    if not folder.exists():
+        raise ModelFileError(f"run folder not found: {folder}")
+    for p in (meta_path, weights_path):
+        if not p.is_file():
+            raise ModelFileError(f"{folder}: missing {p.name} (not a finished aekit run?)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelFileError(f"{meta_path}: not valid JSON ({err})") from None
+    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+        raise ModelFileError(f"{meta_path}: not an aekit model description (format {MODEL_FORMAT} expected)")
+    blob = weights_path.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != meta.get("weights_sha256"):
+        raise ModelFileError(f"{weights_path}: checksum mismatch (file truncated or modified)")
+    try:
+        state = load(blob)
+    except (SafetensorError, Exception) as err:  # noqa: BLE001 - any decode failure is a bad file
+        raise ModelFileError(f"{weights_path}: cannot read weights ({err})") from None
+    try:
+        model = build_model(meta["family"], meta["config"])
+    except ConfigError as err:
+        raise ModelFileError(f"{meta_path}: {err}") from None
+    result = model.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise ModelFileError(
+            f"{weights_path}: weights do not fit the model (missing: {', '.join(result.missing_keys[:3]) or '-'}; "
+            f"unexpected: {', '.join(result.unexpected_keys[:3]) or '-'})"
+        )
+    model.eval()
+    scaler = None if meta.get("preprocessing") is None else Scaler.from_dict(meta["preprocessing"])
+    return model, scaler, meta
+
+
+class TrainedAutoencoder:
+    """A trained model with its preprocessing: numpy in, numpy out, in original units.
+
+    ``encode``/``reconstruct``/``score`` scale inputs with the scaler fitted on the
+    training split, check the shape, and batch through the model without gradients.
+    """
+
+    def __init__(self, model: Autoencoder, scaler: Scaler | None, meta: dict[str, Any], path: Path | None = None) -> None:
+        self.model = model.eval()
+        self.scaler = scaler
+        self.meta = meta
+        self.path = path
+
+    @property
+    def family(self) -> str:
+        return self.model.family
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The run's config (``config.yaml``) when loaded from a run folder, else the model config."""
+        if self.path is not None and (self.path / "config.yaml").is_file():
+            import yaml
+
+            return yaml.safe_load((self.path / "config.yaml").read_text())
+        return {"model": {"family": self.family, **to_dict(self.model.config)}}
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        if self.path is not None and (self.path / "metrics.json").is_file():
+            return json.loads((self.path / "metrics.json").read_text())
+        return {}
+
+    def _prepare(self, X: Any) -> np.ndarray:
+        X = check_array(X, "input")
+        shape = self.model.input_shape
+        if tuple(X.shape[1:]) != shape:
+            if int(np.prod(X.shape[1:])) == int(np.prod(shape)):
+                X = X.reshape(len(X), *shape)  # e.g. flat 784-vectors for a 1x28x28 model
+            else:
+                raise ShapeError(f"input has shape {tuple(X.shape[1:])} per example, the model expects {shape}")
+        return X if self.scaler is None else self.scaler.transform(X)
+
+    @torch.no_grad()
+    def _batched(self, fn: Any, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+        outs = [fn(t[i : i + batch_size]) for i in range(0, len(t), batch_size)]
+        return torch.cat(outs).numpy()
+
+    def encode(self, X: Any) -> np.ndarray:
+        """Codes of ``X`` (deterministic; a VAE's posterior mean), shape ``(N, latent...)``."""
+        return self._batched(self.model.encode, self._prepare(X))
+
+    def decode(self, Z: Any) -> np.ndarray:
+        """Decode codes back to inputs in original units."""
+        z = np.asarray(Z, dtype=np.float32)
+        out = self._batched(self.model.decode, z)
+        return out if self.scaler is None else self.scaler.inverse_transform(out)
+
+    def reconstruct(self, X: Any) -> np.ndarray:
+        """Reconstruction of ``X`` in the input's original units."""
+        out = self._batched(self.model.reconstruct, self._prepare(X))
+        return out if self.scaler is None else self.scaler.inverse_transform(out)
+
+    def score(self, X: Any) -> np.ndarray:
+        """Per-example mean reconstruction error in scaled units (higher = more anomalous)."""
+        return self._batched(self.model.score, self._prepare(X))
+
+    def error_map(self, X: Any) -> np.ndarray:
+        """Element-wise reconstruction error, the input's shape (for plots)."""
+        kind = getattr(self.model.config, "loss", "mse")
+
+        def fn(t: Tensor) -> Tensor:
+            return per_sample_error(self.model.reconstruct(t), t, kind)
+
+        return self._batched(fn, self._prepare(X))
+
+    @torch.no_grad()
+    def evaluate(self, X: Any, batch_size: int = 2048) -> dict[str, float]:
+        """Mean of every loss part over ``X`` (as in training, without corruption)."""
+        t = torch.from_numpy(self._prepare(X))
+        sums: dict[str, float] = {}
+        for i in range(0, len(t), batch_size):
+            xb = t[i : i + batch_size]
+            out = self.model.loss(xb)
+            for k, v in {"loss": out.total, **out.parts}.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * len(xb)
+        return {k: v / len(t) for k, v in sums.items()}
+
+    def save(self, folder: str | Path) -> Path:
+        return save_model(folder, self.model, self.scaler, {k: v for k, v in self.meta.items() if k not in ("format", "family", "config", "preprocessing", "weights_sha256")})
+
+
+def load(path: str | Path) -> TrainedAutoencoder:
+    """Load a run folder (or a folder with model.json + model.safetensors)."""
+    model, scaler, meta = load_model(path)
+    return TrainedAutoencoder(model, scaler, meta, Path(path))
