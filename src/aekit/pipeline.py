@@ -110,6 +110,9 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
     params.setdefault("input_shape", list(ds.shape))
     if params.get("loss") == "bce" and cfg.data.scaling != "minmax":
         raise ConfigError("loss 'bce' needs data in [0, 1]: use data.scaling: minmax")
+    import torch
+
+    torch.manual_seed(cfg.trainer.seed)  # weight initialisation is part of the seeded run
     model = build_model(cfg.model["family"], params)
     if tuple(model.input_shape) != ds.shape:
         raise DataError(f"model input_shape {model.input_shape} does not match the data's {ds.shape}")

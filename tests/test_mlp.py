@@ -1,0 +1,109 @@
+"""MLP autoencoder family: shapes, gradients, learning, tied weights, parameter counts."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from aekit.errors import ConfigError
+from aekit.registry import build_model
+
+ACTS = ["relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "identity"]
+
+
+@pytest.mark.parametrize(
+    "hidden,latent,tied,out_act,loss",
+    list(itertools.product([[], [32], [48, 24]], [4, 100], [False, True], ["sigmoid", "identity"], ["mse", "bce", "l1"])),
+)
+def test_shapes_for_every_configuration(hidden, latent, tied, out_act, loss):
+    model = build_model("mlp", {"input_shape": [1, 8, 8], "hidden": hidden, "latent_dim": latent,
+                                "tied": tied, "output_activation": out_act, "loss": loss})
+    x = torch.rand(5, 1, 8, 8)
+    out = model(x)
+    assert out.x_hat.shape == x.shape
+    assert out.z.shape == (5, latent)
+    assert model.encode(x).shape == (5, latent)
+    assert model.decode(out.z).shape == x.shape
+    res = model.loss(x)
+    assert set(res.parts) == {"recon"} and res.total.ndim == 0 and torch.isfinite(res.total)
+    if out_act == "sigmoid":
+        assert 0 <= float(out.x_hat.detach().min()) and float(out.x_hat.detach().max()) <= 1
+
+
+@pytest.mark.parametrize("activation", ACTS)
+def test_every_activation_trains_and_gradients_reach_every_parameter(activation):
+    model = build_model("mlp", {"input_shape": [12], "hidden": [10], "latent_dim": 3, "activation": activation,
+                                "output_activation": "identity"})
+    model.loss(torch.randn(8, 12)).total.backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+        assert p.grad.abs().sum() > 0, f"no gradient reached {name}"
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_loss_falls_when_overfitting_one_batch(tied):
+    torch.manual_seed(0)
+    model = build_model("mlp", {"input_shape": [20], "hidden": [16], "latent_dim": 8, "tied": tied,
+                                "output_activation": "identity"})
+    x = torch.randn(16, 20)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = float(model.loss(x).total)
+    for _ in range(200):
+        opt.zero_grad()
+        model.loss(x).total.backward()
+        opt.step()
+    assert float(model.loss(x).total) < 0.2 * first
+
+
+def _n_weights(module: torch.nn.Module) -> int:
+    return sum(p.numel() for n, p in module.named_parameters() if n.endswith("weight"))
+
+
+def test_tied_weights_halve_the_weight_parameters():
+    cfg = {"input_shape": [784], "hidden": [128, 64], "latent_dim": 32}
+    untied, tied = build_model("mlp", cfg), build_model("mlp", {**cfg, "tied": True})
+    assert _n_weights(tied.decoder) == 0
+    assert _n_weights(tied) * 2 == _n_weights(untied)
+    # the decoder really uses the encoder's transposed weights
+    first = tied.encoder[0]
+    with torch.no_grad():
+        first.weight.mul_(0)
+    assert torch.allclose(tied.decoder[-1](torch.ones(1, 128)), tied.decoder[-1].bias)
+
+
+def _dense_ae_params(widths: list[int]) -> int:
+    """Parameters of a mirrored dense autoencoder with biases, counted layer by layer."""
+    enc = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    dec = sum(b * a + a for a, b in zip(widths[:-1], widths[1:]))
+    return enc + dec
+
+
+@pytest.mark.parametrize(
+    "cfg,total",
+    [
+        ({"input_shape": [784], "hidden": [], "latent_dim": 32}, 50_992),  # Keras blog, 784-32-784
+        ({"input_shape": [784], "hidden": [128, 64], "latent_dim": 32}, 222_384),  # Keras blog deep AE
+        ({"input_shape": [784], "hidden": [100, 500, 250], "latent_dim": 2}, _dense_ae_params([784, 100, 500, 250, 2])),
+    ],
+)
+def test_parameter_counts_of_known_configurations(cfg, total):
+    model = build_model("mlp", cfg)
+    assert sum(p.numel() for p in model.parameters()) == total
+
+
+def test_overcomplete_code_is_wider_than_input():
+    model = build_model("mlp", {"input_shape": [16], "hidden": [32], "latent_dim": 64})
+    assert model.encode(torch.rand(2, 16)).shape == (2, 64)
+
+
+def test_bad_model_parameters_are_named():
+    with pytest.raises(ConfigError, match="lattent_dim.*latent_dim"):
+        build_model("mlp", {"lattent_dim": 3})
+    with pytest.raises(ConfigError, match="activation"):
+        build_model("mlp", {"activation": "relux"})
+    with pytest.raises(ConfigError, match="unknown model family"):
+        build_model("mpl", {})
+    with pytest.raises(ConfigError, match="latent_dim"):
+        build_model("mlp", {"latent_dim": "three"})
