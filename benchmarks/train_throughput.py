@@ -18,18 +18,22 @@ import torch
 
 def hand_loop(model: torch.nn.Module, X: torch.Tensor, epochs: int, batch: int, seed: int) -> float:
     """The loop a tutorial would write: shuffle, slice, forward, MSE, backward, step."""
+    model.to(X.device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator(device=X.device).manual_seed(seed)
     model.train()
+    sync = torch.cuda.synchronize if X.is_cuda else (lambda: None)
+    sync()
     start = time.perf_counter()
     for _ in range(epochs):
-        perm = torch.randperm(len(X), generator=g)
+        perm = torch.randperm(len(X), generator=g, device=X.device)
         for idx in perm.split(batch):
             x = X[idx]
             loss = torch.nn.functional.mse_loss(model(x).x_hat, x)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+    sync()
     return time.perf_counter() - start
 
 
@@ -39,6 +43,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=60_000)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--accelerator", default="cpu", help="cpu or gpu (the hand loop runs on the same device)")
+    ap.add_argument("--precision", default="32-true", help="engine precision, e.g. bf16-mixed on a GPU")
     ap.add_argument("--repeats", type=int, default=3, help="alternate the two loops this many times; best of each")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -47,7 +53,8 @@ def main() -> None:
     from aekit.training import OptimConfig, TrainerConfig, fit_model
 
     X = np.random.default_rng(0).random((args.rows, 784), dtype=np.float32)
-    Xt = torch.from_numpy(X)
+    device = "cuda" if args.accelerator == "gpu" else "cpu"
+    Xt = torch.from_numpy(X).to(device)
     params = {"input_shape": [784], "hidden": [128, 64], "latent_dim": 32, "activation": "relu"}
     n = args.rows * args.epochs
     aekit_s, hand_s = [], []
@@ -56,12 +63,14 @@ def main() -> None:
         hand_s.append(hand_loop(build_model("mlp", params), Xt, args.epochs, args.batch, r))
         res = fit_model(
             build_model("mlp", params), X,
-            trainer=TrainerConfig(max_epochs=args.epochs, batch_size=args.batch, seed=r, progress=False),
+            trainer=TrainerConfig(max_epochs=args.epochs, batch_size=args.batch, seed=r, progress=False,
+                                  accelerator=args.accelerator, precision=args.precision),
             optim=OptimConfig(lr=1e-3),
         )
         aekit_s.append(res.seconds)
     a, h = n / min(aekit_s), n / min(hand_s)
-    print(f"rows={args.rows} epochs={args.epochs} batch={args.batch} threads={args.threads} repeats={args.repeats}")
+    print(f"rows={args.rows} epochs={args.epochs} batch={args.batch} threads={args.threads} repeats={args.repeats} "
+          f"device={device} engine precision={args.precision}")
     print(f"{'loop':<24}{'best s':>10}{'samples/s':>14}")
     print(f"{'hand-written PyTorch':<24}{min(hand_s):>10.2f}{h:>14,.0f}")
     print(f"{'aekit engine':<24}{min(aekit_s):>10.2f}{a:>14,.0f}")
