@@ -21,6 +21,13 @@ TINY: dict[str, tuple[dict, tuple[int, ...]]] = {
     "timeseries_conv1d": ({}, (1, 40)),
     "stacked": ({"hidden": [16], "latent_dim": 4, "pretrain_epochs": 1}, (1, 6, 6)),
     "dbn": ({"hidden": [16], "latent_dim": 4, "rbm_epochs": 1}, (1, 6, 6)),
+    "sparse_l1": ({"hidden": [16], "latent_dim": 48, "latent_activation": "sigmoid"}, (1, 6, 6)),  # overcomplete
+    "sparse_kl": ({"hidden": [16], "latent_dim": 48}, (1, 6, 6)),
+    "ksparse": ({"hidden": [16], "latent_dim": 6, "k": 4}, (1, 6, 6)),
+    "contractive": ({"hidden": [16], "latent_dim": 4}, (1, 6, 6)),  # autograd Jacobian path
+    "vae": ({"hidden": [16], "latent_dim": 4}, (1, 6, 6)),
+    "conv_vae": ({"channels": [4, 8], "latent_dim": 4}, (1, 8, 8)),
+    "linear": ({"latent_dim": 4}, (1, 6, 6)),
 }
 
 
