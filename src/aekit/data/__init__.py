@@ -8,3 +8,5 @@ __all__ = [
     "ArraySplit", "BUILTIN", "Dataset", "Scaler", "Splits", "TensorBatches", "check_array",
     "load_array", "load_dataset", "read_idx", "register_builtin", "split_dataset", "table_to_dataset",
 ]
+
+from aekit.data import odds as _odds  # noqa: E402,F401  (registers cardio, arrhythmia, lympho, mitdb, yahoo)

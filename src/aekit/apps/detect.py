@@ -1,0 +1,617 @@
+"""Anomaly detection with autoencoders, behind scikit-learn's outlier-detector contract.
+
+"If the output does not look like the input, it is an outlier": an autoencoder trained
+on (mostly) normal rows reconstructs them well and anything unusual badly, so the
+reconstruction error is an anomaly score.
+
+:class:`AutoencoderDetector` follows :class:`sklearn.ensemble.IsolationForest`'s sign
+conventions exactly: ``score_samples`` is lower for more abnormal rows,
+``decision_function = score_samples - offset_`` is negative for outliers and
+``predict`` returns +1 (inlier) / -1 (outlier). For "higher = worse" thinking it adds
+``anomaly_score`` (the reconstruction-error score, ``= -score_samples``) and
+``is_anomaly`` (boolean, ``= predict == -1``).
+
+:class:`SeriesDetector` applies it to time series: sliding windows scored by a 1-D conv
+or MLP autoencoder, window scores spread back to points (mean or max).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from aekit.apps.thresholds import METHODS as THRESHOLD_METHODS
+from aekit.apps.thresholds import Threshold, choose_threshold
+from aekit.errors import ConfigError, DataError, ShapeError
+
+REDUCTIONS = ("mean", "max", "sum")
+SCORES = ("recon", "elbo", "iwae")
+
+
+def _family_of(model: Any) -> tuple[str, dict[str, Any], Any]:
+    """``model`` (family name, config dataclass or model instance) -> (family, params, template instance)."""
+    from aekit.config import to_dict
+    from aekit.models.base import Autoencoder
+    from aekit.registry import families, get_family
+
+    if isinstance(model, str):
+        get_family(model)  # unknown names fail here, with a suggestion
+        return model, {}, None
+    if isinstance(model, Autoencoder):
+        return model.family, to_dict(model.config), model
+    if dataclasses.is_dataclass(model) and not isinstance(model, type):
+        for name, fam in families().items():
+            if type(model) is fam.config_class:
+                return name, to_dict(model), None
+        raise ConfigError(f"config {type(model).__name__} belongs to no registered model family")
+    raise ConfigError(f"model must be a family name, a model config or an Autoencoder, got {type(model).__name__}")
+
+
+def default_params(family: str, n_features: int, scaling: str) -> dict[str, Any]:
+    """Sensible sizes for tables: one hidden layer of 64 and a code of half the input (at most 32)."""
+    from aekit.registry import get_family
+
+    fields = {f.name for f in dataclasses.fields(get_family(family).config_class)}
+    params: dict[str, Any] = {}
+    if family == "mlp":
+        params.update(hidden=[64], latent_dim=max(1, min(32, n_features // 2)))
+    if "output_activation" in fields:
+        # standardised data is unbounded; [0, 1] data suits a sigmoid
+        params["output_activation"] = "sigmoid" if scaling == "minmax" else "identity"
+    return {k: v for k, v in params.items() if k in fields}
+
+
+class AutoencoderDetector(OutlierMixin, BaseEstimator):
+    """Outlier detector scoring rows of ``X`` by an autoencoder's reconstruction error.
+
+    Parameters
+    ----------
+    model: engine: a registered family name (``"mlp"``, ``"conv"``, ``"timeseries_conv1d"``,
+        ``"vae"`` when installed, ...), a family's config dataclass, or an
+        :class:`~aekit.models.base.Autoencoder` whose weights are the starting point.
+    model_params: config values for a family name (merged over defaults; ``input_shape``
+        is filled in from the data).
+    input_shape: shape of one example when rows are flattened windows/images, e.g.
+        ``(1, 128)`` for a 1-D conv on windows of 128; ``None`` = ``(n_features,)``.
+    contamination: expected share of outliers in the training data, in (0, 0.5];
+        used by ``threshold="contamination"`` (as scikit-learn's IsolationForest).
+    threshold: rule setting ``offset_``: ``"contamination"`` (share of training rows),
+        ``"percentile"`` (of the errors on the held-out validation rows, assumed normal),
+        ``"mean_std"`` (mean + k·std of training errors) or ``"median_mad"``
+        (median + k·MAD). ``best_f1`` needs labels: call :meth:`set_threshold`.
+    threshold_param: the rule's number (percentile q, or k); ``None`` = 99 / 3.
+    reduction: how element errors become one score: ``"mean"``, ``"max"`` or ``"sum"``.
+    standardize_errors: divide each feature's error by its spread on the training rows
+        (after subtracting its mean) before reducing, so no single noisy feature dominates.
+    score_type: ``"recon"`` (reconstruction error), or for a VAE ``"elbo"`` (negative ELBO) /
+        ``"iwae"`` (negative importance-weighted bound with ``n_samples`` draws).
+    scaling: ``"standard"``, ``"minmax"`` or ``"none"`` (a per-feature
+        :class:`aekit.data.Scaler` fitted in ``fit``).
+    max_epochs, batch_size, lr, weight_decay, patience, noise: training settings of the
+        shared engine (``noise``: corruption specs, making a denoising detector).
+    validation_fraction: share of rows held out for best-epoch selection and the
+        ``percentile`` threshold (none below 20 rows).
+    random_state: seeds weights, split and shuffling; equal seeds give equal fits.
+    accelerator: Lightning accelerator for training (scoring runs on the CPU).
+
+    Fitted attributes: ``model_``, ``family_``, ``scaler_``, ``offset_``, ``threshold_``
+    (a :class:`~aekit.apps.thresholds.Threshold`), ``history_``, ``train_scores_``
+    (anomaly scores of the training rows), ``n_features_in_``, ``input_shape_``.
+    """
+
+    def __init__(
+        self,
+        model: Any = "mlp",
+        model_params: dict[str, Any] | None = None,
+        input_shape: Sequence[int] | None = None,
+        contamination: float = 0.1,
+        threshold: str = "contamination",
+        threshold_param: float | None = None,
+        reduction: str = "mean",
+        standardize_errors: bool = False,
+        score_type: str = "recon",
+        n_samples: int = 16,
+        scaling: str = "standard",
+        max_epochs: int = 30,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        validation_fraction: float = 0.1,
+        patience: int | None = None,
+        noise: list[dict[str, Any]] | None = None,
+        random_state: int = 0,
+        accelerator: str = "cpu",
+    ) -> None:
+        self.model = model
+        self.model_params = model_params
+        self.input_shape = input_shape
+        self.contamination = contamination
+        self.threshold = threshold
+        self.threshold_param = threshold_param
+        self.reduction = reduction
+        self.standardize_errors = standardize_errors
+        self.score_type = score_type
+        self.n_samples = n_samples
+        self.scaling = scaling
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.noise = noise
+        self.random_state = random_state
+        self.accelerator = accelerator
+
+    # --- checks --------------------------------------------------------------------
+
+    def _check_params(self) -> None:
+        c = self.contamination
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0.0 < float(c) <= 0.5:
+            raise ConfigError(f"contamination must be a number in (0, 0.5], got {c!r}")
+        if self.threshold not in THRESHOLD_METHODS or self.threshold == "best_f1":
+            raise ConfigError(
+                f"threshold must be one of contamination, percentile, mean_std, median_mad, got {self.threshold!r}"
+                " (best_f1 uses labels: call set_threshold(X, y, 'best_f1'))"
+            )
+        if self.reduction not in REDUCTIONS:
+            raise ConfigError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {self.reduction!r}")
+        if self.score_type not in SCORES:
+            raise ConfigError(f"score_type must be one of {', '.join(SCORES)}, got {self.score_type!r}")
+        if not 0.0 <= float(self.validation_fraction) < 1.0:
+            raise ConfigError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
+
+    def _validate(self, X: Any, reset: bool) -> np.ndarray:
+        return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+
+    def _shape(self, n_features: int) -> tuple[int, ...]:
+        shape = (n_features,) if self.input_shape is None else tuple(int(s) for s in self.input_shape)
+        if math.prod(shape) != n_features:
+            raise ConfigError(f"input_shape {shape} holds {math.prod(shape)} values but X has {n_features} columns")
+        return shape
+
+    # --- fitting -------------------------------------------------------------------
+
+    def _build(self, n_features: int) -> Any:
+        from aekit.apps._infer import seeded_model
+
+        family, params, template = _family_of(self.model)
+        if template is not None:
+            model = copy.deepcopy(template)  # never train the caller's object
+            if tuple(model.input_shape) != self.input_shape_:
+                raise ConfigError(f"model expects input_shape {tuple(model.input_shape)}, data gives {self.input_shape_}")
+            return family, model
+        merged = {**default_params(family, n_features, self.scaling), **params, **(self.model_params or {})}
+        merged["input_shape"] = list(self.input_shape_)
+        return family, seeded_model(family, merged, int(self.random_state))
+
+    def fit(self, X: Any, y: Any = None) -> "AutoencoderDetector":
+        """Train on ``X`` (``(n_samples, n_features)``, mostly normal rows) and set the threshold.
+
+        ``y`` is ignored (unsupervised), as in scikit-learn's outlier detectors.
+        """
+        from aekit.data.dataset import Scaler
+        from aekit.training import OptimConfig, TrainerConfig, fit_model
+
+        self._check_params()
+        X = self._validate(X, reset=True)
+        if len(X) < 2:
+            raise DataError(f"need at least 2 samples to fit, got {len(X)} sample")
+        if np.array_equal(X.min(axis=0), X.max(axis=0)):
+            raise DataError("every column of X is constant: there is nothing to learn a normal pattern from")
+        self.input_shape_ = self._shape(X.shape[1])
+        self.scaler_ = Scaler(self.scaling, per_feature=True).fit(X)  # type: ignore[arg-type]
+        Xs = self._scale(X)
+        n_val = int(round(len(Xs) * float(self.validation_fraction))) if len(Xs) >= 20 else 0
+        train, val = Xs, None
+        if n_val:  # without a validation split, train on Xs itself (no copy of a large array)
+            perm = np.random.default_rng(self.random_state).permutation(len(Xs))
+            train, val = Xs[perm[n_val:]], Xs[perm[:n_val]]
+        self.family_, model = self._build(X.shape[1])
+        if self.score_type != "recon" and not _is_variational(model):
+            raise ConfigError(f"score_type={self.score_type!r} needs a variational model (family {self.family_!r} is not)")
+        result = fit_model(
+            model, train, val,
+            trainer=TrainerConfig(
+                max_epochs=int(self.max_epochs), batch_size=min(int(self.batch_size), len(train)),
+                patience=self.patience, seed=int(self.random_state), accelerator=self.accelerator,
+            ),
+            optim=OptimConfig(lr=float(self.lr), weight_decay=float(self.weight_decay)),
+            noise=self.noise,
+        )
+        self.model_ = result.model
+        self.history_ = result.history
+        self.err_shift_, self.err_scale_ = None, None
+        if self.standardize_errors:
+            E = self._element_errors(Xs)
+            self.err_shift_ = E.mean(axis=0)
+            self.err_scale_ = np.where(E.std(axis=0) > 1e-12, E.std(axis=0), 1.0)
+        self.train_scores_ = self._scores_scaled(Xs)
+        held_out = self._scores_scaled(val) if val is not None else self.train_scores_
+        basis = held_out if self.threshold == "percentile" else self.train_scores_
+        param = self.contamination if self.threshold == "contamination" else self.threshold_param
+        self._set(choose_threshold(self.threshold, basis, param))
+        return self
+
+    def _set(self, threshold: Threshold) -> None:
+        self.threshold_ = threshold
+        self.offset_ = -float(threshold.value)
+
+    def set_threshold(self, X: Any, y: Any = None, method: str = "percentile", param: float | None = None) -> Threshold:
+        """Re-threshold on other data: ``method`` applied to the anomaly scores of ``X``.
+
+        ``"best_f1"`` uses the labels ``y`` (1 = anomaly) and is recorded as such in
+        ``threshold_.uses_labels``; the other rules ignore ``y``.
+        """
+        check_is_fitted(self, "model_")
+        t = choose_threshold(method, self.anomaly_score(X), param, y_true=y)
+        self._set(t)
+        return t
+
+    # --- scoring -------------------------------------------------------------------
+
+    def _element_errors(self, Xs: np.ndarray) -> np.ndarray:
+        """``(N, *input_shape)`` element-wise reconstruction errors of scaled inputs."""
+        from aekit.models.base import per_sample_error
+
+        kind = getattr(self.model_.config, "loss", "mse")
+        model = self.model_
+        return _batched_fixed(lambda t: per_sample_error(model.reconstruct(t), t, kind), Xs).reshape(len(Xs), *self.input_shape_)
+
+    def _reduce(self, E: np.ndarray) -> np.ndarray:
+        flat = E.reshape(len(E), -1).astype(np.float64)
+        if self.reduction == "max":
+            return flat.max(axis=1)
+        if self.reduction == "sum":
+            return flat.sum(axis=1)
+        return flat.mean(axis=1)
+
+    def _scores_scaled(self, Xs: np.ndarray) -> np.ndarray:
+        if self.score_type != "recon":
+            return _variational_score(self.model_, Xs, self.score_type, int(self.n_samples), int(self.random_state))
+        if self.err_shift_ is None:
+            if self.reduction == "mean":  # the common case: one fused pass, no error map kept
+                return _batched_fixed(self.model_.score, Xs)
+            return self._reduce(self._element_errors(Xs))
+        E = (self._element_errors(Xs) - self.err_shift_) / self.err_scale_
+        return self._reduce(E)
+
+    def _prepare(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self._scale(self._validate(X, reset=False))
+
+    def _scale(self, X: np.ndarray) -> np.ndarray:
+        """``scaler_`` applied with one float32 allocation (inputs can be 60,000 × 784), reshaped to ``input_shape_``."""
+        out = np.subtract(X, self.scaler_.shift_, dtype=np.float32)
+        np.divide(out, self.scaler_.scale_, out=out)
+        return out.reshape(len(X), *self.input_shape_)
+
+    def anomaly_score(self, X: Any) -> np.ndarray:
+        """Reconstruction-error score per row, ``(n_samples,)`` float64: higher = more anomalous."""
+        return self._scores_scaled(self._prepare(X))
+
+    def error_map(self, X: Any) -> np.ndarray:
+        """Element-wise errors ``(n_samples, *input_shape_)`` in scaled units (per feature / per time step, for plots)."""
+        return self._element_errors(self._prepare(X))
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Opposite of :meth:`anomaly_score`: the lower, the more abnormal (scikit-learn's convention)."""
+        return -self.anomaly_score(X)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """``score_samples(X) - offset_``: negative for outliers, positive for inliers."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: Any) -> np.ndarray:
+        """+1 for inliers, -1 for outliers (``decision_function(X) < 0``)."""
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def is_anomaly(self, X: Any) -> np.ndarray:
+        """Boolean mask of outliers: ``anomaly_score(X) > threshold_.value``."""
+        return self.predict(X) == -1
+
+
+SCORE_CHUNK = 1024  # rows per forward pass when scoring
+
+
+def _batched_fixed(fn: Any, X: np.ndarray, chunk: int = SCORE_CHUNK) -> np.ndarray:
+    """Apply ``fn`` without gradients to float32 chunks of exactly ``chunk`` rows (the last one
+    zero-padded); returns float64.
+
+    A float32 matrix product's last bits depend on how many rows it multiplies; with every
+    pass the same size, a row's score is the same whatever batch it arrives in (scikit-learn's
+    subset-invariance check) while keeping float32 speed.
+    """
+    import torch
+
+    arr = np.ascontiguousarray(X, dtype=np.float32)
+    t = torch.from_numpy(arr if arr.flags.writeable else arr.copy())  # torch refuses read-only memory
+    parts = []
+    with torch.no_grad():
+        for i in range(0, len(t), chunk):
+            part = t[i : i + chunk]
+            n = len(part)
+            if n < chunk:
+                part = torch.cat([part, part.new_zeros((chunk - n, *part.shape[1:]))])
+            parts.append(fn(part)[:n])
+    return torch.cat(parts).double().numpy() if parts else np.zeros((0,), dtype=np.float64)
+
+
+# --- variational scores -----------------------------------------------------------------
+
+def _is_variational(model: Any) -> bool:
+    import torch
+
+    x = torch.zeros(1, *model.input_shape)
+    with torch.no_grad():
+        extras = model.eval()(x).extras
+    return "mu" in extras and "logvar" in extras
+
+
+def _log_likelihood(model: Any, x_hat: Any, x: Any) -> Any:
+    """``log p(x | z)`` per example: Bernoulli for a BCE model, unit-variance Gaussian otherwise."""
+    from aekit.models.base import per_sample_error
+
+    kind = getattr(model.config, "loss", "mse")
+    if kind == "bce":
+        return -per_sample_error(x_hat, x, "bce").flatten(1).sum(1)
+    return -0.5 * (x_hat - x).pow(2).flatten(1).sum(1) - 0.5 * x[0].numel() * math.log(2 * math.pi)
+
+
+def _variational_score(model: Any, Xs: np.ndarray, kind: str, n_samples: int, seed: int) -> np.ndarray:
+    """Negative ELBO (``kind="elbo"``, reconstruction at the posterior mean) or negative IWAE
+    bound with ``n_samples`` draws (``kind="iwae"``) per example; higher = more anomalous.
+
+    Uses the family's own ``elbo(x, generator)`` / ``iwae_bound(x, k, generator)`` when it has
+    them (aekit's ``vae``); otherwise works for any family whose ``forward`` puts the Gaussian
+    posterior's ``mu`` and ``logvar`` in ``extras`` (prior N(0, I), unit-variance Gaussian or
+    Bernoulli decoder by the model's loss).
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    out: list[np.ndarray] = []
+    with torch.no_grad():
+        for i in range(0, len(Xs), 1024):
+            x = torch.from_numpy(np.array(Xs[i : i + 1024], dtype=np.float32))
+            own = getattr(model, "iwae_bound" if kind == "iwae" else "elbo", None)
+            if callable(own):  # the family's own bound (aekit's "vae": its likelihood, in nats)
+                bound = own(x, k=n_samples, generator=gen) if kind == "iwae" else own(x, generator=gen)
+                out.append((-bound).double().numpy())
+                continue
+            ex = model(x).extras
+            mu, logvar = ex["mu"].flatten(1), ex["logvar"].flatten(1)
+            std = (0.5 * logvar).exp()
+            if kind == "elbo":
+                # reconstruction term at the posterior mean: deterministic, so scores are repeatable
+                rec = _log_likelihood(model, model.decode(ex["mu"]), x)
+                kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+                out.append((kl - rec).double().numpy())
+                continue
+            logw = []
+            for _ in range(n_samples):  # K decoder passes over the whole batch
+                eps = torch.randn(mu.shape, generator=gen)
+                z = mu + std * eps
+                log_q = (-0.5 * eps.pow(2) - 0.5 * logvar - 0.5 * math.log(2 * math.pi)).sum(1)
+                log_p = (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).sum(1)
+                logw.append(_log_likelihood(model, model.decode(z.view_as(ex["mu"])), x) + log_p - log_q)
+            bound = torch.logsumexp(torch.stack(logw), 0) - math.log(n_samples)
+            out.append((-bound).double().numpy())
+    return np.concatenate(out)
+
+
+# --- time series ---------------------------------------------------------------------
+
+class SeriesDetector(BaseEstimator):
+    """Anomalies in a time series ``(T,)`` or ``(T, C)``: windows in, point scores out.
+
+    The series is standardised per channel, cut into windows of ``window`` steps every
+    ``stride`` steps, and an :class:`AutoencoderDetector` (a 1-D conv by default, or any
+    family) is trained on the windows. A point's score aggregates (``"mean"`` or
+    ``"max"``) the per-time-step errors of every window covering it, so a short spike
+    is located, not smeared over whole windows. The threshold rule and its parameter
+    work on the training *points'* scores.
+
+    Parameters are those of :class:`AutoencoderDetector` plus ``window``, ``stride``
+    and ``aggregation``; ``model="conv"`` gets a small 1-D conv (channels 16-32, pools
+    of 2) unless ``model_params`` say otherwise, ``model="mlp"`` sees flattened windows.
+
+    Fitted attributes: ``detector_`` (the window detector), ``n_channels_``,
+    ``mean_``/``std_`` (per-channel standardisation), ``offset_``, ``threshold_``,
+    ``train_scores_`` (point scores of the training series).
+    """
+
+    def __init__(
+        self,
+        window: int = 64,
+        stride: int = 1,
+        aggregation: str = "mean",
+        model: Any = "conv",
+        model_params: dict[str, Any] | None = None,
+        contamination: float = 0.01,
+        threshold: str = "contamination",
+        threshold_param: float | None = None,
+        max_epochs: int = 20,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        validation_fraction: float = 0.1,
+        patience: int | None = None,
+        random_state: int = 0,
+        accelerator: str = "cpu",
+    ) -> None:
+        self.window = window
+        self.stride = stride
+        self.aggregation = aggregation
+        self.model = model
+        self.model_params = model_params
+        self.contamination = contamination
+        self.threshold = threshold
+        self.threshold_param = threshold_param
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.accelerator = accelerator
+
+    def _windows(self, series: Any, fit: bool) -> tuple[np.ndarray, np.ndarray, int]:
+        from aekit.data.series import as_series, sliding_windows
+
+        x = as_series(series)
+        if fit:
+            self.n_channels_ = x.shape[1]
+            self.mean_ = x.mean(axis=0)
+            std = x.std(axis=0)
+            if np.all(std == 0):
+                raise DataError("every channel of the series is constant: there is nothing to learn")
+            self.std_ = np.where(std > 1e-12, std, 1.0).astype(np.float32)
+        elif x.shape[1] != self.n_channels_:
+            raise ShapeError(f"series has {x.shape[1]} channels, the detector was fitted on {self.n_channels_}")
+        W, starts = sliding_windows((x - self.mean_) / self.std_, int(self.window), int(self.stride))
+        return W.reshape(len(W), -1), starts, len(x)
+
+    def _model_params(self) -> dict[str, Any] | None:
+        if self.model == "conv" and self.model_params is None:
+            # two stride-1 convs with max-pools of 2, nearest upsampling back: a compact 1-D conv AE
+            return {"channels": [16, 32], "kernel_size": [7, 5], "stride": [1], "pool": [2, 2],
+                    "bottleneck": "conv", "decoder": "upsample", "decoder_channels": [16, self.n_channels_],
+                    "decoder_kernel_size": [5, 7], "decoder_stride": [2, 2], "output_activation": "identity"}
+        return self.model_params
+
+    def fit(self, series: Any, y: Any = None) -> "SeriesDetector":
+        """Train on a (mostly normal) series; ``y`` is ignored."""
+        if self.aggregation not in ("mean", "max"):
+            raise ConfigError(f"aggregation must be mean or max, got {self.aggregation!r}")
+        W, starts, T = self._windows(series, fit=True)
+        if self.model == "conv" and int(self.window) % 4:
+            raise ConfigError(f"the default conv model needs a window divisible by 4, got {self.window}")
+        self.detector_ = AutoencoderDetector(
+            model=self.model, model_params=self._model_params(), input_shape=(self.n_channels_, int(self.window)),
+            scaling="none", max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
+            validation_fraction=self.validation_fraction, patience=self.patience,
+            random_state=self.random_state, accelerator=self.accelerator,
+        ).fit(W)
+        self.train_scores_ = self._points(W, starts, T)
+        param = self.contamination if self.threshold == "contamination" else self.threshold_param
+        self._set(choose_threshold(self.threshold, self.train_scores_, param))
+        return self
+
+    def _set(self, threshold: Threshold) -> None:
+        self.threshold_ = threshold
+        self.offset_ = -float(threshold.value)
+
+    def _points(self, W: np.ndarray, starts: np.ndarray, T: int) -> np.ndarray:
+        from aekit.data.series import windows_to_points
+
+        det = self.detector_
+        E = det._element_errors(W.reshape(len(W), *det.input_shape_))  # (N, C, L)
+        return windows_to_points(E.mean(axis=1), starts, int(self.window), T, self.aggregation)  # type: ignore[arg-type]
+
+    def anomaly_score(self, series: Any) -> np.ndarray:
+        """Point scores ``(T,)``: higher = more anomalous."""
+        check_is_fitted(self, "detector_")
+        return self._points(*self._windows(series, fit=False))
+
+    def window_scores(self, series: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(scores per window (N,), window starts (N,))``."""
+        check_is_fitted(self, "detector_")
+        W, starts, _ = self._windows(series, fit=False)
+        return self.detector_.anomaly_score(W), starts
+
+    def score_samples(self, series: Any) -> np.ndarray:
+        """``-anomaly_score``: lower = more abnormal, per point."""
+        return -self.anomaly_score(series)
+
+    def decision_function(self, series: Any) -> np.ndarray:
+        """Negative at anomalous points."""
+        return self.score_samples(series) - self.offset_
+
+    def predict(self, series: Any) -> np.ndarray:
+        """+1 normal / -1 anomalous, per point."""
+        return np.where(self.decision_function(series) < 0, -1, 1)
+
+    def is_anomaly(self, series: Any) -> np.ndarray:
+        """Boolean per point."""
+        return self.predict(series) == -1
+
+    def set_threshold(self, series: Any, y: Any = None, method: str = "percentile", param: float | None = None) -> Threshold:
+        """Re-threshold on the point scores of ``series`` (``"best_f1"`` uses the point labels ``y``)."""
+        t = choose_threshold(method, self.anomaly_score(series), param, y_true=y)
+        self._set(t)
+        return t
+
+
+# --- saving and loading ------------------------------------------------------------------
+
+DETECTOR_KEY = "detector"
+
+
+def _json_params(est: BaseEstimator) -> dict[str, Any]:
+    params = est.get_params(deep=False)
+    if not isinstance(params.get("model"), str):
+        params["model"] = getattr(est, "family_", None) or est.detector_.family_  # type: ignore[attr-defined]
+    if params.get("input_shape") is not None:
+        params["input_shape"] = list(params["input_shape"])
+    return params
+
+
+def save_detector(det: AutoencoderDetector | SeriesDetector, folder: Any) -> Any:
+    """Write a fitted detector as ``model.safetensors`` + ``model.json`` (aekit's model format)
+    with the threshold, score settings and series normalisation under ``"detector"``."""
+    from pathlib import Path
+
+    from aekit.runs import save_model
+
+    inner = det.detector_ if isinstance(det, SeriesDetector) else det
+    check_is_fitted(inner, "model_")
+    meta: dict[str, Any] = {
+        "class": type(det).__name__,
+        "params": _json_params(det),
+        "threshold": det.threshold_.to_dict(),
+        "n_features_in": int(inner.n_features_in_),
+        "input_shape": list(inner.input_shape_),
+        "err_shift": None if inner.err_shift_ is None else inner.err_shift_.tolist(),
+        "err_scale": None if inner.err_scale_ is None else inner.err_scale_.tolist(),
+    }
+    if isinstance(det, SeriesDetector):
+        meta.update(inner_params=_json_params(inner), mean=det.mean_.tolist(), std=det.std_.tolist(),
+                    n_channels=int(det.n_channels_))
+    return save_model(Path(folder), inner.model_, inner.scaler_, {DETECTOR_KEY: meta})
+
+
+def _restore(det: AutoencoderDetector, model: Any, scaler: Any, meta: dict[str, Any]) -> AutoencoderDetector:
+    det.model_, det.scaler_, det.family_ = model, scaler, model.family
+    det.n_features_in_ = int(meta["n_features_in"])
+    det.input_shape_ = tuple(meta["input_shape"])
+    det.err_shift_ = None if meta["err_shift"] is None else np.asarray(meta["err_shift"])
+    det.err_scale_ = None if meta["err_scale"] is None else np.asarray(meta["err_scale"])
+    return det
+
+
+def load_detector(folder: Any) -> AutoencoderDetector | SeriesDetector:
+    """Rebuild a detector written by :func:`save_detector` (weights checked as any aekit model)."""
+    from aekit.errors import ModelFileError
+    from aekit.runs import load_model
+
+    model, scaler, info = load_model(folder)
+    meta = info.get(DETECTOR_KEY)
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{folder}: an aekit model but not a detector (no 'detector' entry in model.json)")
+    threshold = Threshold(**meta["threshold"])
+    if meta["class"] == "SeriesDetector":
+        det: Any = SeriesDetector(**meta["params"])
+        det.detector_ = _restore(AutoencoderDetector(**meta["inner_params"]), model, scaler, meta)
+        det.mean_ = np.asarray(meta["mean"], dtype=np.float32)
+        det.std_ = np.asarray(meta["std"], dtype=np.float32)
+        det.n_channels_ = int(meta["n_channels"])
+    else:
+        det = _restore(AutoencoderDetector(**meta["params"]), model, scaler, meta)
+    det._set(threshold)
+    return det
