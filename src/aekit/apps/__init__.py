@@ -1,0 +1,1 @@
+"""Applications: autoencoders put to work behind the scikit-learn contract."""

@@ -1,0 +1,284 @@
+"""Image denoising with a denoising autoencoder, measured against the classic filters.
+
+The Polish deck's recipe: corrupt the training inputs (Gaussian noise, salt and pepper,
+masking, dropout), train the autoencoder to reproduce the *clean* image, then compare
+it with the spatial filters the deck lists (mean, median, morphological opening and
+closing) by PSNR and SSIM. Training goes through the shared engine with ``noise=``;
+the corruption is the same :mod:`aekit.data.noise` code at evaluation time, seeded.
+
+Images are ``(N, C, H, W)`` (``(N, H, W)`` is taken as one channel). Metrics are
+computed after min-max scaling to [0, 1] with the scaler fitted on the training images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from aekit.apps._infer import batched, seeded_model
+from aekit.errors import DataError, ShapeError
+
+DEFAULT_NOISE: tuple[dict[str, Any], ...] = ({"kind": "gaussian", "sigma": 0.3, "clip": True},)
+# Fully convolutional default: a conv code keeps the spatial layout that denoising needs.
+DEFAULT_CONV: dict[str, Any] = {"channels": [32, 32], "stride": [2], "bottleneck": "conv", "loss": "mse"}
+FILTERS = ("mean", "median", "opening", "closing")
+
+
+def as_images(X: Any, what: str = "images") -> np.ndarray:
+    """Return ``X`` as float32 ``(N, C, H, W)``; ``(N, H, W)`` gains a channel axis."""
+    from aekit.data.dataset import check_array
+
+    arr = check_array(X, what)
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    if arr.ndim != 4:
+        raise ShapeError(f"{what}: expected images (N, C, H, W) or (N, H, W), got shape {arr.shape}")
+    return arr
+
+
+def corrupt(X: np.ndarray, noise: Sequence[dict[str, Any]], seed: int = 0) -> np.ndarray:
+    """Apply the corruption ``noise`` (specs of :func:`aekit.data.noise.build_corruption`) to ``X``, seeded."""
+    import torch
+
+    from aekit.data.noise import build_corruption
+
+    fn = build_corruption([dict(s) for s in noise])
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        return fn(torch.from_numpy(np.array(X, dtype=np.float32)), gen).numpy()
+
+
+def classic_filters(X: np.ndarray, size: int = 3) -> dict[str, np.ndarray]:
+    """The deck's spatial filters on ``(N, C, H, W)`` images, each over a ``size``x``size`` window.
+
+    Filtering runs on the whole batch at once with a window of 1 along N and C.
+    """
+    from scipy import ndimage
+
+    win = (1, 1, size, size)
+    return {
+        "mean": ndimage.uniform_filter(X, size=win, mode="reflect"),
+        "median": ndimage.median_filter(X, size=win, mode="reflect"),
+        "opening": ndimage.grey_opening(X, size=win, mode="reflect"),
+        "closing": ndimage.grey_closing(X, size=win, mode="reflect"),
+    }
+
+
+def psnr(clean: np.ndarray, other: np.ndarray, data_range: float = 1.0) -> np.ndarray:
+    """Per-image PSNR in dB, shape ``(N,)`` (skimage's formula, vectorised over the batch)."""
+    mse = np.mean((np.asarray(other, np.float64) - np.asarray(clean, np.float64)) ** 2, axis=tuple(range(1, clean.ndim)))
+    return 10.0 * np.log10(data_range**2 / np.maximum(mse, 1e-12))
+
+
+def ssim(clean: np.ndarray, other: np.ndarray, data_range: float = 1.0) -> float:
+    """Mean SSIM over images and channels (scikit-image, Gaussian-free 7x7 window or smaller)."""
+    from skimage.metrics import structural_similarity
+
+    a = np.asarray(clean, np.float64).reshape(-1, *clean.shape[-2:])
+    b = np.asarray(other, np.float64).reshape(-1, *clean.shape[-2:])
+    win = min(7, *(d if d % 2 else d - 1 for d in a.shape[-2:]))
+    # every 2-D image as one "channel": skimage averages the per-image SSIMs in one call
+    return float(structural_similarity(a, b, data_range=data_range, channel_axis=0, win_size=max(win, 3)))
+
+
+def quality_table(clean: np.ndarray, candidates: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """``{name: {"psnr": mean dB, "ssim": mean}}`` of each candidate against ``clean``."""
+    return {k: {"psnr": float(psnr(clean, v).mean()), "ssim": ssim(clean, v)} for k, v in candidates.items()}
+
+
+class ImageDenoiser(TransformerMixin, BaseEstimator):
+    """A denoising autoencoder for images with the scikit-learn contract.
+
+    ``fit(X)`` trains on clean images ``(N, C, H, W)`` corrupted on the fly by ``noise``;
+    ``transform(X)`` returns denoised images in ``X``'s units. ``family`` is any registered
+    image family (default a small fully convolutional ``conv``); ``model`` overrides its
+    parameters. ``save(folder)`` writes a normal aekit model folder (``aekit.load`` reads it).
+    """
+
+    def __init__(
+        self,
+        noise: Sequence[dict[str, Any]] = DEFAULT_NOISE,
+        family: str = "conv",
+        model: dict[str, Any] | None = None,
+        max_epochs: int = 20,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        val_fraction: float = 0.1,
+        patience: int | None = None,
+        random_state: int = 0,
+        accelerator: str = "cpu",
+    ) -> None:
+        self.noise = noise
+        self.family = family
+        self.model = model
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.val_fraction = val_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.accelerator = accelerator
+
+    def fit(self, X: Any, y: Any = None) -> "ImageDenoiser":
+        """Train on clean images ``X`` (noise is added by the engine, per batch)."""
+        from aekit.data.dataset import Scaler
+        from aekit.training import OptimConfig, TrainerConfig, fit_model
+
+        X = as_images(X)
+        self.scaler_ = Scaler("minmax", per_feature=False).fit(X)
+        Xs = self.scaler_.transform(X)
+        params = dict(DEFAULT_CONV if self.family == "conv" else {})
+        params.update(self.model or {})
+        params["input_shape"] = list(X.shape[1:])
+        self.model_ = seeded_model(self.family, params, self.random_state)
+        perm = np.random.default_rng(self.random_state).permutation(len(Xs))
+        n_val = int(round(len(Xs) * self.val_fraction)) if len(Xs) >= 20 else 0
+        result = fit_model(
+            self.model_, Xs[perm[n_val:]], Xs[perm[:n_val]] if n_val else None,
+            trainer=TrainerConfig(max_epochs=self.max_epochs, batch_size=self.batch_size, patience=self.patience,
+                                  seed=self.random_state, accelerator=self.accelerator),
+            optim=OptimConfig(lr=self.lr),
+            noise=[dict(s) for s in self.noise],
+        )
+        self.history_ = result.history
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Denoised images, same shape and units as ``X``."""
+        check_is_fitted(self, "model_")
+        X = self._check(X)
+        out = batched(self.model_.reconstruct, self.scaler_.transform(X), 1024)
+        return self.scaler_.inverse_transform(out)
+
+    def _check(self, X: Any) -> np.ndarray:
+        X = as_images(X)
+        if tuple(X.shape[1:]) != tuple(self.model_.input_shape):
+            raise ShapeError(f"images have shape {tuple(X.shape[1:])}, the denoiser was trained on {tuple(self.model_.input_shape)}")
+        return X
+
+    def evaluate(self, X: Any, noise: Sequence[dict[str, Any]] | None = None, seed: int = 1, size: int = 3) -> "DenoiseReport":
+        """Corrupt clean images ``X`` with ``noise`` (default: the training noise), then score
+        the noisy input, each classic filter and the autoencoder by PSNR/SSIM in [0, 1] units."""
+        check_is_fitted(self, "model_")
+        clean = np.clip(self.scaler_.transform(self._check(X)), 0.0, 1.0)
+        specs = [dict(s) for s in (noise if noise is not None else self.noise)]
+        noisy = corrupt(clean, specs, seed)
+        outputs = {"noisy": noisy, **classic_filters(noisy, size)}
+        outputs["autoencoder"] = batched(self.model_.reconstruct, noisy, 1024)
+        return DenoiseReport(specs, quality_table(clean, outputs), clean, outputs)
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``model.safetensors`` + ``model.json`` (with scaler and noise) to ``folder``."""
+        from aekit.runs import save_model
+
+        check_is_fitted(self, "model_")
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        return save_model(folder, self.model_, self.scaler_, {"denoiser": {"noise": [dict(s) for s in self.noise]}})
+
+
+@dataclass
+class DenoiseReport:
+    """What :meth:`ImageDenoiser.evaluate` returns: metrics per method and the images behind them."""
+
+    noise: list[dict[str, Any]]
+    metrics: dict[str, dict[str, float]]  # method -> {"psnr": dB, "ssim": 0..1}
+    clean: np.ndarray = field(repr=False)
+    outputs: dict[str, np.ndarray] = field(repr=False)  # method -> (N, C, H, W) in [0, 1]
+
+    def grid(self, path: str | Path, n: int = 8) -> Path:
+        """Rows: clean, noisy, each filter, autoencoder; PSNR/SSIM beside each row's name."""
+        from aekit.reports.images import image_rows
+
+        rows = {"clean": self.clean[:n], **{k: v[:n] for k, v in self.outputs.items()}}
+        notes = {k: f"{m['psnr']:.1f} dB\nSSIM {m['ssim']:.2f}" for k, m in self.metrics.items()}
+        return image_rows(rows, path, notes=notes)
+
+
+def noise_label(specs: Sequence[dict[str, Any]]) -> str:
+    """``[{"kind": "gaussian", "sigma": 0.3}]`` -> ``"gaussian sigma=0.3"``."""
+    return " + ".join(
+        " ".join([str(s.get("kind")), *(f"{k}={v}" for k, v in s.items() if k != "kind")]) for s in specs
+    )
+
+
+# Folders of PNG files ------------------------------------------------------------------
+
+def read_pngs(folder: str | Path, channels: int = 1) -> tuple[list[Path], np.ndarray]:
+    """Every ``*.png`` in ``folder`` (sorted) as float32 ``(N, channels, H, W)`` in [0, 1]."""
+    from PIL import Image
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"image folder not found: {folder}")
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")
+    if not paths:
+        raise DataError(f"{folder}: no .png files")
+    mode = "L" if channels == 1 else "RGB"
+    arrays = []
+    for p in paths:  # decoding is per file by nature; the model then runs on one batch
+        try:
+            with Image.open(p) as im:
+                arrays.append(np.asarray(im.convert(mode), dtype=np.float32) / 255.0)
+        except OSError as err:
+            raise DataError(f"{p}: not a readable PNG ({err})") from None
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise DataError(f"{folder}: images differ in size ({', '.join(map(str, sorted(shapes)))}); resize them to one size")
+    X = np.stack(arrays)
+    X = X[:, None] if channels == 1 else X.transpose(0, 3, 1, 2)
+    return paths, X
+
+
+def write_pngs(images: np.ndarray, names: Sequence[str], folder: str | Path) -> list[Path]:
+    """Write ``(N, C, H, W)`` images in [0, 1] as 8-bit PNGs named ``names`` into ``folder``."""
+    from PIL import Image
+
+    from aekit.io import atomic_write_with
+    from aekit.reports.images import to_display
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    pixels = (np.clip(to_display(images), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    out = []
+    for name, px in zip(names, pixels):
+        out.append(atomic_write_with(folder / name, lambda tmp, px=px: Image.fromarray(px).save(tmp, format="PNG")))
+    return out
+
+
+def denoise_folder(run: str | Path, in_dir: str | Path, out_dir: str | Path) -> list[Path]:
+    """Denoise every PNG in ``in_dir`` with the model saved in ``run``; same file names in ``out_dir``.
+
+    PNG values are read as [0, 1] (8-bit / 255): for a model trained with min-max scaling
+    that is its internal [0, 1] range, whatever the units of its training data.
+    """
+    import aekit
+
+    trained = aekit.load(run)
+    shape = tuple(trained.model.input_shape)
+    if len(shape) != 3:
+        raise ShapeError(f"{run}: model input {shape} is not an image (C, H, W)")
+    paths, X = read_pngs(in_dir, channels=shape[0])
+    if tuple(X.shape[1:]) != shape:
+        raise ShapeError(f"{in_dir}: images are {X.shape[2]}x{X.shape[3]} with {X.shape[1]} channel(s), the model expects {shape[1]}x{shape[2]} with {shape[0]}")
+    if _minmax(trained):
+        # a min-max model works on [0, 1] internally: 8-bit PNG values / 255 are that scale
+        out = batched(trained.model.reconstruct, X, 1024)
+    else:
+        out = trained.reconstruct(X)
+    return write_pngs(out, [p.name for p in paths], out_dir)
+
+
+def _minmax(trained: Any) -> bool:
+    sc = trained.scaler
+    return sc is not None and sc.kind == "minmax" and sc.scale_ is not None
+
+
+__all__ = [
+    "DenoiseReport", "ImageDenoiser", "as_images", "classic_filters", "corrupt", "denoise_folder",
+    "noise_label", "psnr", "quality_table", "read_pngs", "ssim", "write_pngs",
+]

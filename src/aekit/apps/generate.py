@@ -1,0 +1,164 @@
+"""Generation with a trained VAE: prior samples, a 2-D latent grid, interpolation, attribute arithmetic.
+
+Everything works in the trained model's code space and returns arrays in the data's
+original units (through the run's scaler): encode gives the posterior mean, decode the
+decoder's mean. Sampling from the prior ``N(0, I)`` and the latent grid need a model
+with a prior (a VAE); interpolation and attribute arithmetic work for any autoencoder,
+though only a VAE's continuous code makes the in-between points look like data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from aekit.errors import ConfigError
+
+
+def has_prior(trained: Any) -> bool:
+    """True for families with a standard-normal prior (a VAE's ``posterior`` or ``sample``)."""
+    model = trained.model
+    return hasattr(model, "posterior") or hasattr(model, "sample") and "vae" in str(getattr(model, "family", ""))
+
+
+def _require_prior(trained: Any, what: str) -> None:
+    if not has_prior(trained):
+        raise ConfigError(f"{what} needs a VAE (a model with a prior); this run's family is {trained.family!r}")
+
+
+def _latent_size(trained: Any) -> int:
+    return int(trained.model.latent_dim)
+
+
+def sample_prior(trained: Any, n: int, seed: int = 0, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Decode ``n`` codes drawn from ``N(0, temperature² I)``; returns ``(samples, codes)``."""
+    _require_prior(trained, "sampling from the prior")
+    if n < 1:
+        raise ConfigError("number of samples must be >= 1")
+    z = np.random.default_rng(seed).standard_normal((n, _latent_size(trained))).astype(np.float32) * temperature
+    return trained.decode(z), z
+
+
+def latent_grid(trained: Any, steps: int = 15, dims: tuple[int, int] = (0, 1), quantile: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Decode a ``steps x steps`` grid over two code dimensions (the others at 0).
+
+    The grid spans the prior's ``quantile .. 1 - quantile`` range per axis (Gaussian
+    quantiles, as in Kingma & Welling's 2-D manifold figures). Rows go top (high second
+    coordinate) to bottom. Returns ``(images (steps², ...), codes (steps², latent))``.
+    """
+    from scipy.stats import norm
+
+    _require_prior(trained, "a latent grid")
+    k = _latent_size(trained)
+    if k < 2 or not all(0 <= d < k for d in dims) or dims[0] == dims[1]:
+        raise ConfigError(f"latent grid needs two distinct code dimensions below {k}, got {dims}")
+    axis = norm.ppf(np.linspace(quantile, 1 - quantile, steps))
+    gy, gx = np.meshgrid(axis[::-1], axis, indexing="ij")
+    z = np.zeros((steps * steps, k), dtype=np.float32)
+    z[:, dims[0]], z[:, dims[1]] = gx.ravel(), gy.ravel()
+    return trained.decode(z), z
+
+
+def interpolate(trained: Any, x1: np.ndarray, x2: np.ndarray, steps: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Decode ``steps`` codes on the straight line between the codes of ``x1`` and ``x2``.
+
+    ``x1``/``x2`` are single examples (one example's shape). The first and last outputs
+    are the reconstructions of ``x1`` and ``x2``. Returns ``(images, codes)``.
+    """
+    if steps < 2:
+        raise ConfigError("interpolation needs steps >= 2")
+    Z = trained.encode(np.stack([np.asarray(x1, np.float32), np.asarray(x2, np.float32)]))
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32).reshape(-1, *([1] * (Z.ndim - 1)))
+    z = (1 - t) * Z[0:1] + t * Z[1:2]
+    return trained.decode(z), z
+
+
+def attribute_vector(trained: Any, X_with: np.ndarray, X_without: np.ndarray) -> np.ndarray:
+    """Mean code of the examples that have an attribute minus the mean code of those that do not."""
+    return trained.encode(X_with).mean(0) - trained.encode(X_without).mean(0)
+
+
+def apply_attribute(trained: Any, X: np.ndarray, vector: np.ndarray, strengths: Sequence[float] = (0.0, 0.5, 1.0, 1.5)) -> np.ndarray:
+    """Decode ``code(x) + s · vector`` for every example and strength: ``(len(X), len(strengths), ...)``."""
+    Z = trained.encode(X)
+    s = np.asarray(strengths, dtype=np.float32)
+    z = Z[:, None] + s.reshape(1, -1, *([1] * (Z.ndim - 1))) * vector[None, None]
+    out = trained.decode(z.reshape(-1, *Z.shape[1:]))
+    return out.reshape(len(X), len(s), *out.shape[1:])
+
+
+def generate_all(
+    trained: Any, out_dir: str | Path, X: np.ndarray | None = None, y: np.ndarray | None = None, *,
+    n_samples: int = 64, grid_steps: int = 15, interp: tuple[int, int] = (0, 1), interp_steps: int = 10,
+    attribute: tuple[Any, Any] | None = None, seed: int = 0,
+) -> dict[str, Path]:
+    """Write every generation figure that applies to ``trained`` into ``out_dir`` and the arrays
+    to ``generated.npz``. ``X``/``y`` (original units) feed interpolation (examples at indices
+    ``interp``) and attribute arithmetic (labels ``attribute = (with, without)``)."""
+    from aekit.reports.images import image_rows, image_sheet
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images = len(trained.model.input_shape) == 3
+    lo, hi = _display_range(trained)
+    arrays: dict[str, np.ndarray] = {}
+    written: dict[str, Path] = {}
+    if has_prior(trained):
+        arrays["samples"], arrays["sample_codes"] = sample_prior(trained, n_samples, seed)
+        if images:
+            written["samples"] = image_sheet(arrays["samples"], int(np.ceil(np.sqrt(n_samples))), out_dir / "samples.png",
+                                             "samples from the prior", lo, hi)
+        if _latent_size(trained) >= 2:
+            arrays["grid"], arrays["grid_codes"] = latent_grid(trained, grid_steps)
+            if images:
+                written["grid"] = image_sheet(arrays["grid"], grid_steps, out_dir / "latent_grid.png",
+                                              "decoded grid over code dimensions 0 and 1", lo, hi)
+    if X is not None and len(X) > max(interp):
+        arrays["interpolation"], _ = interpolate(trained, X[interp[0]], X[interp[1]], interp_steps)
+        if images:
+            written["interpolation"] = image_rows({"interpolation": arrays["interpolation"]}, out_dir / "interpolation.png",
+                                                  lo, hi)
+    if attribute is not None and X is not None and y is not None:
+        a, b = attribute
+        ya, yb = y == _as_label(a, y), y == _as_label(b, y)
+        if not ya.any() or not yb.any():
+            raise ConfigError(f"attribute arithmetic: no examples with label {a if not ya.any() else b}")
+        vec = attribute_vector(trained, X[ya], X[yb])
+        base = X[yb][:6]
+        strengths = (0.0, 0.5, 1.0, 1.5)
+        moved = apply_attribute(trained, base, vec, strengths)
+        arrays["attribute_vector"], arrays["attribute"] = vec, moved
+        if images:
+            rows = {f"+{s:g} × ({a} − {b})": moved[:, i] for i, s in enumerate(strengths)}
+            written["attribute"] = image_rows({f"label {b}": base, **rows}, out_dir / "attribute.png", lo, hi)
+    if not arrays:
+        raise ConfigError(f"nothing to generate: family {trained.family!r} has no prior and no data was given")
+    written["arrays"] = _save_npz(out_dir / "generated.npz", arrays)
+    return written
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    from aekit.io import atomic_write_with
+
+    def write(tmp: Any) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+
+    return atomic_write_with(path, write)
+
+
+def _as_label(value: Any, y: np.ndarray) -> Any:
+    """CLI labels arrive as strings; match the dtype of ``y``."""
+    return type(y.flat[0].item())(value) if np.issubdtype(y.dtype, np.number) else value
+
+
+def _display_range(trained: Any) -> tuple[float, float]:
+    sc = trained.scaler
+    if sc is not None and sc.kind == "minmax" and sc.scale_ is not None:
+        return float(np.min(sc.shift_)), float(np.max(sc.shift_ + sc.scale_))
+    return 0.0, 1.0
+
+
+__all__ = ["apply_attribute", "attribute_vector", "generate_all", "has_prior", "interpolate", "latent_grid", "sample_prior"]

@@ -1,0 +1,98 @@
+"""The application commands end to end on tiny data: reduce, denoise, fewshot, generate, latent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from aekit.cli.main import app, main
+from conftest import run_cli
+
+runner = CliRunner()
+
+
+def _ok(*args: str) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_reduce_command(tmp_path: Path) -> None:
+    out = _ok("reduce", "--data", "digits", "--dims", "2,4", "--hidden", "16", "--epochs", "2", "--limit", "300",
+              "--test-limit", "100", "--out", str(tmp_path))
+    assert "PCA" in out
+    res = json.loads((tmp_path / "reduce.json").read_text())
+    assert [r["dims"] for r in res["results"]] == [2, 4] and res["test_rows"] == 60  # 20 % of 300 held out
+    assert all(r["pca_mse"] > 0 and r["ae_mse"] > 0 for r in res["results"])
+    assert (tmp_path / "embedding_pca_vs_ae.png").stat().st_size > 1000
+
+
+def test_fewshot_command(tmp_path: Path) -> None:
+    _ok("fewshot", "--data", "digits", "--shots", "1,3", "--seeds", "0", "--epochs", "1", "--head-steps", "10",
+        "--finetune-steps", "2", "--latent-dim", "4", "--limit", "400", "--test-limit", "100", "--out", str(tmp_path))
+    res = json.loads((tmp_path / "fewshot.json").read_text())
+    assert {(r["method"], r["n"]) for r in res["summary"]} == {
+        (m, n) for m in ("frozen encoder", "from scratch", "fine-tuned", "PCA + logreg") for n in (1, 3)
+    }
+    assert (tmp_path / "fewshot_accuracy.png").is_file()
+
+
+def test_denoise_train_then_apply_to_pngs(tmp_path: Path) -> None:
+    from aekit.apps.denoise import write_pngs
+
+    _ok("denoise", "--data", "digits", "--noise", "salt_pepper:fraction=0.2", "--epochs", "1", "--limit", "300",
+        "--test-limit", "40", "--out", str(tmp_path))
+    res = json.loads((tmp_path / "denoise.json").read_text())
+    cond = res["conditions"][0]
+    assert cond["noise"] == {"kind": "salt_pepper", "fraction": 0.2}
+    assert set(cond["metrics"]) == {"noisy", "mean", "median", "opening", "closing", "autoencoder"}
+    assert Path(cond["grid"]).is_file()
+    write_pngs(np.random.default_rng(0).random((3, 1, 8, 8)), ["a.png", "b.png", "c.png"], tmp_path / "in")
+    _ok("denoise", "--run", cond["model"], "--images", str(tmp_path / "in"), "--output", str(tmp_path / "out"))
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png", "c.png"]
+
+
+@pytest.fixture(scope="module")
+def mlp_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import aekit
+
+    out = tmp_path_factory.mktemp("runs")
+    cfg = {"model": {"family": "mlp", "hidden": [16], "latent_dim": 3}, "data": {"source": "digits", "limit": 300},
+           "trainer": {"max_epochs": 1}, "out_dir": str(out), "name": "mlp", "report": False}
+    return Path(aekit.train(cfg).path)
+
+
+def test_generate_and_latent_commands(mlp_run: Path, tmp_path: Path) -> None:
+    out = _ok("generate", str(mlp_run), "--attribute", "1,7", "--steps", "5", "--limit", "200", "--out", str(tmp_path))
+    assert "interpolation" in out
+    arrays = np.load(tmp_path / "generated.npz")
+    assert arrays["interpolation"].shape == (5, 1, 8, 8) and "samples" not in arrays  # an mlp has no prior
+    _ok("latent", str(mlp_run), "--method", "pca", "--limit", "200", "--out", str(tmp_path))
+    assert (tmp_path / "latent_pca.png").stat().st_size > 1000
+
+
+def _fail(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run aekit's main() in-process; return stderr after checking exit code 2 and one line."""
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.strip().count("\n") == 0, err
+    return err
+
+
+def test_bad_input_gives_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert "--run, --images and --output" in _fail(capsys, "denoise", "--run", str(tmp_path))
+    assert "--shots expects comma-separated integers" in _fail(capsys, "fewshot", "--shots", "1,x", "--out", str(tmp_path))
+    assert "not found" in _fail(capsys, "generate", str(tmp_path / "missing"))
+    assert "unknown kind" in _fail(capsys, "denoise", "--data", "digits", "--noise", "blur:size=3", "--limit", "50",
+                                   "--out", str(tmp_path))
+
+
+def test_help_lists_the_commands() -> None:
+    r = run_cli("--help")
+    assert r.returncode == 0
+    assert all(c in r.stdout for c in ("reduce", "denoise", "generate", "latent", "fewshot"))
