@@ -1,0 +1,235 @@
+"""Anomalous-sound detection in the manner of the DCASE 2020 Task 2 autoencoder baseline.
+
+Each clip becomes log-mel frames (128 bands); 5 consecutive frames are stacked into a
+640-d vector; an MLP autoencoder (4 x 128 hidden, 8-d code) trained on normal clips
+reconstructs them; a clip's anomaly score is the mean reconstruction error over its
+vectors. ``model="conv"`` swaps in a 2-D convolutional autoencoder over log-mel
+patches (128 bands x ``patch_frames``). Both models are registered aekit families
+("mlp", "conv") trained by :func:`aekit.training.fit_model`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import numpy as np
+import torch
+
+from aekit.audio.features import MelConfig, Normalizer, context_frames, log_mel, patches
+from aekit.errors import ConfigError, DataError, ModelFileError
+
+Clip = str | Path | np.ndarray
+
+
+def _clip_features(clip: Clip, mel: MelConfig) -> np.ndarray:
+    """Log-mel ``(n_mels, T)`` of a file path or of a mono array already at ``mel.sr``."""
+    if isinstance(clip, (str, Path)):
+        from aekit.audio.io import load_audio
+
+        y, _ = load_audio(clip, sr=mel.sr)
+    else:
+        y = np.asarray(clip, dtype=np.float32)
+        if y.ndim != 1:
+            raise DataError(f"expected a mono clip (n,), got shape {y.shape}")
+    return log_mel(y, mel)
+
+
+class AudioAnomalyDetector:
+    """Autoencoder detector for sound clips (scikit-learn style: ``fit`` returns self).
+
+    ``fit(clips)`` trains on normal clips (paths or mono arrays at ``sr``);
+    ``anomaly_score(clips)`` gives one score per clip, higher = more anomalous;
+    ``score_samples`` is its negation (scikit-learn's sign: lower = more abnormal).
+    """
+
+    def __init__(
+        self,
+        model: Literal["mlp", "conv"] = "mlp",
+        sr: int = 16000,
+        n_fft: int = 1024,
+        hop: int = 512,
+        n_mels: int = 128,
+        n_frames: int = 5,
+        hidden: Sequence[int] = (128, 128, 128, 128),
+        latent_dim: int = 8,
+        patch_frames: int = 32,
+        patch_hop: int = 8,
+        channels: Sequence[int] = (16, 32, 64),
+        epochs: int = 30,
+        batch_size: int = 512,
+        lr: float = 1e-3,
+        seed: int = 0,
+    ) -> None:
+        self.model = model
+        self.sr = sr
+        self.n_fft = n_fft
+        self.hop = hop
+        self.n_mels = n_mels
+        self.n_frames = n_frames
+        self.hidden = hidden
+        self.latent_dim = latent_dim
+        self.patch_frames = patch_frames
+        self.patch_hop = patch_hop
+        self.channels = channels
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.seed = seed
+
+    # -- parameters -------------------------------------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        keys = ("model", "sr", "n_fft", "hop", "n_mels", "n_frames", "hidden", "latent_dim", "patch_frames",
+                "patch_hop", "channels", "epochs", "batch_size", "lr", "seed")
+        return {k: getattr(self, k) for k in keys}
+
+    def set_params(self, **params: Any) -> "AudioAnomalyDetector":
+        for k, v in params.items():
+            if k not in self.get_params():
+                raise ConfigError(f"unknown AudioAnomalyDetector parameter {k!r}")
+            setattr(self, k, v)
+        return self
+
+    @property
+    def mel_config(self) -> MelConfig:
+        return MelConfig(sr=self.sr, n_fft=self.n_fft, hop=self.hop, n_mels=self.n_mels)
+
+    # -- features ---------------------------------------------------------------
+    def _units(self, spec: np.ndarray) -> np.ndarray:
+        """One clip's normalised model inputs: ``(N, 640)`` vectors or ``(N, 1, mels, width)`` patches."""
+        frames = self.normalizer_.transform(spec.T)  # (T, mels)
+        if self.model == "mlp":
+            return context_frames(frames, self.n_frames)
+        return patches(frames.T, self.patch_frames, self.patch_hop)
+
+    def _stack(self, specs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """All clips' units concatenated, plus each unit's clip index (for the per-clip mean)."""
+        units = [self._units(s) for s in specs]
+        owner = np.repeat(np.arange(len(units)), [len(u) for u in units])
+        return np.concatenate(units), owner
+
+    def _build(self) -> Any:
+        from aekit.registry import build_model
+
+        if self.model == "mlp":
+            params = {"input_shape": (self.n_frames * self.n_mels,), "hidden": list(self.hidden),
+                      "latent_dim": self.latent_dim, "output_activation": "identity"}
+            return build_model("mlp", params)
+        if self.model == "conv":
+            params = {"input_shape": (1, self.n_mels, self.patch_frames), "channels": list(self.channels),
+                      "latent_dim": max(self.latent_dim, 16), "output_activation": "identity"}
+            return build_model("conv", params)
+        raise ConfigError(f"model must be 'mlp' or 'conv', got {self.model!r}")
+
+    # -- estimator API ----------------------------------------------------------
+    def fit(self, clips: Sequence[Clip], y: Any = None) -> "AudioAnomalyDetector":
+        """Train on normal clips; 10% of the feature vectors are held out for early stopping."""
+        from aekit.training import OptimConfig, TrainerConfig, fit_model
+
+        if len(clips) == 0:
+            raise DataError("no training clips")
+        mel = self.mel_config
+        specs = [_clip_features(c, mel) for c in clips]
+        self.normalizer_ = Normalizer().fit(np.concatenate([s.T for s in specs]))
+        X, _ = self._stack(specs)
+        rng = np.random.default_rng(self.seed)
+        perm = rng.permutation(len(X))
+        n_val = max(1, len(X) // 10)
+        model = self._build()
+        result = fit_model(
+            model, X[perm[n_val:]], X[perm[:n_val]],
+            trainer=TrainerConfig(max_epochs=self.epochs, batch_size=self.batch_size, seed=self.seed),
+            optim=OptimConfig(lr=self.lr),
+        )
+        self.model_ = result.model
+        self.history_ = result.history
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise ConfigError("AudioAnomalyDetector is not fitted; call fit() first")
+
+    @torch.no_grad()
+    def anomaly_score(self, clips: Sequence[Clip]) -> np.ndarray:
+        """``(n_clips,)`` mean reconstruction error over each clip's vectors (higher = more anomalous)."""
+        self._check_fitted()
+        if len(clips) == 0:
+            return np.zeros(0, dtype=np.float32)
+        mel = self.mel_config
+        X, owner = self._stack([_clip_features(c, mel) for c in clips])
+        xt = torch.from_numpy(X)
+        errs = torch.cat([self.model_.score(xt[i : i + 4096]) for i in range(0, len(xt), 4096)]).numpy()
+        return (np.bincount(owner, weights=errs, minlength=len(clips)) / np.bincount(owner, minlength=len(clips))).astype(np.float32)
+
+    def score_samples(self, clips: Sequence[Clip]) -> np.ndarray:
+        """scikit-learn sign convention: lower = more abnormal."""
+        return -self.anomaly_score(clips)
+
+    # -- persistence ------------------------------------------------------------
+    def save(self, folder: str | Path) -> Path:
+        """Write the model (safetensors + model.json with the feature settings and normaliser)."""
+        from aekit.runs import save_model
+
+        self._check_fitted()
+        params = self.get_params()
+        params["hidden"], params["channels"] = list(self.hidden), list(self.channels)
+        extra = {"audio": {"task": "detect", "params": params, "normalizer": self.normalizer_.to_dict()}}
+        return save_model(folder, self.model_, extra=extra)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "AudioAnomalyDetector":
+        from aekit.runs import load_model
+
+        model, _, meta = load_model(folder)
+        audio = meta.get("audio") or {}
+        if audio.get("task") != "detect":
+            raise ModelFileError(f"{folder}: not an audio anomaly detector run")
+        det = cls(**audio["params"])
+        det.normalizer_ = Normalizer.from_dict(audio["normalizer"])
+        det.model_ = model
+        return det
+
+
+def dcase_files(folder: str | Path, split: str) -> list[Path]:
+    """``folder/split/*.wav`` in a DCASE layout (falls back to ``folder`` itself when it has no ``split``)."""
+    from aekit.audio.io import list_audio
+
+    folder = Path(folder)
+    sub = folder / split if (folder / split).is_dir() else folder
+    files = list_audio(sub)
+    if split == "train":
+        files = [f for f in files if f.name.startswith("normal")]
+    if not files:
+        raise DataError(f"no audio clips in {sub} (expected normal_*.wav / anomaly_*.wav)")
+    return files
+
+
+def clip_labels(files: Sequence[Path]) -> tuple[np.ndarray, list[str]]:
+    """Labels from DCASE names (``anomaly_*`` = 1) and each anomaly's kind (last name part, or 'anomaly')."""
+    from aekit.audio.machines import FAULT_KINDS
+
+    labels = np.array([1 if f.name.startswith("anomaly") else 0 for f in files])
+    kinds = []
+    for f, lab in zip(files, labels):
+        last = f.stem.rsplit("_", 1)[-1]
+        kinds.append("normal" if not lab else (last if last in FAULT_KINDS else "anomaly"))
+    return labels, kinds
+
+
+def evaluate(det: AudioAnomalyDetector, files: Sequence[Path], max_fpr: float = 0.1) -> dict[str, Any]:
+    """AUC and pAUC (DCASE definition) overall and per anomaly kind, plus the clip scores."""
+    from aekit.audio.metrics import partial_auc, roc_auc
+
+    labels, kinds = clip_labels(files)
+    if labels.min() == labels.max():
+        raise DataError("evaluation needs both normal_* and anomaly_* clips")
+    scores = det.anomaly_score(list(files))
+    out: dict[str, Any] = {"all": {"auc": roc_auc(labels, scores), "pauc": partial_auc(labels, scores, max_fpr),
+                                   "n_normal": int((labels == 0).sum()), "n_anomaly": int(labels.sum())}}
+    k_arr = np.array(kinds)
+    for kind in sorted(set(kinds) - {"normal"}):
+        keep = (labels == 0) | (k_arr == kind)
+        out[kind] = {"auc": roc_auc(labels[keep], scores[keep]), "pauc": partial_auc(labels[keep], scores[keep], max_fpr),
+                     "n_normal": int((labels == 0).sum()), "n_anomaly": int((k_arr == kind).sum())}
+    out["scores"] = {f.name: float(s) for f, s in zip(files, scores)}
+    return out

@@ -1,0 +1,172 @@
+"""Time-frequency features: STFT, magnitude/log-mel spectrograms, normalisation, framing.
+
+Conventions: a spectrogram is ``(freq, frames)`` as in librosa; frame matrices fed to
+models are ``(frames, features)``. Magnitudes are log-compressed before a model sees
+them because speech and machine spectra span several orders of magnitude.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from aekit.errors import ConfigError, DataError
+
+Window = Literal["hann", "hamming"]
+EPS = 1e-8
+
+
+@dataclass
+class STFTConfig:
+    n_fft: int = 256  # FFT size in samples (256 at 8 kHz = 32 ms)
+    hop: int = 64  # hop between frames in samples
+    window: Window = "hann"  # analysis/synthesis window
+
+    def __post_init__(self) -> None:
+        if self.window not in ("hann", "hamming"):
+            raise ConfigError(f"window must be 'hann' or 'hamming', got {self.window!r}")
+        if self.n_fft < 16 or not 0 < self.hop <= self.n_fft:
+            raise ConfigError(f"need n_fft >= 16 and 0 < hop <= n_fft (got n_fft={self.n_fft}, hop={self.hop})")
+
+    @property
+    def n_freq(self) -> int:
+        return self.n_fft // 2 + 1
+
+
+def _window(cfg: STFTConfig) -> torch.Tensor:
+    fn = torch.hann_window if cfg.window == "hann" else torch.hamming_window
+    return fn(cfg.n_fft, periodic=True, dtype=torch.float64)
+
+
+def stft(y: np.ndarray, cfg: STFTConfig) -> np.ndarray:
+    """Complex STFT ``(n_freq, frames)`` of a mono signal ``(n,)`` (centred frames)."""
+    if y.ndim != 1:
+        raise DataError(f"stft expects a mono signal (n,), got shape {y.shape}")
+    if len(y) == 0:
+        raise DataError("stft of an empty signal")
+    t = torch.from_numpy(np.asarray(y, dtype=np.float64))
+    pad = "reflect" if len(y) > cfg.n_fft // 2 else "constant"
+    S = torch.stft(t, cfg.n_fft, cfg.hop, window=_window(cfg), center=True, pad_mode=pad, return_complex=True)
+    return S.numpy().astype(np.complex64)
+
+
+def istft(S: np.ndarray, cfg: STFTConfig, length: int) -> np.ndarray:
+    """Inverse of :func:`stft` (weighted overlap-add); returns ``(length,)`` float32."""
+    t = torch.from_numpy(np.asarray(S, dtype=np.complex128))
+    y = torch.istft(t, cfg.n_fft, cfg.hop, window=_window(cfg), center=True, length=length)
+    return y.numpy().astype(np.float32)
+
+
+def griffin_lim(mag: np.ndarray, cfg: STFTConfig, length: int, n_iter: int = 48) -> np.ndarray:
+    """Waveform from a magnitude spectrogram alone (phase estimated by Griffin-Lim)."""
+    import librosa
+
+    y = librosa.griffinlim(
+        mag.astype(np.float32), n_iter=n_iter, hop_length=cfg.hop, n_fft=cfg.n_fft,
+        window=cfg.window, center=True, length=length, random_state=0,
+    )
+    return y.astype(np.float32)
+
+
+def with_phase(mag: np.ndarray, reference: np.ndarray, cfg: STFTConfig, length: int) -> np.ndarray:
+    """Waveform from a new magnitude and the phase of ``reference`` (e.g. the noisy STFT)."""
+    return istft(mag * np.exp(1j * np.angle(reference)), cfg, length)
+
+
+def log_magnitude(S: np.ndarray, floor: float = 1e-4) -> np.ndarray:
+    """``log(|S| + floor)``; the floor keeps silence from dominating the error."""
+    return np.log(np.abs(S) + floor).astype(np.float32)
+
+
+def from_log_magnitude(L: np.ndarray, floor: float = 1e-4) -> np.ndarray:
+    """Inverse of :func:`log_magnitude` (clamped at zero)."""
+    return np.maximum(np.exp(L) - floor, 0.0).astype(np.float32)
+
+
+@dataclass
+class MelConfig:
+    sr: int = 16000  # sample rate the clips are resampled to
+    n_fft: int = 1024  # FFT size
+    hop: int = 512  # hop length
+    n_mels: int = 128  # mel bands
+    fmin: float = 0.0  # lowest mel frequency (Hz)
+    fmax: float | None = None  # highest mel frequency (Hz); None = sr / 2
+    power: float = 2.0  # 2 = power spectrogram, 1 = magnitude
+    window: Window = "hann"
+
+
+def log_mel(y: np.ndarray, cfg: MelConfig) -> np.ndarray:
+    """Log-mel spectrogram in dB, ``(n_mels, frames)``; DCASE baseline: ``20/power * log10(mel + eps)``."""
+    import librosa
+
+    if len(y) == 0:
+        raise DataError("log-mel of an empty signal")
+    mel = librosa.feature.melspectrogram(
+        y=np.asarray(y, dtype=np.float32), sr=cfg.sr, n_fft=cfg.n_fft, hop_length=cfg.hop,
+        n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax, power=cfg.power, window=cfg.window,
+    )
+    return (20.0 / cfg.power * np.log10(mel + EPS)).astype(np.float32)
+
+
+class Normalizer:
+    """Per-feature standardisation fitted on training frames ``(N, D)``; saved with the model."""
+
+    def __init__(self, mean: np.ndarray | None = None, std: np.ndarray | None = None) -> None:
+        self.mean_ = mean
+        self.std_ = std
+
+    def fit(self, X: np.ndarray) -> "Normalizer":
+        self.mean_ = X.mean(axis=0).astype(np.float32)
+        self.std_ = np.maximum(X.std(axis=0), 1e-3).astype(np.float32)  # no blow-up on constant bins
+        return self
+
+    def _check(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.mean_ is None or self.std_ is None:
+            raise ConfigError("Normalizer is not fitted")
+        return self.mean_, self.std_
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        mean, std = self._check()
+        return ((X - mean) / std).astype(np.float32)
+
+    def inverse_transform(self, X: np.ndarray) -> np.ndarray:
+        mean, std = self._check()
+        return (X * std + mean).astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        mean, std = self._check()
+        return {"mean": mean.tolist(), "std": std.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Normalizer":
+        return cls(np.asarray(d["mean"], dtype=np.float32), np.asarray(d["std"], dtype=np.float32))
+
+
+def context_frames(F: np.ndarray, n_frames: int = 5, pad: bool = False) -> np.ndarray:
+    """Stack ``n_frames`` consecutive frames: ``(T, D) -> (T', n_frames * D)``.
+
+    Without ``pad``, ``T' = T - n_frames + 1`` (the DCASE baseline's vectors); with
+    ``pad`` the edges are repeated so every input frame is the centre of one vector.
+    """
+    if n_frames < 1:
+        raise ConfigError("n_frames must be >= 1")
+    if pad:
+        h = n_frames // 2
+        F = np.pad(F, ((h, n_frames - 1 - h), (0, 0)), mode="edge")
+    if len(F) < n_frames:
+        raise DataError(f"clip too short: {len(F)} frames, need at least {n_frames}")
+    win = np.lib.stride_tricks.sliding_window_view(F, n_frames, axis=0)  # (T', D, n)
+    return np.ascontiguousarray(win.transpose(0, 2, 1).reshape(len(win), -1))
+
+
+def patches(spec: np.ndarray, width: int, hop: int | None = None) -> np.ndarray:
+    """Cut a spectrogram ``(freq, T)`` into ``(N, 1, freq, width)`` patches, ``hop`` frames apart."""
+    hop = hop or width
+    if spec.shape[1] < width:
+        raise DataError(f"clip too short: {spec.shape[1]} frames, need at least {width} for one patch")
+    win = np.lib.stride_tricks.sliding_window_view(spec, width, axis=1)[:, ::hop]  # (freq, N, width)
+    return np.ascontiguousarray(win.transpose(1, 0, 2)[:, None])
+

@@ -1,0 +1,132 @@
+"""Audio denoiser and anomalous-sound detector: training through the engine, quality, save/load, CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from aekit.audio.denoise import SpeechDenoiser
+from aekit.audio.detect import AudioAnomalyDetector, clip_labels, dcase_files, evaluate
+from aekit.audio.io import load_audio, save_audio
+from aekit.audio.machines import FAULT_KINDS, MachineConfig, write_dataset
+from aekit.audio.metrics import si_sdr
+from aekit.audio.noise import coloured_noise, mix_at_snr
+from aekit.audio.speech import asterisk_split, espeak_files
+from aekit.cli.main import app
+from aekit.errors import ConfigError, ModelFileError
+
+
+@pytest.fixture(scope="module")
+def machines(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cfg = MachineConfig(seconds=1.0)
+    return write_dataset(tmp_path_factory.mktemp("machines") / "pump", n_train=24, n_test_normal=12,
+                         n_test_per_fault=6, cfg=cfg, seed=1)
+
+
+@pytest.fixture(scope="module")
+def speech_split() -> tuple[list[Path], list[Path]]:
+    return asterisk_split()
+
+
+@pytest.fixture(scope="module")
+def denoiser(speech_split: tuple[list[Path], list[Path]]) -> SpeechDenoiser:
+    train = speech_split[0][:24]
+    return SpeechDenoiser(hidden=(256,), latent_dim=128, epochs=5, mixes=2, batch_size=128).fit(train)
+
+
+def test_speech_splits_keep_files_and_voices_apart(speech_split: tuple[list[Path], list[Path]]) -> None:
+    train, test = speech_split
+    assert train and test and not {p.name for p in train} & {p.name for p in test}
+    names = lambda paths: {p.name.split("_")[1] for p in paths}  # noqa: E731 - voice part of the name
+    assert not names(espeak_files("train")) & names(espeak_files("test"))
+
+
+@pytest.mark.slow
+def test_denoiser_improves_si_sdr_on_held_out_speech_at_5_db(denoiser: SpeechDenoiser, speech_split: tuple[list[Path], list[Path]]) -> None:
+    rng = np.random.default_rng(123)
+    before, after = [], []
+    for path in speech_split[1][:8]:  # files never seen in training
+        clean, _ = load_audio(path, sr=8000)
+        noisy = mix_at_snr(clean, coloured_noise(["white", "pink"][len(before) % 2], len(clean), rng), 5.0)
+        out = denoiser.denoise(noisy)
+        assert out.shape == clean.shape and np.isfinite(out).all()
+        before.append(si_sdr(clean, noisy))
+        after.append(si_sdr(clean, out))
+    assert np.mean(after) > np.mean(before) + 2.0, (before, after)
+    assert denoiser.history_[-1]["train/loss"] < denoiser.history_[0]["train/loss"]
+
+
+@pytest.mark.slow
+def test_denoiser_save_load_and_cli(denoiser: SpeechDenoiser, speech_split: tuple[list[Path], list[Path]], tmp_path: Path) -> None:
+    run = denoiser.save(tmp_path / "run")
+    again = SpeechDenoiser.load(run)
+    clean, _ = load_audio(speech_split[1][0], sr=8000)
+    noisy = mix_at_snr(clean, coloured_noise("brown", len(clean), np.random.default_rng(0)), 5.0)
+    np.testing.assert_allclose(again.denoise(noisy), denoiser.denoise(noisy), atol=1e-5)
+    # a 16 kHz stereo input comes back at 16 kHz, mono
+    src = save_audio(tmp_path / "in" / "a.wav", np.stack([noisy, noisy]), 8000)
+    runner = CliRunner()
+    res = runner.invoke(app, ["denoise-audio", str(run), str(src), str(tmp_path / "out.wav"), "--figure"])
+    assert res.exit_code == 0, res.output
+    y, rate = load_audio(tmp_path / "out.wav")
+    assert rate == 8000 and y.shape == noisy.shape and (tmp_path / "out.png").is_file()
+    save_audio(tmp_path / "in" / "b.flac", noisy, 8000)
+    res = runner.invoke(app, ["audio", "denoise", str(run), str(tmp_path / "in"), str(tmp_path / "outdir")])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "outdir").iterdir()) == ["a.wav", "b.flac"]
+    with pytest.raises(ConfigError, match="not fitted"):
+        SpeechDenoiser().denoise(noisy)
+
+
+@pytest.mark.parametrize("model", ["mlp", "conv"])
+def test_detector_ranks_faults_above_normal_clips(machines: Path, model: str, tmp_path: Path) -> None:
+    det = AudioAnomalyDetector(model=model, epochs=8, seed=0).fit(dcase_files(machines, "train"))  # type: ignore[arg-type]
+    assert det.model_.family == model
+    test = dcase_files(machines, "test")
+    result = evaluate(det, test)
+    assert result["all"]["auc"] > 0.8, result["all"]
+    assert set(result) == {"all", "scores", *FAULT_KINDS}
+    assert 0 <= result["all"]["pauc"] <= 1
+    again = AudioAnomalyDetector.load(det.save(tmp_path / "det"))
+    np.testing.assert_allclose(again.anomaly_score(test[:3]), det.anomaly_score(test[:3]), rtol=1e-5)
+    np.testing.assert_allclose(det.score_samples(test[:3]), -det.anomaly_score(test[:3]))
+
+
+def test_detector_input_shapes_follow_the_dcase_baseline(machines: Path) -> None:
+    det = AudioAnomalyDetector(epochs=1)
+    assert det._build().config.input_shape == (640,)  # 5 frames x 128 mels
+    assert det._build().config.hidden == [128] * 4 and det._build().config.latent_dim == 8
+    labels, kinds = clip_labels(dcase_files(machines, "test"))
+    assert labels.sum() == 6 * len(FAULT_KINDS) and kinds.count("normal") == 12
+
+
+def test_cli_audio_detect_spectrogram_and_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    root = tmp_path / "fan"
+    res = runner.invoke(app, ["audio", "make-machines", str(root), "--n-train", "8", "--n-test-normal", "4",
+                              "--n-test-per-fault", "2", "--seconds", "1"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["audio", "detect", "--audio", str(root), "--epochs", "1", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    assert "bearing" in res.output and (tmp_path / "run" / "metrics.json").is_file()
+    res = runner.invoke(app, ["audio", "detect", "--audio", str(root), "--run", str(tmp_path / "run")])
+    assert res.exit_code == 0 and "all" in res.output
+    wav = root / "test" / "normal_id_00_00000000.wav"
+    res = runner.invoke(app, ["audio", "spectrogram", str(wav), "--n-mels", "64", "-o", str(tmp_path / "s.png")])
+    assert res.exit_code == 0 and (tmp_path / "s.png").stat().st_size > 1000
+    with pytest.raises(ModelFileError, match="not an audio denoiser"):
+        SpeechDenoiser.load(tmp_path / "run")
+
+
+def test_cli_bad_audio_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    proc = subprocess.run([sys.executable, "-m", "aekit.cli.main", "audio", "spectrogram", str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "not a readable audio file" in proc.stderr
