@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from aekit.config import from_dict, load_yaml, to_dict
 from aekit.errors import ConfigError, DataError
@@ -84,11 +84,13 @@ def prepare_data(cfg: RunConfig) -> tuple[Any, Any, Any]:
     return ds, splits, scaler
 
 
-def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | None = None) -> "TrainedAutoencoder":
+def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | None = None,
+          callbacks: Sequence[Any] = ()) -> "TrainedAutoencoder":
     """Train the model of ``config`` and write a run folder; returns the trained model.
 
     ``resume`` continues an interrupted run folder from its ``checkpoints/last.ckpt``
-    (the folder's own ``config.yaml`` is used).
+    (the folder's own ``config.yaml`` is used). ``callbacks`` are extra Lightning
+    callbacks (e.g. the tuner's pruning callback).
     """
     from aekit.io import atomic_save_json, atomic_write_text
     from aekit.registry import build_model
@@ -129,7 +131,7 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
             atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(stored, sort_keys=False))
     result = fit_model(
         model, Xtr, Xva, trainer=cfg.trainer, optim=cfg.optim, noise=cfg.noise or None,
-        run_dir=run_dir, resume=resume is not None,
+        run_dir=run_dir, resume=resume is not None, callbacks=callbacks,
     )
     if not result.is_global_zero or worker:
         return TrainedAutoencoder(result.model, scaler, {}, None)
