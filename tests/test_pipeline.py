@@ -94,6 +94,18 @@ def test_config_errors_name_the_key(tmp_path):
     assert list(tmp_path.iterdir()) == [bad]  # nothing half-written
 
 
+def test_yaml_exponent_floats_are_numbers_and_words_are_refused(tmp_path):
+    from aekit.pipeline import parse_config
+
+    good = tmp_path / "good.yaml"
+    good.write_text("model: {family: mlp, latent_dim: 4}\ndata: {source: digits}\noptim: {lr: 1e-4}\n")
+    assert parse_config(good).optim.lr == pytest.approx(1e-4)  # YAML 1.1 reads 1e-4 as a string
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: {family: mlp}\ndata: {source: digits}\noptim: {lr: fast}\n")
+    with pytest.raises(ConfigError, match="config.optim.lr: expected a number"):
+        parse_config(bad)
+
+
 def test_nan_and_empty_data_leave_nothing_behind(tmp_path):
     data = tmp_path / "d.npy"
     arr = np.random.default_rng(0).random((50, 4)).astype(np.float32)

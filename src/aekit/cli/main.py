@@ -16,6 +16,12 @@ from typer.exceptions import Abort, Exit, TyperException
 # Topic modules under aekit.cli; each defines register(app: typer.Typer) -> None.
 COMMAND_MODULES: list[str] = [
     "core",
+    "zoo",
+    "detect",
+    "apps",
+    "report",
+    "pca",
+    "audio",
 ]
 
 app = typer.Typer(
