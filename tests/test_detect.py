@@ -328,3 +328,21 @@ def test_cli_detect_and_score(table_csv, tmp_path) -> None:
     assert lines[0] == "score,is_anomaly" and len(lines) == 121
     bad = run_cli("detect", str(table_csv), "--threshold", "magic")
     assert bad.returncode == 2 and bad.stderr.startswith("aekit: error:") and len(bad.stderr.splitlines()) == 1
+
+
+def test_cli_denoising_detector_with_standardised_errors_round_trips(table_csv, tmp_path) -> None:
+    import json
+
+    from tests.conftest import run_cli
+
+    run = tmp_path / "run"
+    res = run_cli("detect", str(table_csv), "--out", str(run), "-e", "3",
+                  "--noise", "dropout:p=0.5", "--standardize-errors")
+    assert res.returncode == 0, res.stderr
+    meta = json.loads((run / "model.json").read_text())["detector"]
+    assert meta["params"]["standardize_errors"] is True and meta["err_scale"] is not None
+    assert meta["params"]["noise"] == [{"kind": "dropout", "p": 0.5}]
+    detected = np.loadtxt(run / "scores.csv", delimiter=",", skiprows=1)[:, 0]
+    out = tmp_path / "again.csv"
+    assert run_cli("score", str(run), str(table_csv), "--out", str(out)).returncode == 0
+    np.testing.assert_allclose(np.loadtxt(out, delimiter=",", skiprows=1)[:, 0], detected, rtol=1e-6)

@@ -294,6 +294,11 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
 
     def anomaly_score(self, X: Any) -> np.ndarray:
         """Reconstruction-error score per row, ``(n_samples,)`` float64: higher = more anomalous."""
+        check_is_fitted(self, "model_")
+        if self.score_type == "recon" and self.err_shift_ is None and self.reduction == "mean":
+            # the common case: scale chunk by chunk inside the scoring pass, so no scaled copy
+            # of a large input is ever allocated (fresh pages cost more than the arithmetic)
+            return _batched_fixed(self.model_.score, self._validate(X, reset=False), transform=self._scale)
         return self._scores_scaled(self._prepare(X))
 
     def error_map(self, X: Any) -> np.ndarray:
@@ -320,9 +325,10 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
 SCORE_CHUNK = 1024  # rows per forward pass when scoring
 
 
-def _batched_fixed(fn: Any, X: np.ndarray, chunk: int = SCORE_CHUNK) -> np.ndarray:
+def _batched_fixed(fn: Any, X: np.ndarray, chunk: int = SCORE_CHUNK, transform: Any = None) -> np.ndarray:
     """Apply ``fn`` without gradients to float32 chunks of exactly ``chunk`` rows (the last one
-    zero-padded); returns float64.
+    zero-padded); returns float64. ``transform`` (numpy -> float32 numpy) is applied to each
+    chunk first.
 
     A float32 matrix product's last bits depend on how many rows it multiplies; with every
     pass the same size, a row's score is the same whatever batch it arrives in (scikit-learn's
@@ -330,12 +336,13 @@ def _batched_fixed(fn: Any, X: np.ndarray, chunk: int = SCORE_CHUNK) -> np.ndarr
     """
     import torch
 
-    arr = np.ascontiguousarray(X, dtype=np.float32)
-    t = torch.from_numpy(arr if arr.flags.writeable else arr.copy())  # torch refuses read-only memory
+    if transform is None:
+        arr = np.ascontiguousarray(X, dtype=np.float32)
+        X = arr if arr.flags.writeable else arr.copy()  # torch refuses read-only memory
     parts = []
     with torch.no_grad():
-        for i in range(0, len(t), chunk):
-            part = t[i : i + chunk]
+        for i in range(0, len(X), chunk):
+            part = torch.from_numpy(transform(X[i : i + chunk]) if transform is not None else X[i : i + chunk])
             n = len(part)
             if n < chunk:
                 part = torch.cat([part, part.new_zeros((chunk - n, *part.shape[1:]))])

@@ -9,6 +9,7 @@ from typing import Any, Optional
 import typer
 
 from aekit.cli.common import console, parse_set
+from aekit.cli.core import parse_noise
 
 THRESHOLDS = "contamination, percentile, mean_std, median_mad or best_f1 (uses labels)"
 
@@ -35,6 +36,9 @@ def detect(
     batch_size: int = typer.Option(64, help="Batch size."),
     lr: float = typer.Option(1e-3, help="Learning rate."),
     seed: int = typer.Option(0, help="Random seed."),
+    noise: Optional[list[str]] = typer.Option(None, help="Training corruption (a denoising detector), e.g. dropout:p=0.5 (repeatable)."),
+    standardize_errors: bool = typer.Option(False, "--standardize-errors/--raw-errors",
+                                            help="Tables: standardise each feature's error on the training rows before averaging."),
 ) -> None:
     """Train a detector on DATA, score every row/point, threshold, and evaluate when labels exist."""
     import numpy as np
@@ -57,13 +61,17 @@ def detect(
         raise ConfigError(f"{ds.name}: labels must be 0 (normal) / 1 (anomaly) to evaluate; found {np.unique(y)[:5].tolist()}")
     if threshold == "best_f1" and y is None:
         raise ConfigError("--threshold best_f1 needs labels in the data")
+    if is_series and (noise or standardize_errors):
+        raise ConfigError("--noise and --standardize-errors apply to tables; a series detector takes neither")
     params = dict(parse_set(set_ or [])) or None
+    corruption = [parse_noise(n) for n in noise] if noise else None
     rule = "contamination" if threshold == "best_f1" else threshold
     common: dict[str, Any] = dict(model_params=params, threshold=rule, threshold_param=threshold_param,
                                   contamination=contamination, max_epochs=epochs, batch_size=batch_size,
                                   lr=lr, random_state=seed)
     det: Any = (SeriesDetector(window=window, stride=stride, aggregation=aggregation, model=model or "conv", **common)
-                if is_series else AutoencoderDetector(model=model or "mlp", **common))
+                if is_series else AutoencoderDetector(model=model or "mlp", noise=corruption,
+                                                standardize_errors=standardize_errors, **common))
     start = time.perf_counter()
     det.fit(X)
     fit_s = time.perf_counter() - start
