@@ -172,5 +172,6 @@ def write_figures(trained: Any, splits: Any, metrics: dict[str, Any]) -> list[Pa
     split = splits.test or splits.val or splits.train
     if split is not None and split.X.ndim == 4:
         X = split.X[:10]
-        written.append(reconstruction_grid(X, trained.reconstruct(X), fig_dir / "reconstructions.png"))
+        labels = None if split.y is None else split.y[:10]
+        written.append(reconstruction_grid(X, trained.reconstruct(X), fig_dir / "reconstructions.png", labels=labels))
     return written

@@ -58,8 +58,10 @@ def _as_images(X: np.ndarray) -> np.ndarray:
     return (img - lo) / (hi - lo) if hi > lo else img * 0
 
 
-def reconstruction_grid(X: np.ndarray, X_hat: np.ndarray, path: str | Path, titles: tuple[str, str] = ("input", "reconstruction")) -> Path:
-    """Two rows of images: inputs above, reconstructions below (shared grey scale)."""
+def reconstruction_grid(X: np.ndarray, X_hat: np.ndarray, path: str | Path, titles: tuple[str, str] = ("input", "reconstruction"),
+                        labels: np.ndarray | None = None) -> Path:
+    """Two rows of images: inputs above (titled with their label when given), reconstructions
+    below with each image's mean squared error (shared grey scale)."""
     plt = _plt()
     n = len(X)
     both = _as_images(np.concatenate([X, X_hat]))
@@ -70,7 +72,10 @@ def reconstruction_grid(X: np.ndarray, X_hat: np.ndarray, path: str | Path, titl
             ax.imshow(both[i * n + j], cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
-        axes[0][j].set_title(str(j), fontsize=7)
+        if labels is not None:
+            axes[0][j].set_title(str(labels[j]), fontsize=7)
+        # error on the shared display scale (pixels in [0, 1] for 8-bit images)
+        axes[1][j].set_xlabel(f"MSE {float(np.mean((both[j] - both[n + j]) ** 2)):.4f}", fontsize=6)
     axes[0][0].set_ylabel(titles[0], fontsize=8)
     axes[1][0].set_ylabel(titles[1], fontsize=8)
     fig.tight_layout()

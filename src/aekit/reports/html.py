@@ -316,7 +316,8 @@ def _reconstructions(ctx: _RunContext) -> Section | None:
     X = ctx.X[:10]
     X_hat = ctx.trained.reconstruct(X)
     if X.ndim == 4:
-        fig = ctx.figure(lambda p: reconstruction_grid(X, X_hat, p), "reconstructions", "Held-out inputs (top) and their reconstructions (bottom).", reuse=True)
+        labels = None if ctx.y is None else ctx.y[:10]
+        fig = ctx.figure(lambda p: reconstruction_grid(X, X_hat, p, labels=labels), "reconstructions", "Held-out inputs (top) and their reconstructions (bottom).", reuse=True)
     else:
         from aekit.reports.plots import series_overlay
 
