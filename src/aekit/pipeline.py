@@ -11,11 +11,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from aekit.config import from_dict, load_yaml, to_dict
 from aekit.errors import ConfigError, DataError
 from aekit.training.engine import OptimConfig, TrainerConfig
+
+if TYPE_CHECKING:
+    from aekit.runs import TrainedAutoencoder
 
 RUN_DIR_ENV = "AEKIT_RUN_DIR"  # shared by DDP worker processes so all ranks use one folder
 
@@ -92,9 +95,9 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
     (the folder's own ``config.yaml`` is used). ``callbacks`` are extra Lightning
     callbacks (e.g. the tuner's pruning callback).
     """
-    from aekit.io import atomic_save_json, atomic_write_text
+    from aekit.io import atomic_write_text
     from aekit.registry import build_model
-    from aekit.runs import TrainedAutoencoder, save_model
+    from aekit.runs import TrainedAutoencoder
     from aekit.training.engine import fit_model, is_launched_worker
 
     import yaml
@@ -136,29 +139,46 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
     if not result.is_global_zero or worker:
         return TrainedAutoencoder(result.model, scaler, {}, None)
     os.environ.pop(RUN_DIR_ENV, None)
+    return finish_run(cfg, ds, splits, scaler, result.model, run_dir, result.history, result.best_epoch, result.seconds)
+
+
+def finish_run(cfg: RunConfig, ds: Any, splits: Any, scaler: Any, model: Any, run_dir: Path,
+               history: list[dict[str, float]], best_epoch: int | None, seconds: float,
+               extra_metrics: dict[str, Any] | None = None,
+               extra_figures: Sequence[Callable[[Path], Any]] = ()) -> "TrainedAutoencoder":
+    """Save a trained model into ``run_dir`` and write what every run folder holds.
+
+    ``model.safetensors`` + ``model.json``, ``metrics.json`` (loss parts per split, the
+    history, ``extra_metrics``), the figures (plus ``extra_figures``, each called with the
+    figures folder) and, when ``cfg.report``, the HTML report. Shared by :func:`train` and
+    the greedy schedule so both produce the same folder.
+    """
+    from aekit.io import atomic_save_json
+    from aekit.runs import TrainedAutoencoder, save_model
+
     extra = {"data": {"source": cfg.data.source, "name": ds.name, "kind": ds.kind, "input_shape": list(ds.shape)}}
-    save_model(run_dir, result.model, scaler, extra)
-    trained = TrainedAutoencoder(result.model, scaler, extra, run_dir)
+    save_model(run_dir, model, scaler, extra)
+    trained = TrainedAutoencoder(model, scaler, extra, run_dir)
     metrics: dict[str, Any] = {
         "family": cfg.model["family"],
-        "epochs": len(result.history),
-        "best_epoch": result.best_epoch,
-        "seconds": round(result.seconds, 3),
+        "epochs": len(history),
+        "best_epoch": best_epoch,
+        "seconds": round(seconds, 3),
+        **(extra_metrics or {}),
         "splits": splits.info,
-        "history": result.history,
+        "history": history,
     }
     for name, split in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
         if split is not None:
             metrics[name] = trained.evaluate(split.X)
     atomic_save_json(run_dir / "metrics.json", metrics)
     write_figures(trained, splits, metrics)
+    for draw in extra_figures:
+        draw(run_dir / "figures")
     if cfg.report:
-        try:
-            from aekit.reports.html import write_report
-        except ImportError:  # reports module not available in a trimmed install
-            pass
-        else:
-            write_report(run_dir)
+        from aekit.reports.html import write_report
+
+        write_report(run_dir)
     return trained
 
 

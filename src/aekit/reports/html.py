@@ -273,11 +273,8 @@ def _config(ctx: _RunContext) -> Section | None:
 def _model_summary(ctx: _RunContext) -> Section | None:
     if ctx.trained is None:
         return None
-    try:
-        from aekit.summary import summarize
-    except ImportError:  # summary module not installed: show the parameter count only
-        n = sum(p.numel() for p in ctx.trained.model.parameters())
-        return Section("model", "Model summary", notes=[f"{n:,} parameters"])
+    from aekit.summary import summarize
+
     s = summarize(ctx.trained.model)
     rows = [[Cell(r.name), Cell(str(tuple(r.output_shape))), Cell(f"{r.params:,}", "num")] for r in s.rows]
     totals = [("Total params", s.total_params), ("Trainable params", s.trainable_params), ("Non-trainable params", s.non_trainable_params)]

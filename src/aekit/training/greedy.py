@@ -101,10 +101,9 @@ def train_greedy(config: Any) -> Any:
 
     from aekit.config import to_dict
     from aekit.errors import DataError
-    from aekit.io import atomic_save_json, atomic_write_text
-    from aekit.pipeline import _run_dir, parse_config, prepare_data, write_figures
+    from aekit.io import atomic_write_text
+    from aekit.pipeline import _run_dir, finish_run, parse_config, prepare_data
     from aekit.registry import build_model
-    from aekit.runs import TrainedAutoencoder, save_model
 
     cfg = parse_config(config)
     ds, splits, scaler = prepare_data(cfg)
@@ -126,35 +125,14 @@ def train_greedy(config: Any) -> Any:
     result = pretrain_stacked(
         model, Xtr, Xva, trainer=cfg.trainer, optim=cfg.optim, noise=cfg.noise or None, run_dir=run_dir,
     )
-    extra = {"data": {"source": cfg.data.source, "name": ds.name, "kind": ds.kind, "input_shape": list(ds.shape)}}
-    save_model(run_dir, result.model, scaler, extra)
-    trained = TrainedAutoencoder(result.model, scaler, extra, run_dir)
     fit = result.finetune
-    metrics: dict[str, Any] = {
-        "family": cfg.model["family"],
-        "epochs": len(fit.history),
-        "best_epoch": fit.best_epoch,
-        "seconds": round(fit.seconds + result.pretrain_seconds, 3),
-        "pretrain_seconds": round(result.pretrain_seconds, 3),
-        "pretraining": result.stages,
-        "splits": splits.info,
-        "history": fit.history,
-    }
-    for name, split in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
-        if split is not None:
-            metrics[name] = trained.evaluate(split.X)
-    atomic_save_json(run_dir / "metrics.json", metrics)
-    write_figures(trained, splits, metrics)
-    if result.stages:
-        pretraining_figure(result.stages, run_dir / "figures" / "pretraining.png")
-    if cfg.report:
-        try:
-            from aekit.reports.html import write_report
-        except ImportError:  # reports module not available in a trimmed install
-            pass
-        else:
-            write_report(run_dir)
-    return trained
+    stages = result.stages
+    return finish_run(
+        cfg, ds, splits, scaler, result.model, run_dir, fit.history, fit.best_epoch,
+        fit.seconds + result.pretrain_seconds,
+        extra_metrics={"pretrain_seconds": round(result.pretrain_seconds, 3), "pretraining": stages},
+        extra_figures=[lambda d: pretraining_figure(stages, d / "pretraining.png")] if stages else (),
+    )
 
 
 __all__ = ["GreedyResult", "pretrain_stacked", "pretraining_figure", "train_greedy"]
