@@ -50,6 +50,8 @@ def test_stft_config_rejects_bad_values() -> None:
         STFTConfig(window="kaiser")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="hop"):
         STFTConfig(n_fft=256, hop=512)
+    with pytest.raises(ConfigError, match="hop"):
+        STFTConfig(n_fft=256, hop=256)  # no overlap: a Hann-windowed STFT is not invertible
 
 
 def test_resample_and_mono_mixing(tmp_path: Path) -> None:

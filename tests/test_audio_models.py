@@ -130,3 +130,13 @@ def test_cli_bad_audio_file_is_one_line_exit_2(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "not a readable audio file" in proc.stderr
+
+
+def test_flat_folder_without_train_and_test_is_refused(tmp_path: Path) -> None:
+    from aekit.errors import DataError
+
+    rng = np.random.default_rng(0)
+    for name in ("normal_0.wav", "normal_1.wav", "anomaly_2.wav"):
+        save_audio(tmp_path / name, 0.1 * rng.standard_normal(1600).astype(np.float32), 16000)
+    with pytest.raises(DataError, match="train/"):
+        dcase_files(tmp_path, "train")  # normals would be both trained on and tested

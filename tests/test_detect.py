@@ -177,6 +177,16 @@ def test_vae_family_as_engine(kind: str, correlated: tuple[np.ndarray, np.ndarra
     assert np.isfinite(s).all() and M.roc_auc(np.r_[np.zeros(200), np.ones(10)], s) > 0.9
 
 
+@pytest.mark.parametrize("kind", ["elbo", "iwae"])
+def test_vae_scores_do_not_depend_on_the_batch(kind: str, correlated: tuple[np.ndarray, np.ndarray]) -> None:
+    normal, _ = correlated
+    det = AutoencoderDetector(model="vae", model_params={"likelihood": "gaussian", "hidden": [16], "latent_dim": 2},
+                              score_type=kind, n_samples=4, max_epochs=2, batch_size=32).fit(normal)
+    full = det.anomaly_score(normal)
+    np.testing.assert_allclose(det.anomaly_score(normal[5:]), full[5:], rtol=1e-5)
+    np.testing.assert_allclose(det.anomaly_score(normal[7:8]), full[7:8], rtol=1e-5)
+
+
 def test_trained_on_clean_sines_spikes_score_far_above_normals() -> None:
     train = sine_mixtures(200, length=64, seed=0).reshape(200, -1)
     test = sine_mixtures(40, length=64, seed=1).reshape(40, -1)

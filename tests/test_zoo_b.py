@@ -298,6 +298,16 @@ def test_greedy_schedule_reports_each_stage_and_fine_tunes(tiny_images):
     assert result.model.reconstruct(torch.from_numpy(X)).shape == X.shape
 
 
+def test_greedy_pretraining_is_reproducible_under_a_seed(tiny_images):
+    def run(seed: int) -> torch.Tensor:
+        model = build_model("stacked", {"input_shape": [1, 8, 8], "hidden": [12], "latent_dim": 4, "pretrain_epochs": 1})
+        torch.manual_seed(1234 + seed)  # the global state must not matter, only the seed
+        pretrain_stacked(model, tiny_images[:48], None, trainer=TrainerConfig(max_epochs=1, batch_size=16, seed=seed))
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    assert torch.equal(run(0), run(0)) and not torch.equal(run(0), run(1))
+
+
 def test_greedy_stage_weights_are_loaded_into_the_deep_model(tiny_images):
     model = build_model("stacked", {"input_shape": [64], "hidden": [16], "latent_dim": 4, "pretrain_epochs": 2})
     stage_seen: list[torch.nn.Module] = []

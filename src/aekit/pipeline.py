@@ -113,12 +113,9 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
     ds, splits, scaler = prepare_data(cfg)
     params = {k: v for k, v in cfg.model.items() if k != "family"}
     params.setdefault("input_shape", list(ds.shape))
-    if params.get("loss") == "bce" and cfg.data.scaling != "minmax":
-        raise ConfigError("loss 'bce' needs data in [0, 1]: use data.scaling: minmax")
-    import torch
-
-    torch.manual_seed(cfg.trainer.seed)  # weight initialisation is part of the seeded run
-    model = build_model(cfg.model["family"], params)
+    # weight initialisation is part of the seeded run
+    model = build_model(cfg.model["family"], params, seed=cfg.trainer.seed)
+    check_data_range(model, cfg.data.scaling)
     if tuple(model.input_shape) != ds.shape:
         raise DataError(f"model input_shape {model.input_shape} does not match the data's {ds.shape}")
     Xtr = scaler.transform(splits.train.X)
@@ -140,6 +137,17 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
         return TrainedAutoencoder(result.model, scaler, {}, None)
     os.environ.pop(RUN_DIR_ENV, None)
     return finish_run(cfg, ds, splits, scaler, result.model, run_dir, result.history, result.best_epoch, result.seconds)
+
+
+def check_data_range(model: Any, scaling: str) -> None:
+    """A Bernoulli reconstruction term (BCE loss, Bernoulli VAE, Bernoulli RBM visibles) needs
+    targets in [0, 1]: refuse other scalings instead of training on a meaningless loss."""
+    cfg = model.config
+    bernoulli = (getattr(cfg, "loss", None) == "bce" or getattr(cfg, "likelihood", None) == "bernoulli"
+                 or getattr(cfg, "visible", None) == "bernoulli")
+    if bernoulli and scaling != "minmax":
+        raise ConfigError(f"model family {model.family!r} uses loss 'bce' or a Bernoulli likelihood, which needs "
+                          f"data in [0, 1]: use data.scaling: minmax (or an MSE/Gaussian model)")
 
 
 def finish_run(cfg: RunConfig, ds: Any, splits: Any, scaler: Any, model: Any, run_dir: Path,

@@ -69,10 +69,20 @@ def get_family(name: str) -> Family:
         ) from None
 
 
-def build_model(family: str, params: dict[str, Any]) -> "Autoencoder":
-    """Build a model of ``family`` from a plain dict of config values (strictly checked)."""
+def build_model(family: str, params: dict[str, Any], seed: int | None = None) -> "Autoencoder":
+    """Build a model of ``family`` from a plain dict of config values (strictly checked).
+
+    With ``seed``, the initial weights come from that seed without touching the global
+    random state (reproducible fits); without it, from the global torch generator.
+    """
     from aekit.config import from_dict
 
     fam = get_family(family)
     cfg = from_dict(fam.config_class, params, where=f"model ({family})")
-    return fam.model_class(cfg)
+    if seed is None:
+        return fam.model_class(cfg)
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return fam.model_class(cfg)

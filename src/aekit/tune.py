@@ -98,8 +98,9 @@ class _Space:
         for name in ("activation", "loss"):
             if name in search and name in model_fields:
                 choices = list(getattr(space, name))
-                if name == "loss" and base.get("data", {}).get("scaling", "minmax") != "minmax":
-                    choices = [c for c in choices if c != "bce"]  # bce needs targets in [0, 1]
+                if name == "loss" and (base.get("data", {}).get("scaling", "minmax") != "minmax"
+                                       or self.base_model.get("output_activation", "sigmoid") != "sigmoid"):
+                    choices = [c for c in choices if c != "bce"]  # bce needs targets and outputs in [0, 1]
                 self.dims[name] = _with_default(choices, self.base_model[name])
         noise = base.get("noise") or []
         gaussian_only = all(n.get("kind") == "gaussian" for n in noise) and len(noise) <= 1

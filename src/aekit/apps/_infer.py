@@ -22,6 +22,4 @@ def seeded_model(family: str, params: dict[str, Any], seed: int) -> Any:
     """Build a registered model with weights initialised from ``seed`` (reproducible fits)."""
     from aekit.registry import build_model
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build_model(family, params)
+    return build_model(family, params, seed=seed)

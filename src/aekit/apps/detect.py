@@ -372,45 +372,53 @@ def _log_likelihood(model: Any, x_hat: Any, x: Any) -> Any:
 
 
 def _variational_score(model: Any, Xs: np.ndarray, kind: str, n_samples: int, seed: int) -> np.ndarray:
-    """Negative ELBO (``kind="elbo"``, reconstruction at the posterior mean) or negative IWAE
-    bound with ``n_samples`` draws (``kind="iwae"``) per example; higher = more anomalous.
+    """Negative single-sample ELBO (``kind="elbo"``) or negative IWAE bound with
+    ``n_samples`` draws (``kind="iwae"``) per example, in nats; higher = more anomalous.
 
-    Uses the family's own ``elbo(x, generator)`` / ``iwae_bound(x, k, generator)`` when it has
-    them (aekit's ``vae``); otherwise works for any family whose ``forward`` puts the Gaussian
-    posterior's ``mu`` and ``logvar`` in ``extras`` (prior N(0, I), unit-variance Gaussian or
-    Bernoulli decoder by the model's loss).
+    Every row uses the same standard-normal draws ε_1..ε_k (seeded by ``seed``), so a row's
+    score does not depend on which other rows it is scored with (the threshold is set on
+    training scores; test rows must get comparable ones). With aekit's ``vae`` the family's
+    own posterior and likelihood are used; any other family whose ``forward`` puts the
+    Gaussian posterior's ``mu`` and ``logvar`` in ``extras`` works too (prior N(0, I),
+    unit-variance Gaussian or Bernoulli decoder by the model's loss).
     """
     import torch
 
-    gen = torch.Generator().manual_seed(seed)
+    k = 1 if kind == "elbo" else int(n_samples)
+    eps: Any = None
     out: list[np.ndarray] = []
     with torch.no_grad():
         for i in range(0, len(Xs), 1024):
             x = torch.from_numpy(np.array(Xs[i : i + 1024], dtype=np.float32))
-            own = getattr(model, "iwae_bound" if kind == "iwae" else "elbo", None)
-            if callable(own):  # the family's own bound (aekit's "vae": its likelihood, in nats)
-                bound = own(x, k=n_samples, generator=gen) if kind == "iwae" else own(x, generator=gen)
-                out.append((-bound).double().numpy())
-                continue
-            ex = model(x).extras
-            mu, logvar = ex["mu"].flatten(1), ex["logvar"].flatten(1)
+            if hasattr(model, "posterior") and hasattr(model, "log_likelihood"):  # aekit's vae family
+                q = model.posterior(x)
+                mu, logvar = q.mean, q.logvar
+
+                def loglik(z: Any, x: Any = x) -> Any:
+                    return model.log_likelihood(x, model.decode_logits(z))
+            else:
+                ex = model(x).extras
+                shape = ex["mu"].shape
+                mu, logvar = ex["mu"].flatten(1), ex["logvar"].flatten(1)
+
+                def loglik(z: Any, x: Any = x, shape: Any = shape) -> Any:
+                    return _log_likelihood(model, model.decode(z.view(shape)), x)
+            if eps is None:
+                eps = torch.randn((k, mu.shape[1]), generator=torch.Generator().manual_seed(seed))
             std = (0.5 * logvar).exp()
-            if kind == "elbo":
-                # reconstruction term at the posterior mean: deterministic, so scores are repeatable
-                rec = _log_likelihood(model, model.decode(ex["mu"]), x)
-                kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
-                out.append((kl - rec).double().numpy())
-                continue
-            logw = []
-            for _ in range(n_samples):  # K decoder passes over the whole batch
-                eps = torch.randn(mu.shape, generator=gen)
-                z = mu + std * eps
-                log_q = (-0.5 * eps.pow(2) - 0.5 * logvar - 0.5 * math.log(2 * math.pi)).sum(1)
+            log_w = []
+            for e in eps:  # k decoder passes over the whole chunk, the same draw for every row
+                z = mu + std * e
+                if kind == "elbo":
+                    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+                    log_w.append(loglik(z) - kl)
+                    continue
+                log_q = (-0.5 * e.pow(2) - 0.5 * logvar - 0.5 * math.log(2 * math.pi)).sum(1)
                 log_p = (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).sum(1)
-                logw.append(_log_likelihood(model, model.decode(z.view_as(ex["mu"])), x) + log_p - log_q)
-            bound = torch.logsumexp(torch.stack(logw), 0) - math.log(n_samples)
+                log_w.append(loglik(z) + log_p - log_q)
+            bound = torch.logsumexp(torch.stack(log_w), 0) - math.log(k)
             out.append((-bound).double().numpy())
-    return np.concatenate(out)
+    return np.concatenate(out) if out else np.zeros((0,), dtype=np.float64)
 
 
 # --- time series ---------------------------------------------------------------------

@@ -159,7 +159,7 @@ class SpeechDenoiser:
         model = build_model("mlp", {
             "input_shape": (Xn.shape[1],), "hidden": list(self.hidden), "latent_dim": self.latent_dim,
             "output_activation": "identity", "loss": "mse",
-        })
+        }, seed=self.seed)
         result = fit_model(
             PairedLoss(model), pairs[perm[n_val:]], pairs[perm[:n_val]],  # type: ignore[arg-type]
             trainer=TrainerConfig(max_epochs=self.epochs, batch_size=self.batch_size, seed=self.seed),

@@ -114,11 +114,11 @@ class AudioAnomalyDetector:
         if self.model == "mlp":
             params = {"input_shape": (self.n_frames * self.n_mels,), "hidden": list(self.hidden),
                       "latent_dim": self.latent_dim, "output_activation": "identity"}
-            return build_model("mlp", params)
+            return build_model("mlp", params, seed=self.seed)
         if self.model == "conv":
             params = {"input_shape": (1, self.n_mels, self.patch_frames), "channels": list(self.channels),
                       "latent_dim": max(self.latent_dim, 16), "output_activation": "identity"}
-            return build_model("conv", params)
+            return build_model("conv", params, seed=self.seed)
         raise ConfigError(f"model must be 'mlp' or 'conv', got {self.model!r}")
 
     # -- estimator API ----------------------------------------------------------
@@ -191,11 +191,18 @@ class AudioAnomalyDetector:
 
 
 def dcase_files(folder: str | Path, split: str) -> list[Path]:
-    """``folder/split/*.wav`` in a DCASE layout (falls back to ``folder`` itself when it has no ``split``)."""
+    """``folder/split/*.wav`` in a DCASE layout (``train/normal_*``, ``test/normal_*`` + ``test/anomaly_*``).
+
+    Both sub-folders are required: a flat folder would put every normal test clip in the
+    training set too and inflate the AUC.
+    """
     from aekit.audio.io import list_audio
 
     folder = Path(folder)
-    sub = folder / split if (folder / split).is_dir() else folder
+    sub = folder / split
+    if not sub.is_dir():
+        raise DataError(f"{folder}: expected a DCASE layout with train/ (normal_*.wav) and test/ "
+                        f"(normal_*.wav, anomaly_*.wav) sub-folders; {split}/ is missing")
     files = list_audio(sub)
     if split == "train":
         files = [f for f in files if f.name.startswith("normal")]

@@ -28,8 +28,10 @@ class STFTConfig:
     def __post_init__(self) -> None:
         if self.window not in ("hann", "hamming"):
             raise ConfigError(f"window must be 'hann' or 'hamming', got {self.window!r}")
-        if self.n_fft < 16 or not 0 < self.hop <= self.n_fft:
-            raise ConfigError(f"need n_fft >= 16 and 0 < hop <= n_fft (got n_fft={self.n_fft}, hop={self.hop})")
+        # at least 50 % overlap: with less, a Hann window's overlap-add has zeros and the STFT
+        # cannot be inverted (torch.istft fails, or returns a wrong signal)
+        if self.n_fft < 16 or not 0 < self.hop <= self.n_fft // 2:
+            raise ConfigError(f"need n_fft >= 16 and 0 < hop <= n_fft / 2 (got n_fft={self.n_fft}, hop={self.hop})")
 
     @property
     def n_freq(self) -> int:

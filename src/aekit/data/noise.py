@@ -108,6 +108,8 @@ def build_corruption(specs: Sequence[dict[str, Any]]) -> Corruption:
             _check_fraction(step, name)
         if isinstance(step, Gaussian) and step.sigma < 0:
             raise ConfigError(f"noise[{i}] (gaussian): sigma must be >= 0")
+        if isinstance(step, Dropout) and step.rescale and step.p >= 1:
+            raise ConfigError(f"noise[{i}] (dropout): rescale needs p < 1 (p = 1 drops every value)")
         steps.append(step)
     return Corruption(steps)
 

@@ -19,6 +19,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from aekit.errors import ConfigError
+
 ReconLoss = Literal["mse", "bce", "l1"]
 
 
@@ -90,6 +92,10 @@ class Autoencoder(nn.Module):
 
     def __init__(self, config: Any) -> None:
         super().__init__()
+        if getattr(config, "loss", None) == "bce" and getattr(config, "output_activation", "sigmoid") != "sigmoid":
+            # clamping an unbounded output into (0, 1) would give a meaningless loss and zero gradients
+            raise ConfigError("loss 'bce' needs output_activation 'sigmoid' (outputs are probabilities); "
+                              "use loss 'mse' or 'l1' with an identity output")
         self.config = config
 
     @property

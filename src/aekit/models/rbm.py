@@ -203,6 +203,8 @@ class DBNConfig:
             raise ValueError("layer widths and latent_dim must be positive")
         if self.rbm_epochs < 0 or self.rbm_batch_size < 1 or self.cd_k < 1:
             raise ValueError("rbm_epochs must be >= 0, rbm_batch_size and cd_k >= 1")
+        if self.visible == "gaussian" and (self.output_activation, self.loss) != ("identity", "mse"):
+            raise ValueError("visible 'gaussian' (standardised data) needs output_activation 'identity' and loss 'mse'")
 
 
 @register("dbn", DBNConfig, "Deep belief network: stacked RBMs unrolled into a deep AE (use `aekit pretrain`).")

@@ -82,7 +82,7 @@ class StackedAutoencoder(MLPAutoencoder):
         if cfg.pretrain_epochs == 0:
             return reports
         for i in range(len(cfg.hidden) + 1):
-            stage = build_model("mlp", self.stage_params(i))
+            stage = build_model("mlp", self.stage_params(i), seed=seed + i)
             # corruption kinds that assume [0, 1] data only make sense on the input stage
             fit = fit_model(stage, data, val, trainer=tcfg, optim=ocfg, noise=noise if i == 0 else None)
             self.load_stage(i, fit.model)

@@ -193,7 +193,13 @@ class VAE(Autoencoder):
     def loss(self, x: Tensor, target: Tensor | None = None) -> LossOutput:
         out = self(x)
         q = DiagonalGaussian(out.extras["mu"], out.extras["logvar"])
-        logits = out.extras.get("logits", out.x_hat)  # the gaussian decoder's mean is its raw output
+        if self.training:
+            logits = out.extras.get("logits", out.x_hat)  # the gaussian decoder's mean is its raw output
+        else:
+            # eval outputs decode the posterior mean, which is not a bound: the loss stays the
+            # negative ELBO (comparable with training), from one sample of a fixed-seed generator
+            gen = torch.Generator(device=x.device).manual_seed(0)
+            logits = self.decode_logits(q.sample(gen))
         recon = -self.log_likelihood(x if target is None else target, logits).mean()
         kl = self.kl_weight * q.kl().mean()
         return LossOutput(total=recon + kl, parts={"recon": recon, "kl": kl}, output=out)

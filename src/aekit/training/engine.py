@@ -104,6 +104,12 @@ class LitAutoencoder(L.LightningModule):
         self._val_count = 0
         self._gen: torch.Generator | None = None
         self.history: list[dict[str, float]] = []
+        # best weights by the monitored loss, kept here rather than in a callback: Lightning
+        # runs ordinary callbacks' on_train_epoch_end before this module's, i.e. before the
+        # epoch's train/ metrics exist, which would pair one epoch's loss with the next one's weights
+        self.best_value = math.inf
+        self.best_epoch = -1
+        self.best_state: dict[str, Tensor] | None = None
 
     # data: the module serves its own in-memory batches (sharded under DDP)
     def _prepare(self, batches: TensorBatches) -> TensorBatches:
@@ -139,7 +145,8 @@ class LitAutoencoder(L.LightningModule):
         x = batch
         if self.corruption is not None:
             if self._gen is None or self._gen.device != x.device:
-                self._gen = torch.Generator(device=x.device).manual_seed(self.seed + 7919)
+                # one stream per DDP rank, so the ranks' shards do not share a noise pattern
+                self._gen = torch.Generator(device=x.device).manual_seed(self.seed + 7919 + 104729 * self.global_rank)
             out = self.model.loss(self.corruption(x, self._gen), target=x)
         else:
             out = self.model.loss(x)
@@ -170,6 +177,10 @@ class LitAutoencoder(L.LightningModule):
                 row[k] = float(v)
         row["lr"] = float(self.trainer.optimizers[0].param_groups[0]["lr"])
         self.history.append(row)
+        value = row.get(self._monitor)
+        if value is not None and (value < self.best_value or self.best_state is None):
+            self.best_value, self.best_epoch = value, self.current_epoch
+            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
 
     def configure_optimizers(self) -> Any:
         o = self.optim
@@ -199,34 +210,13 @@ class LitAutoencoder(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["aekit_history"] = self.history
+        checkpoint["aekit_best"] = {"value": self.best_value, "epoch": self.best_epoch, "state": self.best_state}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.history = list(checkpoint.get("aekit_history", []))
-
-
-class _BestWeights(L.Callback):
-    """Keeps a CPU copy of the weights at the best monitored epoch (no file needed)."""
-
-    def __init__(self, monitor: str) -> None:
-        self.monitor = monitor
-        self.best = math.inf
-        self.best_epoch = -1
-        self.state: dict[str, Tensor] | None = None
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: LitAutoencoder) -> None:
-        value = trainer.callback_metrics.get(self.monitor)
-        if value is None:
-            return
-        value = float(value)
-        if value < self.best or self.state is None:
-            self.best, self.best_epoch = value, trainer.current_epoch
-            self.state = {k: v.detach().to("cpu", copy=True) for k, v in pl_module.model.state_dict().items()}
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "best_epoch": self.best_epoch, "state": self.state}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.best, self.best_epoch, self.state = state["best"], state["best_epoch"], state["state"]
+        best = checkpoint.get("aekit_best")
+        if best is not None:
+            self.best_value, self.best_epoch, self.best_state = best["value"], best["epoch"], best["state"]
 
 
 def _progress_bar() -> L.Callback:
@@ -295,8 +285,7 @@ def fit_model(
     val_b = None if Xva is None else TensorBatches(Xva, max(tcfg.batch_size, 1024))
     lit = LitAutoencoder(model, train_b, val_b, ocfg, tcfg.max_epochs, corruption, tcfg.seed, tcfg.data_on_device)
     monitor = lit._monitor
-    best = _BestWeights(monitor)
-    cbs: list[L.Callback] = [best, *callbacks]
+    cbs: list[L.Callback] = [*callbacks]
     if tcfg.patience is not None:
         cbs.append(L.pytorch.callbacks.EarlyStopping(monitor, patience=tcfg.patience, min_delta=tcfg.min_delta, mode="min"))
     loggers: Any = False
@@ -343,15 +332,15 @@ def fit_model(
     model.train()
     pl_trainer.fit(lit, ckpt_path=ckpt_path)
     seconds = time.perf_counter() - start
-    if best.state is not None:
-        model.load_state_dict(best.state)
+    if lit.best_state is not None:
+        model.load_state_dict(lit.best_state)
     model.eval()
     model.to("cpu")
     return FitResult(
         model=model,
         history=list(lit.history),
-        best_epoch=best.best_epoch,
-        best_val_loss=best.best,
+        best_epoch=lit.best_epoch,
+        best_val_loss=lit.best_value,
         seconds=seconds,
         interrupted=bool(pl_trainer.interrupted),
         is_global_zero=pl_trainer.is_global_zero,

@@ -102,19 +102,18 @@ def train_greedy(config: Any) -> Any:
     from aekit.config import to_dict
     from aekit.errors import DataError
     from aekit.io import atomic_write_text
-    from aekit.pipeline import _run_dir, finish_run, parse_config, prepare_data
+    from aekit.pipeline import _run_dir, check_data_range, finish_run, parse_config, prepare_data
     from aekit.registry import build_model
 
     cfg = parse_config(config)
     ds, splits, scaler = prepare_data(cfg)
     params = {k: v for k, v in cfg.model.items() if k != "family"}
     params.setdefault("input_shape", list(ds.shape))
-    model = build_model(cfg.model["family"], params)
+    model = build_model(cfg.model["family"], params, seed=cfg.trainer.seed)
     _check_pretrainable(model)
     if tuple(model.input_shape) != ds.shape:
         raise DataError(f"model input_shape {model.input_shape} does not match the data's {ds.shape}")
-    if getattr(model.config, "visible", None) == "bernoulli" and cfg.data.scaling != "minmax":
-        raise ConfigError("a DBN with bernoulli visibles needs data in [0, 1]: use data.scaling: minmax")
+    check_data_range(model, cfg.data.scaling)
     run_dir = _run_dir(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     stored = to_dict(cfg)
