@@ -198,6 +198,12 @@ def test_cli_end_to_end(tmp_path):
         (["train", "--data", "no/such/file.csv"], "data file not found"),
         (["train", "--set", "trainer.max_epoch=2"], "unknown key 'max_epoch'"),
         (["encode", "no/such/run", "x.npy", "z.npy"], "run folder not found"),
+        (["train", "--lr", "-0.1"], "optim.lr must be > 0"),
+        (["train", "--accelerator", "tpuu"], "trainer.accelerator must be one of"),
+        (["train", "--devices", "two"], "trainer.devices must be a number"),
+        (["train", "--precision", "8-bit"], "trainer.precision must be one of"),
+        (["train", "--strategy", "warp", "--set", "data.limit=200"], "rejected by Lightning"),
+        (["train", "--resume", "nowhere"], "cannot resume"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_nonzero(args, message, tmp_path):
@@ -216,6 +222,47 @@ def test_cli_wrong_width_and_unparsable_input(tmp_path):
         r = run_cli("encode", str(run.path), str(tmp_path / inp), str(tmp_path / "out.npy"))
         assert r.returncode == 2 and msg in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "out.npy").exists()
+
+
+def test_failed_or_clashing_runs_leave_no_folder_and_never_overwrite(tmp_path):
+    with pytest.raises(ConfigError, match="rejected by Lightning"):
+        aekit.train(_cfg(tmp_path, name="bad", trainer={"strategy": "warp"}))
+    assert not (tmp_path / "bad").exists()
+    first = aekit.train(_cfg(tmp_path, name="done"))
+    before = (first.path / "model.safetensors").read_bytes()
+    with pytest.raises(ConfigError, match="already exists"):
+        aekit.train(_cfg(tmp_path, name="done", trainer={"seed": 1}))
+    assert (first.path / "model.safetensors").read_bytes() == before
+    # relative data paths are stored absolute, so the run works from any folder
+    np.save(tmp_path / "d.npy", np.random.default_rng(0).random((60, 5)).astype(np.float32))
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        run = aekit.train(_cfg(tmp_path, name="rel", data={"source": "d.npy", "limit": None}))
+    finally:
+        os.chdir(cwd)
+    assert Path(run.config["data"]["source"]).is_absolute()
+
+
+def test_mismatched_model_json_and_unwritable_outputs_are_clear(tmp_path):
+    run = aekit.train(_cfg(tmp_path, name="m"))
+    meta_path = run.path / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta["config"]["latent_dim"] = 5  # no longer fits the stored weights
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="do not fit"):
+        aekit.load(run.path)
+    r = run_cli("encode", str(run.path), "digits", str(tmp_path / "z.npy"))
+    assert r.returncode == 2 and "do not fit" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    meta_path.write_text(json.dumps({**meta, "config": {**meta["config"], "latent_dim": 8}}))
+    (tmp_path / "adir").mkdir()
+    r = run_cli("encode", str(run.path), "digits", str(tmp_path / "adir"))
+    assert r.returncode == 2 and "adir" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = run_cli("encode", str(run.path), "digits", str(tmp_path / "z.npy"))
+    assert r.returncode == 0, r.stderr
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "z.npy").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
 
 
 def test_help_does_not_import_torch():

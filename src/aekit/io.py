@@ -6,6 +6,7 @@ destination either holds the old content or the complete new one.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -34,16 +35,26 @@ def atomic_write_with(path: str | Path, writer: Callable[[str], Any]) -> Path:
     Use for writers that need a filename (safetensors, matplotlib, numpy).
     """
     dest = Path(path)
+    if dest.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(dest))
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp" + dest.suffix, dir=dest.parent)
     os.close(fd)
     try:
         writer(tmp)
+        # mkstemp creates files readable by the owner only; give the result normal permissions.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return dest
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _json_default(obj: Any) -> Any:

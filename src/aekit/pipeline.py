@@ -6,12 +6,14 @@ registry -> one engine -> run folder (config, weights, metrics, logs, figures).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from aekit.config import from_dict, load_yaml, to_dict
 from aekit.errors import ConfigError, DataError
@@ -58,6 +60,13 @@ def parse_config(config: RunConfig | dict[str, Any] | str | Path) -> RunConfig:
     from aekit.registry import get_family
 
     get_family(str(cfg.model["family"]))
+    from aekit.data.loaders import BUILTIN
+    from aekit.training.engine import check_settings
+
+    check_settings(cfg.trainer, cfg.optim)
+    if cfg.data.source not in BUILTIN and Path(cfg.data.source).expanduser().exists():
+        # stored runs must find their data again from any working folder
+        cfg.data.source = str(Path(cfg.data.source).expanduser().resolve())
     return cfg
 
 
@@ -75,6 +84,31 @@ def _run_dir(cfg: RunConfig) -> Path:
         i += 1
         path = base.with_name(f"{base.name}-{i}")
     return path
+
+
+@contextlib.contextmanager
+def new_run_dir(cfg: RunConfig) -> Iterator[Path]:
+    """Create the run folder of ``cfg`` for a fresh run; remove it again if the run fails.
+
+    A named folder that already holds files is refused (resume it instead), so a finished
+    run is never overwritten. A failed run leaves nothing behind unless it got far enough
+    to write ``checkpoints/last.ckpt``, which ``--resume`` can continue from.
+    """
+    run_dir = _run_dir(cfg)
+    from_env = bool(os.environ.get(RUN_DIR_ENV))
+    if not from_env and run_dir.is_dir() and any(run_dir.iterdir()):
+        raise ConfigError(f"run folder {run_dir} already exists and is not empty: pick another name, "
+                          f"or continue it with --resume {run_dir}")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"run folder {run_dir} exists and is not a folder")
+    created = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        yield run_dir
+    except BaseException:
+        if created and not from_env and not (run_dir / "checkpoints" / "last.ckpt").exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def prepare_data(cfg: RunConfig) -> tuple[Any, Any, Any]:
@@ -106,10 +140,13 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
         run_dir = Path(resume)
         if not (run_dir / "config.yaml").is_file():
             raise ConfigError(f"cannot resume: {run_dir} has no config.yaml")
+        if not (run_dir / "checkpoints" / "last.ckpt").is_file():
+            raise ConfigError(f"cannot resume: {run_dir / 'checkpoints' / 'last.ckpt'} does not exist")
         cfg = parse_config(run_dir / "config.yaml")
+        folder: Any = contextlib.nullcontext(run_dir)
     else:
         cfg = parse_config(config)
-        run_dir = _run_dir(cfg)
+        folder = contextlib.nullcontext(_run_dir(cfg)) if is_launched_worker() else new_run_dir(cfg)
     ds, splits, scaler = prepare_data(cfg)
     params = {k: v for k, v in cfg.model.items() if k != "family"}
     params.setdefault("input_shape", list(ds.shape))
@@ -122,21 +159,25 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
     Xva = None if splits.val is None else scaler.transform(splits.val.X)
 
     worker = is_launched_worker()
-    if not worker:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        os.environ[RUN_DIR_ENV] = str(run_dir)  # DDP workers started by Lightning inherit it
-        stored = to_dict(cfg)
-        stored["model"] = {"family": cfg.model["family"], **to_dict(model.config)}
-        if resume is None:
-            atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(stored, sort_keys=False))
-    result = fit_model(
-        model, Xtr, Xva, trainer=cfg.trainer, optim=cfg.optim, noise=cfg.noise or None,
-        run_dir=run_dir, resume=resume is not None, callbacks=callbacks,
-    )
-    if not result.is_global_zero or worker:
-        return TrainedAutoencoder(result.model, scaler, {}, None)
-    os.environ.pop(RUN_DIR_ENV, None)
-    return finish_run(cfg, ds, splits, scaler, result.model, run_dir, result.history, result.best_epoch, result.seconds)
+    with folder as run_dir:
+        try:
+            if not worker:
+                os.environ[RUN_DIR_ENV] = str(run_dir)  # DDP workers started by Lightning inherit it
+                stored = to_dict(cfg)
+                stored["model"] = {"family": cfg.model["family"], **to_dict(model.config)}
+                if resume is None:
+                    atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(stored, sort_keys=False))
+            result = fit_model(
+                model, Xtr, Xva, trainer=cfg.trainer, optim=cfg.optim, noise=cfg.noise or None,
+                run_dir=run_dir, resume=resume is not None, callbacks=callbacks,
+            )
+        finally:
+            if not worker:
+                os.environ.pop(RUN_DIR_ENV, None)
+        if not result.is_global_zero or worker:
+            return TrainedAutoencoder(result.model, scaler, {}, None)
+        return finish_run(cfg, ds, splits, scaler, result.model, run_dir, result.history, result.best_epoch,
+                          result.seconds)
 
 
 def check_data_range(model: Any, scaling: str) -> None:

@@ -77,7 +77,13 @@ def load_model(folder: str | Path) -> tuple[Autoencoder, Scaler | None, dict[str
         model = build_model(meta["family"], meta["config"])
     except ConfigError as err:
         raise ModelFileError(f"{meta_path}: {err}") from None
-    result = model.load_state_dict(state, strict=False)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelFileError(f"{meta_path}: inconsistent model description ({type(err).__name__}: {err})") from None
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # tensor sizes differ from what model.json describes
+        first = next((line.strip() for line in str(err).splitlines()[1:] if line.strip()), str(err))
+        raise ModelFileError(f"{weights_path}: weights do not fit the model in model.json ({first})") from None
     if result.missing_keys or result.unexpected_keys:
         raise ModelFileError(
             f"{weights_path}: weights do not fit the model (missing: {', '.join(result.missing_keys[:3]) or '-'}; "
@@ -109,15 +115,22 @@ class TrainedAutoencoder:
     def config(self) -> dict[str, Any]:
         """The run's config (``config.yaml``) when loaded from a run folder, else the model config."""
         if self.path is not None and (self.path / "config.yaml").is_file():
-            import yaml
+            from aekit.config import load_yaml
 
-            return yaml.safe_load((self.path / "config.yaml").read_text())
+            return load_yaml(self.path / "config.yaml")
         return {"model": {"family": self.family, **to_dict(self.model.config)}}
 
     @property
     def metrics(self) -> dict[str, Any]:
         if self.path is not None and (self.path / "metrics.json").is_file():
-            return json.loads((self.path / "metrics.json").read_text())
+            path = self.path / "metrics.json"
+            try:
+                data = json.loads(path.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                raise ModelFileError(f"{path}: not valid JSON ({err})") from None
+            if not isinstance(data, dict):
+                raise ModelFileError(f"{path}: expected a JSON object")
+            return data
         return {}
 
     def _prepare(self, X: Any) -> np.ndarray:

@@ -214,6 +214,8 @@ def tune(config: dict[str, Any] | str | Path, trials: int = 20, out: str | Path 
 
     if trials < 1:
         raise ConfigError("--trials must be >= 1")
+    if timeout is not None and not timeout > 0:
+        raise ConfigError(f"--timeout must be > 0 seconds, got {timeout}")
     raw = load_yaml(config) if isinstance(config, (str, Path)) else copy.deepcopy(dict(config))
     name = study_name or (Path(config).stem if isinstance(config, (str, Path)) else "study")
     base = to_dict(parse_config(raw))  # validated, every section filled in
@@ -222,20 +224,27 @@ def tune(config: dict[str, Any] | str | Path, trials: int = 20, out: str | Path 
     base["trainer"]["progress"] = False
     resolved = _Space(base, space or SearchSpace())
     out_dir = Path(out) if out is not None else Path("tune") / name
-    out_dir.mkdir(parents=True, exist_ok=True)
-    storage = storage or f"sqlite:///{(out_dir / 'study.db').resolve()}"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"tune output {out_dir} exists and is not a folder")
 
     _, splits, scaler = prepare_data(parse_config(base))
     if splits.val is None:
         raise ConfigError("tuning needs a validation split: set data.val_fraction > 0")
     X_val = scaler.transform(splits.val.X)
 
+    out_dir.mkdir(parents=True, exist_ok=True)
+    storage = storage or f"sqlite:///{(out_dir / 'study.db').resolve()}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name=name, storage=storage, direction="minimize", load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
-    )
+    try:
+        study = optuna.create_study(
+            study_name=name, storage=storage, direction="minimize", load_if_exists=True,
+            sampler=optuna.samplers.TPESampler(seed=seed),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+        )
+    except Exception as err:  # sqlalchemy: unknown URL scheme, unreachable database, ...
+        if isinstance(err, AekitError):
+            raise
+        raise ConfigError(f"cannot open the study storage {storage!r}: {str(err).splitlines()[0]}") from None
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         # left running by an interrupted tuner: fail it and run the same values again
         study.tell(t.number, state=TrialState.FAIL)

@@ -168,7 +168,13 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             raise ConfigError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
-        return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+        try:
+            return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+        except ValueError as err:
+            # scikit-learn's own message (kept: its estimator checks match on it), as an aekit error
+            if not reset and "features" in str(err) and "expecting" in str(err):
+                raise ShapeError(str(err)) from None
+            raise
 
     def _shape(self, n_features: int) -> tuple[int, ...]:
         shape = (n_features,) if self.input_shape is None else tuple(int(s) for s in self.input_shape)

@@ -148,10 +148,22 @@ def score(
     import numpy as np
 
     from aekit.data import load_dataset
+    from aekit.errors import ConfigError, ModelFileError
 
-    ds = load_dataset(input)
+    target = out or Path(f"{Path(input).stem}.scores.csv")
+    if target.suffix.lower() != ".csv":
+        raise ConfigError(f"--out must be a .csv file, got {target}")
+    if contamination is not None and not 0.0 < contamination <= 0.5:
+        raise ConfigError(f"--contamination must be in (0, 0.5], got {contamination:g}")
     meta_path = run / "model.json"
-    is_detector = meta_path.is_file() and "detector" in json.loads(meta_path.read_text())
+    if not meta_path.is_file():
+        raise ModelFileError(f"{run}: no model.json (not a finished aekit run?)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelFileError(f"{meta_path}: not valid JSON ({err})") from None
+    is_detector = isinstance(meta, dict) and "detector" in meta
+    ds = load_dataset(input)
     if is_detector:
         from aekit.apps.detect import load_detector
 
@@ -170,6 +182,5 @@ def score(
         else:
             flagged = scores > by_contamination(scores, contamination)
             how = f"contamination {contamination:g} of the input"
-    target = out or Path(f"{Path(input).stem}.scores.csv")
     _write_scores(target, scores, flagged)
     console().print(f"wrote {len(scores)} scores to {target}; {int(flagged.sum())} flagged, {how}")

@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(err.exit_code) from None
     except FileNotFoundError as err:
         _fail(f"file not found: {err.filename or err}")
+    except OSError as err:  # permission denied, disk full, a folder where a file should go, ...
+        where = f"{err.filename}: " if err.filename else ""
+        _fail(f"cannot read or write {where}{err.strerror or err}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -219,6 +219,52 @@ class LitAutoencoder(L.LightningModule):
             self.best_value, self.best_epoch, self.best_state = best["value"], best["epoch"], best["state"]
 
 
+_ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "tpu", "auto")
+_PRECISIONS = ("auto", "32-true", "32", "16-mixed", "16", "bf16-mixed", "bf16", "bf16-true", "16-true", "64-true", "64")
+
+
+def check_settings(tcfg: TrainerConfig, ocfg: OptimConfig) -> None:
+    """Refuse trainer/optimiser settings that would only fail (or silently diverge) later.
+
+    Called before a run folder is created, so a typo never leaves a half-made run behind.
+    """
+    def positive(value: float, name: str, allow_zero: bool = False) -> None:
+        ok = math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+        if not ok:
+            raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+
+    if tcfg.max_epochs < 1:
+        raise ConfigError("trainer.max_epochs must be >= 1")
+    if tcfg.batch_size < 1:
+        raise ConfigError("trainer.batch_size must be >= 1")
+    if tcfg.patience is not None and tcfg.patience < 0:
+        raise ConfigError(f"trainer.patience must be >= 0, got {tcfg.patience}")
+    if tcfg.num_nodes < 1:
+        raise ConfigError(f"trainer.num_nodes must be >= 1, got {tcfg.num_nodes}")
+    if tcfg.accelerator not in _ACCELERATORS:
+        raise ConfigError(f"trainer.accelerator must be one of {', '.join(_ACCELERATORS)}, got {tcfg.accelerator!r}")
+    if str(tcfg.precision) not in _PRECISIONS:
+        raise ConfigError(f"trainer.precision must be one of {', '.join(_PRECISIONS)}, got {tcfg.precision!r}")
+    devices = tcfg.devices
+    if isinstance(devices, str) and devices != "auto":
+        try:
+            devices = int(devices)
+        except ValueError:
+            raise ConfigError(f"trainer.devices must be a number or 'auto', got {tcfg.devices!r}") from None
+    if isinstance(devices, int) and devices < 1:
+        raise ConfigError(f"trainer.devices must be >= 1, got {devices}")
+    if tcfg.accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError("trainer.accelerator is 'gpu' but no CUDA GPU is available here (use cpu or auto)")
+    if tcfg.gradient_clip is not None:
+        positive(tcfg.gradient_clip, "trainer.gradient_clip")
+    positive(ocfg.lr, "optim.lr")
+    positive(ocfg.weight_decay, "optim.weight_decay", allow_zero=True)
+    positive(ocfg.gamma, "optim.gamma")
+    positive(ocfg.momentum, "optim.momentum", allow_zero=True)
+    if ocfg.step_size < 1:
+        raise ConfigError(f"optim.step_size must be >= 1, got {ocfg.step_size}")
+
+
 def _progress_bar() -> L.Callback:
     """Rich progress bar showing the loss parts, without Lightning's logger version number."""
     from lightning.pytorch.callbacks import RichProgressBar
@@ -269,10 +315,7 @@ def fit_model(
     """
     tcfg = trainer or TrainerConfig()
     ocfg = optim or OptimConfig()
-    if tcfg.max_epochs < 1:
-        raise ConfigError("trainer.max_epochs must be >= 1")
-    if tcfg.batch_size < 1:
-        raise ConfigError("trainer.batch_size must be >= 1")
+    check_settings(tcfg, ocfg)
     corruption = None
     if noise:
         from aekit.data.noise import build_corruption
@@ -308,7 +351,33 @@ def fit_model(
     if tcfg.progress:
         cbs.append(_progress_bar())
     deterministic: Any = tcfg.deterministic if tcfg.accelerator == "cpu" else ("warn" if tcfg.deterministic else False)
-    pl_trainer = L.Trainer(
+    try:
+        pl_trainer = _make_trainer(tcfg, deterministic, loggers, cbs, run_dir, train_b, val_b)
+    except (ValueError, TypeError, RuntimeError) as err:  # e.g. an unknown strategy name
+        raise ConfigError(f"trainer settings rejected by Lightning: {str(err).splitlines()[0]}") from None
+    start = time.perf_counter()
+    model.train()
+    pl_trainer.fit(lit, ckpt_path=ckpt_path)
+    seconds = time.perf_counter() - start
+    if lit.best_state is not None:
+        model.load_state_dict(lit.best_state)
+    model.eval()
+    model.to("cpu")
+    return FitResult(
+        model=model,
+        history=list(lit.history),
+        best_epoch=lit.best_epoch,
+        best_val_loss=lit.best_value,
+        seconds=seconds,
+        interrupted=bool(pl_trainer.interrupted),
+        is_global_zero=pl_trainer.is_global_zero,
+        trainer=pl_trainer,
+    )
+
+
+def _make_trainer(tcfg: TrainerConfig, deterministic: Any, loggers: Any, cbs: list[L.Callback],
+                  run_dir: Path | None, train_b: TensorBatches, val_b: TensorBatches | None) -> L.Trainer:
+    return L.Trainer(
         max_epochs=tcfg.max_epochs,
         accelerator=tcfg.accelerator,
         devices=tcfg.devices,
@@ -327,24 +396,6 @@ def fit_model(
         gradient_clip_val=tcfg.gradient_clip,
         use_distributed_sampler=False,
         default_root_dir=str(run_dir) if run_dir else None,
-    )
-    start = time.perf_counter()
-    model.train()
-    pl_trainer.fit(lit, ckpt_path=ckpt_path)
-    seconds = time.perf_counter() - start
-    if lit.best_state is not None:
-        model.load_state_dict(lit.best_state)
-    model.eval()
-    model.to("cpu")
-    return FitResult(
-        model=model,
-        history=list(lit.history),
-        best_epoch=lit.best_epoch,
-        best_val_loss=lit.best_value,
-        seconds=seconds,
-        interrupted=bool(pl_trainer.interrupted),
-        is_global_zero=pl_trainer.is_global_zero,
-        trainer=pl_trainer,
     )
 
 

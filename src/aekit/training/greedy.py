@@ -102,7 +102,7 @@ def train_greedy(config: Any) -> Any:
     from aekit.config import to_dict
     from aekit.errors import DataError
     from aekit.io import atomic_write_text
-    from aekit.pipeline import _run_dir, check_data_range, finish_run, parse_config, prepare_data
+    from aekit.pipeline import check_data_range, finish_run, new_run_dir, parse_config, prepare_data
     from aekit.registry import build_model
 
     cfg = parse_config(config)
@@ -114,24 +114,22 @@ def train_greedy(config: Any) -> Any:
     if tuple(model.input_shape) != ds.shape:
         raise DataError(f"model input_shape {model.input_shape} does not match the data's {ds.shape}")
     check_data_range(model, cfg.data.scaling)
-    run_dir = _run_dir(cfg)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    stored = to_dict(cfg)
-    stored["model"] = {"family": cfg.model["family"], **to_dict(model.config)}
-    atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(stored, sort_keys=False))
-    Xtr = scaler.transform(splits.train.X)
-    Xva = None if splits.val is None else scaler.transform(splits.val.X)
-    result = pretrain_stacked(
-        model, Xtr, Xva, trainer=cfg.trainer, optim=cfg.optim, noise=cfg.noise or None, run_dir=run_dir,
-    )
-    fit = result.finetune
-    stages = result.stages
-    return finish_run(
-        cfg, ds, splits, scaler, result.model, run_dir, fit.history, fit.best_epoch,
-        fit.seconds + result.pretrain_seconds,
-        extra_metrics={"pretrain_seconds": round(result.pretrain_seconds, 3), "pretraining": stages},
-        extra_figures=[lambda d: pretraining_figure(stages, d / "pretraining.png")] if stages else (),
-    )
-
+    with new_run_dir(cfg) as run_dir:
+        stored = to_dict(cfg)
+        stored["model"] = {"family": cfg.model["family"], **to_dict(model.config)}
+        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(stored, sort_keys=False))
+        Xtr = scaler.transform(splits.train.X)
+        Xva = None if splits.val is None else scaler.transform(splits.val.X)
+        result = pretrain_stacked(
+            model, Xtr, Xva, trainer=cfg.trainer, optim=cfg.optim, noise=cfg.noise or None, run_dir=run_dir,
+        )
+        fit = result.finetune
+        stages = result.stages
+        return finish_run(
+            cfg, ds, splits, scaler, result.model, run_dir, fit.history, fit.best_epoch,
+            fit.seconds + result.pretrain_seconds,
+            extra_metrics={"pretrain_seconds": round(result.pretrain_seconds, 3), "pretraining": stages},
+            extra_figures=[lambda d: pretraining_figure(stages, d / "pretraining.png")] if stages else (),
+        )
 
 __all__ = ["GreedyResult", "pretrain_stacked", "pretraining_figure", "train_greedy"]
