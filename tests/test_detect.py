@@ -119,8 +119,10 @@ def test_bad_input_is_rejected_clearly(fitted: AutoencoderDetector, correlated: 
     bad[3, 2] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         AutoencoderDetector(**FAST).fit(bad)
-    with pytest.raises(ValueError, match="features"):
+    with pytest.raises(ShapeError, match="features"):
         fitted.anomaly_score(normal[:, :5])
+    with pytest.raises(ConfigError, match="k must be"):
+        AutoencoderDetector(threshold="mean_std", threshold_param=-1.0).fit(normal)
     with pytest.raises(DataError, match="constant"):
         AutoencoderDetector(**FAST).fit(np.ones((30, 4)))
     with pytest.raises(ConfigError, match="contamination"):
@@ -338,6 +340,13 @@ def test_cli_detect_and_score(table_csv, tmp_path) -> None:
     assert lines[0] == "score,is_anomaly" and len(lines) == 121
     bad = run_cli("detect", str(table_csv), "--threshold", "magic")
     assert bad.returncode == 2 and bad.stderr.startswith("aekit: error:") and len(bad.stderr.splitlines()) == 1
+    narrow = tmp_path / "narrow.npy"
+    np.save(narrow, np.zeros((4, 3), np.float32))
+    for args, message in ((("score", str(run), str(narrow), "--out", str(tmp_path / "n.csv")), "features"),
+                          (("score", str(run), str(table_csv), "--out", str(tmp_path / "n.txt")), ".csv")):
+        bad = run_cli(*args)
+        assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.splitlines()) == 1, bad.stderr
+    assert not (tmp_path / "n.csv").exists() and not (tmp_path / "n.txt").exists()
 
 
 def test_cli_denoising_detector_with_standardised_errors_round_trips(table_csv, tmp_path) -> None:

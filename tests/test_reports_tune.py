@@ -87,3 +87,17 @@ def test_tune_mnist_default_first_resume_and_compare(tmp_path: Path, capsys: pyt
     assert "best: trial" in printed and "complete" in printed and "best config:" in printed
     assert len(list((out / "runs" / "base").iterdir())) == 4  # resuming a finished study trains nothing new
     assert cli("tune", str(config), "--trials", "0", "--out", str(out)) == 2
+
+
+def test_tune_refuses_bad_settings_before_writing_anything(tmp_path: Path) -> None:
+    from aekit.tune import tune
+
+    base = {"model": {"family": "mlp", "hidden": [16], "latent_dim": 4}, "data": {"source": "digits", "limit": 200}}
+    out = tmp_path / "study"
+    with pytest.raises(ConfigError, match="max_epochs"):
+        tune({**base, "trainer": {"max_epochs": 0}}, trials=1, out=out)
+    with pytest.raises(ConfigError, match="timeout"):
+        tune(base, trials=1, out=out, timeout=-5)
+    assert not out.exists()
+    with pytest.raises(ConfigError, match="study storage"):
+        tune(base, trials=1, out=out, storage="nosuchdb://x")

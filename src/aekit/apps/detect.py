@@ -160,6 +160,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
                 f"threshold must be one of contamination, percentile, mean_std, median_mad, got {self.threshold!r}"
                 " (best_f1 uses labels: call set_threshold(X, y, 'best_f1'))"
             )
+        from aekit.apps.thresholds import check_threshold_param
+
+        check_threshold_param(self.threshold, self.threshold_param)
         if self.reduction not in REDUCTIONS:
             raise ConfigError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {self.reduction!r}")
         if self.score_type not in SCORES:

@@ -67,15 +67,35 @@ def by_percentile(scores: Any, q: float = 99.0) -> float:
 
 def by_mean_std(scores: Any, k: float = 3.0) -> float:
     """``mean + k·std`` of the scores."""
+    _check_k(k)
     s = _scores(scores)
     return float(s.mean() + k * s.std())
 
 
 def by_median_mad(scores: Any, k: float = 3.0) -> float:
     """``median + k·1.4826·MAD``: a robust mean + kσ."""
+    _check_k(k)
     s = _scores(scores)
     med = np.median(s)
     return float(med + k * MAD_TO_STD * np.median(np.abs(s - med)))
+
+
+def _check_k(k: float) -> None:
+    # a negative k puts the cut below the typical normal score: most normal data would be flagged
+    if not (np.isfinite(k) and k >= 0):
+        raise ConfigError(f"threshold k must be a finite number >= 0, got {k}")
+
+
+def check_threshold_param(method: str, param: float | None) -> None:
+    """Refuse a rule's number before any training: percentile in [0, 100], k >= 0."""
+    if param is None or method in ("best_f1", "contamination"):
+        return
+    if isinstance(param, bool) or not isinstance(param, (int, float, np.floating, np.integer)):
+        raise ConfigError(f"threshold_param must be a number, got {param!r}")
+    if method == "percentile" and not 0.0 <= float(param) <= 100.0:
+        raise ConfigError(f"percentile must be in [0, 100], got {param}")
+    if method in ("mean_std", "median_mad"):
+        _check_k(float(param))
 
 
 def best_f1(scores: Any, y_true: Any) -> tuple[float, float]:
