@@ -200,3 +200,58 @@ def test_machine_clips_and_dcase_layout(tmp_path: Path) -> None:
     assert train == [f"normal_id_00_{i:08d}.wav" for i in range(3)]
     assert sorted(n.rsplit("_", 1)[-1][:-4] for n in test if n.startswith("anomaly")) == sorted(FAULT_KINDS)
     assert load_audio(root / "train" / train[0])[1] == 16000
+
+
+def test_machine_settings_are_checked_and_write_dataset_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aekit.audio import machines
+
+    for kw in [dict(sr=0), dict(seconds=0.0), dict(seconds=float("nan")), dict(severity=-1.0), dict(n_harmonics=0)]:
+        with pytest.raises(ConfigError):
+            MachineConfig(**kw)  # type: ignore[arg-type]
+    for kw, msg in [(dict(n_train=0), "n_train"), (dict(faults=()), "at least one"), (dict(faults=("fire",)), "fire"),
+                    (dict(faults=("rattle", "rattle")), "twice"), (dict(seed=-1), "seed")]:
+        with pytest.raises(ConfigError, match=msg):
+            write_dataset(tmp_path / "new", **kw)  # type: ignore[arg-type]
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "old.wav").write_bytes(b"")
+    with pytest.raises(ConfigError, match="not empty"):
+        write_dataset(tmp_path / "full")
+    # a failure halfway leaves no folder, no parent made for it and no staging folder
+    calls = iter(range(100))
+    real_clip = machines.machine_clip
+
+    def flaky(*args: object, **kwargs: object) -> np.ndarray:
+        if next(calls) == 3:
+            raise OSError("disk full")
+        return real_clip(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(machines, "machine_clip", flaky)
+    with pytest.raises(OSError, match="disk full"):
+        write_dataset(tmp_path / "deep" / "fan", n_train=2, n_test_normal=1, n_test_per_fault=1, cfg=MachineConfig(seconds=0.1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
+
+
+def test_staged_folder_moves_files_into_an_existing_folder(tmp_path: Path) -> None:
+    from aekit.audio.io import same_path, staged_folder
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("old")
+    with staged_folder(tmp_path / "out") as tmp:
+        (tmp / "sub").mkdir()
+        (tmp / "sub" / "new.txt").write_text("new")
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == ["out", "out/keep.txt", "out/sub", "out/sub/new.txt"]
+    assert same_path(tmp_path / "out", tmp_path / "out" / "sub" / "..") and not same_path(tmp_path / "out", tmp_path / "x")
+
+
+def test_spectrogram_settings_are_checked() -> None:
+    from aekit.audio.figures import check_spectrogram_params
+
+    check_spectrogram_params("a.png", 512, 128, "hann", 0)
+    check_spectrogram_params("a.png", 512, 128, "hann", 64)
+    for args, msg in [(("a.png", 512, 128, "hann", -1), "n_mels"), (("a.png", 512, 0, "hann", 64), "hop"),
+                      (("a.png", 8, 4, "hann", 64), "n_fft"), (("a.png", 512, 128, "kaiser", 64), "window"),
+                      (("a.jpg", 512, 128, "hann", 0), "png")]:
+        with pytest.raises(ConfigError, match=msg):
+            check_spectrogram_params(*args)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="fmin"):
+        MelConfig(fmax=20000.0)

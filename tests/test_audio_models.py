@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 import pytest
+from conftest import run_cli
 from typer.testing import CliRunner
 
 from aekit.audio.denoise import SpeechDenoiser
@@ -140,3 +141,70 @@ def test_flat_folder_without_train_and_test_is_refused(tmp_path: Path) -> None:
         save_audio(tmp_path / name, 0.1 * rng.standard_normal(1600).astype(np.float32), 16000)
     with pytest.raises(DataError, match="train/"):
         dcase_files(tmp_path, "train")  # normals would be both trained on and tested
+
+
+# -- bad arguments: one line on stderr, exit 2, nothing written ------------------------
+def test_detector_and_denoiser_settings_are_checked_before_any_data() -> None:
+    from aekit.audio.denoise import snr_range
+
+    assert snr_range([15, -5]) == (-5.0, 15.0) and snr_range(3) == (3.0, 3.0)  # order does not matter
+    bad_denoisers = [dict(snr_db=[1, 2, 3]), dict(snr_db=["x"]), dict(mixes=0), dict(noise=["purple"]),
+                     dict(epochs=0), dict(n_fft=8), dict(sr=10)]
+    for kw in bad_denoisers:
+        with pytest.raises(ConfigError):
+            SpeechDenoiser(**kw).fit([np.zeros(8000, np.float32)])  # type: ignore[arg-type]
+    for kw in [dict(model="foo"), dict(n_mels=0), dict(hop=0), dict(epochs=0), dict(seed=-1)]:
+        with pytest.raises(ConfigError):
+            AudioAnomalyDetector(**kw).fit([np.zeros(16000, np.float32)])  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def cli_inputs(tmp_path: Path) -> Path:
+    """``good/`` (two clips), ``in/`` (the same plus an unreadable ``z_bad.wav``) and an untrained denoiser ``run/``."""
+    from aekit.audio.features import Normalizer
+
+    rng = np.random.default_rng(0)
+    for folder in ("good", "in"):
+        for name in ("a.wav", "b.flac"):
+            save_audio(tmp_path / folder / name, 0.1 * rng.standard_normal(4000).astype(np.float32), 8000)
+    (tmp_path / "in" / "z_bad.wav").write_text("not audio")
+    den = SpeechDenoiser(hidden=(8,), latent_dim=4)  # weights need not be trained to test argument checks
+    n_freq = den.stft_config.n_freq
+    den.normalizer_ = Normalizer(np.zeros(n_freq, np.float32), np.ones(n_freq, np.float32))
+    den.model_ = den._build().eval()
+    den.save(tmp_path / "run")
+    return tmp_path
+
+
+@pytest.mark.parametrize("args,message", [
+    (["audio", "make-machines", "{out}", "--faults", "bearing,fire"], "unknown fault kind 'fire'"),
+    (["audio", "make-machines", "{out}", "--seconds", "0"], "seconds must be in"),
+    (["audio", "make-machines", "{out}", "--sr", "0"], "sr must be in"),
+    (["audio", "make-machines", "{out}", "--n-train", "0"], "n_train must be >= 1"),
+    (["audio", "make-machines", "{tmp}/good"], "already exists and is not empty"),
+    (["audio", "train-denoiser", "{out}", "--snr", "loud"], "--snr expects comma-separated numbers"),
+    (["audio", "train-denoiser", "{out}", "--snr", "-5,0,15"], "--snr expects 'lo,hi'"),
+    (["audio", "train-denoiser", "{out}", "--mixes", "0"], "mixes must be an integer >= 1"),
+    (["audio", "train-denoiser", "{out}", "--noise", "white,purple"], "unknown noise 'purple'"),
+    (["denoise-audio", "{tmp}/run", "{tmp}/in", "{out}"], "z_bad.wav: not a readable audio file"),
+    (["denoise-audio", "{tmp}/run", "{tmp}/in", "{out}/nested"], "z_bad.wav: not a readable audio file"),
+    (["denoise-audio", "{tmp}/run", "{tmp}/in", "{tmp}/good"], "z_bad.wav: not a readable audio file"),
+    (["denoise-audio", "{tmp}/run", "{tmp}/good", "{tmp}/good/../good"], "is the input folder"),
+    (["denoise-audio", "{tmp}/run", "{tmp}/good/a.wav", "{tmp}/good/a.wav"], "is the input file"),
+    (["audio", "detect", "--audio", "{tmp}/missing", "--model", "foo", "-o", "{out}"], "model must be 'mlp' or 'conv'"),
+    (["audio", "detect", "--audio", "{tmp}/missing", "-e", "0", "-o", "{out}"], "epochs must be an integer >= 1"),
+    (["audio", "spectrogram", "{tmp}/good/a.wav", "--n-mels", "-1", "-o", "{out}.png"], "n_mels must be >= 1"),
+    (["audio", "spectrogram", "{tmp}/good/a.wav", "--n-mels", "16", "--hop", "0", "-o", "{out}.png"], "hop >= 1"),
+    (["audio", "spectrogram", "{tmp}/good/a.wav", "--n-mels", "16", "--n-fft", "8", "-o", "{out}.png"], "n_fft >= 16"),
+], ids=lambda v: None if isinstance(v, list) else v)
+def test_cli_bad_audio_arguments_fail_cleanly(cli_inputs: Path, args: list[str], message: str) -> None:
+    def snapshot() -> dict[str, bytes]:
+        return {str(p.relative_to(cli_inputs)): p.read_bytes() for p in sorted(cli_inputs.rglob("*")) if p.is_file()}
+
+    before = snapshot()
+    proc = run_cli(*[a.format(tmp=cli_inputs, out=cli_inputs / "out") for a in args], timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert proc.stderr.startswith("aekit: error: ") and message in proc.stderr, proc.stderr
+    assert snapshot() == before  # no output (not even a staging folder), no input touched
+    assert not any(p.name.startswith(("out", ".")) for p in cli_inputs.rglob("*"))

@@ -13,6 +13,8 @@ and :class:`PairedLoss` splits it before calling the model's own ``loss(x, targe
 
 from __future__ import annotations
 
+import math
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -23,7 +25,7 @@ from torch import Tensor, nn
 from aekit.audio.features import (
     Normalizer, STFTConfig, context_frames, from_log_magnitude, log_magnitude, stft, with_phase,
 )
-from aekit.audio.noise import NoiseBank, mix_at_snr
+from aekit.audio.noise import NoiseBank, check_noise_sources, mix_at_snr
 from aekit.errors import ConfigError, DataError, ModelFileError
 from aekit.models.base import Autoencoder, LossOutput
 
@@ -54,6 +56,14 @@ def _load(clip: Clip, sr: int) -> np.ndarray:
     if y.ndim != 1:
         raise DataError(f"expected a mono clip (n,), got shape {y.shape}")
     return y
+
+
+def snr_range(snr_db: float | Sequence[float]) -> tuple[float, float]:
+    """``(lo, hi)`` in dB from one number (a fixed SNR) or two in either order."""
+    values = [snr_db] if isinstance(snr_db, Real) else list(snr_db)
+    if not 1 <= len(values) <= 2 or not all(isinstance(v, Real) and math.isfinite(v) for v in values):
+        raise ConfigError(f"snr_db must be one or two finite numbers in dB (a range like -5,15), got {snr_db!r}")
+    return float(min(values)), float(max(values))
 
 
 class SpeechDenoiser:
@@ -113,6 +123,36 @@ class SpeechDenoiser:
     def stft_config(self) -> STFTConfig:
         return STFTConfig(n_fft=self.n_fft, hop=self.hop, window=self.window)  # type: ignore[arg-type]
 
+    def check_params(self) -> "SpeechDenoiser":
+        """Raise :class:`ConfigError` for a bad setting; ``fit`` calls it, call it yourself to fail
+        before gathering any speech."""
+        from aekit.audio.io import MAX_RATE, MIN_RATE
+
+        if not MIN_RATE <= self.sr <= MAX_RATE:
+            raise ConfigError(f"sr must be in {MIN_RATE}..{MAX_RATE} Hz, got {self.sr}")
+        _ = self.stft_config  # validates n_fft, hop and window
+        for name in ("n_frames", "mixes", "epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, Integral) or value < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        if not (isinstance(self.lr, Real) and self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"lr must be a number > 0, got {self.lr!r}")
+        if not isinstance(self.seed, Integral) or self.seed < 0:
+            raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
+        snr_range(self.snr_db)
+        check_noise_sources(self.noise)
+        self._build()  # hidden sizes and latent_dim, checked by the model family
+        return self
+
+    def _build(self) -> Autoencoder:
+        from aekit.registry import build_model
+
+        n_features = self.n_frames * self.stft_config.n_freq
+        return build_model("mlp", {
+            "input_shape": (n_features,), "hidden": list(self.hidden), "latent_dim": self.latent_dim,
+            "output_activation": "identity", "loss": "mse",
+        }, seed=self.seed)
+
     def _frames(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(S, L)``: complex STFT ``(F, T)`` and log-magnitude frames ``(T, F)``."""
         S = stft(y, self.stft_config)
@@ -124,8 +164,8 @@ class SpeechDenoiser:
     def _pairs(self, clips: Sequence[Clip]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Noisy and clean log-magnitude frames ``(N, F)`` for every clip and noise draw."""
         rng = np.random.default_rng(self.seed)
-        bank = NoiseBank(list(self.noise), self.sr)
-        lo, hi = (float(self.snr_db[0]), float(self.snr_db[-1]))
+        bank = NoiseBank(check_noise_sources(self.noise), self.sr)
+        lo, hi = snr_range(self.snr_db)
         noisy, clean = [], []
         for clip in clips:
             y = _load(clip, self.sr)
@@ -144,9 +184,9 @@ class SpeechDenoiser:
 
     def fit(self, clips: Sequence[Clip], y: Any = None) -> "SpeechDenoiser":
         """Train on clean speech clips (paths or mono arrays at ``sr``)."""
-        from aekit.registry import build_model
         from aekit.training import OptimConfig, TrainerConfig, fit_model
 
+        self.check_params()
         if len(clips) == 0:
             raise DataError("no training clips")
         noisy, clean = self._pairs(clips)
@@ -156,10 +196,7 @@ class SpeechDenoiser:
         pairs = np.stack([Xn, Xc], axis=1)  # (N, 2, n*F)
         perm = np.random.default_rng(self.seed).permutation(len(pairs))
         n_val = max(1, len(pairs) // 20)
-        model = build_model("mlp", {
-            "input_shape": (Xn.shape[1],), "hidden": list(self.hidden), "latent_dim": self.latent_dim,
-            "output_activation": "identity", "loss": "mse",
-        }, seed=self.seed)
+        model = self._build()
         result = fit_model(
             PairedLoss(model), pairs[perm[n_val:]], pairs[perm[:n_val]],  # type: ignore[arg-type]
             trainer=TrainerConfig(max_epochs=self.epochs, batch_size=self.batch_size, seed=self.seed),
@@ -190,21 +227,42 @@ class SpeechDenoiser:
         return with_phase(mag, S, self.stft_config, len(y))
 
     def denoise_file(self, src: str | Path, dst: str | Path) -> Path:
-        """Denoise one file (any rate/channels; output at the input's rate)."""
-        from aekit.audio.io import load_audio, resample, save_audio
+        """Denoise one file (any rate/channels; output at the input's rate, written atomically)."""
+        from aekit.audio.io import AUDIO_SUFFIXES, load_audio, resample, same_path, save_audio
 
+        self._check_fitted()
+        src, dst = Path(src), Path(dst)
+        if dst.is_dir():
+            raise ConfigError(f"output {dst} is a folder; give a file name (or a folder as input)")
+        if dst.suffix.lower() not in AUDIO_SUFFIXES:
+            raise ConfigError(f"output {dst} must end in {', '.join(AUDIO_SUFFIXES)}")
+        if same_path(src, dst):
+            raise ConfigError(f"output {dst} is the input file; write the denoised audio to another path")
         y, rate = load_audio(src, clipping="ignore")
         out = self.denoise(resample(y, rate, self.sr))
         return save_audio(dst, resample(out, self.sr, rate), rate)
 
     def denoise_folder(self, src: str | Path, dst: str | Path) -> list[Path]:
-        """Denoise every audio file in ``src`` into ``dst`` under the same names."""
-        from aekit.audio.io import list_audio
+        """Denoise every audio file in ``src`` into ``dst`` under the same names.
 
+        All or nothing: the outputs are written to a staging folder and moved into ``dst``
+        only when every file has been denoised, so an unreadable input leaves ``dst`` as it was.
+        """
+        from aekit.audio.io import list_audio, same_path, staged_folder
+
+        self._check_fitted()
+        src, dst = Path(src), Path(dst)
+        if same_path(src, dst):
+            raise ConfigError(f"output folder {dst} is the input folder; write the denoised files to another folder")
+        if dst.exists() and not dst.is_dir():
+            raise ConfigError(f"output {dst} is a file; give a folder when the input is a folder")
         files = list_audio(src)
         if not files:
             raise DataError(f"no audio files in {src}")
-        return [self.denoise_file(f, Path(dst) / f.name) for f in files]
+        with staged_folder(dst) as tmp:
+            for f in files:
+                self.denoise_file(f, tmp / f.name)
+        return [dst / f.name for f in files]
 
     def save(self, folder: str | Path) -> Path:
         from aekit.runs import save_model

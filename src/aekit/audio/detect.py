@@ -10,6 +10,8 @@ patches (128 bands x ``patch_frames``). Both models are registered aekit familie
 
 from __future__ import annotations
 
+import math
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
@@ -20,6 +22,7 @@ from aekit.audio.features import MelConfig, Normalizer, context_frames, log_mel,
 from aekit.errors import ConfigError, DataError, ModelFileError
 
 Clip = str | Path | np.ndarray
+MODELS = ("mlp", "conv")
 
 
 def _clip_features(clip: Clip, mel: MelConfig) -> np.ndarray:
@@ -94,6 +97,23 @@ class AudioAnomalyDetector:
     def mel_config(self) -> MelConfig:
         return MelConfig(sr=self.sr, n_fft=self.n_fft, hop=self.hop, n_mels=self.n_mels)
 
+    def check_params(self) -> "AudioAnomalyDetector":
+        """Raise :class:`ConfigError` for a bad setting; ``fit`` calls it, call it yourself to fail
+        before reading any clip."""
+        if self.model not in MODELS:
+            raise ConfigError(f"model must be {' or '.join(repr(m) for m in MODELS)}, got {self.model!r}")
+        _ = self.mel_config  # validates sr, n_fft, hop and n_mels
+        for name in ("n_frames", "patch_frames", "patch_hop", "epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, Integral) or value < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        if not (isinstance(self.lr, Real) and self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"lr must be a number > 0, got {self.lr!r}")
+        if not isinstance(self.seed, Integral) or self.seed < 0:
+            raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
+        self._build()  # hidden, latent_dim and channels, checked by the model family
+        return self
+
     # -- features ---------------------------------------------------------------
     def _units(self, spec: np.ndarray) -> np.ndarray:
         """One clip's normalised model inputs: ``(N, 640)`` vectors or ``(N, 1, mels, width)`` patches."""
@@ -119,13 +139,14 @@ class AudioAnomalyDetector:
             params = {"input_shape": (1, self.n_mels, self.patch_frames), "channels": list(self.channels),
                       "latent_dim": max(self.latent_dim, 16), "output_activation": "identity"}
             return build_model("conv", params, seed=self.seed)
-        raise ConfigError(f"model must be 'mlp' or 'conv', got {self.model!r}")
+        raise ConfigError(f"model must be {' or '.join(repr(m) for m in MODELS)}, got {self.model!r}")
 
     # -- estimator API ----------------------------------------------------------
     def fit(self, clips: Sequence[Clip], y: Any = None) -> "AudioAnomalyDetector":
         """Train on normal clips; 10% of the feature vectors are held out for early stopping."""
         from aekit.training import OptimConfig, TrainerConfig, fit_model
 
+        self.check_params()
         if len(clips) == 0:
             raise DataError("no training clips")
         mel = self.mel_config

@@ -99,6 +99,23 @@ class MelConfig:
     power: float = 2.0  # 2 = power spectrogram, 1 = magnitude
     window: Window = "hann"
 
+    def __post_init__(self) -> None:
+        from aekit.audio.io import MAX_RATE, MIN_RATE
+
+        if not MIN_RATE <= self.sr <= MAX_RATE:
+            raise ConfigError(f"sr must be in {MIN_RATE}..{MAX_RATE} Hz, got {self.sr}")
+        if self.window not in ("hann", "hamming"):
+            raise ConfigError(f"window must be 'hann' or 'hamming', got {self.window!r}")
+        if self.n_fft < 16 or self.hop < 1:
+            raise ConfigError(f"need n_fft >= 16 and hop >= 1 (got n_fft={self.n_fft}, hop={self.hop})")
+        if self.n_mels < 1:
+            raise ConfigError(f"n_mels must be >= 1, got {self.n_mels}")
+        if not self.power > 0:
+            raise ConfigError(f"power must be > 0, got {self.power}")
+        top = self.sr / 2 if self.fmax is None else self.fmax
+        if not 0 <= self.fmin < top <= self.sr / 2:
+            raise ConfigError(f"need 0 <= fmin < fmax <= sr / 2 (got fmin={self.fmin}, fmax={self.fmax}, sr={self.sr})")
+
 
 def log_mel(y: np.ndarray, cfg: MelConfig) -> np.ndarray:
     """Log-mel spectrogram in dB, ``(n_mels, frames)``; DCASE baseline: ``20/power * log10(mel + eps)``."""

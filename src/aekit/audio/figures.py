@@ -9,12 +9,25 @@ from pathlib import Path
 
 import numpy as np
 
-from aekit.audio.features import STFTConfig, log_magnitude, stft
+from aekit.audio.features import MelConfig, STFTConfig, log_magnitude, stft
+from aekit.errors import ConfigError
+
+
+def check_spectrogram_params(path: str | Path, n_fft: int, hop: int, window: str, n_mels: int) -> None:
+    """Raise :class:`ConfigError` for settings :func:`plot_spectrogram` cannot draw (before any work)."""
+    if Path(path).suffix.lower() != ".png":
+        raise ConfigError(f"spectrogram figure must be a .png file, got {path}")
+    if n_mels < 0:
+        raise ConfigError(f"n_mels must be >= 1, or 0 for a linear-frequency spectrogram; got {n_mels}")
+    if n_mels:
+        MelConfig(n_fft=n_fft, hop=hop, n_mels=n_mels, window=window)  # type: ignore[arg-type]
+    else:
+        STFTConfig(n_fft, hop, window)  # type: ignore[arg-type]
 
 
 def _spec_db(y: np.ndarray, sr: int, n_fft: int, hop: int, window: str, n_mels: int) -> np.ndarray:
     if n_mels:
-        from aekit.audio.features import MelConfig, log_mel
+        from aekit.audio.features import log_mel
 
         return log_mel(y, MelConfig(sr=sr, n_fft=n_fft, hop=hop, n_mels=n_mels, window=window))  # type: ignore[arg-type]
     return 20 / np.log(10) * log_magnitude(stft(y, STFTConfig(n_fft, hop, window)), 1e-5)  # type: ignore[arg-type]
@@ -45,6 +58,7 @@ def _save(fig: object, path: Path) -> Path:
 def plot_spectrogram(path: str | Path, y: np.ndarray, sr: int, n_fft: int = 512, hop: int = 128,
                      window: str = "hann", n_mels: int = 0) -> Path:
     """Waveform above spectrogram of one clip, written as PNG."""
+    check_spectrogram_params(path, n_fft, hop, window, n_mels)
     import matplotlib
 
     matplotlib.use("Agg")

@@ -18,6 +18,7 @@ machines' hum) mixed in at a chosen SNR. Faults change the mechanism, not just t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from aekit.audio.noise import coloured_noise
 from aekit.errors import ConfigError
 
 FAULT_KINDS = ("bearing", "imbalance", "rattle", "dropout")
+MIN_SECONDS, MAX_SECONDS = 0.1, 60.0  # shorter clips hold no full fault pattern; longer ones take GBs
 
 
 @dataclass
@@ -40,6 +42,24 @@ class MachineConfig:
     resonance_hz: float = 1800.0  # structural resonance excited by broadband noise
     background_snr_db: float = 6.0  # machine-to-background power ratio
     severity: float = 1.0  # scales every fault's strength
+
+    def __post_init__(self) -> None:
+        from aekit.audio.io import MAX_RATE, MIN_RATE
+
+        if not MIN_RATE <= self.sr <= MAX_RATE:
+            raise ConfigError(f"sr must be in {MIN_RATE}..{MAX_RATE} Hz, got {self.sr}")
+        if not MIN_SECONDS <= self.seconds <= MAX_SECONDS:  # also rejects NaN
+            raise ConfigError(f"seconds must be in {MIN_SECONDS:g}..{MAX_SECONDS:g}, got {self.seconds:g}")
+        if not (math.isfinite(self.severity) and self.severity >= 0):
+            raise ConfigError(f"severity must be >= 0 (0 = no fault, 1 = default), got {self.severity:g}")
+        if not 0 < self.shaft_hz < self.sr / 2 or not 0 < self.resonance_hz:
+            raise ConfigError(f"need 0 < shaft_hz < sr / 2 and resonance_hz > 0 "
+                              f"(got shaft_hz={self.shaft_hz:g}, resonance_hz={self.resonance_hz:g}, sr={self.sr})")
+        if self.n_harmonics < 1 or not (self.speed_spread >= 0 and self.jitter >= 0):
+            raise ConfigError(f"need n_harmonics >= 1 and speed_spread, jitter >= 0 (got {self.n_harmonics}, "
+                              f"{self.speed_spread:g}, {self.jitter:g})")
+        if not math.isfinite(self.background_snr_db):
+            raise ConfigError(f"background_snr_db must be a finite number, got {self.background_snr_db}")
 
 
 def _smooth_walk(n: int, rng: np.random.Generator, knots: int = 20) -> np.ndarray:
@@ -128,21 +148,59 @@ def write_dataset(
     """Write a DCASE-layout folder of generated clips and return it.
 
     ``train/normal_id_00_00000000.wav`` ... and ``test/normal_id_00_*.wav`` plus
-    ``test/anomaly_id_00_<n>_<fault>.wav``.
+    ``test/anomaly_id_00_<n>_<fault>.wav``. ``folder`` must be new or empty; the clips
+    are written to a staging folder that takes its place only when every clip is done.
     """
-    from aekit.audio.io import save_audio
+    from aekit.audio.io import save_audio, staged_folder
 
     cfg = cfg or MachineConfig()
+    check_dataset_args(folder, n_train, n_test_normal, n_test_per_fault, faults, machine_id, seed)
     folder = Path(folder)
     rng = np.random.default_rng(seed)
     tag = f"id_{machine_id:02d}"
-    for i in range(n_train):
-        save_audio(folder / "train" / f"normal_{tag}_{i:08d}.wav", machine_clip(cfg, rng), cfg.sr)
-    for i in range(n_test_normal):
-        save_audio(folder / "test" / f"normal_{tag}_{i:08d}.wav", machine_clip(cfg, rng), cfg.sr)
-    j = 0
-    for fault in faults:
-        for _ in range(n_test_per_fault):
-            save_audio(folder / "test" / f"anomaly_{tag}_{j:08d}_{fault}.wav", machine_clip(cfg, rng, fault), cfg.sr)
-            j += 1
+    with staged_folder(folder) as tmp:
+        for i in range(n_train):
+            save_audio(tmp / "train" / f"normal_{tag}_{i:08d}.wav", machine_clip(cfg, rng), cfg.sr)
+        for i in range(n_test_normal):
+            save_audio(tmp / "test" / f"normal_{tag}_{i:08d}.wav", machine_clip(cfg, rng), cfg.sr)
+        j = 0
+        for fault in faults:
+            for _ in range(n_test_per_fault):
+                save_audio(tmp / "test" / f"anomaly_{tag}_{j:08d}_{fault}.wav", machine_clip(cfg, rng, fault), cfg.sr)
+                j += 1
     return folder
+
+
+def check_dataset_args(
+    folder: str | Path,
+    n_train: int,
+    n_test_normal: int,
+    n_test_per_fault: int,
+    faults: tuple[str, ...] | list[str],
+    machine_id: int = 0,
+    seed: int = 0,
+) -> None:
+    """Raise :class:`ConfigError` for arguments :func:`write_dataset` would turn into a useless set.
+
+    Detection needs normal training clips and a test split with both normal and anomalous
+    clips, so every count must be >= 1 and at least one known fault kind is required.
+    """
+    for name, value in (("n_train", n_train), ("n_test_normal", n_test_normal), ("n_test_per_fault", n_test_per_fault)):
+        if value < 1:
+            raise ConfigError(f"{name} must be >= 1, got {value}")
+    if not faults:
+        raise ConfigError(f"faults must name at least one fault kind ({', '.join(FAULT_KINDS)})")
+    unknown = [f for f in faults if f not in FAULT_KINDS]
+    if unknown:
+        raise ConfigError(f"unknown fault kind {unknown[0]!r} (use {', '.join(FAULT_KINDS)})")
+    twice = sorted({f for f in faults if list(faults).count(f) > 1})
+    if twice:
+        raise ConfigError(f"fault kind {twice[0]!r} is listed twice")
+    for name, value in (("machine_id", machine_id), ("seed", seed)):
+        if value < 0:
+            raise ConfigError(f"{name} must be >= 0, got {value}")
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{folder} exists and is not a folder")
+    if folder.is_dir() and any(folder.iterdir()):
+        raise ConfigError(f"{folder} already exists and is not empty: pick a new folder or remove it")

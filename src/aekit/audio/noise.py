@@ -45,13 +45,24 @@ def mix_at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarra
     return (clean + g * noise).astype(np.float32)
 
 
+def check_noise_sources(sources: Sequence[str | Path]) -> list[str]:
+    """The sources as strings; :class:`ConfigError` unless each is a colour or an existing file."""
+    if isinstance(sources, (str, Path)):
+        sources = [sources]
+    out = [str(s) for s in sources]
+    if not out:
+        raise ConfigError(f"need at least one noise source ({', '.join(COLOURS)} or a noise recording file)")
+    for s in out:
+        if s not in COLOURS and not Path(s).is_file():
+            raise ConfigError(f"unknown noise {s!r}: use {', '.join(COLOURS)} or the path of a noise recording file")
+    return out
+
+
 class NoiseBank:
     """Noise sources by name: ``white``/``pink``/``brown`` or paths of noise recordings."""
 
     def __init__(self, sources: Sequence[str | Path], sr: int) -> None:
-        if not sources:
-            raise ConfigError("need at least one noise source")
-        self.sources = [str(s) for s in sources]
+        self.sources = check_noise_sources(sources)
         self._recordings: dict[str, np.ndarray] = {}
         for s in self.sources:
             if s not in COLOURS:

@@ -22,6 +22,23 @@ def _csv(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _numbers(flag: str, text: str) -> list[float]:
+    """Comma-separated numbers of ``flag``; a one-line ConfigError names the flag otherwise."""
+    from aekit.errors import ConfigError
+
+    try:
+        return [float(t) for t in _csv(text)]
+    except ValueError:
+        raise ConfigError(f"{flag} expects comma-separated numbers, got {text!r}") from None
+
+
+def _check_out_folder(flag: str, out: Optional[Path]) -> None:
+    from aekit.errors import ConfigError
+
+    if out is not None and out.exists() and not out.is_dir():
+        raise ConfigError(f"{flag} {out} exists and is not a folder")
+
+
 @audio_app.command("spectrogram")
 def spectrogram(
     src: Path = typer.Argument(..., help="Audio file (WAV/FLAC/OGG)."),
@@ -34,11 +51,12 @@ def spectrogram(
     allow_clipping: bool = typer.Option(False, help="Accept clipped recordings."),
 ) -> None:
     """Plot the waveform and (log-mel or log-magnitude) spectrogram of SRC."""
-    from aekit.audio.figures import plot_spectrogram
+    from aekit.audio.figures import check_spectrogram_params, plot_spectrogram
     from aekit.audio.io import load_audio
 
-    y, rate = load_audio(src, sr=sr, clipping="ignore" if allow_clipping else "error")
     out = out or src.with_suffix(".spectrogram.png")
+    check_spectrogram_params(out, n_fft, hop, window, n_mels)
+    y, rate = load_audio(src, sr=sr, clipping="ignore" if allow_clipping else "error")
     plot_spectrogram(out, y, rate, n_fft=n_fft, hop=hop, window=window, n_mels=n_mels)
     console().print(f"{src.name}: {len(y) / rate:.2f} s at {rate} Hz -> {out}")
 
@@ -55,12 +73,13 @@ def make_machines(
     sr: int = typer.Option(16000, help="Sample rate."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
-    """Generate stand-in machine sounds (normal_*.wav / anomaly_*.wav)."""
+    """Generate stand-in machine sounds (normal_*.wav / anomaly_*.wav) into a new or empty folder."""
     from aekit.audio.machines import MachineConfig, write_dataset
 
+    kinds = tuple(_csv(faults))
     cfg = MachineConfig(sr=sr, seconds=seconds, severity=severity)
-    write_dataset(out, n_train, n_test_normal, n_test_per_fault, tuple(_csv(faults)), cfg, seed=seed)
-    console().print(f"wrote {n_train} train and {n_test_normal + n_test_per_fault * len(_csv(faults))} test clips to {out}")
+    write_dataset(out, n_train, n_test_normal, n_test_per_fault, kinds, cfg, seed=seed)
+    console().print(f"wrote {n_train} train and {n_test_normal + n_test_per_fault * len(kinds)} test clips to {out}")
 
 
 @audio_app.command("train-denoiser")
@@ -68,7 +87,7 @@ def train_denoiser(
     out: Path = typer.Argument(..., help="Run folder to write."),
     speech: str = typer.Option("asterisk,espeak", help="Clean speech: 'asterisk', 'espeak' and/or folders of clean clips."),
     noise: str = typer.Option("white,pink,brown", help="Noise: white, pink, brown and/or noise recording files."),
-    snr: str = typer.Option("-5,15", help="Training SNR range in dB, 'lo,hi'."),
+    snr: str = typer.Option("-5,15", help="Training SNR range in dB, 'lo,hi' (or one value for a fixed SNR)."),
     epochs: int = typer.Option(15, "--epochs", "-e", help="Training epochs."),
     mixes: int = typer.Option(2, help="Noisy versions per clean clip."),
     limit: int = typer.Option(0, help="Use at most this many training clips (0 = all)."),
@@ -78,10 +97,26 @@ def train_denoiser(
     from aekit.audio.denoise import SpeechDenoiser
     from aekit.audio.io import list_audio
     from aekit.audio.speech import asterisk_split, espeak_files
+    from aekit.errors import ConfigError
     from aekit.io import atomic_save_json
 
+    # every argument is checked before any speech is gathered or generated
+    _check_out_folder("output", out)
+    lo_hi = sorted(_numbers("--snr", snr))
+    if not 1 <= len(lo_hi) <= 2:
+        raise ConfigError(f"--snr expects 'lo,hi' in dB (or one value), got {snr!r}")
+    if limit < 0:
+        raise ConfigError(f"--limit must be >= 0 (0 = all clips), got {limit}")
+    sources = _csv(speech)
+    if not sources:
+        raise ConfigError("--speech needs at least one source: asterisk, espeak or a folder of clean clips")
+    for s in sources:
+        if s not in ("asterisk", "espeak") and not Path(s).is_dir():
+            raise ConfigError(f"--speech {s!r} is neither asterisk, espeak nor a folder of clean clips")
+    den = SpeechDenoiser(noise=_csv(noise), snr_db=lo_hi, epochs=epochs, mixes=mixes, seed=seed).check_params()
+
     clips: list[Path] = []
-    for s in _csv(speech):
+    for s in sources:
         if s == "asterisk":
             clips += asterisk_split()[0]
         elif s == "espeak":
@@ -90,8 +125,7 @@ def train_denoiser(
             clips += list_audio(s)
     if limit:
         clips = clips[:limit]
-    lo_hi = [float(v) for v in _csv(snr)]
-    den = SpeechDenoiser(noise=_csv(noise), snr_db=lo_hi, epochs=epochs, mixes=mixes, seed=seed).fit(clips)
+    den.fit(clips)
     den.save(out)
     atomic_save_json(out / "metrics.json", {"train_clips": len(clips), "history": den.history_})
     last = den.history_[-1] if den.history_ else {}
@@ -105,7 +139,7 @@ def denoise(
     dst: Path = typer.Argument(..., help="Output file (or folder when SRC is a folder)."),
     figure: bool = typer.Option(False, help="Also write a before/after waveform + spectrogram PNG next to the output."),
 ) -> None:
-    """Denoise SRC into DST with the denoiser in RUN."""
+    """Denoise SRC into DST with the denoiser in RUN (a folder SRC is all-or-nothing: DST gets every file or none)."""
     from aekit.audio.denoise import SpeechDenoiser
 
     den = SpeechDenoiser.load(run)
@@ -134,14 +168,21 @@ def detect(
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Train on normal clips and rank test clips; prints AUC and pAUC (p=0.1) overall and per anomaly kind."""
-    from aekit.audio.detect import AudioAnomalyDetector, dcase_files, evaluate
+    from aekit.audio.detect import AudioAnomalyDetector, clip_labels, dcase_files, evaluate
+    from aekit.errors import DataError
     from aekit.io import atomic_save_json
 
+    _check_out_folder("--out", out)
     if run is not None:
         det = AudioAnomalyDetector.load(run)
-    else:
-        det = AudioAnomalyDetector(model=model, epochs=epochs, sr=sr, seed=seed).fit(dcase_files(audio, "train"))  # type: ignore[arg-type]
-    result = evaluate(det, dcase_files(audio, "test"))
+    else:  # settings are checked before any clip is read
+        det = AudioAnomalyDetector(model=model, epochs=epochs, sr=sr, seed=seed).check_params()  # type: ignore[arg-type]
+    test_files = dcase_files(audio, "test")
+    if len(set(clip_labels(test_files)[0])) < 2:
+        raise DataError(f"{audio / 'test'}: evaluation needs both normal_* and anomaly_* clips")
+    if run is None:
+        det.fit(dcase_files(audio, "train"))
+    result = evaluate(det, test_files)
     console().print(f"{'kind':<12}{'normal':>8}{'anomaly':>9}{'AUC':>8}{'pAUC':>8}")
     for kind, r in result.items():
         if kind != "scores":
