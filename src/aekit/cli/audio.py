@@ -37,6 +37,9 @@ def _check_out_folder(flag: str, out: Optional[Path]) -> None:
 
     if out is not None and out.exists() and not out.is_dir():
         raise ConfigError(f"{flag} {out} exists and is not a folder")
+    if out is not None and out.is_dir() and any(out.iterdir()):
+        # the same rule as training run folders: never overwrite a finished run
+        raise ConfigError(f"{flag} {out} already exists and is not empty: pick another folder")
 
 
 @audio_app.command("spectrogram")
