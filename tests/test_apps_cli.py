@@ -92,6 +92,90 @@ def test_bad_input_gives_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capt
                                    "--out", str(tmp_path))
 
 
+@pytest.fixture(scope="module")
+def linear_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import aekit
+
+    cfg = {"model": {"family": "linear", "latent_dim": 3}, "data": {"source": "digits", "limit": 200},
+           "trainer": {"max_epochs": 1}, "out_dir": str(tmp_path_factory.mktemp("runs")), "name": "linear", "report": False}
+    return Path(aekit.train(cfg).path)
+
+
+DIGITS = ("--data", "digits", "--limit", "200")
+
+
+# (command line, part of the message); "{run}" is a trained mlp run. Every case must be
+# refused before any training and before the --out folder exists.
+REFUSED = [
+    pytest.param(("reduce", *DIGITS, "--dims", "2,65"),
+                 "--dims: code size 65 out of range", id="reduce-dims-above-features"),
+    pytest.param(("reduce", *DIGITS, "--dims", "2", "--test-limit", "0"),
+                 "'--test-limit'", id="reduce-test-limit-0"),
+    pytest.param(("reduce", "--data", "digits", "--limit", "2"),
+                 "too few to hold out a test split", id="reduce-no-test-split"),
+    pytest.param(("denoise", *DIGITS, "--filter-size", "4"),
+                 "--filter-size must be a positive odd number of pixels", id="denoise-even-filter"),
+    pytest.param(("denoise", *DIGITS, "--noise", "gaussian:sigma=0.3", "--noise", "gaussian:sigma=-1"),
+                 "sigma must be >= 0", id="denoise-bad-second-noise"),
+    pytest.param(("fewshot", *DIGITS, "--shots", "1,500"),
+                 "500 labelled examples per class asked for", id="fewshot-too-many-shots"),
+    pytest.param(("fewshot", *DIGITS, "--shots", "0,1"),
+                 "shots must be >= 1", id="fewshot-zero-shots"),
+    pytest.param(("fewshot", *DIGITS, "--seeds", ""),
+                 "seeds: give at least one value", id="fewshot-no-seeds"),
+    pytest.param(("fewshot", *DIGITS, "--shots", "1", "--latent-dim", "100"),
+                 "too large for the PCA baseline", id="fewshot-latent-above-features"),
+    pytest.param(("fewshot", *DIGITS, "--head-steps", "0"),
+                 "'--head-steps'", id="fewshot-head-steps-0"),
+    pytest.param(("generate", "{run}", "--grid", "1"),
+                 "'--grid'", id="generate-grid-1"),
+    pytest.param(("generate", "{run}", "--interpolate", "0,999", "--limit", "50"),
+                 "--interpolate index 999 out of range", id="generate-index-outside-data"),
+    pytest.param(("generate", "{run}", "--attribute", "1,99", "--limit", "50"),
+                 "no examples with label 99", id="generate-missing-label"),
+    pytest.param(("latent", "{run}", "--method", "tsne", "--limit", "2"),
+                 "projection 'tsne' needs at least 3 examples", id="latent-tsne-two-rows"),
+]
+
+
+@pytest.mark.parametrize("args, message", REFUSED)
+def test_bad_settings_are_refused_before_any_output(args: tuple[str, ...], message: str, tmp_path: Path,
+                                                    request: pytest.FixtureRequest,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    if "{run}" in args:  # train the shared run only for the commands that read one
+        args = tuple(a.replace("{run}", str(request.getfixturevalue("mlp_run"))) for a in args)
+    out = tmp_path / "out"
+    err = _fail(capsys, *args, "--out", str(out))  # exit 2, one line; any other exception fails the test
+    assert err.startswith("aekit: error: ") and message in err, err
+    assert not out.exists()
+
+
+def test_refusal_as_a_user_sees_it(tmp_path: Path) -> None:
+    """The same in a fresh interpreter: no traceback and no warnings, only the one line."""
+    r = run_cli("reduce", *DIGITS, "--dims", "0", "--out", str(tmp_path / "out"))
+    assert r.returncode == 2 and r.stderr.startswith("aekit: error: --dims: code size 0 out of range"), r.stderr
+    assert r.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def test_pca_compare_with_fewer_rows_than_components(linear_run: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    np.save(tmp_path / "two.npy", np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32))
+    err = _fail(capsys, "pca-compare", str(linear_run), "--data", str(tmp_path / "two.npy"))
+    assert "too few for a 3-component PCA" in err
+
+
+def test_removed_on_failure_keeps_existing_folders(tmp_path: Path) -> None:
+    from aekit.apps._infer import removed_on_failure
+
+    with pytest.raises(RuntimeError), removed_on_failure(tmp_path / "new") as new:
+        (new / "sub").mkdir(parents=True)
+        raise RuntimeError
+    assert not (tmp_path / "new").exists()
+    with pytest.raises(RuntimeError), removed_on_failure(tmp_path):
+        raise RuntimeError
+    assert tmp_path.is_dir()
+
+
 def test_help_lists_the_commands() -> None:
     r = run_cli("--help")
     assert r.returncode == 0

@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from aekit.apps._infer import batched, seeded_model
-from aekit.errors import DataError, ShapeError
+from aekit.errors import ConfigError, DataError, ShapeError
 
 DEFAULT_NOISE: tuple[dict[str, Any], ...] = ({"kind": "gaussian", "sigma": 0.3, "clip": True},)
 # Fully convolutional default: a conv code keeps the spatial layout that denoising needs.
@@ -53,13 +53,25 @@ def corrupt(X: np.ndarray, noise: Sequence[dict[str, Any]], seed: int = 0) -> np
         return fn(torch.from_numpy(np.array(X, dtype=np.float32)), gen).numpy()
 
 
+def check_filter_size(size: int, what: str = "filter size") -> None:
+    """A filter window must be a positive odd number of pixels.
+
+    An even window has no centre pixel, so scipy shifts its output by half a pixel and
+    PSNR/SSIM would penalise the filters for the shift rather than for their smoothing.
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1 or size % 2 == 0:
+        raise ConfigError(f"{what} must be a positive odd number of pixels (1, 3, 5, ...), got {size!r}")
+
+
 def classic_filters(X: np.ndarray, size: int = 3) -> dict[str, np.ndarray]:
     """The deck's spatial filters on ``(N, C, H, W)`` images, each over a ``size``x``size`` window.
 
-    Filtering runs on the whole batch at once with a window of 1 along N and C.
+    Filtering runs on the whole batch at once with a window of 1 along N and C; ``size``
+    is a positive odd number (see :func:`check_filter_size`).
     """
     from scipy import ndimage
 
+    check_filter_size(size)
     win = (1, 1, size, size)
     return {
         "mean": ndimage.uniform_filter(X, size=win, mode="reflect"),
@@ -165,6 +177,7 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         """Corrupt clean images ``X`` with ``noise`` (default: the training noise), then score
         the noisy input, each classic filter and the autoencoder by PSNR/SSIM in [0, 1] units."""
         check_is_fitted(self, "model_")
+        check_filter_size(size)
         clean = np.clip(self.scaler_.transform(self._check(X)), 0.0, 1.0)
         specs = [dict(s) for s in (noise if noise is not None else self.noise)]
         noisy = corrupt(clean, specs, seed)
@@ -279,6 +292,6 @@ def _minmax(trained: Any) -> bool:
 
 
 __all__ = [
-    "DenoiseReport", "ImageDenoiser", "as_images", "classic_filters", "corrupt", "denoise_folder",
+    "DenoiseReport", "ImageDenoiser", "as_images", "check_filter_size", "classic_filters", "corrupt", "denoise_folder",
     "noise_label", "psnr", "quality_table", "read_pngs", "ssim", "write_pngs",
 ]

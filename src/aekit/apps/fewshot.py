@@ -233,6 +233,46 @@ class FewShotSettings:
     finetune_steps: int = 100  # end-to-end steps after the head; 0 skips fine-tuning
     accelerator: str = "cpu"
 
+    def __post_init__(self) -> None:
+        for name, values, low in (("shots", self.shots, 1), ("seeds", self.seeds, 0)):
+            if not len(values):
+                raise ConfigError(f"{name}: give at least one value")
+            bad = [v for v in values if int(v) < low]
+            if bad:
+                raise ConfigError(f"{name} must be >= {low}, got {', '.join(map(str, bad))}")
+            if len(set(values)) != len(values):
+                raise ConfigError(f"{name} repeats a value: {', '.join(map(str, values))}")
+        for name, low in (("pretrain_epochs", 1), ("head_steps", 1), ("finetune_steps", 0)):
+            if int(getattr(self, name)) < low:
+                raise ConfigError(f"{name} must be >= {low}, got {getattr(self, name)}")
+        latent = self.model.get("latent_dim")
+        if latent is not None and int(latent) < 1:
+            raise ConfigError(f"latent_dim must be >= 1, got {latent}")
+
+
+def check_benchmark_data(X_pool: np.ndarray, y_pool: np.ndarray, settings: FewShotSettings) -> None:
+    """Refuse what :func:`fewshot_benchmark` would only find out after pretraining: more shots
+    than the smallest class holds, fewer than two classes, or a code size PCA cannot fit."""
+    classes, counts = np.unique(np.asarray(y_pool), return_counts=True)
+    if len(classes) < 2:
+        raise DataError("few-shot classification needs at least two classes")
+    most = max(int(n) for n in settings.shots)
+    if most > counts.min():
+        c = classes[counts.argmin()]
+        raise DataError(f"shots: {most} labelled examples per class asked for, but class {c} has only "
+                        f"{counts.min()} in the training data")
+    latent = settings.model.get("latent_dim", DEFAULT_MLP["latent_dim"] if settings.family == "mlp" else None)
+    if latent is not None:
+        _check_pca_size(int(latent), X_pool)
+
+
+def _check_pca_size(k: int, X_pool: np.ndarray) -> None:
+    n_features = int(np.prod(np.shape(X_pool)[1:]))
+    top = min(len(X_pool), n_features)
+    if k > top:
+        raise ConfigError(f"latent_dim {k} is too large for the PCA baseline: {len(X_pool)} rows with "
+                          f"{n_features} features allow at most {top}")
+
 
 def fewshot_benchmark(
     X_pool: np.ndarray, y_pool: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, settings: FewShotSettings | None = None
@@ -242,6 +282,7 @@ def fewshot_benchmark(
     ``X_pool`` is all the training data: the autoencoder and PCA see it without labels;
     the classifiers see N labelled examples per class drawn from it.
     Methods: ``frozen encoder``, ``fine-tuned`` (if enabled), ``from scratch``, ``PCA + logreg``.
+    The data are checked against the settings (:func:`check_benchmark_data`) before pretraining.
     """
     from sklearn.decomposition import PCA
     from sklearn.linear_model import LogisticRegression
@@ -249,11 +290,13 @@ def fewshot_benchmark(
     s = settings or FewShotSettings()
     from aekit.data.dataset import Scaler
 
+    check_benchmark_data(X_pool, y_pool, s)
     scaler = Scaler("minmax", per_feature=False).fit(X_pool)  # the same scaler every classifier fits
     # pretrained once, then copied into every classifier
     ae = pretrain_autoencoder(scaler.transform(X_pool), s.family, s.model, epochs=s.pretrain_epochs,
                               accelerator=s.accelerator)
     k = ae.latent_dim
+    _check_pca_size(k, X_pool)  # families whose code size only the built model knows
     flat_pool = scaler.transform(X_pool).reshape(len(X_pool), -1)
     pca = PCA(n_components=k, random_state=0).fit(flat_pool)
     Z_pool, Z_test = pca.transform(flat_pool), pca.transform(scaler.transform(X_test).reshape(len(X_test), -1))
@@ -300,6 +343,6 @@ def accuracy_plot(summary: Sequence[dict[str, Any]], path: Any, title: str = "")
 
 
 __all__ = [
-    "EncoderClassifier", "FewShotClassifier", "FewShotSettings", "accuracy_plot", "fewshot_benchmark",
-    "fit_classifier", "pretrain_autoencoder", "sample_per_class", "summarize",
+    "EncoderClassifier", "FewShotClassifier", "FewShotSettings", "accuracy_plot", "check_benchmark_data",
+    "fewshot_benchmark", "fit_classifier", "pretrain_autoencoder", "sample_per_class", "summarize",
 ]

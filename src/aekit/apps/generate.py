@@ -97,10 +97,53 @@ def generate_all(
     """Write every generation figure that applies to ``trained`` into ``out_dir`` and the arrays
     to ``generated.npz``. ``X``/``y`` (original units) feed interpolation (examples at indices
     ``interp``) and attribute arithmetic (labels ``attribute = (with, without)``)."""
+    from aekit.apps._infer import removed_on_failure
+
+    check_generate_args(trained, X, y, n_samples=n_samples, grid_steps=grid_steps, interp=interp,
+                        interp_steps=interp_steps, attribute=attribute)
+    with removed_on_failure(out_dir) as folder:
+        folder.mkdir(parents=True, exist_ok=True)
+        return _generate_into(trained, folder, X, y, n_samples, grid_steps, interp, interp_steps, attribute, seed)
+
+
+def check_generate_args(
+    trained: Any, X: np.ndarray | None = None, y: np.ndarray | None = None, *, n_samples: int = 64,
+    grid_steps: int = 15, interp: tuple[int, int] = (0, 1), interp_steps: int = 10,
+    attribute: tuple[Any, Any] | None = None,
+) -> None:
+    """Raise :class:`ConfigError` for settings :func:`generate_all` cannot use, before anything is written.
+
+    Interpolation indices must point into ``X``; attribute labels must occur in ``y``.
+    """
+    for name, value, low in (("n_samples", n_samples, 1), ("grid_steps", grid_steps, 2), ("interp_steps", interp_steps, 2)):
+        if int(value) < low:
+            raise ConfigError(f"{name} must be >= {low}, got {value}")
+    if not has_prior(trained) and X is None:
+        raise ConfigError(f"nothing to generate: family {trained.family!r} has no prior and no data was given")
+    if X is not None:
+        check_indices(interp, len(X))
+    if attribute is not None:
+        if X is None or y is None:
+            raise ConfigError("attribute arithmetic needs labelled data")
+        for label in attribute:
+            if not (y == _as_label(label, y)).any():
+                raise ConfigError(f"attribute arithmetic: no examples with label {label}")
+
+
+def check_indices(indices: Sequence[int], n: int, what: str = "interpolation indices") -> None:
+    """Every index must pick one of ``n`` examples (``0 .. n-1``; negative indices are refused)."""
+    bad = [i for i in indices if not 0 <= int(i) < n]
+    if bad:
+        valid = f"0..{n - 1}" if n else "none: the data is empty"
+        raise ConfigError(f"{what} {', '.join(map(str, bad))} out of range: the data has {n} example(s) (valid {valid})")
+
+
+def _generate_into(
+    trained: Any, out_dir: Path, X: np.ndarray | None, y: np.ndarray | None, n_samples: int, grid_steps: int,
+    interp: tuple[int, int], interp_steps: int, attribute: tuple[Any, Any] | None, seed: int,
+) -> dict[str, Path]:
     from aekit.reports.images import image_rows, image_sheet
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     images = len(trained.model.input_shape) == 3
     lo, hi = _display_range(trained)
     arrays: dict[str, np.ndarray] = {}
@@ -115,7 +158,7 @@ def generate_all(
             if images:
                 written["grid"] = image_sheet(arrays["grid"], grid_steps, out_dir / "latent_grid.png",
                                               "decoded grid over code dimensions 0 and 1", lo, hi)
-    if X is not None and len(X) > max(interp):
+    if X is not None:
         arrays["interpolation"], _ = interpolate(trained, X[interp[0]], X[interp[1]], interp_steps)
         if images:
             written["interpolation"] = image_rows({"interpolation": arrays["interpolation"]}, out_dir / "interpolation.png",
@@ -123,8 +166,6 @@ def generate_all(
     if attribute is not None and X is not None and y is not None:
         a, b = attribute
         ya, yb = y == _as_label(a, y), y == _as_label(b, y)
-        if not ya.any() or not yb.any():
-            raise ConfigError(f"attribute arithmetic: no examples with label {a if not ya.any() else b}")
         vec = attribute_vector(trained, X[ya], X[yb])
         base = X[yb][:6]
         strengths = (0.0, 0.5, 1.0, 1.5)
@@ -133,8 +174,6 @@ def generate_all(
         if images:
             rows = {f"+{s:g} × ({a} − {b})": moved[:, i] for i, s in enumerate(strengths)}
             written["attribute"] = image_rows({f"label {b}": base, **rows}, out_dir / "attribute.png", lo, hi)
-    if not arrays:
-        raise ConfigError(f"nothing to generate: family {trained.family!r} has no prior and no data was given")
     written["arrays"] = _save_npz(out_dir / "generated.npz", arrays)
     return written
 
@@ -151,7 +190,12 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
 
 def _as_label(value: Any, y: np.ndarray) -> Any:
     """CLI labels arrive as strings; match the dtype of ``y``."""
-    return type(y.flat[0].item())(value) if np.issubdtype(y.dtype, np.number) else value
+    if len(y) == 0 or not np.issubdtype(y.dtype, np.number):
+        return value
+    try:
+        return type(y.flat[0].item())(value)
+    except ValueError:
+        raise ConfigError(f"attribute label {value!r} does not match the data's {y.dtype} labels") from None
 
 
 def _display_range(trained: Any) -> tuple[float, float]:
@@ -161,4 +205,4 @@ def _display_range(trained: Any) -> tuple[float, float]:
     return 0.0, 1.0
 
 
-__all__ = ["apply_attribute", "attribute_vector", "generate_all", "has_prior", "interpolate", "latent_grid", "sample_prior"]
+__all__ = ["apply_attribute", "attribute_vector", "check_generate_args", "check_indices", "generate_all", "has_prior", "interpolate", "latent_grid", "sample_prior"]

@@ -14,9 +14,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from aekit.errors import ConfigError
+from aekit.errors import ConfigError, DataError
 
 Projection = Literal["auto", "pca", "tsne", "umap"]
+# Fewest examples each projection can place: a scatter needs two points; t-SNE needs its
+# perplexity (at least 2) below the number of points; UMAP's spectral start needs four.
+MIN_EXAMPLES = {"direct": 2, "pca": 2, "tsne": 3, "umap": 4}
 
 
 def project_2d(Z: np.ndarray, method: Projection = "auto", seed: int = 0) -> tuple[np.ndarray, str]:
@@ -26,8 +29,11 @@ def project_2d(Z: np.ndarray, method: Projection = "auto", seed: int = 0) -> tup
     (``init="pca"``) so the picture is reproducible under ``seed``.
     """
     Z = np.asarray(Z, dtype=np.float64).reshape(len(Z), -1)
+    asked = method
     if method == "auto":
         method = "direct" if Z.shape[1] == 2 else "pca"  # type: ignore[assignment]
+    if method in MIN_EXAMPLES and len(Z) < MIN_EXAMPLES[method]:
+        raise DataError(f"projection {asked!r} needs at least {MIN_EXAMPLES[method]} examples, got {len(Z)}")
     if method == "direct" or Z.shape[1] <= 2 and method == "pca":
         return (Z if Z.shape[1] == 2 else np.pad(Z, ((0, 0), (0, 2 - Z.shape[1])))), "direct"
     if method == "pca":
@@ -88,4 +94,4 @@ def write_latent_figures(view: LatentView, out_dir: str | Path, X: np.ndarray | 
     return written
 
 
-__all__ = ["LatentView", "inspect_latent", "project_2d", "write_latent_figures"]
+__all__ = ["LatentView", "MIN_EXAMPLES", "inspect_latent", "project_2d", "write_latent_figures"]

@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aekit.apps._infer import batched, seeded_model
+from aekit.errors import ConfigError
 
 FLOATS = [np.float64, np.float32]
 
@@ -83,8 +84,8 @@ class AutoencoderReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         from aekit.training import OptimConfig, TrainerConfig, fit_model
 
         X = validate_data(self, X, dtype=FLOATS)
-        if int(self.n_components) < 1:
-            raise ValueError(f"n_components must be >= 1, got {self.n_components}")
+        if int(self.n_components) < 1:  # ConfigError is a ValueError, as scikit-learn expects
+            raise ConfigError(f"n_components must be >= 1, got {self.n_components}")
         self.scaler_ = Scaler(self.scaling, per_feature=True).fit(X)  # type: ignore[arg-type]
         Xs = self.scaler_.transform(X)
         rng = np.random.default_rng(self.random_state)
@@ -146,6 +147,19 @@ def reconstruction_mse(X: np.ndarray, X_hat: np.ndarray) -> float:
     return float(np.mean((np.asarray(X_hat, dtype=np.float64) - np.asarray(X, dtype=np.float64)) ** 2))
 
 
+def check_code_sizes(sizes: Sequence[int], X_train: np.ndarray, what: str = "n_components") -> None:
+    """Every code size must be one PCA can fit on ``X_train`` ``(n_rows, n_features)``:
+    between 1 and ``min(n_rows, n_features)``; raises :class:`ConfigError` naming ``what``."""
+    n_rows, n_features = len(X_train), int(np.prod(np.shape(X_train)[1:]))
+    top = min(n_rows, n_features)
+    if not len(sizes):
+        raise ConfigError(f"{what}: give at least one code size")
+    bad = [int(k) for k in sizes if not 1 <= int(k) <= top]
+    if bad:
+        raise ConfigError(f"{what}: code size {', '.join(map(str, bad))} out of range; PCA on {n_rows} training rows "
+                          f"with {n_features} features allows 1..{top}")
+
+
 def compare_with_pca(
     X_train: np.ndarray, X_test: np.ndarray, n_components: int, **reducer_params: Any
 ) -> dict[str, Any]:
@@ -153,9 +167,11 @@ def compare_with_pca(
 
     Returns test-set reconstruction MSE of both (``pca_mse``, ``ae_mse``), the fitted
     estimators (``pca``, ``ae``) and the test codes of both (``pca_codes``, ``ae_codes``).
+    ``n_components`` must lie in ``1 .. min(n_rows, n_features)`` (PCA's limit).
     """
     from sklearn.decomposition import PCA
 
+    check_code_sizes([n_components], X_train)
     pca = PCA(n_components=n_components, random_state=0).fit(X_train)
     ae = AutoencoderReducer(n_components=n_components, **reducer_params).fit(X_train)
     pca_codes, ae_codes = pca.transform(X_test), ae.transform(X_test)
@@ -228,4 +244,4 @@ def curve_figure(rows: Sequence[dict[str, Any]], path: Any) -> Any:
     return save_png(fig, path)
 
 
-__all__ = ["AutoencoderReducer", "compare_with_pca", "curve_experiment", "curve_figure", "curve_points", "reconstruction_mse"]
+__all__ = ["AutoencoderReducer", "check_code_sizes", "compare_with_pca", "curve_experiment", "curve_figure", "curve_points", "reconstruction_mse"]

@@ -20,7 +20,7 @@ def pca_compare(
 ) -> None:
     """Principal angles between the decoder's span and PCA's top-k subspace, and both errors."""
     from aekit.analysis import compare_with_pca
-    from aekit.errors import ConfigError
+    from aekit.errors import ConfigError, DataError
     from aekit.runs import load
 
     trained = load(run)
@@ -35,6 +35,9 @@ def pca_compare(
         from aekit.data import load_array
 
         X, where = load_array(data), data
+    k = int(trained.model.latent_dim)
+    if len(X) < k:  # PCA fits at most min(rows, features) components
+        raise DataError(f"{where}: {len(X)} example(s) are too few for a {k}-component PCA; need at least {k}")
     Xs = trained.scaler.transform(X) if trained.scaler is not None else X  # the units the model was trained in
     cmp = compare_with_pca(trained.model, Xs)
     angles = ", ".join(f"{a:.2f}" for a in cmp.angles_deg)
