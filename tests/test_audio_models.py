@@ -188,6 +188,7 @@ def cli_inputs(tmp_path: Path) -> Path:
     (["audio", "train-denoiser", "{out}", "--noise", "white,purple"], "unknown noise 'purple'"),
     (["audio", "train-denoiser", "{tmp}/run"], "already exists and is not empty"),
     (["denoise-audio", "{tmp}/run", "{tmp}/in", "{out}"], "z_bad.wav: not a readable audio file"),
+    (["denoise-audio", "{tmp}/run", "{tmp}/good", "{out}", "--figure"], "single input file"),
     (["denoise-audio", "{tmp}/run", "{tmp}/in", "{out}/nested"], "z_bad.wav: not a readable audio file"),
     (["denoise-audio", "{tmp}/run", "{tmp}/in", "{tmp}/good"], "z_bad.wav: not a readable audio file"),
     (["denoise-audio", "{tmp}/run", "{tmp}/good", "{tmp}/good/../good"], "is the input folder"),

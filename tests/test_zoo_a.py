@@ -279,6 +279,8 @@ def test_linear_autoencoder_learns_the_pca_subspace():
     assert cmp.max_angle_deg < 3.0
     assert cmp.pca_mse <= cmp.ae_mse < 1.5 * cmp.pca_mse  # PCA is the optimum; the AE gets close
     assert cmp.explained_variance_ratio > 0.99
+    with pytest.raises(ShapeError, match="at least 3 rows"):
+        compare_with_pca(model, X[:2])
 
 
 # --- end to end ------------------------------------------------------------------

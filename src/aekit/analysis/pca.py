@@ -69,6 +69,9 @@ def compare_with_pca(model: Any, X: Any, k: int | None = None) -> PCAComparison:
     Xn = np.asarray(X, dtype=np.float32)
     flat = Xn.reshape(len(Xn), -1)
     k = int(k or model.latent_dim)
+    if not 1 <= k <= min(flat.shape):
+        raise ShapeError(f"PCA with {k} components needs at least {k} rows and {k} features; "
+                         f"the data has {flat.shape[0]} rows of {flat.shape[1]} features")
     pca = PCA(n_components=k).fit(flat)
     pca_rec = pca.inverse_transform(pca.transform(flat))
     was_training = model.training

@@ -145,6 +145,10 @@ def denoise(
     """Denoise SRC into DST with the denoiser in RUN (a folder SRC is all-or-nothing: DST gets every file or none)."""
     from aekit.audio.denoise import SpeechDenoiser
 
+    if figure and src.is_dir():
+        from aekit.errors import ConfigError
+
+        raise ConfigError("--figure draws one before/after plot: give a single input file, not a folder")
     den = SpeechDenoiser.load(run)
     if src.is_dir():
         outs = den.denoise_folder(src, dst)
