@@ -26,7 +26,7 @@ from aekit.audio.features import (
     Normalizer, STFTConfig, context_frames, from_log_magnitude, log_magnitude, stft, with_phase,
 )
 from aekit.audio.noise import NoiseBank, check_noise_sources, mix_at_snr
-from aekit.errors import ConfigError, DataError, ModelFileError
+from aekit.errors import ConfigError, DataError
 from aekit.models.base import Autoencoder, LossOutput
 
 Clip = str | Path | np.ndarray
@@ -265,22 +265,17 @@ class SpeechDenoiser:
         return [dst / f.name for f in files]
 
     def save(self, folder: str | Path) -> Path:
-        from aekit.runs import save_model
+        from aekit.audio.saved import save_audio_model
 
         self._check_fitted()
-        params = {k: (list(v) if isinstance(v, (tuple, list)) else v) for k, v in self.get_params().items()}
-        extra = {"audio": {"task": "denoise", "params": params, "normalizer": self.normalizer_.to_dict()}}
-        return save_model(folder, self.model_, extra=extra)
+        return save_audio_model(folder, self.model_, "denoise", self.get_params(), self.normalizer_)
 
     @classmethod
     def load(cls, folder: str | Path) -> "SpeechDenoiser":
-        from aekit.runs import load_model
+        from aekit.audio.saved import load_audio_model
 
-        model, _, meta = load_model(folder)
-        audio = meta.get("audio") or {}
-        if audio.get("task") != "denoise":
-            raise ModelFileError(f"{folder}: not an audio denoiser run (train one with 'aekit audio train-denoiser')")
-        den = cls(**audio["params"])
-        den.normalizer_ = Normalizer.from_dict(audio["normalizer"])
-        den.model_ = model
+        model, params, normalizer = load_audio_model(
+            folder, "denoise", "an audio denoiser (train one with 'aekit audio train-denoiser')")
+        den = cls(**params)
+        den.normalizer_, den.model_ = normalizer, model
         return den

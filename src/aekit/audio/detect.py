@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from aekit.audio.features import MelConfig, Normalizer, context_frames, log_mel, patches
-from aekit.errors import ConfigError, DataError, ModelFileError
+from aekit.errors import ConfigError, DataError
 
 Clip = str | Path | np.ndarray
 MODELS = ("mlp", "conv")
@@ -189,25 +189,18 @@ class AudioAnomalyDetector:
     # -- persistence ------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
         """Write the model (safetensors + model.json with the feature settings and normaliser)."""
-        from aekit.runs import save_model
+        from aekit.audio.saved import save_audio_model
 
         self._check_fitted()
-        params = self.get_params()
-        params["hidden"], params["channels"] = list(self.hidden), list(self.channels)
-        extra = {"audio": {"task": "detect", "params": params, "normalizer": self.normalizer_.to_dict()}}
-        return save_model(folder, self.model_, extra=extra)
+        return save_audio_model(folder, self.model_, "detect", self.get_params(), self.normalizer_)
 
     @classmethod
     def load(cls, folder: str | Path) -> "AudioAnomalyDetector":
-        from aekit.runs import load_model
+        from aekit.audio.saved import load_audio_model
 
-        model, _, meta = load_model(folder)
-        audio = meta.get("audio") or {}
-        if audio.get("task") != "detect":
-            raise ModelFileError(f"{folder}: not an audio anomaly detector run")
-        det = cls(**audio["params"])
-        det.normalizer_ = Normalizer.from_dict(audio["normalizer"])
-        det.model_ = model
+        model, params, normalizer = load_audio_model(folder, "detect", "an audio anomaly detector")
+        det = cls(**params)
+        det.normalizer_, det.model_ = normalizer, model
         return det
 
 
