@@ -165,7 +165,7 @@ def test_pca_compare_with_fewer_rows_than_components(linear_run: Path, tmp_path:
 
 
 def test_removed_on_failure_keeps_existing_folders(tmp_path: Path) -> None:
-    from aekit.apps._infer import removed_on_failure
+    from aekit.io import removed_on_failure
 
     with pytest.raises(RuntimeError), removed_on_failure(tmp_path / "new") as new:
         (new / "sub").mkdir(parents=True)

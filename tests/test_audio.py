@@ -232,7 +232,8 @@ def test_machine_settings_are_checked_and_write_dataset_is_all_or_nothing(tmp_pa
 
 
 def test_staged_folder_moves_files_into_an_existing_folder(tmp_path: Path) -> None:
-    from aekit.audio.io import same_path, staged_folder
+    from aekit.audio.io import same_path
+    from aekit.io import staged_folder
 
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "keep.txt").write_text("old")

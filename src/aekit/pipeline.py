@@ -10,7 +10,6 @@ import contextlib
 import datetime as _dt
 import os
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
@@ -101,14 +100,13 @@ def new_run_dir(cfg: RunConfig) -> Iterator[Path]:
                           f"or continue it with --resume {run_dir}")
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"run folder {run_dir} exists and is not a folder")
-    created = not run_dir.exists()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        yield run_dir
-    except BaseException:
-        if created and not from_env and not (run_dir / "checkpoints" / "last.ckpt").exists():
-            shutil.rmtree(run_dir, ignore_errors=True)
-        raise
+    from aekit.io import removed_on_failure
+
+    # a DDP worker's folder (from the environment) belongs to rank 0, which cleans up
+    keep = (lambda d: True) if from_env else (lambda d: (d / "checkpoints" / "last.ckpt").exists())
+    with removed_on_failure(run_dir, keep=keep) as folder:
+        folder.mkdir(parents=True, exist_ok=True)
+        yield folder
 
 
 def prepare_data(cfg: RunConfig) -> tuple[Any, Any, Any]:

@@ -1,12 +1,8 @@
-"""Small helpers the applications share: batched no-grad inference, seeded model building
-and output folders that disappear again when a command fails."""
+"""Small helpers the applications share: batched no-grad inference and seeded model building."""
 
 from __future__ import annotations
 
-import shutil
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -28,19 +24,3 @@ def seeded_model(family: str, params: dict[str, Any], seed: int) -> Any:
 
     return build_model(family, params, seed=seed)
 
-
-@contextmanager
-def removed_on_failure(folder: str | Path) -> Iterator[Path]:
-    """Yield ``folder``; if it did not exist before and the body raises, delete it again.
-
-    Writers inside create the folder as they need it. A folder that already existed is
-    left alone (it may hold the user's files), so only a half-made *new* output goes.
-    """
-    folder = Path(folder)
-    created = not folder.exists()
-    try:
-        yield folder
-    except BaseException:
-        if created:
-            shutil.rmtree(folder, ignore_errors=True)
-        raise

@@ -97,7 +97,7 @@ def generate_all(
     """Write every generation figure that applies to ``trained`` into ``out_dir`` and the arrays
     to ``generated.npz``. ``X``/``y`` (original units) feed interpolation (examples at indices
     ``interp``) and attribute arithmetic (labels ``attribute = (with, without)``)."""
-    from aekit.apps._infer import removed_on_failure
+    from aekit.io import removed_on_failure
 
     check_generate_args(trained, X, y, n_samples=n_samples, grid_steps=grid_steps, interp=interp,
                         interp_steps=interp_steps, attribute=attribute)

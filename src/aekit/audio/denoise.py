@@ -248,7 +248,8 @@ class SpeechDenoiser:
         All or nothing: the outputs are written to a staging folder and moved into ``dst``
         only when every file has been denoised, so an unreadable input leaves ``dst`` as it was.
         """
-        from aekit.audio.io import list_audio, same_path, staged_folder
+        from aekit.audio.io import list_audio, same_path
+        from aekit.io import staged_folder
 
         self._check_fitted()
         src, dst = Path(src), Path(dst)

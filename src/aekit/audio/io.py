@@ -7,16 +7,13 @@ with a one-line :class:`~aekit.errors.DataError`.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import uuid
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
 import numpy as np
 
-from aekit.errors import ConfigError, DataError
+from aekit.errors import DataError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga")
 MIN_RATE, MAX_RATE = 1000, 384_000  # outside this a header is corrupt or not an audio rate
@@ -136,38 +133,3 @@ def same_path(a: str | Path, b: str | Path) -> bool:
     except OSError:  # one of them does not exist yet
         return Path(a).resolve() == Path(b).resolve()
 
-
-@contextlib.contextmanager
-def staged_folder(dst: str | Path) -> Iterator[Path]:
-    """Yield an empty hidden folder next to ``dst``; when the block succeeds its files move into ``dst``.
-
-    A new ``dst`` appears in one rename, complete; into an existing folder the files are
-    moved one by one (each move atomic). When the block raises, the staging folder and any
-    parent folders made for it are removed, so ``dst`` stays as it was (absent, or with its
-    old files) and no half-written output is left behind.
-    """
-    dst = Path(dst)
-    if dst.exists() and not dst.is_dir():
-        raise ConfigError(f"{dst} exists and is not a folder")
-    where = Path(os.path.abspath(dst))
-    made = [p for p in (where.parent, *where.parent.parents) if not p.exists()]  # innermost first
-    where.parent.mkdir(parents=True, exist_ok=True)
-    tmp = where.parent / f".{where.name}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.mkdir()
-    try:
-        yield tmp
-        if not dst.exists():
-            os.replace(tmp, dst)
-        else:
-            for f in sorted(tmp.rglob("*")):
-                if f.is_file():
-                    target = dst / f.relative_to(tmp)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(f, target)
-            shutil.rmtree(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        for p in made:
-            with contextlib.suppress(OSError):
-                p.rmdir()
-        raise

@@ -151,7 +151,8 @@ def write_dataset(
     ``test/anomaly_id_00_<n>_<fault>.wav``. ``folder`` must be new or empty; the clips
     are written to a staging folder that takes its place only when every clip is done.
     """
-    from aekit.audio.io import save_audio, staged_folder
+    from aekit.audio.io import save_audio
+    from aekit.io import staged_folder
 
     cfg = cfg or MachineConfig()
     check_dataset_args(folder, n_train, n_test_normal, n_test_per_fault, faults, machine_id, seed)

@@ -83,7 +83,7 @@ def reduce(
     """Autoencoder vs PCA at equal code sizes: test reconstruction MSE and 2-D embeddings."""
     import numpy as np
 
-    from aekit.apps._infer import removed_on_failure
+    from aekit.io import removed_on_failure
     from aekit.apps.reduce import check_code_sizes, compare_with_pca
     from aekit.data import Scaler
 
@@ -147,7 +147,7 @@ def denoise(
 ) -> None:
     """Train denoising autoencoders and compare them with mean/median/opening/closing by PSNR and SSIM,
     or (--run --images --output) denoise a folder of PNG images."""
-    from aekit.apps._infer import removed_on_failure
+    from aekit.io import removed_on_failure
     from aekit.errors import ConfigError
 
     if run is not None or images is not None:
@@ -234,7 +234,7 @@ def latent(
 ) -> None:
     """Scatter of the codes coloured by label (beside PCA of the inputs) and, for conv codes, the code maps."""
     import aekit
-    from aekit.apps._infer import removed_on_failure
+    from aekit.io import removed_on_failure
     from aekit.apps.latent import inspect_latent, write_latent_figures
     from aekit.errors import ConfigError
 
@@ -266,7 +266,7 @@ def fewshot(
     out: Path = typer.Option(Path("runs/fewshot"), help="Folder for fewshot.json and the accuracy plot."),
 ) -> None:
     """Few-shot accuracy vs labels per class: frozen pretrained encoder, fine-tuned, from scratch, PCA + logreg."""
-    from aekit.apps._infer import removed_on_failure
+    from aekit.io import removed_on_failure
     from aekit.apps.fewshot import FewShotSettings, accuracy_plot, fewshot_benchmark, summarize
     from aekit.errors import DataError
 
