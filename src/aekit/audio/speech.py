@@ -11,12 +11,10 @@ Two sources are available on every aekit machine:
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Literal
 
-from aekit.errors import DataError
 
 Split = Literal["train", "test"]
 
@@ -52,11 +50,9 @@ def _in_test(name: str, test_fraction: float) -> bool:
 
 def asterisk_files(split: Split, test_fraction: float = 0.2, limit: int | None = None) -> list[Path]:
     """Asterisk prompt WAVs of one split (stable name-hash split, disjoint files)."""
-    from aekit.data.paths import ASTERISK_SOUNDS_DIR
+    from aekit.data.paths import asterisk_dir
 
-    files = sorted(ASTERISK_SOUNDS_DIR.glob("*.wav"))
-    if not files:
-        raise DataError(f"no speech WAVs in {ASTERISK_SOUNDS_DIR} (install asterisk-core-sounds-en-wav)")
+    files = sorted(asterisk_dir("en").glob("*.wav"))
     chosen = [f for f in files if _in_test(f.name, test_fraction) == (split == "test")]
     return chosen[:limit] if limit else chosen
 
@@ -76,9 +72,9 @@ def espeak_files(split: Split, folder: str | Path | None = None, sr: int = 8000)
     from aekit.audio.io import load_audio, save_audio
     from aekit.data.paths import cache_dir
 
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        raise DataError("espeak-ng is not installed (apt-get install espeak-ng)")
+    from aekit.data.paths import espeak_exe
+
+    exe = str(espeak_exe())
     out = Path(folder) if folder else cache_dir() / "audio" / f"espeak-{sr}"
     out.mkdir(parents=True, exist_ok=True)
     files = []

@@ -1,4 +1,4 @@
-"""Foundation commands: train, evaluate, encode, reconstruct, summary, models, demo."""
+"""Foundation commands: train, evaluate, encode, reconstruct, summary, models, demo, doctor."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
     app.command("summary")(summary)
     app.command("models")(models)
     app.command("demo")(demo)
+    app.command("doctor")(doctor)
 
 
 def train(
@@ -235,3 +236,32 @@ def demo(
     X = splits.test.X
     mse = float(((trained.reconstruct(X) / 255.0 - X / 255.0) ** 2).mean())
     console().print(f"held-out digits: {len(X)}, pixel MSE {mse:.4f} (pixels in [0, 1]); total {time.perf_counter() - start:.0f} s")
+
+
+def doctor(
+    strict: bool = typer.Option(False, help="Exit non-zero when anything is missing, optional parts too (set-up uses this)."),
+) -> None:
+    """Check Python, torch (CPU/CUDA build, GPUs), every package, extra, data set and tool aekit uses."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from aekit.doctor import check_environment, exit_code
+
+    checks = check_environment()
+    table = Table(title="aekit doctor")
+    for col in ("part", "status", "found / how to get it"):
+        table.add_column(col, overflow="fold")
+    for c in checks:
+        status = "[green]ok[/]" if c.ok else ("[red]MISSING[/]" if c.required else "[yellow]missing[/]")
+        where = escape(c.detail if c.ok else f"{c.detail}; get it with: {c.fix}")
+        table.add_row(escape(f"{c.group}: {c.name}"), status, where)
+    console().print(table)
+    missing = [c for c in checks if not c.ok]
+    required = [c for c in missing if c.required]
+    if not missing:
+        console().print("everything aekit uses is here")
+    else:
+        console().print(f"{len(missing)} part(s) missing, {len(required)} of them required")
+    code = exit_code(checks, strict)
+    if code:
+        raise SystemExit(code)

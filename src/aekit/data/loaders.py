@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from aekit.data.dataset import Dataset
-from aekit.data.paths import FASHION_MNIST_DIR
+from aekit.data.paths import fashion_mnist_dir
 from aekit.errors import DataError
 
 LABEL_COLUMNS = ("label", "labels", "class", "target", "y")
@@ -49,12 +49,9 @@ def _digits(**_: Any) -> Dataset:
 
 
 def _fashion(path: str | Path | None = None, **_: Any) -> Dataset:
-    folder = Path(path) if path else FASHION_MNIST_DIR
+    folder = Path(path) if path else fashion_mnist_dir()
     if not folder.is_dir():
-        raise DataError(
-            f"Fashion-MNIST not found in {folder}: install the Debian package dataset-fashion-mnist "
-            "(scripts/setup.sh does) or pass the folder holding its idx files"
-        )
+        raise DataError(f"Fashion-MNIST folder not found: {folder}")
     ds = load_idx_folder(folder)
     ds.name = "fashion-mnist"
     ds.class_names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -73,6 +70,21 @@ def register_builtin(name: str, loader: Callable[..., Dataset]) -> None:
     BUILTIN[name] = loader
 
 
+def _ensure_builtins() -> None:
+    import aekit.data.odds  # noqa: F401  (registers cardio, arrhythmia, lympho, mitdb, yahoo)
+
+
+def builtin_names() -> list[str]:
+    """Names of every built-in data set."""
+    _ensure_builtins()
+    return list(BUILTIN)
+
+
+def is_builtin(source: str | Path) -> bool:
+    """Whether ``source`` names a built-in data set (rather than a path)."""
+    return str(source) in builtin_names()
+
+
 def load_dataset(source: str | Path, limit: int | None = None, **options: Any) -> Dataset:
     """Load a built-in data set by name or a file/folder by path.
 
@@ -80,7 +92,7 @@ def load_dataset(source: str | Path, limit: int | None = None, **options: Any) -
     ``options`` go to the format's reader (e.g. ``label_column`` for tables).
     """
     key = str(source)
-    if key in BUILTIN:
+    if is_builtin(key):
         ds = BUILTIN[key](**options)
     else:
         path = Path(key).expanduser()

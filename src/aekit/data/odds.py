@@ -32,7 +32,7 @@ import numpy as np
 
 from aekit.data.dataset import Dataset
 from aekit.data.loaders import register_builtin
-from aekit.data.paths import data_dir
+from aekit.data.paths import package_data_file
 from aekit.errors import DataError
 
 TABLES: tuple[str, ...] = ("cardio", "arrhythmia", "lympho")
@@ -56,10 +56,7 @@ LYMPHO_OUTLIER_CLASSES = ("normal", "fibrosis")
 
 
 def _file(*parts: str) -> Path:
-    path = data_dir().joinpath(*parts)
-    if not path.is_file():
-        raise DataError(f"{path} not found; run scripts/setup.sh (or set AEKIT_DATA_DIR) to extract the package data")
-    return path
+    return package_data_file(*parts)
 
 
 def _bench(name: str) -> Path:
