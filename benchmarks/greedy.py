@@ -61,7 +61,6 @@ def main() -> None:
 
     import aekit
     from aekit.pipeline import parse_config, prepare_data
-    from aekit.training.greedy import train_greedy
 
     results: dict[tuple[str, str], tuple[float, float]] = {}
     datasets = args.data.split(",")
@@ -77,7 +76,7 @@ def main() -> None:
                 cfg = {"model": model, "data": data, "trainer": trainer,
                        "optim": {"lr": 2e-3}, "out_dir": out, "report": False}
                 start = time.perf_counter()
-                trained = train_greedy(cfg) if greedy else aekit.train(cfg)
+                trained = aekit.train(cfg, pretrain=True) if greedy else aekit.train(cfg)
                 seconds = time.perf_counter() - start
                 _, splits, _ = prepare_data(parse_config(cfg))
                 results[(name, source)] = (test_mse(trained, splits.test.X), seconds)

@@ -43,7 +43,7 @@ FAMILIES: dict[str, dict[str, Any]] = {
                                                    "contractive_weight": 1e-3},
     "vae (Bernoulli, β=1)": {"family": "vae", "hidden": HIDDEN, "latent_dim": CODE},
     "conv_vae (32-64 strided convs, Bernoulli)": {"family": "conv_vae", "channels": [32, 64], "latent_dim": CODE},
-    # part B: conv, greedy stacked and DBN rows (stacked/dbn go through train_greedy, see run_row)
+    # part B: conv, greedy stacked and DBN rows (stacked/dbn go through aekit.train(cfg, pretrain=True), see run_row)
     "conv (32-64 strided convs, dense code)": {"family": "conv", "channels": [32, 64], "stride": [2], "latent_dim": CODE},
     "keras_conv2d preset (8x4x4 = 128-value code map, BCE as in the blog)": {"family": "keras_conv2d"},
     "stacked (256-32, greedy AE stages + fine-tune)": {"family": "stacked", "hidden": HIDDEN, "latent_dim": CODE,
@@ -96,9 +96,8 @@ def run_row(config: dict[str, Any], source: str, limit: int | None, args: argpar
     }
     start = time.perf_counter()
     if config["family"] in ("stacked", "dbn"):  # greedy layer-wise pretraining, then the usual fine-tuning
-        from aekit.training.greedy import train_greedy
-
-        trained = train_greedy(cfg)
+    
+        trained = aekit.train(cfg, pretrain=True)
     else:
         trained = aekit.train(cfg)
     seconds = time.perf_counter() - start

@@ -20,7 +20,7 @@ def digits() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def denoiser(digits) -> ImageDenoiser:
-    return ImageDenoiser([{"kind": "gaussian", "sigma": 0.3, "clip": True}], max_epochs=12, batch_size=64, random_state=0).fit(digits[:1400])
+    return ImageDenoiser(noise=[{"kind": "gaussian", "sigma": 0.3, "clip": True}], max_epochs=12, batch_size=64, random_state=0).fit(digits[:1400])
 
 
 def test_denoiser_improves_psnr_on_held_out_digits(denoiser, digits) -> None:

@@ -29,7 +29,7 @@ def test_linear_reducer_matches_pca_error() -> None:
     pca = PCA(n_components=3).fit(X)
     pca_mse = float(np.mean((pca.inverse_transform(pca.transform(X)) - X) ** 2))
     ae = AutoencoderReducer(n_components=3, hidden=(), activation="identity", scaling="none", max_epochs=40,
-                            batch_size=16, lr=1e-2, val_fraction=0.0).fit(X)
+                            batch_size=16, lr=1e-2, validation_fraction=0.0).fit(X)
     ae_mse = -ae.score(X)
     # PCA is the optimum of a linear code on the training data: the AE reaches it, not below
     assert pca_mse * (1 - 1e-4) <= ae_mse <= pca_mse * 1.05

@@ -9,11 +9,12 @@ import pytest
 import soundfile as sf
 
 from aekit.audio.features import (
-    MelConfig, Normalizer, STFTConfig, context_frames, griffin_lim, istft, log_mel, patches, stft,
+    MelConfig, STFTConfig, context_frames, griffin_lim, istft, log_mel, patches, stft,
 )
 from aekit.audio.io import list_audio, load_audio, resample, save_audio
 from aekit.audio.machines import FAULT_KINDS, MachineConfig, machine_clip, write_dataset
-from aekit.audio.metrics import partial_auc, roc_auc, si_sdr, snr
+from aekit.apps.metrics import partial_auc, roc_auc
+from aekit.audio.metrics import si_sdr, snr
 from aekit.audio.noise import NoiseBank, coloured_noise, mix_at_snr
 from aekit.errors import ConfigError, DataError
 
@@ -126,12 +127,16 @@ def test_log_mel_context_frames_and_patches() -> None:
         patches(spec[:, :10], 32)
 
 
-def test_normalizer_round_trip() -> None:
+def test_feature_scaler_round_trip_with_a_floor_on_the_spread() -> None:
+    from aekit.data.dataset import Scaler
+
     X = np.random.default_rng(0).normal(3, 2, (500, 4)).astype(np.float32)
-    norm = Normalizer().fit(X)
+    X[:, 3] = 1.0 + 1e-6 * np.arange(500)  # a nearly silent bin
+    norm = Scaler("standard", per_feature=True, min_scale=1e-3).fit(X)
     Z = norm.transform(X)
-    np.testing.assert_allclose(Z.mean(0), 0, atol=1e-4)
-    again = Normalizer.from_dict(norm.to_dict())
+    np.testing.assert_allclose(Z[:, :3].mean(0), 0, atol=1e-4)
+    assert np.abs(Z[:, 3]).max() < 1.0  # its spread is floored at 1e-3, not blown up to unit variance
+    again = Scaler.from_dict(norm.to_dict())
     np.testing.assert_allclose(again.inverse_transform(Z), X, rtol=1e-5, atol=1e-5)
 
 
@@ -182,8 +187,9 @@ def test_partial_auc_follows_dcase_definition() -> None:
     # a detector good only at high FPR: full AUC fine, pAUC low
     s = np.r_[rng.random(4000), 0.2 + 0.8 * rng.random(4000)]
     assert roc_auc(labels, s) > 0.55 and partial_auc(labels, s) < roc_auc(labels, s)
+    assert np.isnan(roc_auc(np.zeros(5), np.arange(5.0)))  # one class: nothing to rank
     with pytest.raises(ConfigError):
-        roc_auc(np.zeros(5), np.arange(5.0))
+        partial_auc(labels, s, 0.0)
 
 
 def test_machine_clips_and_dcase_layout(tmp_path: Path) -> None:

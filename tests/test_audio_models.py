@@ -8,8 +8,8 @@ import pytest
 from conftest import run_cli
 from typer.testing import CliRunner
 
-from aekit.audio.denoise import SpeechDenoiser
-from aekit.audio.detect import AudioAnomalyDetector, clip_labels, dcase_files, evaluate
+from aekit.apps.sound import AudioAnomalyDetector, clip_labels, dcase_files, evaluate
+from aekit.apps.speech import SpeechDenoiser
 from aekit.audio.io import load_audio, save_audio
 from aekit.audio.machines import FAULT_KINDS, MachineConfig, write_dataset
 from aekit.audio.metrics import si_sdr
@@ -34,7 +34,7 @@ def speech_split() -> tuple[list[Path], list[Path]]:
 @pytest.fixture(scope="module")
 def denoiser(speech_split: tuple[list[Path], list[Path]]) -> SpeechDenoiser:
     train = speech_split[0][:24]
-    return SpeechDenoiser(hidden=(256,), latent_dim=128, epochs=5, mixes=2, batch_size=128).fit(train)
+    return SpeechDenoiser(hidden=(256,), latent_dim=128, max_epochs=5, mixes=2, batch_size=128).fit(train)
 
 
 def test_speech_splits_keep_files_and_voices_apart(speech_split: tuple[list[Path], list[Path]]) -> None:
@@ -83,7 +83,7 @@ def test_denoiser_save_load_and_cli(denoiser: SpeechDenoiser, speech_split: tupl
 
 @pytest.mark.parametrize("model", ["mlp", "conv"])
 def test_detector_ranks_faults_above_normal_clips(machines: Path, model: str, tmp_path: Path) -> None:
-    det = AudioAnomalyDetector(model=model, epochs=8, seed=0).fit(dcase_files(machines, "train"))  # type: ignore[arg-type]
+    det = AudioAnomalyDetector(model=model, max_epochs=8, random_state=0).fit(dcase_files(machines, "train"))  # type: ignore[arg-type]
     assert det.model_.family == model
     test = dcase_files(machines, "test")
     result = evaluate(det, test)
@@ -96,7 +96,7 @@ def test_detector_ranks_faults_above_normal_clips(machines: Path, model: str, tm
 
 
 def test_detector_input_shapes_follow_the_dcase_baseline(machines: Path) -> None:
-    det = AudioAnomalyDetector(epochs=1)
+    det = AudioAnomalyDetector(max_epochs=1)
     assert det._build().config.input_shape == (640,)  # 5 frames x 128 mels
     assert det._build().config.hidden == [128] * 4 and det._build().config.latent_dim == 8
     labels, kinds = clip_labels(dcase_files(machines, "test"))
@@ -145,15 +145,15 @@ def test_flat_folder_without_train_and_test_is_refused(tmp_path: Path) -> None:
 
 # -- bad arguments: one line on stderr, exit 2, nothing written ------------------------
 def test_detector_and_denoiser_settings_are_checked_before_any_data() -> None:
-    from aekit.audio.denoise import snr_range
+    from aekit.apps.speech import snr_range
 
     assert snr_range([15, -5]) == (-5.0, 15.0) and snr_range(3) == (3.0, 3.0)  # order does not matter
-    bad_denoisers = [dict(snr_db=[1, 2, 3]), dict(snr_db=["x"]), dict(mixes=0), dict(noise=["purple"]),
-                     dict(epochs=0), dict(n_fft=8), dict(sr=10)]
+    bad_denoisers = [dict(snr_db=[1, 2, 3]), dict(snr_db=["x"]), dict(mixes=0), dict(noise_sources=["purple"]),
+                     dict(max_epochs=0), dict(n_fft=8), dict(sr=10)]
     for kw in bad_denoisers:
         with pytest.raises(ConfigError):
             SpeechDenoiser(**kw).fit([np.zeros(8000, np.float32)])  # type: ignore[arg-type]
-    for kw in [dict(model="foo"), dict(n_mels=0), dict(hop=0), dict(epochs=0), dict(seed=-1)]:
+    for kw in [dict(model="foo"), dict(n_mels=0), dict(hop=0), dict(max_epochs=0), dict(random_state=-1)]:
         with pytest.raises(ConfigError):
             AudioAnomalyDetector(**kw).fit([np.zeros(16000, np.float32)])  # type: ignore[arg-type]
 
@@ -161,7 +161,7 @@ def test_detector_and_denoiser_settings_are_checked_before_any_data() -> None:
 @pytest.fixture
 def cli_inputs(tmp_path: Path) -> Path:
     """``good/`` (two clips), ``in/`` (the same plus an unreadable ``z_bad.wav``) and an untrained denoiser ``run/``."""
-    from aekit.audio.features import Normalizer
+    from aekit.data.dataset import Scaler
 
     rng = np.random.default_rng(0)
     for folder in ("good", "in"):
@@ -170,7 +170,7 @@ def cli_inputs(tmp_path: Path) -> Path:
     (tmp_path / "in" / "z_bad.wav").write_text("not audio")
     den = SpeechDenoiser(hidden=(8,), latent_dim=4)  # weights need not be trained to test argument checks
     n_freq = den.stft_config.n_freq
-    den.normalizer_ = Normalizer(np.zeros(n_freq, np.float32), np.ones(n_freq, np.float32))
+    den.scaler_ = Scaler("standard", per_feature=True).fit(np.stack([np.zeros(n_freq), np.ones(n_freq)]).astype(np.float32))
     den.model_ = den._build().eval()
     den.save(tmp_path / "run")
     return tmp_path

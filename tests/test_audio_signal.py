@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from aekit.apps import metrics as ranking
 from aekit.audio import baselines, features, io, machines, metrics, noise
 from aekit.errors import ConfigError, DataError
 
@@ -96,19 +97,20 @@ def test_partial_auc_is_the_dcase_definition() -> None:
     rng = np.random.default_rng(0)
     labels = np.r_[np.zeros(300), np.ones(100)]
     perfect = labels + 0.01 * rng.random(400)
-    assert metrics.roc_auc(labels, perfect) == 1.0 and metrics.partial_auc(labels, perfect) == pytest.approx(1.0)
+    assert ranking.roc_auc(labels, perfect) == 1.0 and ranking.partial_auc(labels, perfect) == pytest.approx(1.0)
     scores = labels * 0.8 + rng.standard_normal(400)
     p = 0.1
-    raw = metrics.partial_auc(labels, scores, p)
+    raw = ranking.partial_auc(labels, scores, p)
     # sklearn's value is the McClish standardisation of the same area
     area = raw * p
     mcclish = 0.5 * (1 + (area - p * p / 2) / (p - p * p / 2))
-    assert metrics.partial_auc(labels, scores, p, mcclish=True) == pytest.approx(mcclish, abs=1e-9)
+    assert ranking.partial_auc(labels, scores, p, mcclish=True) == pytest.approx(mcclish, abs=1e-9)
     random_scores = rng.random(100_000)
     random_labels = rng.random(100_000) < 0.5
-    assert metrics.partial_auc(random_labels, random_scores, p) == pytest.approx(p / 2, abs=0.01)
+    assert ranking.partial_auc(random_labels, random_scores, p) == pytest.approx(p / 2, abs=0.01)
+    assert np.isnan(ranking.roc_auc(np.zeros(5), np.arange(5)))  # one class: no ranking to measure
     with pytest.raises(ConfigError):
-        metrics.roc_auc(np.zeros(5), np.arange(5))
+        ranking.partial_auc(labels, scores, 1.5)
 
 
 # -- machine-sound generator ---------------------------------------------------------

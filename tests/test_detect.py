@@ -358,10 +358,27 @@ def test_cli_denoising_detector_with_standardised_errors_round_trips(table_csv, 
     res = run_cli("detect", str(table_csv), "--out", str(run), "-e", "3",
                   "--noise", "dropout:p=0.5", "--standardize-errors")
     assert res.returncode == 0, res.stderr
-    meta = json.loads((run / "model.json").read_text())["detector"]
-    assert meta["params"]["standardize_errors"] is True and meta["err_scale"] is not None
-    assert meta["params"]["noise"] == [{"kind": "dropout", "p": 0.5}]
+    meta = json.loads((run / "model.json").read_text())
+    assert meta["kind"] == "detector"
+    est = meta["estimator"]
+    assert est["params"]["standardize_errors"] is True and est["state"]["err_scale"] is not None
+    assert est["params"]["noise"] == [{"kind": "dropout", "p": 0.5}]
     detected = np.loadtxt(run / "scores.csv", delimiter=",", skiprows=1)[:, 0]
     out = tmp_path / "again.csv"
     assert run_cli("score", str(run), str(table_csv), "--out", str(out)).returncode == 0
     np.testing.assert_allclose(np.loadtxt(out, delimiter=",", skiprows=1)[:, 0], detected, rtol=1e-6)
+
+
+def test_series_detector_takes_the_table_detectors_options(tmp_path) -> None:
+    import aekit
+
+    s = sine_mixtures(1, length=600, seed=3)[0, 0]
+    det = SeriesDetector(window=32, stride=4, max_epochs=2, noise=[{"kind": "gaussian", "sigma": 0.05}],
+                         standardize_errors=True, reduction="max", scaling="minmax").fit(s)
+    assert det.detector_.noise == [{"kind": "gaussian", "sigma": 0.05}] and det.detector_.err_scale_ is not None
+    scores, starts = det.window_scores(s)
+    assert scores.shape == starts.shape and det.anomaly_score(s).shape == (600,)
+    back = aekit.load(det.save(tmp_path / "series"))
+    assert isinstance(back, SeriesDetector)
+    np.testing.assert_array_equal(back.anomaly_score(s), det.anomaly_score(s))
+    np.testing.assert_array_equal(back.window_scores(s)[0], scores)

@@ -12,12 +12,13 @@ import torch
 
 from aekit.errors import ConfigError
 from aekit.models.conv import code_as_grid
-from aekit.models.rbm import RBM, RBMConfig, RBMTrainConfig, fit_rbm, rbm_metrics
+from aekit.models.rbm import RBM, RBMConfig
+from aekit.training.rbm import RBMTrainConfig, fit_rbm, rbm_metrics
 from aekit.registry import build_model, families
 from aekit.runs import load_model, save_model
 from aekit.summary import summarize, summary_table, summary_text
 from aekit.training import OptimConfig, TrainerConfig
-from aekit.training.greedy import pretrain_stacked
+from aekit.training.greedy import pretrain, pretrain_stacked
 
 # (layer, output shape, params) exactly as the 004 deck's tables print them
 MNIST_CONV2D = [
@@ -270,7 +271,7 @@ def test_dbn_unrolls_rbms_into_a_better_than_random_autoencoder(tiny_images):
         return float((model.reconstruct(X) - X).pow(2).mean().detach())
 
     random_error = mse()
-    reports = model.pretrain(X)
+    reports = pretrain(model, X)
     assert [r["layer"] for r in reports] == ["64-32", "32-6"] and all(r["epochs"] == 30 for r in reports)
     enc = [m for m in model.encoder if isinstance(m, torch.nn.Linear)]
     dec = [m for m in model.decoder if isinstance(m, torch.nn.Linear)]
@@ -318,7 +319,7 @@ def test_greedy_stage_weights_are_loaded_into_the_deep_model(tiny_images):
         original(i, stage)
 
     model.load_stage = spy  # type: ignore[method-assign]
-    model.pretrain(tiny_images.reshape(64, -1), trainer=TrainerConfig(batch_size=16))
+    pretrain(model, tiny_images.reshape(64, -1), trainer=TrainerConfig(batch_size=16))
     assert len(stage_seen) == 2
     assert torch.equal(model.encoder[0].weight, stage_seen[0].encoder[0].weight)
     assert torch.equal(model.decoder[-1].weight, stage_seen[0].decoder[0].weight)

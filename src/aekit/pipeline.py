@@ -10,6 +10,7 @@ import contextlib
 import datetime as _dt
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
@@ -120,12 +121,17 @@ def prepare_data(cfg: RunConfig) -> tuple[Any, Any, Any]:
 
 
 def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | None = None,
-          callbacks: Sequence[Any] = ()) -> "TrainedAutoencoder":
+          callbacks: Sequence[Any] = (), *, pretrain: bool = False,
+          on_finish: Sequence[Callable[["RunOutcome"], Any]] = ()) -> "TrainedAutoencoder":
     """Train the model of ``config`` and write a run folder; returns the trained model.
 
     ``resume`` continues an interrupted run folder from its ``checkpoints/last.ckpt``
     (the folder's own ``config.yaml`` is used). ``callbacks`` are extra Lightning
-    callbacks (e.g. the tuner's pruning callback).
+    callbacks (e.g. the tuner's pruning callback). ``pretrain`` runs the family's greedy
+    layer-wise schedule (``stacked``, ``dbn``; :mod:`aekit.training.greedy`) before the
+    end-to-end training. ``on_finish`` functions get the :class:`RunOutcome` (the
+    trained model and the in-memory splits) once the folder is written: that is how the
+    layers above draw figures and reports without loading anything again.
     """
     from aekit.io import atomic_write_text
     from aekit.registry import build_model
@@ -153,6 +159,10 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
     check_data_range(model, cfg.data.scaling)
     if tuple(model.input_shape) != ds.shape:
         raise DataError(f"model input_shape {model.input_shape} does not match the data's {ds.shape}")
+    if pretrain:
+        from aekit.training.greedy import check_pretrainable, pretrain as run_schedule
+
+        check_pretrainable(model)
     Xtr = scaler.transform(splits.train.X)
     Xva = None if splits.val is None else scaler.transform(splits.val.X)
 
@@ -165,6 +175,15 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
                 stored["model"] = {"family": cfg.model["family"], **to_dict(model.config)}
                 if resume is None:
                     atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(stored, sort_keys=False))
+            extra: dict[str, Any] = {}
+            pre_seconds = 0.0
+            if pretrain:
+                start = time.perf_counter()
+                model.train()
+                stages = run_schedule(model, Xtr, Xva, trainer=cfg.trainer, optim=cfg.optim, noise=cfg.noise or None,
+                                      seed=cfg.trainer.seed)
+                pre_seconds = time.perf_counter() - start
+                extra = {"pretrain_seconds": round(pre_seconds, 3), "pretraining": stages}
             result = fit_model(
                 model, Xtr, Xva, trainer=cfg.trainer, optim=cfg.optim, noise=cfg.noise or None,
                 run_dir=run_dir, resume=resume is not None, callbacks=callbacks,
@@ -175,7 +194,7 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
         if not result.is_global_zero or worker:
             return TrainedAutoencoder(result.model, scaler, {}, None)
         return finish_run(cfg, ds, splits, scaler, result.model, run_dir, result.history, result.best_epoch,
-                          result.seconds)
+                          result.seconds + pre_seconds, extra_metrics=extra, on_finish=on_finish)
 
 
 def check_data_range(model: Any, scaling: str) -> None:
@@ -189,21 +208,33 @@ def check_data_range(model: Any, scaling: str) -> None:
                           f"data in [0, 1]: use data.scaling: minmax (or an MSE/Gaussian model)")
 
 
+@dataclass
+class RunOutcome:
+    """What a finished run hands to ``on_finish``: the run folder's contents, still in memory."""
+
+    config: RunConfig
+    dataset: Any  # the loaded Dataset (name, kind, class names, feature names)
+    splits: Any  # the run's own train/val/test split
+    trained: "TrainedAutoencoder"
+    metrics: dict[str, Any]
+
+
 def finish_run(cfg: RunConfig, ds: Any, splits: Any, scaler: Any, model: Any, run_dir: Path,
                history: list[dict[str, float]], best_epoch: int | None, seconds: float,
                extra_metrics: dict[str, Any] | None = None,
-               extra_figures: Sequence[Callable[[Path], Any]] = ()) -> "TrainedAutoencoder":
+               on_finish: Sequence[Callable[[RunOutcome], Any]] = ()) -> "TrainedAutoencoder":
     """Save a trained model into ``run_dir`` and write what every run folder holds.
 
     ``model.safetensors`` + ``model.json``, ``metrics.json`` (loss parts per split, the
-    history, ``extra_metrics``), the figures (plus ``extra_figures``, each called with the
-    figures folder) and, when ``cfg.report``, the HTML report. Shared by :func:`train` and
-    the greedy schedule so both produce the same folder.
+    history, ``extra_metrics``) and ``examples.npz`` (a sample of the held-out examples,
+    what reports draw later without loading the data set again); then each ``on_finish``
+    (figures, the HTML report) with the run still in memory.
     """
     from aekit.io import atomic_save_json
-    from aekit.runs import TrainedAutoencoder, save_model
+    from aekit.runs import TrainedAutoencoder, save_examples, save_model
 
-    extra = {"data": {"source": cfg.data.source, "name": ds.name, "kind": ds.kind, "input_shape": list(ds.shape)}}
+    extra = {"data": {"source": cfg.data.source, "name": ds.name, "kind": ds.kind, "input_shape": list(ds.shape),
+                      "feature_names": ds.feature_names, "class_names": ds.class_names}}
     save_model(run_dir, model, scaler, extra)
     trained = TrainedAutoencoder(model, scaler, extra, run_dir)
     metrics: dict[str, Any] = {
@@ -219,26 +250,9 @@ def finish_run(cfg: RunConfig, ds: Any, splits: Any, scaler: Any, model: Any, ru
         if split is not None:
             metrics[name] = trained.evaluate(split.X)
     atomic_save_json(run_dir / "metrics.json", metrics)
-    write_figures(trained, splits, metrics)
-    for draw in extra_figures:
-        draw(run_dir / "figures")
-    if cfg.report:
-        from aekit.reports.html import write_report
-
-        write_report(run_dir)
+    held_out = splits.test or splits.val or splits.train
+    save_examples(run_dir, held_out.X, held_out.y)
+    outcome = RunOutcome(cfg, ds, splits, trained, metrics)
+    for hook in on_finish:
+        hook(outcome)
     return trained
-
-
-def write_figures(trained: Any, splits: Any, metrics: dict[str, Any]) -> list[Path]:
-    """Loss curves and, for images, an input-vs-reconstruction grid under ``figures/``."""
-    from aekit.reports.figures import loss_curves, reconstruction_grid
-
-    assert trained.path is not None
-    fig_dir = trained.path / "figures"
-    written = [loss_curves(metrics["history"], fig_dir / "loss_curves.png")]
-    split = splits.test or splits.val or splits.train
-    if split is not None and split.X.ndim == 4:
-        X = split.X[:10]
-        labels = None if split.y is None else split.y[:10]
-        written.append(reconstruction_grid(X, trained.reconstruct(X), fig_dir / "reconstructions.png", labels=labels))
-    return written

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -23,21 +23,40 @@ from aekit.errors import ConfigError, ModelFileError, ShapeError
 from aekit.io import atomic_save_json, atomic_write_bytes
 from aekit.models.base import Autoencoder, per_sample_error
 
-MODEL_FORMAT = "aekit-model/1"
+MODEL_FORMAT = "aekit-model/2"
+READABLE_FORMATS = ("aekit-model/1", MODEL_FORMAT)  # /1: the same schema without "kind" and "aekit_version"
+EXAMPLES_FILE = "examples.npz"
+MAX_EXAMPLES = 1000  # held-out examples kept in a run folder for its figures and reports
+
+# model.json, one schema for every kind of run:
+#   format, kind ("autoencoder" for `aekit train` runs, else the application: "detector",
+#   "series_detector", "reducer", "image_denoiser", "speech_denoiser", "sound_detector"),
+#   aekit_version, family + config (the model), preprocessing (the fitted input scaling),
+#   weights_sha256, and per kind: data (what a training run saw) or estimator
+#   (the application's class, parameters and fitted state).
 
 
-def save_model(folder: str | Path, model: Autoencoder, scaler: Scaler | None = None, extra: dict[str, Any] | None = None) -> Path:
-    """Write ``model.safetensors`` and ``model.json`` into ``folder`` atomically."""
+def save_model(folder: str | Path, model: Autoencoder, scaler: Scaler | None = None, extra: dict[str, Any] | None = None,
+               *, kind: str = "autoencoder", preprocessing: dict[str, Any] | None = None) -> Path:
+    """Write ``model.safetensors`` and ``model.json`` into ``folder`` atomically.
+
+    ``preprocessing`` (a scaler's ``to_dict()``) defaults to ``scaler``'s; ``kind`` says
+    what the folder holds, so :func:`aekit.load` rebuilds the right object.
+    """
     from safetensors.torch import save
+
+    from aekit import __version__
 
     folder = Path(folder)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     blob = save(state)
     meta = {
         "format": MODEL_FORMAT,
+        "kind": kind,
+        "aekit_version": __version__,
         "family": model.family,
         "config": to_dict(model.config),
-        "preprocessing": None if scaler is None else scaler.to_dict(),
+        "preprocessing": preprocessing if preprocessing is not None else (None if scaler is None else scaler.to_dict()),
         "weights_sha256": hashlib.sha256(blob).hexdigest(),
         **(extra or {}),
     }
@@ -64,8 +83,10 @@ def load_model(folder: str | Path) -> tuple[Autoencoder, Scaler | None, dict[str
         meta = json.loads(meta_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ModelFileError(f"{meta_path}: not valid JSON ({err})") from None
-    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
-        raise ModelFileError(f"{meta_path}: not an aekit model description (format {MODEL_FORMAT} expected)")
+    if not isinstance(meta, dict) or meta.get("format") not in READABLE_FORMATS:
+        written = meta.get("format") if isinstance(meta, dict) else None
+        raise ModelFileError(f"{meta_path}: not an aekit model description this version reads "
+                             f"(format {written!r}; readable: {', '.join(READABLE_FORMATS)})")
     blob = weights_path.read_bytes()
     if hashlib.sha256(blob).hexdigest() != meta.get("weights_sha256"):
         raise ModelFileError(f"{weights_path}: checksum mismatch (file truncated or modified)")
@@ -91,7 +112,60 @@ def load_model(folder: str | Path) -> tuple[Autoencoder, Scaler | None, dict[str
         )
     model.eval()
     scaler = None if meta.get("preprocessing") is None else Scaler.from_dict(meta["preprocessing"])
+    meta.setdefault("kind", "autoencoder")
     return model, scaler, meta
+
+
+@torch.no_grad()
+def batched(fn: Callable[[Tensor], Tensor], X: Any, batch_size: int = 4096, fixed: bool = False,
+            transform: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """aekit's one inference loop: ``fn`` over float32 slices of ``X`` without gradients.
+
+    ``transform`` (numpy -> float32 numpy, e.g. a scaler) is applied chunk by chunk, so a
+    large input is never copied whole. With ``fixed`` every pass has exactly ``batch_size``
+    rows (the last chunk zero-padded): a float32 matrix product's last bits depend on how
+    many rows it multiplies, so a row then gets the same result whatever batch it comes in
+    (scikit-learn's subset-invariance check). Returns one float32 array (empty input: shape ``(0,)``).
+    """
+    if transform is None:
+        arr = np.ascontiguousarray(X, dtype=np.float32)
+        X = arr if arr.flags.writeable else arr.copy()  # torch refuses read-only memory
+    outs = []
+    for i in range(0, len(X), batch_size):
+        chunk = X[i : i + batch_size]
+        part = torch.from_numpy(np.ascontiguousarray(transform(chunk) if transform is not None else chunk, dtype=np.float32))
+        n = len(part)
+        if fixed and n < batch_size:
+            part = torch.cat([part, part.new_zeros((batch_size - n, *part.shape[1:]))])
+        outs.append(fn(part)[:n])
+    return torch.cat(outs).numpy() if outs else np.zeros((0,), dtype=np.float32)
+
+
+def save_examples(folder: str | Path, X: np.ndarray, y: np.ndarray | None = None, limit: int = MAX_EXAMPLES) -> Path:
+    """Keep the first ``limit`` held-out examples (and labels) in ``examples.npz``, compressed."""
+    from aekit.io import atomic_write_with
+
+    arrays = {"X": np.asarray(X[:limit], dtype=np.float32)}
+    if y is not None:
+        arrays["y"] = np.asarray(y[:limit])
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+    return atomic_write_with(Path(folder) / EXAMPLES_FILE, write)
+
+
+def load_examples(folder: str | Path) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """``(X, y or None)`` from a run's ``examples.npz``; None when the run has none."""
+    path = Path(folder) / EXAMPLES_FILE
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return np.asarray(npz["X"]), (np.asarray(npz["y"]) if "y" in npz.files else None)
+    except (OSError, KeyError, ValueError) as err:
+        raise ModelFileError(f"{path}: cannot read held-out examples ({err})") from None
 
 
 class TrainedAutoencoder:
@@ -143,30 +217,27 @@ class TrainedAutoencoder:
                 raise ShapeError(f"input has shape {tuple(X.shape[1:])} per example, the model expects {shape}")
         return X if self.scaler is None else self.scaler.transform(X)
 
-    @torch.no_grad()
-    def _batched(self, fn: Any, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-        t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
-        outs = [fn(t[i : i + batch_size]) for i in range(0, len(t), batch_size)]
-        return torch.cat(outs).numpy()
-
     def encode(self, X: Any) -> np.ndarray:
         """Codes of ``X`` (deterministic; a VAE's posterior mean), shape ``(N, latent...)``."""
-        return self._batched(self.model.encode, self._prepare(X))
+        return batched(self.model.encode, self._prepare(X))
 
     def decode(self, Z: Any) -> np.ndarray:
         """Decode codes back to inputs in original units."""
         z = np.asarray(Z, dtype=np.float32)
-        out = self._batched(self.model.decode, z)
+        code = tuple(getattr(self.model, "code_shape", (self.model.latent_dim,)))
+        if z.ndim < 1 or tuple(z.shape[1:]) != code and int(np.prod(z.shape[1:])) != int(np.prod(code)):
+            raise ShapeError(f"codes have shape {tuple(z.shape[1:])} per example, the model's code is {code}")
+        out = batched(self.model.decode, z.reshape(len(z), *code))
         return out if self.scaler is None else self.scaler.inverse_transform(out)
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Reconstruction of ``X`` in the input's original units."""
-        out = self._batched(self.model.reconstruct, self._prepare(X))
+        out = batched(self.model.reconstruct, self._prepare(X))
         return out if self.scaler is None else self.scaler.inverse_transform(out)
 
     def score(self, X: Any) -> np.ndarray:
         """Per-example mean reconstruction error in scaled units (higher = more anomalous)."""
-        return self._batched(self.model.score, self._prepare(X))
+        return batched(self.model.score, self._prepare(X))
 
     def error_map(self, X: Any) -> np.ndarray:
         """Element-wise reconstruction error, the input's shape (for plots)."""
@@ -175,7 +246,7 @@ class TrainedAutoencoder:
         def fn(t: Tensor) -> Tensor:
             return per_sample_error(self.model.reconstruct(t), t, kind)
 
-        return self._batched(fn, self._prepare(X))
+        return batched(fn, self._prepare(X))
 
     @torch.no_grad()
     def evaluate(self, X: Any, batch_size: int = 2048) -> dict[str, float]:
@@ -190,10 +261,15 @@ class TrainedAutoencoder:
         return {k: v / len(t) for k, v in sums.items()}
 
     def save(self, folder: str | Path) -> Path:
-        return save_model(folder, self.model, self.scaler, {k: v for k, v in self.meta.items() if k not in ("format", "family", "config", "preprocessing", "weights_sha256")})
+        own = ("format", "kind", "aekit_version", "family", "config", "preprocessing", "weights_sha256")
+        return save_model(folder, self.model, self.scaler, {k: v for k, v in self.meta.items() if k not in own})
 
 
 def load(path: str | Path) -> TrainedAutoencoder:
-    """Load a run folder (or a folder with model.json + model.safetensors)."""
+    """Load the autoencoder of a run folder (any kind) with its preprocessing.
+
+    :func:`aekit.load` returns the application object for application runs; this gives
+    the plain model view of any run.
+    """
     model, scaler, meta = load_model(path)
     return TrainedAutoencoder(model, scaler, meta, Path(path))

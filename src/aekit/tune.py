@@ -185,21 +185,21 @@ def _pruning_callback(trial: Any, X_val: np.ndarray) -> Any:
 
 def val_mse(model: Any, X: Any, batch_size: int = 4096) -> float:
     """Mean squared reconstruction error of ``model`` on scaled inputs ``X`` (eval mode, no gradients)."""
-    import torch
+    from aekit.runs import batched
 
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    total, n = 0.0, 0
+
+    def per_example(t: Any) -> Any:
+        t = t.to(device)
+        return ((model.reconstruct(t) - t) ** 2).mean(dim=tuple(range(1, t.ndim))).cpu()
+
     try:
-        with torch.no_grad():
-            for i in range(0, len(X), batch_size):
-                xb = torch.as_tensor(X[i : i + batch_size]).to(device)
-                total += float(((model.reconstruct(xb) - xb) ** 2).mean(dim=tuple(range(1, xb.ndim))).sum())
-                n += len(xb)
+        errors = batched(per_example, X, batch_size)
     finally:
         model.train(was_training)
-    return total / max(n, 1)
+    return float(errors.mean()) if len(errors) else 0.0
 
 
 def tune(config: dict[str, Any] | str | Path, trials: int = 20, out: str | Path | None = None,
@@ -210,7 +210,8 @@ def tune(config: dict[str, Any] | str | Path, trials: int = 20, out: str | Path 
     from optuna.trial import TrialState
 
     from aekit.config import load_yaml, to_dict
-    from aekit.pipeline import parse_config, prepare_data, train
+    from aekit.pipeline import parse_config, prepare_data
+    from aekit.reports.training import train
 
     if trials < 1:
         raise ConfigError("--trials must be >= 1")

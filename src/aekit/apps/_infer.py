@@ -1,21 +1,10 @@
-"""Small helpers the applications share: batched no-grad inference and seeded model building."""
+"""Names the few-shot application still imports; the loop itself is :func:`aekit.runs.batched`."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-import numpy as np
-import torch
-from torch import Tensor
-
-
-@torch.no_grad()
-def batched(fn: Callable[[Tensor], Tensor], X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-    """Apply ``fn`` to float32 slices of ``X`` without gradients; returns one float32 array."""
-    t = torch.from_numpy(np.array(X, dtype=np.float32, copy=True))  # copy: inputs may be read-only
-    if len(t) == 0:
-        return np.zeros((0,), dtype=np.float32)
-    return torch.cat([fn(t[i : i + batch_size]) for i in range(0, len(t), batch_size)]).numpy()
+from aekit.runs import batched
 
 
 def seeded_model(family: str, params: dict[str, Any], seed: int) -> Any:
@@ -24,3 +13,5 @@ def seeded_model(family: str, params: dict[str, Any], seed: int) -> Any:
 
     return build_model(family, params, seed=seed)
 
+
+__all__ = ["batched", "seeded_model"]

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from aekit.apps._infer import batched, seeded_model
+from aekit.apps.base import AutoencoderEstimator
 from aekit.errors import ConfigError, DataError, ShapeError
+from aekit.runs import batched
 
 DEFAULT_NOISE: tuple[dict[str, Any], ...] = ({"kind": "gaussian", "sigma": 0.3, "clip": True},)
 # Fully convolutional default: a conv code keeps the spatial layout that denoising needs.
@@ -103,68 +104,46 @@ def quality_table(clean: np.ndarray, candidates: dict[str, np.ndarray]) -> dict[
     return {k: {"psnr": float(psnr(clean, v).mean()), "ssim": ssim(clean, v)} for k, v in candidates.items()}
 
 
-class ImageDenoiser(TransformerMixin, BaseEstimator):
+class ImageDenoiser(TransformerMixin, AutoencoderEstimator):
     """A denoising autoencoder for images with the scikit-learn contract.
 
     ``fit(X)`` trains on clean images ``(N, C, H, W)`` corrupted on the fly by ``noise``;
-    ``transform(X)`` returns denoised images in ``X``'s units. ``family`` is any registered
-    image family (default a small fully convolutional ``conv``); ``model`` overrides its
-    parameters. ``save(folder)`` writes a normal aekit model folder (``aekit.load`` reads it).
+    ``transform(X)`` returns denoised images in ``X``'s units. ``model`` is any registered
+    image family (default a small fully convolutional ``conv``); ``model_params`` override
+    its parameters. ``save(folder)`` writes an aekit run folder (``aekit.load`` reads it).
+
+    Defaults that differ from :data:`~aekit.apps.base.TRAINING_SETTINGS`: ``noise`` is
+    Gaussian σ = 0.3 (a denoiser without corruption would learn the identity), 20 epochs
+    and batches of 128 (images: every epoch already sees thousands of corrupted pixels per
+    example, and a conv model runs faster on larger batches).
     """
 
-    def __init__(
-        self,
-        noise: Sequence[dict[str, Any]] = DEFAULT_NOISE,
-        family: str = "conv",
-        model: dict[str, Any] | None = None,
-        max_epochs: int = 20,
-        batch_size: int = 128,
-        lr: float = 1e-3,
-        val_fraction: float = 0.1,
-        patience: int | None = None,
-        random_state: int = 0,
-        accelerator: str = "cpu",
-    ) -> None:
-        self.noise = noise
-        self.family = family
-        self.model = model
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.val_fraction = val_fraction
-        self.patience = patience
-        self.random_state = random_state
-        self.accelerator = accelerator
+    kind = "image_denoiser"
+    params = {"model": "conv", "model_params": None}
+    settings = {"noise": DEFAULT_NOISE, "max_epochs": 20, "batch_size": 128}
 
     def fit(self, X: Any, y: Any = None) -> "ImageDenoiser":
         """Train on clean images ``X`` (noise is added by the engine, per batch)."""
         from aekit.data.dataset import Scaler
-        from aekit.training import OptimConfig, TrainerConfig, fit_model
+        from aekit.registry import build_model
 
+        if not self.noise:
+            raise ConfigError("an image denoiser needs noise (corruption specs) to learn from")
+        self._check_settings()
         X = as_images(X)
         self.scaler_ = Scaler("minmax", per_feature=False).fit(X)
-        Xs = self.scaler_.transform(X)
-        params = dict(DEFAULT_CONV if self.family == "conv" else {})
-        params.update(self.model or {})
+        params = dict(DEFAULT_CONV if self.model == "conv" else {})
+        params.update(self.model_params or {})
         params["input_shape"] = list(X.shape[1:])
-        self.model_ = seeded_model(self.family, params, self.random_state)
-        perm = np.random.default_rng(self.random_state).permutation(len(Xs))
-        n_val = int(round(len(Xs) * self.val_fraction)) if len(Xs) >= 20 else 0
-        result = fit_model(
-            self.model_, Xs[perm[n_val:]], Xs[perm[:n_val]] if n_val else None,
-            trainer=TrainerConfig(max_epochs=self.max_epochs, batch_size=self.batch_size, patience=self.patience,
-                                  seed=self.random_state, accelerator=self.accelerator),
-            optim=OptimConfig(lr=self.lr),
-            noise=[dict(s) for s in self.noise],
-        )
-        self.history_ = result.history
+        model = build_model(self.model, params, seed=int(self.random_state))
+        self.model_ = self._fit_engine(model, self.scaler_.transform(X)).model
         return self
 
     def transform(self, X: Any) -> np.ndarray:
         """Denoised images, same shape and units as ``X``."""
         check_is_fitted(self, "model_")
         X = self._check(X)
-        out = batched(self.model_.reconstruct, self.scaler_.transform(X), 1024)
+        out = batched(self.model_.reconstruct, X, 1024, transform=self.scaler_.transform)
         return self.scaler_.inverse_transform(out)
 
     def _check(self, X: Any) -> np.ndarray:
@@ -184,15 +163,6 @@ class ImageDenoiser(TransformerMixin, BaseEstimator):
         outputs = {"noisy": noisy, **classic_filters(noisy, size)}
         outputs["autoencoder"] = batched(self.model_.reconstruct, noisy, 1024)
         return DenoiseReport(specs, quality_table(clean, outputs), clean, outputs)
-
-    def save(self, folder: str | Path) -> Path:
-        """Write ``model.safetensors`` + ``model.json`` (with scaler and noise) to ``folder``."""
-        from aekit.runs import save_model
-
-        check_is_fitted(self, "model_")
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        return save_model(folder, self.model_, self.scaler_, {"denoiser": {"noise": [dict(s) for s in self.noise]}})
-
 
 @dataclass
 class DenoiseReport:
@@ -264,31 +234,28 @@ def write_pngs(images: np.ndarray, names: Sequence[str], folder: str | Path) -> 
 
 
 def denoise_folder(run: str | Path, in_dir: str | Path, out_dir: str | Path) -> list[Path]:
-    """Denoise every PNG in ``in_dir`` with the model saved in ``run``; same file names in ``out_dir``.
+    """Denoise every PNG in ``in_dir`` with the denoiser saved in ``run``; same file names in ``out_dir``.
 
-    PNG values are read as [0, 1] (8-bit / 255): for a model trained with min-max scaling
-    that is its internal [0, 1] range, whatever the units of its training data.
+    PNG values are read as [0, 1] (8-bit / 255): the denoiser's own min-max range, whatever
+    the units of its training images. A plain ``aekit train`` run of an image model works too.
     """
     import aekit
 
-    trained = aekit.load(run)
-    shape = tuple(trained.model.input_shape)
+    loaded = aekit.load(run)
+    model = loaded.model_ if isinstance(loaded, ImageDenoiser) else getattr(loaded, "model", None)
+    shape = () if model is None else tuple(model.input_shape)
     if len(shape) != 3:
         raise ShapeError(f"{run}: model input {shape} is not an image (C, H, W)")
     paths, X = read_pngs(in_dir, channels=shape[0])
     if tuple(X.shape[1:]) != shape:
         raise ShapeError(f"{in_dir}: images are {X.shape[2]}x{X.shape[3]} with {X.shape[1]} channel(s), the model expects {shape[1]}x{shape[2]} with {shape[0]}")
-    if _minmax(trained):
+    scaler = loaded.scaler_ if isinstance(loaded, ImageDenoiser) else loaded.scaler
+    if scaler is not None and scaler.kind == "minmax" and scaler.scale_ is not None:
         # a min-max model works on [0, 1] internally: 8-bit PNG values / 255 are that scale
-        out = batched(trained.model.reconstruct, X, 1024)
+        out = batched(model.reconstruct, X, 1024)
     else:
-        out = trained.reconstruct(X)
+        out = loaded.transform(X) if isinstance(loaded, ImageDenoiser) else loaded.reconstruct(X)
     return write_pngs(out, [p.name for p in paths], out_dir)
-
-
-def _minmax(trained: Any) -> bool:
-    sc = trained.scaler
-    return sc is not None and sc.kind == "minmax" and sc.scale_ is not None
 
 
 __all__ = [

@@ -23,9 +23,10 @@ import math
 from typing import Any, Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.base import OutlierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from aekit.apps.base import TRAINING_SETTINGS, AutoencoderEstimator
 from aekit.apps.thresholds import METHODS as THRESHOLD_METHODS
 from aekit.apps.thresholds import Threshold, choose_threshold
 from aekit.errors import ConfigError, DataError, ShapeError
@@ -67,7 +68,7 @@ def default_params(family: str, n_features: int, scaling: str) -> dict[str, Any]
     return {k: v for k, v in params.items() if k in fields}
 
 
-class AutoencoderDetector(OutlierMixin, BaseEstimator):
+class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
     """Outlier detector scoring rows of ``X`` by an autoencoder's reconstruction error.
 
     Parameters
@@ -93,61 +94,22 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         ``"iwae"`` (negative importance-weighted bound with ``n_samples`` draws).
     scaling: ``"standard"``, ``"minmax"`` or ``"none"`` (a per-feature
         :class:`aekit.data.Scaler` fitted in ``fit``).
-    max_epochs, batch_size, lr, weight_decay, patience, noise: training settings of the
-        shared engine (``noise``: corruption specs, making a denoising detector).
-    validation_fraction: share of rows held out for best-epoch selection and the
-        ``percentile`` threshold (none below 20 rows).
-    random_state: seeds weights, split and shuffling; equal seeds give equal fits.
-    accelerator: Lightning accelerator for training (scoring runs on the CPU).
+    max_epochs, batch_size, lr, weight_decay, validation_fraction, patience, noise,
+        random_state, device: the shared training settings (:data:`aekit.apps.base.TRAINING_SETTINGS`,
+        same names and defaults in every application); ``noise`` (corruption specs) makes a
+        denoising detector; the held-out rows also set the ``percentile`` threshold.
 
     Fitted attributes: ``model_``, ``family_``, ``scaler_``, ``offset_``, ``threshold_``
     (a :class:`~aekit.apps.thresholds.Threshold`), ``history_``, ``train_scores_``
     (anomaly scores of the training rows), ``n_features_in_``, ``input_shape_``.
     """
 
-    def __init__(
-        self,
-        model: Any = "mlp",
-        model_params: dict[str, Any] | None = None,
-        input_shape: Sequence[int] | None = None,
-        contamination: float = 0.1,
-        threshold: str = "contamination",
-        threshold_param: float | None = None,
-        reduction: str = "mean",
-        standardize_errors: bool = False,
-        score_type: str = "recon",
-        n_samples: int = 16,
-        scaling: str = "standard",
-        max_epochs: int = 30,
-        batch_size: int = 64,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        validation_fraction: float = 0.1,
-        patience: int | None = None,
-        noise: list[dict[str, Any]] | None = None,
-        random_state: int = 0,
-        accelerator: str = "cpu",
-    ) -> None:
-        self.model = model
-        self.model_params = model_params
-        self.input_shape = input_shape
-        self.contamination = contamination
-        self.threshold = threshold
-        self.threshold_param = threshold_param
-        self.reduction = reduction
-        self.standardize_errors = standardize_errors
-        self.score_type = score_type
-        self.n_samples = n_samples
-        self.scaling = scaling
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.noise = noise
-        self.random_state = random_state
-        self.accelerator = accelerator
+    kind = "detector"
+    params = {
+        "model": "mlp", "model_params": None, "input_shape": None, "contamination": 0.1,
+        "threshold": "contamination", "threshold_param": None, "reduction": "mean",
+        "standardize_errors": False, "score_type": "recon", "n_samples": 16, "scaling": "standard",
+    }
 
     # --- checks --------------------------------------------------------------------
 
@@ -167,8 +129,6 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             raise ConfigError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {self.reduction!r}")
         if self.score_type not in SCORES:
             raise ConfigError(f"score_type must be one of {', '.join(SCORES)}, got {self.score_type!r}")
-        if not 0.0 <= float(self.validation_fraction) < 1.0:
-            raise ConfigError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
         try:
@@ -188,7 +148,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
     # --- fitting -------------------------------------------------------------------
 
     def _build(self, n_features: int) -> Any:
-        from aekit.apps._infer import seeded_model
+        from aekit.registry import build_model
 
         family, params, template = _family_of(self.model)
         if template is not None:
@@ -198,7 +158,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             return family, model
         merged = {**default_params(family, n_features, self.scaling), **params, **(self.model_params or {})}
         merged["input_shape"] = list(self.input_shape_)
-        return family, seeded_model(family, merged, int(self.random_state))
+        return family, build_model(family, merged, seed=int(self.random_state))
 
     def fit(self, X: Any, y: Any = None) -> "AutoencoderDetector":
         """Train on ``X`` (``(n_samples, n_features)``, mostly normal rows) and set the threshold.
@@ -206,9 +166,9 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         ``y`` is ignored (unsupervised), as in scikit-learn's outlier detectors.
         """
         from aekit.data.dataset import Scaler
-        from aekit.training import OptimConfig, TrainerConfig, fit_model
 
         self._check_params()
+        self._check_settings()
         X = self._validate(X, reset=True)
         if len(X) < 2:
             raise DataError(f"need at least 2 samples to fit, got {len(X)} sample")
@@ -217,32 +177,18 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         self.input_shape_ = self._shape(X.shape[1])
         self.scaler_ = Scaler(self.scaling, per_feature=True).fit(X)  # type: ignore[arg-type]
         Xs = self._scale(X)
-        n_val = int(round(len(Xs) * float(self.validation_fraction))) if len(Xs) >= 20 else 0
-        train, val = Xs, None
-        if n_val:  # without a validation split, train on Xs itself (no copy of a large array)
-            perm = np.random.default_rng(self.random_state).permutation(len(Xs))
-            train, val = Xs[perm[n_val:]], Xs[perm[:n_val]]
         self.family_, model = self._build(X.shape[1])
         if self.score_type != "recon" and not _is_variational(model):
             raise ConfigError(f"score_type={self.score_type!r} needs a variational model (family {self.family_!r} is not)")
-        result = fit_model(
-            model, train, val,
-            trainer=TrainerConfig(
-                max_epochs=int(self.max_epochs), batch_size=min(int(self.batch_size), len(train)),
-                patience=self.patience, seed=int(self.random_state), accelerator=self.accelerator,
-            ),
-            optim=OptimConfig(lr=float(self.lr), weight_decay=float(self.weight_decay)),
-            noise=self.noise,
-        )
-        self.model_ = result.model
-        self.history_ = result.history
+        self.model_ = self._fit_engine(model, Xs).model
         self.err_shift_, self.err_scale_ = None, None
         if self.standardize_errors:
             E = self._element_errors(Xs)
             self.err_shift_ = E.mean(axis=0)
             self.err_scale_ = np.where(E.std(axis=0) > 1e-12, E.std(axis=0), 1.0)
         self.train_scores_ = self._scores_scaled(Xs)
-        held_out = self._scores_scaled(val) if val is not None else self.train_scores_
+        split = self._split(len(Xs))  # the engine's own validation rows (assumed normal)
+        held_out = self.train_scores_ if split is None else self.train_scores_[split[1]]
         basis = held_out if self.threshold == "percentile" else self.train_scores_
         param = self.contamination if self.threshold == "contamination" else self.threshold_param
         self._set(choose_threshold(self.threshold, basis, param))
@@ -271,7 +217,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
 
         kind = getattr(self.model_.config, "loss", "mse")
         model = self.model_
-        return _batched_fixed(lambda t: per_sample_error(model.reconstruct(t), t, kind), Xs).reshape(len(Xs), *self.input_shape_)
+        return _scores_fixed(lambda t: per_sample_error(model.reconstruct(t), t, kind), Xs).reshape(len(Xs), *self.input_shape_)
 
     def _reduce(self, E: np.ndarray) -> np.ndarray:
         flat = E.reshape(len(E), -1).astype(np.float64)
@@ -286,7 +232,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
             return _variational_score(self.model_, Xs, self.score_type, int(self.n_samples), int(self.random_state))
         if self.err_shift_ is None:
             if self.reduction == "mean":  # the common case: one fused pass, no error map kept
-                return _batched_fixed(self.model_.score, Xs)
+                return _scores_fixed(self.model_.score, Xs)
             return self._reduce(self._element_errors(Xs))
         E = (self._element_errors(Xs) - self.err_shift_) / self.err_scale_
         return self._reduce(E)
@@ -307,7 +253,7 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         if self.score_type == "recon" and self.err_shift_ is None and self.reduction == "mean":
             # the common case: scale chunk by chunk inside the scoring pass, so no scaled copy
             # of a large input is ever allocated (fresh pages cost more than the arithmetic)
-            return _batched_fixed(self.model_.score, self._validate(X, reset=False), transform=self._scale)
+            return _scores_fixed(self.model_.score, self._validate(X, reset=False), transform=self._scale)
         return self._scores_scaled(self._prepare(X))
 
     def error_map(self, X: Any) -> np.ndarray:
@@ -331,32 +277,40 @@ class AutoencoderDetector(OutlierMixin, BaseEstimator):
         return self.predict(X) == -1
 
 
+    # --- saving ---------------------------------------------------------------------------
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "family": self.family_, "n_features_in": int(self.n_features_in_), "input_shape": list(self.input_shape_),
+            "feature_names_in": None if not hasattr(self, "feature_names_in_") else list(self.feature_names_in_),
+            "err_shift": None if self.err_shift_ is None else np.asarray(self.err_shift_).tolist(),
+            "err_scale": None if self.err_scale_ is None else np.asarray(self.err_scale_).tolist(),
+            "threshold": self.threshold_.to_dict(),
+        }
+
+    def _restore(self, state: dict[str, Any], model: Any, preprocessing: dict[str, Any] | None) -> None:
+        from aekit.data.dataset import Scaler
+
+        self.model_, self.family_ = model, state.get("family", model.family)
+        self.scaler_ = Scaler.from_dict(preprocessing) if preprocessing is not None else Scaler("none").fit(
+            np.zeros((1, int(state["n_features_in"])), np.float32))
+        self.n_features_in_ = int(state["n_features_in"])
+        if state.get("feature_names_in"):
+            self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+        self.input_shape_ = tuple(state["input_shape"])
+        self.err_shift_ = None if state["err_shift"] is None else np.asarray(state["err_shift"])
+        self.err_scale_ = None if state["err_scale"] is None else np.asarray(state["err_scale"])
+        self._set(Threshold(**state["threshold"]))
+
+
 SCORE_CHUNK = 1024  # rows per forward pass when scoring
 
 
-def _batched_fixed(fn: Any, X: np.ndarray, chunk: int = SCORE_CHUNK, transform: Any = None) -> np.ndarray:
-    """Apply ``fn`` without gradients to float32 chunks of exactly ``chunk`` rows (the last one
-    zero-padded); returns float64. ``transform`` (numpy -> float32 numpy) is applied to each
-    chunk first.
+def _scores_fixed(fn: Any, X: np.ndarray, transform: Any = None) -> np.ndarray:
+    """:func:`aekit.runs.batched` with fixed-size passes (a row scores the same in any batch), as float64."""
+    from aekit.runs import batched
 
-    A float32 matrix product's last bits depend on how many rows it multiplies; with every
-    pass the same size, a row's score is the same whatever batch it arrives in (scikit-learn's
-    subset-invariance check) while keeping float32 speed.
-    """
-    import torch
-
-    if transform is None:
-        arr = np.ascontiguousarray(X, dtype=np.float32)
-        X = arr if arr.flags.writeable else arr.copy()  # torch refuses read-only memory
-    parts = []
-    with torch.no_grad():
-        for i in range(0, len(X), chunk):
-            part = torch.from_numpy(transform(X[i : i + chunk]) if transform is not None else X[i : i + chunk])
-            n = len(part)
-            if n < chunk:
-                part = torch.cat([part, part.new_zeros((chunk - n, *part.shape[1:]))])
-            parts.append(fn(part)[:n])
-    return torch.cat(parts).double().numpy() if parts else np.zeros((0,), dtype=np.float64)
+    return batched(fn, X, SCORE_CHUNK, fixed=True, transform=transform).astype(np.float64)
 
 
 # --- variational scores -----------------------------------------------------------------
@@ -432,73 +386,55 @@ def _variational_score(model: Any, Xs: np.ndarray, kind: str, n_samples: int, se
 
 # --- time series ---------------------------------------------------------------------
 
-class SeriesDetector(BaseEstimator):
+class SeriesDetector(AutoencoderEstimator):
     """Anomalies in a time series ``(T,)`` or ``(T, C)``: windows in, point scores out.
 
-    The series is standardised per channel, cut into windows of ``window`` steps every
-    ``stride`` steps, and an :class:`AutoencoderDetector` (a 1-D conv by default, or any
-    family) is trained on the windows. A point's score aggregates (``"mean"`` or
-    ``"max"``) the per-time-step errors of every window covering it, so a short spike
-    is located, not smeared over whole windows. The threshold rule and its parameter
-    work on the training *points'* scores.
+    The series is scaled per channel (``scaling``, standardisation by default), cut into
+    windows of ``window`` steps every ``stride`` steps, and an :class:`AutoencoderDetector`
+    (a 1-D conv by default, or any family) is trained on the windows with the same
+    options (``noise``, ``standardize_errors``, ``reduction``, ``score_type``) and the
+    shared training settings. Two scores are public:
 
-    Parameters are those of :class:`AutoencoderDetector` plus ``window``, ``stride``
-    and ``aggregation``; ``model="conv"`` gets a small 1-D conv (channels 16-32, pools
-    of 2) unless ``model_params`` say otherwise, ``model="mlp"`` sees flattened windows.
+    * :meth:`window_scores`: one score per window (the window detector's score, reduced
+      over the window's channels and steps by ``reduction``);
+    * :meth:`anomaly_score`: one score per point, aggregating (``"mean"`` or ``"max"``) the
+      per-time-step errors of every window covering it, so a short spike is located, not
+      smeared over whole windows. The threshold rule works on the training points' scores.
 
-    Fitted attributes: ``detector_`` (the window detector), ``n_channels_``,
-    ``mean_``/``std_`` (per-channel standardisation), ``offset_``, ``threshold_``,
-    ``train_scores_`` (point scores of the training series).
+    ``model="conv"`` gets a small 1-D conv (channels 16-32, pools of 2) unless
+    ``model_params`` say otherwise; ``model="mlp"`` sees flattened windows.
+
+    Defaults that differ from :data:`~aekit.apps.base.TRAINING_SETTINGS`: 20 epochs,
+    because a stride-1 series yields about one window per point, so an epoch sees each
+    point ``window`` times; and ``contamination`` 0.01, because anomalous *points* are far
+    rarer than anomalous rows of a table.
+
+    Fitted attributes: ``detector_`` (the window detector), ``n_channels_``, ``scaler_``
+    (per-channel scaling), ``offset_``, ``threshold_``, ``train_scores_`` (point scores
+    of the training series).
     """
 
-    def __init__(
-        self,
-        window: int = 64,
-        stride: int = 1,
-        aggregation: str = "mean",
-        model: Any = "conv",
-        model_params: dict[str, Any] | None = None,
-        contamination: float = 0.01,
-        threshold: str = "contamination",
-        threshold_param: float | None = None,
-        max_epochs: int = 20,
-        batch_size: int = 64,
-        lr: float = 1e-3,
-        validation_fraction: float = 0.1,
-        patience: int | None = None,
-        random_state: int = 0,
-        accelerator: str = "cpu",
-    ) -> None:
-        self.window = window
-        self.stride = stride
-        self.aggregation = aggregation
-        self.model = model
-        self.model_params = model_params
-        self.contamination = contamination
-        self.threshold = threshold
-        self.threshold_param = threshold_param
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.random_state = random_state
-        self.accelerator = accelerator
+    kind = "series_detector"
+    params = {
+        "window": 64, "stride": 1, "aggregation": "mean", "model": "conv", "model_params": None,
+        "contamination": 0.01, "threshold": "contamination", "threshold_param": None, "reduction": "mean",
+        "standardize_errors": False, "score_type": "recon", "n_samples": 16, "scaling": "standard",
+    }
+    settings = {"max_epochs": 20}
 
     def _windows(self, series: Any, fit: bool) -> tuple[np.ndarray, np.ndarray, int]:
+        from aekit.data.dataset import Scaler
         from aekit.data.series import as_series, sliding_windows
 
         x = as_series(series)
         if fit:
             self.n_channels_ = x.shape[1]
-            self.mean_ = x.mean(axis=0)
-            std = x.std(axis=0)
-            if np.all(std == 0):
+            if np.all(x.std(axis=0) == 0):
                 raise DataError("every channel of the series is constant: there is nothing to learn")
-            self.std_ = np.where(std > 1e-12, std, 1.0).astype(np.float32)
+            self.scaler_ = Scaler(self.scaling, per_feature=True).fit(x)  # type: ignore[arg-type]
         elif x.shape[1] != self.n_channels_:
             raise ShapeError(f"series has {x.shape[1]} channels, the detector was fitted on {self.n_channels_}")
-        W, starts = sliding_windows((x - self.mean_) / self.std_, int(self.window), int(self.stride))
+        W, starts = sliding_windows(self.scaler_.transform(x), int(self.window), int(self.stride))
         return W.reshape(len(W), -1), starts, len(x)
 
     def _model_params(self) -> dict[str, Any] | None:
@@ -509,19 +445,25 @@ class SeriesDetector(BaseEstimator):
                     "decoder_kernel_size": [5, 7], "decoder_stride": [2, 2], "output_activation": "identity"}
         return self.model_params
 
+    def _window_detector(self) -> AutoencoderDetector:
+        """The table detector the windows train, with this detector's options and settings."""
+        shared = {k: getattr(self, k) for k in TRAINING_SETTINGS}
+        return AutoencoderDetector(
+            model=self.model, model_params=self._model_params(), input_shape=(self.n_channels_, int(self.window)),
+            scaling="none", reduction=self.reduction, standardize_errors=self.standardize_errors,
+            score_type=self.score_type, n_samples=self.n_samples, **shared,
+        )
+
     def fit(self, series: Any, y: Any = None) -> "SeriesDetector":
         """Train on a (mostly normal) series; ``y`` is ignored."""
         if self.aggregation not in ("mean", "max"):
             raise ConfigError(f"aggregation must be mean or max, got {self.aggregation!r}")
+        self._check_settings()
         W, starts, T = self._windows(series, fit=True)
         if self.model == "conv" and int(self.window) % 4:
             raise ConfigError(f"the default conv model needs a window divisible by 4, got {self.window}")
-        self.detector_ = AutoencoderDetector(
-            model=self.model, model_params=self._model_params(), input_shape=(self.n_channels_, int(self.window)),
-            scaling="none", max_epochs=self.max_epochs, batch_size=self.batch_size, lr=self.lr,
-            validation_fraction=self.validation_fraction, patience=self.patience,
-            random_state=self.random_state, accelerator=self.accelerator,
-        ).fit(W)
+        self.detector_ = self._window_detector().fit(W)
+        self.history_ = self.detector_.history_
         self.train_scores_ = self._points(W, starts, T)
         param = self.contamination if self.threshold == "contamination" else self.threshold_param
         self._set(choose_threshold(self.threshold, self.train_scores_, param))
@@ -536,6 +478,8 @@ class SeriesDetector(BaseEstimator):
 
         det = self.detector_
         E = det._element_errors(W.reshape(len(W), *det.input_shape_))  # (N, C, L)
+        if det.err_shift_ is not None:
+            E = (E - det.err_shift_) / det.err_scale_
         return windows_to_points(E.mean(axis=1), starts, int(self.window), T, self.aggregation)  # type: ignore[arg-type]
 
     def anomaly_score(self, series: Any) -> np.ndarray:
@@ -571,71 +515,79 @@ class SeriesDetector(BaseEstimator):
         self._set(t)
         return t
 
+    # --- saving ---------------------------------------------------------------------------
+
+    def _saved_model(self) -> Any:
+        return self.detector_.model_
+
+    def _preprocessing(self) -> dict[str, Any] | None:
+        return self.scaler_.to_dict()
+
+    def _state(self) -> dict[str, Any]:
+        return {"n_channels": int(self.n_channels_), "threshold": self.threshold_.to_dict(),
+                "window_detector": self.detector_._state()}
+
+    def _restore(self, state: dict[str, Any], model: Any, preprocessing: dict[str, Any] | None) -> None:
+        from aekit.data.dataset import Scaler
+
+        self.n_channels_ = int(state["n_channels"])
+        self.detector_ = self._window_detector()
+        self.detector_._restore(state["window_detector"], model, None)
+        self.scaler_ = Scaler.from_dict(preprocessing)  # type: ignore[arg-type]
+        self._set(Threshold(**state["threshold"]))
+
+
+def score_run(run: Any, X: Any, contamination: float | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """Anomaly scores (higher = worse), 0/1 flags and a note on the rule, for whatever :func:`aekit.load`
+    returned: a detector uses its own score and threshold; a plain autoencoder run scores by
+    reconstruction error and flags the ``contamination`` share of ``X`` (none without it)."""
+    from aekit.apps.thresholds import by_contamination
+
+    if isinstance(run, (AutoencoderDetector, SeriesDetector)):
+        scores = run.anomaly_score(np.asarray(X).reshape(len(X), -1))
+        return scores, scores > run.threshold_.value, f"threshold {run.threshold_.value:.6g} ({run.threshold_.method})"
+    if not hasattr(run, "score"):
+        raise ConfigError(f"a {type(run).__name__} run gives no anomaly scores; use a detector or a training run")
+    scores = np.asarray(run.score(X), dtype=np.float64)
+    if contamination is None:
+        return scores, np.zeros(len(scores), dtype=bool), "no threshold (pass --contamination to flag rows)"
+    return scores, scores > by_contamination(scores, contamination), f"contamination {contamination:g} of the input"
+
 
 # --- saving and loading ------------------------------------------------------------------
 
-DETECTOR_KEY = "detector"
-
-
-def _json_params(est: BaseEstimator) -> dict[str, Any]:
-    params = est.get_params(deep=False)
-    if not isinstance(params.get("model"), str):
-        params["model"] = getattr(est, "family_", None) or est.detector_.family_  # type: ignore[attr-defined]
-    if params.get("input_shape") is not None:
-        params["input_shape"] = list(params["input_shape"])
-    return params
-
 
 def save_detector(det: AutoencoderDetector | SeriesDetector, folder: Any) -> Any:
-    """Write a fitted detector as ``model.safetensors`` + ``model.json`` (aekit's model format)
-    with the threshold, score settings and series normalisation under ``"detector"``."""
-    from pathlib import Path
-
-    from aekit.runs import save_model
-
-    inner = det.detector_ if isinstance(det, SeriesDetector) else det
-    check_is_fitted(inner, "model_")
-    meta: dict[str, Any] = {
-        "class": type(det).__name__,
-        "params": _json_params(det),
-        "threshold": det.threshold_.to_dict(),
-        "n_features_in": int(inner.n_features_in_),
-        "input_shape": list(inner.input_shape_),
-        "err_shift": None if inner.err_shift_ is None else inner.err_shift_.tolist(),
-        "err_scale": None if inner.err_scale_ is None else inner.err_scale_.tolist(),
-    }
-    if isinstance(det, SeriesDetector):
-        meta.update(inner_params=_json_params(inner), mean=det.mean_.tolist(), std=det.std_.tolist(),
-                    n_channels=int(det.n_channels_))
-    return save_model(Path(folder), inner.model_, inner.scaler_, {DETECTOR_KEY: meta})
-
-
-def _restore(det: AutoencoderDetector, model: Any, scaler: Any, meta: dict[str, Any]) -> AutoencoderDetector:
-    det.model_, det.scaler_, det.family_ = model, scaler, model.family
-    det.n_features_in_ = int(meta["n_features_in"])
-    det.input_shape_ = tuple(meta["input_shape"])
-    det.err_shift_ = None if meta["err_shift"] is None else np.asarray(meta["err_shift"])
-    det.err_scale_ = None if meta["err_scale"] is None else np.asarray(meta["err_scale"])
-    return det
+    """Write a fitted detector in aekit's run format (``det.save(folder)``)."""
+    return det.save(folder)
 
 
 def load_detector(folder: Any) -> AutoencoderDetector | SeriesDetector:
-    """Rebuild a detector written by :func:`save_detector` (weights checked as any aekit model)."""
-    from aekit.errors import ModelFileError
-    from aekit.runs import load_model
+    """Load a detector saved by :func:`save_detector` (or by an earlier aekit; see :func:`upgrade_legacy`)."""
+    import aekit
 
-    model, scaler, info = load_model(folder)
-    meta = info.get(DETECTOR_KEY)
-    if not isinstance(meta, dict):
-        raise ModelFileError(f"{folder}: an aekit model but not a detector (no 'detector' entry in model.json)")
-    threshold = Threshold(**meta["threshold"])
-    if meta["class"] == "SeriesDetector":
-        det: Any = SeriesDetector(**meta["params"])
-        det.detector_ = _restore(AutoencoderDetector(**meta["inner_params"]), model, scaler, meta)
-        det.mean_ = np.asarray(meta["mean"], dtype=np.float32)
-        det.std_ = np.asarray(meta["std"], dtype=np.float32)
-        det.n_channels_ = int(meta["n_channels"])
-    else:
-        det = _restore(AutoencoderDetector(**meta["params"]), model, scaler, meta)
-    det._set(threshold)
+    det = aekit.load(folder)
+    if not isinstance(det, (AutoencoderDetector, SeriesDetector)):
+        from aekit.errors import ModelFileError
+
+        raise ModelFileError(f"{folder}: an aekit run of kind {getattr(det, 'kind', 'autoencoder')!r}, not a detector")
     return det
+
+
+def upgrade_legacy(meta: dict[str, Any]) -> dict[str, Any]:
+    """A detector's ``model.json`` from aekit 0.1 (format ``aekit-model/1``, a ``detector`` entry)
+    in today's schema (``kind`` plus ``estimator`` parameters and state)."""
+    old = meta["detector"]
+    table = {"family": meta.get("family"), "n_features_in": old["n_features_in"], "input_shape": old["input_shape"],
+             "feature_names_in": None, "err_shift": old["err_shift"], "err_scale": old["err_scale"],
+             "threshold": old["threshold"]}
+    params = dict(old["params"])
+    if "accelerator" in params:
+        params["device"] = params.pop("accelerator")
+    if old["class"] != "SeriesDetector":
+        return {**meta, "kind": "detector", "estimator": {"class": "AutoencoderDetector", "params": params, "state": table}}
+    n = int(old["n_channels"])
+    scaler = {"kind": "standard", "per_feature": True, "shape": [n], "shift": old["mean"], "scale": old["std"]}
+    state = {"n_channels": n, "threshold": old["threshold"], "window_detector": table}
+    return {**meta, "kind": "series_detector", "preprocessing": scaler,
+            "estimator": {"class": "SeriesDetector", "params": params, "state": state}}

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from aekit.errors import DataError
+from aekit.errors import ConfigError, DataError
 
 
 def _labels_scores(y_true: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -33,6 +33,30 @@ def roc_auc(y_true: Any, scores: Any) -> float:
 
     y, s = _labels_scores(y_true, scores)
     return float(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else float("nan")
+
+
+def partial_auc(labels: np.ndarray, scores: np.ndarray, max_fpr: float = 0.1, mcclish: bool = False) -> float:
+    """Partial AUC over FPR in [0, ``max_fpr``], divided by ``max_fpr`` (DCASE 2020 Task 2 definition).
+
+    The DCASE task description defines pAUC as this uncorrected, normalised area (a
+    random detector scores ``max_fpr / 2``). scikit-learn's ``roc_auc_score(max_fpr=p)``,
+    which the baseline script calls, applies the McClish correction instead (random =
+    0.5); ``mcclish=True`` returns that value.
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    if not 0 < max_fpr <= 1:
+        raise ConfigError("max_fpr must be in (0, 1]")
+    labels, scores = _labels_scores(labels, scores)
+    if not 0 < labels.sum() < len(labels):
+        return float("nan")
+    if mcclish:
+        return float(roc_auc_score(labels, scores, max_fpr=max_fpr))
+    fpr, tpr, _ = roc_curve(labels, scores)
+    stop = np.searchsorted(fpr, max_fpr, side="right")
+    x = np.concatenate([fpr[:stop], [max_fpr]])
+    y = np.concatenate([tpr[:stop], [np.interp(max_fpr, fpr, tpr)]])
+    return float(np.trapezoid(y, x) / max_fpr)
 
 
 def average_precision(y_true: Any, scores: Any) -> float:

@@ -13,16 +13,17 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from aekit.apps._infer import batched, seeded_model
+from aekit.apps.base import AutoencoderEstimator
 from aekit.errors import ConfigError
+from aekit.runs import batched
 
 FLOATS = [np.float64, np.float32]
 
 
-class AutoencoderReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class AutoencoderReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, AutoencoderEstimator):
     """Reduce ``(n_samples, n_features)`` data to ``n_components`` codes with an MLP autoencoder.
 
     Parameters
@@ -33,45 +34,19 @@ class AutoencoderReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     output_activation: ``"identity"`` for standardised data, ``"sigmoid"`` for data in [0, 1].
     scaling: ``"standard"`` (per feature), ``"minmax"`` (per feature) or ``"none"``;
         errors reported by :meth:`score` are always in the input's units.
-    max_epochs, batch_size, lr, weight_decay: training settings for the shared engine.
-    val_fraction: share of rows held out for early stopping and best-epoch selection
-        (ignored below 20 rows); ``patience`` stops after that many flat epochs.
-    random_state: seeds weights, split and shuffling; equal seeds give equal fits.
-    accelerator: Lightning accelerator for training (inference runs on the CPU).
+    max_epochs, batch_size, lr, weight_decay, validation_fraction, patience, noise,
+        random_state, device: the shared training settings (:data:`aekit.apps.base.TRAINING_SETTINGS`).
+        ``max_epochs`` defaults to 50 here: a reducer is judged by its reconstruction
+        error alone, which keeps falling well past the detector's 30 epochs.
 
     Fitted attributes: ``model_`` (the :class:`~aekit.models.base.Autoencoder`),
     ``scaler_``, ``history_`` (one dict per epoch), ``n_features_in_``.
     """
 
-    def __init__(
-        self,
-        n_components: int = 2,
-        hidden: Sequence[int] = (128, 64),
-        activation: str = "relu",
-        output_activation: str = "identity",
-        scaling: str = "standard",
-        max_epochs: int = 50,
-        batch_size: int = 64,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
-        val_fraction: float = 0.1,
-        patience: int | None = None,
-        random_state: int = 0,
-        accelerator: str = "cpu",
-    ) -> None:
-        self.n_components = n_components
-        self.hidden = hidden
-        self.activation = activation
-        self.output_activation = output_activation
-        self.scaling = scaling
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.val_fraction = val_fraction
-        self.patience = patience
-        self.random_state = random_state
-        self.accelerator = accelerator
+    kind = "reducer"
+    params = {"n_components": 2, "hidden": (128, 64), "activation": "relu", "output_activation": "identity",
+              "scaling": "standard"}
+    settings = {"max_epochs": 50}
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -81,17 +56,12 @@ class AutoencoderReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     def fit(self, X: Any, y: Any = None) -> "AutoencoderReducer":
         """Train the autoencoder on ``X``; ``y`` is ignored (present for Pipelines)."""
         from aekit.data.dataset import Scaler
-        from aekit.training import OptimConfig, TrainerConfig, fit_model
+        from aekit.registry import build_model
 
         X = validate_data(self, X, dtype=FLOATS)
         if int(self.n_components) < 1:  # ConfigError is a ValueError, as scikit-learn expects
             raise ConfigError(f"n_components must be >= 1, got {self.n_components}")
         self.scaler_ = Scaler(self.scaling, per_feature=True).fit(X)  # type: ignore[arg-type]
-        Xs = self.scaler_.transform(X)
-        rng = np.random.default_rng(self.random_state)
-        n_val = int(round(len(Xs) * self.val_fraction)) if len(Xs) >= 20 else 0
-        perm = rng.permutation(len(Xs))
-        train, val = Xs[perm[n_val:]], (Xs[perm[:n_val]] if n_val else None)
         params = {
             "input_shape": [X.shape[1]],
             "hidden": [int(h) for h in self.hidden],
@@ -100,17 +70,8 @@ class AutoencoderReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             "output_activation": self.output_activation,
             "loss": "mse",
         }
-        model = seeded_model("mlp", params, self.random_state)
-        result = fit_model(
-            model, train, val,
-            trainer=TrainerConfig(
-                max_epochs=self.max_epochs, batch_size=min(self.batch_size, len(train)), patience=self.patience,
-                seed=self.random_state, accelerator=self.accelerator,
-            ),
-            optim=OptimConfig(lr=self.lr, weight_decay=self.weight_decay),
-        )
-        self.model_ = result.model
-        self.history_ = result.history
+        model = build_model("mlp", params, seed=int(self.random_state))
+        self.model_ = self._fit_engine(model, self.scaler_.transform(X)).model
         self._n_features_out = int(self.n_components)
         return self
 
@@ -118,7 +79,7 @@ class AutoencoderReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         """Codes of ``X``, shape ``(n_samples, n_components)``, in ``X``'s float dtype."""
         check_is_fitted(self, "model_")
         X = validate_data(self, X, dtype=FLOATS, reset=False)
-        Z = batched(self.model_.encode, self.scaler_.transform(X))
+        Z = batched(self.model_.encode, X, transform=self.scaler_.transform)
         return Z.astype(X.dtype, copy=False)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
@@ -140,6 +101,15 @@ class AutoencoderReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         """Negative mean squared reconstruction error in ``X``'s units (higher is better)."""
         X = validate_data(self, X, dtype=FLOATS, reset=False)
         return -float(np.mean((self.reconstruct(X) - X) ** 2))
+
+
+    def _state(self) -> dict[str, Any]:
+        return {"n_features_in": int(self.n_features_in_)}
+
+    def _restore(self, state: dict[str, Any], model: Any, preprocessing: dict[str, Any] | None) -> None:
+        super()._restore(state, model, preprocessing)
+        self.n_features_in_ = int(state["n_features_in"])
+        self._n_features_out = int(self.n_components)
 
 
 def reconstruction_mse(X: np.ndarray, X_hat: np.ndarray) -> float:
@@ -211,7 +181,7 @@ def curve_experiment(
     from sklearn.decomposition import PCA
 
     params = {"hidden": (32, 32), "activation": "tanh", "max_epochs": 300, "batch_size": 32,
-              "lr": 3e-3, "val_fraction": 0.0, "random_state": seed, **reducer_params}
+              "lr": 3e-3, "validation_fraction": 0.0, "random_state": seed, **reducer_params}
     rows = []
     for p in powers:
         X = curve_points(p, n, m, c, noise, seed)

@@ -1,14 +1,15 @@
 """Time-frequency features: STFT, magnitude/log-mel spectrograms, normalisation, framing.
 
 Conventions: a spectrogram is ``(freq, frames)`` as in librosa; frame matrices fed to
-models are ``(frames, features)``. Magnitudes are log-compressed before a model sees
+models are ``(frames, features)`` and are standardised with aekit's one scaler
+(:class:`aekit.data.dataset.Scaler`). Magnitudes are log-compressed before a model sees
 them because speech and machine spectra span several orders of magnitude.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -128,40 +129,6 @@ def log_mel(y: np.ndarray, cfg: MelConfig) -> np.ndarray:
         n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax, power=cfg.power, window=cfg.window,
     )
     return (20.0 / cfg.power * np.log10(mel + EPS)).astype(np.float32)
-
-
-class Normalizer:
-    """Per-feature standardisation fitted on training frames ``(N, D)``; saved with the model."""
-
-    def __init__(self, mean: np.ndarray | None = None, std: np.ndarray | None = None) -> None:
-        self.mean_ = mean
-        self.std_ = std
-
-    def fit(self, X: np.ndarray) -> "Normalizer":
-        self.mean_ = X.mean(axis=0).astype(np.float32)
-        self.std_ = np.maximum(X.std(axis=0), 1e-3).astype(np.float32)  # no blow-up on constant bins
-        return self
-
-    def _check(self) -> tuple[np.ndarray, np.ndarray]:
-        if self.mean_ is None or self.std_ is None:
-            raise ConfigError("Normalizer is not fitted")
-        return self.mean_, self.std_
-
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        mean, std = self._check()
-        return ((X - mean) / std).astype(np.float32)
-
-    def inverse_transform(self, X: np.ndarray) -> np.ndarray:
-        mean, std = self._check()
-        return (X * std + mean).astype(np.float32)
-
-    def to_dict(self) -> dict[str, Any]:
-        mean, std = self._check()
-        return {"mean": mean.tolist(), "std": std.tolist()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Normalizer":
-        return cls(np.asarray(d["mean"], dtype=np.float32), np.asarray(d["std"], dtype=np.float32))
 
 
 def context_frames(F: np.ndarray, n_frames: int = 5, pad: bool = False) -> np.ndarray:

@@ -95,7 +95,7 @@ def reduce(
     Ftr, Fte = flat(Xtr), flat(Xte)
     params = {"hidden": tuple(widths), "activation": activation, "max_epochs": epochs,
               "batch_size": batch_size, "lr": lr, "scaling": "none", "output_activation": "sigmoid",
-              "random_state": seed, "accelerator": accelerator}
+              "random_state": seed, "device": accelerator}
     results, rows = [], []
     for k in sizes:
         r = compare_with_pca(Ftr, Fte, k, **params)
@@ -117,7 +117,7 @@ def reduce(
         if curves:
             from aekit.apps.reduce import curve_experiment, curve_figure
 
-            crow = curve_experiment(seed=seed, max_epochs=curve_epochs, accelerator=accelerator)
+            crow = curve_experiment(seed=seed, max_epochs=curve_epochs, device=accelerator)
             _table("y = mx^p + c reconstructed from 1 dimension (MSE)", ["function", "PCA", "autoencoder"],
                    [[f"p = {r['power']}", f"{r['pca_mse']:.5f}", f"{r['ae_mse']:.5f}"] for r in crow])
             summary["curves"] = [{k: r[k] for k in ("power", "pca_mse", "ae_mse")} for r in crow]
@@ -174,8 +174,8 @@ def denoise(
         for spec in specs:
             label = noise_label([spec])
             slug = label.replace(" ", "_").replace("=", "")
-            den = ImageDenoiser([spec], family=family, max_epochs=epochs, batch_size=batch_size, lr=lr,
-                                random_state=seed, accelerator=accelerator).fit(Xtr)
+            den = ImageDenoiser(noise=[spec], model=family, max_epochs=epochs, batch_size=batch_size, lr=lr,
+                                random_state=seed, device=accelerator).fit(Xtr)
             den.save(out / slug)
             report = den.evaluate(Xte, seed=seed + 1, size=filter_size)
             grid = report.grid(out / f"grid_{slug}.png")

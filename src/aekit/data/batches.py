@@ -2,7 +2,7 @@
 
 Small autoencoders are bound by Python overhead: a DataLoader that calls
 ``__getitem__`` per sample and collates costs more than the model's arithmetic.
-Here a batch is one index into a tensor.
+Here a batch is one index into a tensor (or into an input and a target tensor).
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from typing import Iterator
 import torch
 from torch import Tensor
 
+Batch = Tensor | tuple[Tensor, Tensor]
+
 
 class TensorBatches:
-    """Iterable of ``(batch_size, ...)`` slices of ``X``, reshuffled per epoch.
+    """Iterable of ``(batch_size, ...)`` slices of ``X`` (with the matching rows of ``target``,
+    as ``(x, target)`` pairs, when one is given), reshuffled per epoch.
 
     Shuffling depends only on ``seed`` and the epoch set by :meth:`set_epoch`, so a
     resumed run sees the same batches as an uninterrupted one. Under data-parallel
@@ -30,10 +33,14 @@ class TensorBatches:
         drop_last: bool = False,
         rank: int = 0,
         world_size: int = 1,
+        target: Tensor | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if target is not None and len(target) != len(X):
+            raise ValueError(f"{len(target)} targets for {len(X)} inputs")
         self.X = X
+        self.target = target
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
@@ -47,14 +54,20 @@ class TensorBatches:
 
     def shard(self, rank: int, world_size: int) -> "TensorBatches":
         """The same batches restricted to one rank of ``world_size``."""
-        out = TensorBatches(self.X, self.batch_size, self.shuffle, self.seed, self.drop_last, rank, world_size)
+        out = TensorBatches(self.X, self.batch_size, self.shuffle, self.seed, self.drop_last, rank, world_size, self.target)
         out.epoch = self.epoch
         return out
 
     def to(self, device: torch.device | str) -> "TensorBatches":
-        """Move the whole tensor to ``device`` once, so batches need no per-step copy."""
+        """Move the whole tensor(s) to ``device`` once, so batches need no per-step copy."""
         self.X = self.X.to(device)
+        if self.target is not None:
+            self.target = self.target.to(device)
         return self
+
+    def nbytes(self) -> int:
+        """Bytes of the tensors served."""
+        return sum(t.element_size() * t.nelement() for t in (self.X, self.target) if t is not None)
 
     def _indices(self) -> Tensor:
         n = len(self.X)
@@ -72,17 +85,19 @@ class TensorBatches:
         n = len(self.X) // self.world_size
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def __iter__(self) -> Iterator[Tensor]:
+    def __iter__(self) -> Iterator[Batch]:
         idx = self._indices()
+        T = self.target
         if not self.shuffle and self.world_size == 1:
             # contiguous slices are views: no copy at all
             for start in range(0, len(idx), self.batch_size):
                 chunk = self.X[start : start + self.batch_size]
                 if self.drop_last and len(chunk) < self.batch_size:
                     return
-                yield chunk
+                yield chunk if T is None else (chunk, T[start : start + self.batch_size])
             return
         for chunk in idx.split(self.batch_size):
             if self.drop_last and len(chunk) < self.batch_size:
                 return
-            yield self.X.index_select(0, chunk)
+            x = self.X.index_select(0, chunk)
+            yield x if T is None else (x, T.index_select(0, chunk))

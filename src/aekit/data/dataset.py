@@ -125,15 +125,21 @@ ScalingKind = Literal["minmax", "standard", "none"]
 class Scaler:
     """Min-max to [0, 1] or standardisation, fitted on training data and saved with the model.
 
+    aekit's one scaler: tables, images, series windows and audio features all use it.
     ``per_feature=None`` picks per-feature statistics for tables ``(N, F)`` and one global
-    statistic for images and series, whose values share a unit.
+    statistic for images and series, whose values share a unit. A spread below
+    ``min_scale`` is raised to it (audio features: a near-silent bin must not be blown up);
+    without it only a constant feature (spread 0) is left unscaled.
+    Saved as plain numbers (:meth:`to_dict`), never pickled.
     """
 
-    def __init__(self, kind: ScalingKind = "minmax", per_feature: bool | None = None) -> None:
+    def __init__(self, kind: ScalingKind = "minmax", per_feature: bool | None = None,
+                 min_scale: float | None = None) -> None:
         if kind not in ("minmax", "standard", "none"):
             raise DataError(f"unknown scaling {kind!r}; use minmax, standard or none")
         self.kind = kind
         self.per_feature = per_feature
+        self.min_scale = min_scale
         self.shift_: np.ndarray | None = None
         self.scale_: np.ndarray | None = None
         self.shape_: tuple[int, ...] | None = None
@@ -151,6 +157,8 @@ class Scaler:
             shift, scale = X.mean(axis=axis), X.std(axis=axis)
         else:
             shift, scale = np.zeros(()), np.ones(())
+        if self.min_scale is not None and self.kind != "none":
+            scale = np.maximum(scale, self.min_scale)
         scale = np.where(np.asarray(scale) > 1e-12, scale, 1.0)  # constant features stay finite
         self.shift_ = np.asarray(shift, dtype=np.float32)
         self.scale_ = np.asarray(scale, dtype=np.float32)
@@ -180,6 +188,7 @@ class Scaler:
         return {
             "kind": self.kind,
             "per_feature": self.per_feature,
+            "min_scale": self.min_scale,
             "shape": list(self.shape_ or ()),
             "shift": None if self.shift_ is None else self.shift_.tolist(),
             "scale": None if self.scale_ is None else self.scale_.tolist(),
@@ -187,7 +196,7 @@ class Scaler:
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> "Scaler":
-        s = cls(state["kind"], state.get("per_feature"))
+        s = cls(state["kind"], state.get("per_feature"), state.get("min_scale"))
         s.shape_ = tuple(state.get("shape") or ())
         if state.get("shift") is not None:
             s.shift_ = np.asarray(state["shift"], dtype=np.float32)

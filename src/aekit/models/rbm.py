@@ -3,8 +3,8 @@
 An RBM is an energy model over visible ``v`` and hidden ``h`` units,
 ``E(v, h) = -b_vᵀv - b_hᵀh - hᵀWv`` (plus ``|v - b_v|²/2`` for Gaussian visibles and
 ``|h|²/2`` for Gaussian hiddens). It is trained by contrastive divergence, which is
-*not* a reconstruction loss, so it has its own small trainer (:func:`fit_rbm`) instead
-of going through the autoencoder engine. The gradient uses the free-energy trick:
+*not* a reconstruction loss, so it has its own small trainer
+(:func:`aekit.training.rbm.fit_rbm`) instead of going through the autoencoder engine. The gradient uses the free-energy trick:
 ``F(v_data).mean() - F(v_model).mean()`` with the negative samples detached has the
 CD gradient, so a standard torch optimiser applies it.
 
@@ -17,9 +17,8 @@ fine-tuning then goes through the ordinary engine.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -100,82 +99,6 @@ class RBM(nn.Module):
         return self.visible_mean(self.hidden_mean(v))
 
 
-@dataclass
-class RBMTrainConfig:
-    epochs: int = 10  # passes over the data
-    batch_size: int = 64  # examples per update
-    lr: float = 0.05  # SGD learning rate (Gaussian units want ~10x smaller)
-    momentum: float = 0.9  # SGD momentum
-    weight_decay: float = 2e-4  # L2 on W only (Hinton's practical guide)
-    k: int = 1  # Gibbs steps per update (CD-k / PCD-k)
-    persistent: bool = False  # persistent CD: keep the negative chains between updates
-    seed: int = 0  # seeds initial chains, sampling and shuffling
-
-
-@dataclass
-class RBMHistory:
-    """Per-epoch tracking of :func:`fit_rbm`: mean free energy and reconstruction MSE."""
-
-    epochs: list[dict[str, float]] = field(default_factory=list)
-    seconds: float = 0.0
-
-
-@torch.no_grad()
-def rbm_metrics(rbm: RBM, X: Tensor, batch_size: int = 4096) -> dict[str, float]:
-    """Mean free energy and mean squared mean-field reconstruction error over ``X``."""
-    fe, err = 0.0, 0.0
-    for i in range(0, len(X), batch_size):
-        xb = X[i : i + batch_size]
-        fe += float(rbm.free_energy(xb).sum())
-        err += float((rbm.reconstruct(xb) - xb).pow(2).mean(1).sum())
-    return {"free_energy": fe / len(X), "recon_error": err / len(X)}
-
-
-def fit_rbm(rbm: RBM, X: Any, val_X: Any = None, config: RBMTrainConfig | None = None) -> RBMHistory:
-    """Train ``rbm`` on ``X`` ``(N, n_visible)`` with CD-k or persistent CD; returns per-epoch metrics.
-
-    Batches are index slices of one tensor; the Gibbs chain runs on whole batches.
-    With ``val_X``, the validation free energy is tracked too (a widening gap to the
-    training free energy signals overfitting).
-    """
-    from aekit.training.engine import as_tensor
-
-    cfg = config or RBMTrainConfig()
-    if cfg.epochs < 0 or cfg.batch_size < 1 or cfg.k < 1:
-        raise ValueError("epochs must be >= 0, batch_size and k >= 1")
-    device = rbm.W.device  # train where the RBM lives (move it to a GPU first for speed)
-    X = as_tensor(X).flatten(1).to(device)
-    V = None if val_X is None else as_tensor(val_X).flatten(1).to(device)
-    gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    opt = torch.optim.SGD([
-        {"params": [rbm.W], "weight_decay": cfg.weight_decay},
-        {"params": [rbm.b_v, rbm.b_h], "weight_decay": 0.0},
-    ], lr=cfg.lr, momentum=cfg.momentum)
-    # PCD's fantasy particles start from data rows and then never restart
-    chain = X[torch.randint(len(X), (min(cfg.batch_size, len(X)),), generator=gen, device=device)].clone() if cfg.persistent else None
-    history = RBMHistory()
-    start = time.perf_counter()
-    for epoch in range(cfg.epochs):
-        order = torch.randperm(len(X), generator=gen, device=device)
-        for i in range(0, len(X), cfg.batch_size):
-            v0 = X[order[i : i + cfg.batch_size]]
-            if chain is not None:
-                chain = rbm.gibbs(chain, cfg.k, gen)
-                negative = chain
-            else:
-                negative = rbm.gibbs(v0, cfg.k, gen, mean_last=True)  # probabilities: less sampling noise
-            loss = rbm.free_energy(v0).mean() - rbm.free_energy(negative).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        row = {"epoch": float(epoch), **rbm_metrics(rbm, X)}
-        if V is not None:
-            row["val_free_energy"] = rbm_metrics(rbm, V)["free_energy"]
-        history.epochs.append(row)
-    history.seconds = time.perf_counter() - start
-    return history
-
-
 # --- deep belief network unrolled into an autoencoder ------------------------------------
 
 
@@ -237,41 +160,3 @@ class DBNAutoencoder(MLPAutoencoder):
                 enc[i].bias.copy_(rbm.b_h)
                 dec[-1 - i].weight.copy_(rbm.W.t())
                 dec[-1 - i].bias.copy_(rbm.b_v)
-
-    def pretrain(self, train_X: Any, val_X: Any = None, *, trainer: Any = None, seed: int = 0, **_: Any) -> list[dict[str, Any]]:
-        """Greedy RBM stack: each RBM learns the previous one's hidden probabilities.
-
-        Returns one report per RBM (layer sizes, unit kinds, final free energy and
-        reconstruction error, per-epoch history) and loads the weights into this model.
-        The RBMs train on a GPU when ``trainer.accelerator`` asks for one and one exists.
-        """
-        from aekit.training.engine import as_tensor
-
-        cfg = self.config
-        wants_gpu = getattr(trainer, "accelerator", "cpu") in ("gpu", "cuda", "auto")
-        device = torch.device("cuda" if wants_gpu and torch.cuda.is_available() else "cpu")
-        data = as_tensor(train_X).flatten(1).to(device)
-        val = None if val_X is None or len(val_X) == 0 else as_tensor(val_X).flatten(1).to(device)
-        rbms, reports = [], []
-        for i, rcfg in enumerate(self.rbm_configs()):
-            torch.manual_seed(seed + i)
-            rbm = RBM(rcfg).to(device)
-            gaussian = "gaussian" in (rcfg.visible, rcfg.hidden)
-            tcfg = RBMTrainConfig(
-                epochs=cfg.rbm_epochs, batch_size=cfg.rbm_batch_size, k=cfg.cd_k, persistent=cfg.persistent,
-                lr=cfg.rbm_lr * (0.1 if gaussian else 1.0), seed=seed + i,
-            )
-            hist = fit_rbm(rbm, data, val, tcfg)
-            last = hist.epochs[-1] if hist.epochs else {"epoch": -1.0, **rbm_metrics(rbm, data)}
-            reports.append({
-                "stage": i + 1, "kind": "rbm", "layer": f"{rcfg.n_visible}-{rcfg.n_hidden}",
-                "units": f"{rcfg.visible}-{rcfg.hidden}", "epochs": len(hist.epochs),
-                "free_energy": last["free_energy"], "recon_error": last["recon_error"],
-                "seconds": round(hist.seconds, 3), "history": hist.epochs,
-            })
-            rbms.append(rbm)
-            with torch.no_grad():  # the next RBM sees this one's hidden probabilities (frozen)
-                data = rbm.hidden_mean(data)
-                val = None if val is None else rbm.hidden_mean(val)
-        self.load_rbms([r.cpu() for r in rbms])
-        return reports

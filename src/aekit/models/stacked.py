@@ -4,14 +4,15 @@ The model is a deep MLP autoencoder. :meth:`StackedAutoencoder.pretrain` trains 
 stage by stage: a one-hidden-layer AE (an ordinary ``mlp`` model) on the input,
 then - with that layer frozen - the next one on its codes, and so on. Each stage's
 weights are copied into the matching encoder layer and its mirror decoder layer;
-fine-tuning end to end then goes through the normal engine
-(see :func:`aekit.training.greedy.pretrain_stacked`).
+fine-tuning end to end then goes through the normal engine. The schedule itself is
+:func:`aekit.training.greedy.pretrain_stacked` (models know their structure, training
+knows how to train it).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -19,7 +20,7 @@ from torch import nn
 
 from aekit.models.layers import TiedLinear
 from aekit.models.mlp import MLPAutoencoder, MLPConfig
-from aekit.registry import build_model, register
+from aekit.registry import register
 
 
 @dataclass
@@ -65,34 +66,3 @@ class StackedAutoencoder(MLPAutoencoder):
         with torch.no_grad():
             enc[i].load_state_dict(src_enc.state_dict())
             dec[-1 - i].load_state_dict(src_dec.state_dict())
-
-    def pretrain(
-        self, train_X: Any, val_X: Any = None, *, trainer: Any = None, optim: Any = None,
-        noise: list[dict[str, Any]] | None = None, seed: int = 0,
-    ) -> list[dict[str, Any]]:
-        """Greedy stages: train, freeze, encode, move one layer up. Returns one report per stage."""
-        from aekit.training.engine import OptimConfig, TrainerConfig, as_tensor, fit_model
-
-        cfg = self.config
-        tcfg = replace(trainer or TrainerConfig(), max_epochs=cfg.pretrain_epochs, seed=seed)
-        ocfg = replace(optim or OptimConfig(), lr=cfg.pretrain_lr, schedule="none")
-        data = as_tensor(train_X).flatten(1)
-        val = None if val_X is None or len(val_X) == 0 else as_tensor(val_X).flatten(1)
-        reports: list[dict[str, Any]] = []
-        if cfg.pretrain_epochs == 0:
-            return reports
-        for i in range(len(cfg.hidden) + 1):
-            stage = build_model("mlp", self.stage_params(i), seed=seed + i)
-            # corruption kinds that assume [0, 1] data only make sense on the input stage
-            fit = fit_model(stage, data, val, trainer=tcfg, optim=ocfg, noise=noise if i == 0 else None)
-            self.load_stage(i, fit.model)
-            last = fit.history[-1] if fit.history else {}
-            reports.append({
-                "stage": i + 1, "kind": "autoencoder", "layer": f"{stage.input_shape[0]}-{stage.latent_dim}",
-                "epochs": len(fit.history), "train_loss": last.get("train/loss"), "val_loss": last.get("val/loss"),
-                "seconds": round(fit.seconds, 3), "history": fit.history,
-            })
-            with torch.no_grad():  # frozen: the next stage learns from fixed codes
-                data = fit.model.encode(data)
-                val = None if val is None else fit.model.encode(val)
-        return reports

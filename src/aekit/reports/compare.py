@@ -62,24 +62,9 @@ def _noise_label(noise: Any) -> str:
     return "+".join(f"{n.get('kind')}({', '.join(f'{k}={v}' for k, v in n.items() if k != 'kind')})" for n in noise)
 
 
-class _DataCache:
-    """Reloads each distinct data section once (runs of a study share one data set)."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, Any] = {}
-
-    def test_split(self, config: dict[str, Any]) -> Any:
-        from aekit.pipeline import parse_config, prepare_data
-
-        key = json.dumps(config.get("data", {}), sort_keys=True)
-        if key not in self._cache:
-            _, splits, _ = prepare_data(parse_config(config))
-            self._cache[key] = splits.test or splits.val or splits.train
-        return self._cache[key]
-
-
-def _row(run: Path, data: _DataCache) -> tuple[dict[str, Any], Any, Any]:
-    from aekit.runs import load
+def _row(run: Path) -> tuple[dict[str, Any], Any, Any]:
+    from aekit.data.dataset import ArraySplit
+    from aekit.runs import load, load_examples
 
     trained = load(run)
     cfg = trained.config
@@ -107,7 +92,10 @@ def _row(run: Path, data: _DataCache) -> tuple[dict[str, Any], Any, Any]:
     }
     split = None
     try:
-        split = data.test_split(cfg)
+        examples = load_examples(run)  # the run's own held-out examples; the data set is not re-loaded
+        if examples is None:
+            raise ValueError("no examples.npz")
+        split = ArraySplit(*examples)
         Xs = trained.scaler.transform(split.X) if trained.scaler is not None else split.X
         R = trained.scaler.transform(trained.reconstruct(split.X)) if trained.scaler is not None else trained.reconstruct(split.X)
         row["test MSE"] = float(np.mean((R - Xs) ** 2))
@@ -123,10 +111,9 @@ def compare_runs(runs: Sequence[str | Path], out: str | Path | None = None,
     ``extra`` adds columns per run folder name (e.g. a tuning trial's number and state).
     """
     paths = expand_runs(runs)
-    cache = _DataCache()
     rows, trained, splits = [], [], []
     for p in paths:
-        row, t, split = _row(p, cache)
+        row, t, split = _row(p)
         row.update((extra or {}).get(p.name, {}))
         rows.append(row)
         trained.append(t)

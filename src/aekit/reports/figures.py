@@ -80,3 +80,30 @@ def reconstruction_grid(X: np.ndarray, X_hat: np.ndarray, path: str | Path, titl
     axes[1][0].set_ylabel(titles[1], fontsize=8)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def pretraining_figure(stages: Sequence[dict[str, Any]], path: str | Path) -> Path:
+    """One panel per greedy stage: train/val loss of an AE stage, free energy and reconstruction MSE of an RBM."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, max(len(stages), 1), figsize=(3.6 * max(len(stages), 1), 3.0), squeeze=False)
+    for ax, stage in zip(axes[0], stages):
+        hist = stage["history"]
+        epochs = [int(r["epoch"]) + 1 for r in hist]
+        if stage["kind"] == "rbm":
+            ax.plot(epochs, [r["free_energy"] for r in hist], marker="o", ms=3, label="free energy (train)")
+            ax.set_ylabel("free energy")
+            twin = ax.twinx()
+            twin.plot(epochs, [r["recon_error"] for r in hist], "--", color="C1", marker="o", ms=3, label="recon MSE")
+            twin.set_ylabel("reconstruction MSE")
+            handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+            ax.legend(handles=handles, fontsize=7)
+        else:
+            for key, style in (("train/loss", "-"), ("val/loss", "--")):
+                if any(key in r for r in hist):
+                    ax.plot(epochs, [r.get(key, float("nan")) for r in hist], style, marker="o", ms=3, label=key.split("/")[0])
+            ax.set_ylabel("loss")
+            ax.legend(fontsize=7)
+        ax.set_title(f"stage {stage['stage']}: {stage['kind']} {stage['layer']}", fontsize=9)
+        ax.set_xlabel("epoch")
+    fig.tight_layout()
+    return save_figure(fig, path)

@@ -7,8 +7,8 @@ offline and can be mailed as one file. Which sections appear depends on what the
 run folder holds:
 
 - always: overview, config, model summary, training curves (+ fitting diagnosis), metrics;
-- with data (re-loaded from ``config.yaml``): reconstructions (image grid or waveform
-  overlay), latent scatter beside a PCA of the inputs;
+- with held-out examples (handed over by training, or the run's ``examples.npz``):
+  reconstructions (image grid or waveform overlay), latent scatter beside a PCA of the inputs;
 - VAEs (a model with a prior): samples and an interpolation;
 - denoising runs (``noise`` in the config, images): noisy / median-filtered / denoised grids;
 - detectors: ``scores.csv`` + threshold in ``model.json`` (written by ``aekit detect``) or
@@ -33,7 +33,7 @@ from aekit.errors import AekitError, ModelFileError
 DETECTOR_FILE = "detector.json"  # {"threshold": float, "method": str, "metrics": {...}, ...}
 SCORES_FILE = "scores.npz"  # arrays "scores" (N,), optional "labels" (N,) in {0, 1}
 REPORT_FILE = "report.html"
-MAX_EXAMPLES = 1000  # examples re-encoded for the data figures (keeps a report to ~1-2 s)
+MAX_EXAMPLES = 1000  # examples encoded for the data figures (keeps a report to ~1-2 s)
 
 
 @dataclass
@@ -207,23 +207,23 @@ class _RunContext:
         self.y: np.ndarray | None = None
         self.skipped: list[str] = []
 
-    def load(self) -> None:
-        from aekit.runs import load
+    def load(self, examples: tuple[np.ndarray, np.ndarray | None] | None = None) -> None:
+        """Load the model and the held-out examples: those handed over by the training that
+        just finished, else the run's own ``examples.npz`` (the data set is never re-loaded)."""
+        from aekit.runs import load, load_examples
 
         if (self.dir / "model.json").is_file():
             self.trained = load(self.dir)
-        if self.trained is None or not self.config:
+        if self.trained is None:
             return
-        try:
-            from aekit.pipeline import parse_config, prepare_data
-
-            _, splits, _ = prepare_data(parse_config(self.config))
-        except AekitError as err:  # data moved or deleted: the report still shows the rest
-            self.skipped.append(f"data figures skipped: cannot reload the run's data ({err})")
+        if examples is None:
+            examples = load_examples(self.dir)
+        if examples is None:
+            self.skipped.append("data figures skipped: the run folder keeps no held-out examples (examples.npz)")
             return
-        split = splits.test or splits.val or splits.train
-        self.X = split.X[:MAX_EXAMPLES]
-        self.y = None if split.y is None else np.asarray(split.y)[:MAX_EXAMPLES]
+        X, y = examples
+        self.X = np.asarray(X)[:MAX_EXAMPLES]
+        self.y = None if y is None else np.asarray(y)[:MAX_EXAMPLES]
 
     def scaled(self, X: np.ndarray) -> np.ndarray:
         scaler = self.trained.scaler
@@ -231,12 +231,9 @@ class _RunContext:
 
     def apply(self, fn_name: str, Xs: np.ndarray) -> np.ndarray:
         """Run a model method on scaled inputs in batches, without gradients."""
-        import torch
+        from aekit.runs import batched
 
-        fn = getattr(self.trained.model, fn_name)
-        with torch.no_grad():
-            t = torch.from_numpy(np.ascontiguousarray(Xs, np.float32))
-            return torch.cat([fn(t[i : i + 2048]) for i in range(0, len(t), 2048)]).numpy()
+        return batched(getattr(self.trained.model, fn_name), Xs, 2048)
 
     def figure(self, draw: Callable[[Path], Any], name: str, caption: str, reuse: bool = False) -> Figure:
         """Draw (or, with ``reuse``, take the training's own up-to-date PNG) and embed it."""
@@ -375,7 +372,7 @@ def read_scores(run_dir: Path) -> tuple[np.ndarray, np.ndarray | None, float | N
 
     Reads ``scores.npz`` + ``detector.json`` (:func:`save_detector_scores`) or, as written
     by ``aekit detect``, ``scores.csv`` (``score,is_anomaly[,label]``) with the threshold
-    under ``model.json``'s ``detector`` entry and the metrics in ``metrics.json``.
+    in ``model.json``'s estimator state and the metrics in ``metrics.json``.
     """
     npz, csv = run_dir / SCORES_FILE, run_dir / "scores.csv"
     if npz.is_file():
@@ -396,8 +393,9 @@ def read_scores(run_dir: Path) -> tuple[np.ndarray, np.ndarray | None, float | N
     except (OSError, ValueError) as err:
         raise ModelFileError(f"{csv}: cannot read scores ({err})") from None
     labels = table[:, header.index("label")].astype(np.int64) if "label" in header else None
-    det = _read_json(run_dir / "model.json").get("detector", {})
-    threshold = (det.get("threshold") or {}).get("value")
+    meta = _read_json(run_dir / "model.json")
+    state = (meta.get("estimator") or {}).get("state") or meta.get("detector") or {}  # today's schema, or aekit 0.1's
+    threshold = (state.get("threshold") or {}).get("value")
     info = {k: v for k, v in _read_json(run_dir / "metrics.json").items() if isinstance(v, (str, int, float))}
     return scores, labels, threshold, info
 
@@ -441,8 +439,12 @@ SECTION_BUILDERS: list[Callable[[_RunContext], Section | None]] = [
 ]
 
 
-def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+def write_report(run_dir: str | Path, out: str | Path | None = None,
+                 examples: tuple[np.ndarray, np.ndarray | None] | None = None) -> Path:
     """Write ``report.html`` (or ``out``) for a run folder; figures also go to ``figures/*.png``.
+
+    ``examples`` (held-out ``X``, ``y`` in original units) are what the data figures
+    draw; without them the run's ``examples.npz`` is read.
 
     Raises only :class:`~aekit.errors.ModelFileError` (no run folder, page not writable);
     a model, data set or figure that cannot be loaded or drawn becomes a warning on the
@@ -455,7 +457,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         raise ModelFileError(f"{run_dir}: no model.json, metrics.json or scores: not an aekit run folder")
     ctx = _RunContext(run_dir)
     try:
-        ctx.load()
+        ctx.load(examples)
     except Exception as err:  # noqa: BLE001 - the report must never break training
         ctx.skipped.append(f"model/data not loaded ({type(err).__name__}: {err})")
     sections: list[Section] = []

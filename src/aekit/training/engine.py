@@ -8,6 +8,7 @@ device and logged once per epoch, and nothing is synchronised per step.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -15,22 +16,44 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Iterator, Literal, Sequence
 
 import lightning as L
 import numpy as np
 import torch
 from torch import Tensor
 
-from aekit.data.batches import TensorBatches
+from aekit.data.batches import Batch, TensorBatches
 from aekit.errors import ConfigError
 from aekit.models.base import Autoencoder
 
-# Lightning's start-up chatter (tips, "GPU available", device lines) is noise for a CLI user.
-for _name in ("lightning.pytorch", "lightning.fabric", "lightning"):
-    logging.getLogger(_name).setLevel(logging.ERROR)
-warnings.filterwarnings("ignore", message=r".*(does not have many workers|LeafSpec|treespec).*")
-warnings.filterwarnings("ignore", message=r".*the number of training batches.*")
+_LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning")
+_NOISE = (r".*(does not have many workers|LeafSpec|treespec).*", r".*the number of training batches.*")
+
+
+@contextlib.contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Silence Lightning's start-up chatter (tips, "GPU available", device lines) and its
+    warnings about loaders aekit does not use, for aekit's own calls only: the log levels
+    and warning filters are restored afterwards, so importing or calling aekit changes
+    nothing else in the process."""
+    loggers = [logging.getLogger(n) for n in _LIGHTNING_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    with warnings.catch_warnings():
+        for pattern in _NOISE:
+            warnings.filterwarnings("ignore", message=pattern)
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for lg, level in zip(loggers, levels):
+                lg.setLevel(level)
+
+
+def _split_batch(batch: Batch) -> tuple[Tensor, Tensor | None]:
+    """``x`` or ``(x, target)`` -> ``(x, target or None)``."""
+    return (batch, None) if isinstance(batch, Tensor) else (batch[0], batch[1])
 
 
 @dataclass
@@ -115,10 +138,8 @@ class LitAutoencoder(L.LightningModule):
     def _prepare(self, batches: TensorBatches) -> TensorBatches:
         tr = self.trainer
         out = batches.shard(tr.global_rank, tr.world_size) if tr.world_size > 1 else batches
-        if self._move_data and self.device.type != "cpu":
-            nbytes = out.X.element_size() * out.X.nelement()
-            if nbytes < 2 * 1024**3:
-                out = out.to(self.device)
+        if self._move_data and self.device.type != "cpu" and out.nbytes() < 2 * 1024**3:
+            out = out.to(self.device)
         return out
 
     def train_dataloader(self) -> TensorBatches:
@@ -141,23 +162,24 @@ class LitAutoencoder(L.LightningModule):
             v = v.detach().float() * n
             sums[k] = sums[k] + v if k in sums else v
 
-    def training_step(self, batch: Tensor, batch_idx: int) -> Tensor:
-        x = batch
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        x, target = _split_batch(batch)  # no target: the model reproduces its (clean) input
         if self.corruption is not None:
             if self._gen is None or self._gen.device != x.device:
                 # one stream per DDP rank, so the ranks' shards do not share a noise pattern
                 self._gen = torch.Generator(device=x.device).manual_seed(self.seed + 7919 + 104729 * self.global_rank)
-            out = self.model.loss(self.corruption(x, self._gen), target=x)
+            out = self.model.loss(self.corruption(x, self._gen), target=x if target is None else target)
         else:
-            out = self.model.loss(x)
+            out = self.model.loss(x, target=target)
         self._accumulate(self._sums, out, x.shape[0])
         self._count += x.shape[0]
         return out.total
 
-    def validation_step(self, batch: Tensor, batch_idx: int) -> None:
-        out = self.model.loss(batch)
-        self._accumulate(self._val_sums, out, batch.shape[0])
-        self._val_count += batch.shape[0]
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        x, target = _split_batch(batch)
+        out = self.model.loss(x, target=target)
+        self._accumulate(self._val_sums, out, x.shape[0])
+        self._val_count += x.shape[0]
 
     def _means(self, sums: dict[str, Tensor], count: int, prefix: str) -> dict[str, Tensor]:
         return {f"{prefix}/{k}": v / max(count, 1) for k, v in sums.items()}
@@ -299,6 +321,8 @@ def fit_model(
     train_X: Any,
     val_X: Any = None,
     *,
+    target: Any = None,
+    val_target: Any = None,
     trainer: TrainerConfig | None = None,
     optim: OptimConfig | None = None,
     noise: Sequence[dict[str, Any]] | None = None,
@@ -307,6 +331,11 @@ def fit_model(
     resume: bool = False,
 ) -> FitResult:
     """Train ``model`` on ``train_X`` (``(N, *input_shape)``), early-stopping on ``val_X``.
+
+    The model learns to reproduce its input, or ``target`` (same rows as ``train_X``;
+    ``val_target`` for ``val_X``) when one is given: clean speech for noisy speech, say.
+    Training seeds torch's generators inside :func:`torch.random.fork_rng`, so the
+    caller's random state is the same afterwards.
 
     With ``run_dir``, checkpoints (``best.ckpt``, ``last.ckpt``) and CSV/TensorBoard logs
     go under it and ``resume=True`` continues from ``checkpoints/last.ckpt``. ``noise``
@@ -321,11 +350,14 @@ def fit_model(
         from aekit.data.noise import build_corruption
 
         corruption = build_corruption(list(noise))
-    L.seed_everything(tcfg.seed, workers=False, verbose=False)
     Xtr = as_tensor(train_X)
     Xva = None if val_X is None or len(val_X) == 0 else as_tensor(val_X)
-    train_b = TensorBatches(Xtr, tcfg.batch_size, shuffle=True, seed=tcfg.seed)
-    val_b = None if Xva is None else TensorBatches(Xva, max(tcfg.batch_size, 1024))
+    if (target is None and val_target is not None) or (target is not None and Xva is not None and val_target is None):
+        raise ConfigError("fit_model: give target and val_target together (one per input set)")
+    Ttr = None if target is None else as_tensor(target)
+    Tva = None if Xva is None or val_target is None else as_tensor(val_target)
+    train_b = TensorBatches(Xtr, tcfg.batch_size, shuffle=True, seed=tcfg.seed, target=Ttr)
+    val_b = None if Xva is None else TensorBatches(Xva, max(tcfg.batch_size, 1024), target=Tva)
     lit = LitAutoencoder(model, train_b, val_b, ocfg, tcfg.max_epochs, corruption, tcfg.seed, tcfg.data_on_device)
     monitor = lit._monitor
     cbs: list[L.Callback] = [*callbacks]
@@ -352,12 +384,16 @@ def fit_model(
         cbs.append(_progress_bar())
     deterministic: Any = tcfg.deterministic if tcfg.accelerator == "cpu" else ("warn" if tcfg.deterministic else False)
     try:
-        pl_trainer = _make_trainer(tcfg, deterministic, loggers, cbs, run_dir, train_b, val_b)
+        with quiet_lightning():
+            pl_trainer = _make_trainer(tcfg, deterministic, loggers, cbs, run_dir, train_b, val_b)
     except (ValueError, TypeError, RuntimeError) as err:  # e.g. an unknown strategy name
         raise ConfigError(f"trainer settings rejected by Lightning: {str(err).splitlines()[0]}") from None
     start = time.perf_counter()
     model.train()
-    pl_trainer.fit(lit, ckpt_path=ckpt_path)
+    cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with quiet_lightning(), torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(tcfg.seed)  # sampling inside the models (a VAE's z) is part of the seeded run
+        pl_trainer.fit(lit, ckpt_path=ckpt_path)
     seconds = time.perf_counter() - start
     if lit.best_state is not None:
         model.load_state_dict(lit.best_state)
@@ -404,4 +440,4 @@ def is_launched_worker() -> bool:
     return int(os.environ.get("LOCAL_RANK", "0")) > 0 or int(os.environ.get("NODE_RANK", "0")) > 0
 
 
-__all__ = ["FitResult", "LitAutoencoder", "OptimConfig", "TrainerConfig", "fit_model", "as_tensor"]
+__all__ = ["FitResult", "LitAutoencoder", "OptimConfig", "TrainerConfig", "as_tensor", "fit_model", "quiet_lightning"]

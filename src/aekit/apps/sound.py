@@ -5,21 +5,23 @@ Each clip becomes log-mel frames (128 bands); 5 consecutive frames are stacked i
 reconstructs them; a clip's anomaly score is the mean reconstruction error over its
 vectors. ``model="conv"`` swaps in a 2-D convolutional autoencoder over log-mel
 patches (128 bands x ``patch_frames``). Both models are registered aekit families
-("mlp", "conv") trained by :func:`aekit.training.fit_model`.
+("mlp", "conv") trained through the one application path into the engine
+(:meth:`aekit.apps.base.AutoencoderEstimator._fit_engine`).
 """
 
 from __future__ import annotations
 
-import math
-from numbers import Integral, Real
+from numbers import Integral
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
 import numpy as np
-import torch
 
-from aekit.audio.features import MelConfig, Normalizer, context_frames, log_mel, patches
+from aekit.apps.base import AutoencoderEstimator
+from aekit.audio.features import MelConfig, context_frames, log_mel, patches
+from aekit.data.dataset import Scaler
 from aekit.errors import ConfigError, DataError
+from aekit.runs import batched
 
 Clip = str | Path | np.ndarray
 MODELS = ("mlp", "conv")
@@ -38,60 +40,23 @@ def _clip_features(clip: Clip, mel: MelConfig) -> np.ndarray:
     return log_mel(y, mel)
 
 
-class AudioAnomalyDetector:
-    """Autoencoder detector for sound clips (scikit-learn style: ``fit`` returns self).
+class AudioAnomalyDetector(AutoencoderEstimator):
+    """Autoencoder detector for sound clips (an aekit application: scikit-learn contract, one run format).
 
     ``fit(clips)`` trains on normal clips (paths or mono arrays at ``sr``);
     ``anomaly_score(clips)`` gives one score per clip, higher = more anomalous;
     ``score_samples`` is its negation (scikit-learn's sign: lower = more abnormal).
+
+    Default that differs from :data:`~aekit.apps.base.TRAINING_SETTINGS`: batches of 512,
+    the DCASE baseline's (a 10 s clip gives about 300 feature vectors).
     """
 
-    def __init__(
-        self,
-        model: Literal["mlp", "conv"] = "mlp",
-        sr: int = 16000,
-        n_fft: int = 1024,
-        hop: int = 512,
-        n_mels: int = 128,
-        n_frames: int = 5,
-        hidden: Sequence[int] = (128, 128, 128, 128),
-        latent_dim: int = 8,
-        patch_frames: int = 32,
-        patch_hop: int = 8,
-        channels: Sequence[int] = (16, 32, 64),
-        epochs: int = 30,
-        batch_size: int = 512,
-        lr: float = 1e-3,
-        seed: int = 0,
-    ) -> None:
-        self.model = model
-        self.sr = sr
-        self.n_fft = n_fft
-        self.hop = hop
-        self.n_mels = n_mels
-        self.n_frames = n_frames
-        self.hidden = hidden
-        self.latent_dim = latent_dim
-        self.patch_frames = patch_frames
-        self.patch_hop = patch_hop
-        self.channels = channels
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.seed = seed
-
-    # -- parameters -------------------------------------------------------------
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        keys = ("model", "sr", "n_fft", "hop", "n_mels", "n_frames", "hidden", "latent_dim", "patch_frames",
-                "patch_hop", "channels", "epochs", "batch_size", "lr", "seed")
-        return {k: getattr(self, k) for k in keys}
-
-    def set_params(self, **params: Any) -> "AudioAnomalyDetector":
-        for k, v in params.items():
-            if k not in self.get_params():
-                raise ConfigError(f"unknown AudioAnomalyDetector parameter {k!r}")
-            setattr(self, k, v)
-        return self
+    kind = "sound_detector"
+    params = {
+        "model": "mlp", "sr": 16000, "n_fft": 1024, "hop": 512, "n_mels": 128, "n_frames": 5,
+        "hidden": (128, 128, 128, 128), "latent_dim": 8, "patch_frames": 32, "patch_hop": 8, "channels": (16, 32, 64),
+    }
+    settings = {"batch_size": 512}
 
     @property
     def mel_config(self) -> MelConfig:
@@ -100,24 +65,23 @@ class AudioAnomalyDetector:
     def check_params(self) -> "AudioAnomalyDetector":
         """Raise :class:`ConfigError` for a bad setting; ``fit`` calls it, call it yourself to fail
         before reading any clip."""
+        self._check_settings()
         if self.model not in MODELS:
             raise ConfigError(f"model must be {' or '.join(repr(m) for m in MODELS)}, got {self.model!r}")
         _ = self.mel_config  # validates sr, n_fft, hop and n_mels
-        for name in ("n_frames", "patch_frames", "patch_hop", "epochs", "batch_size"):
+        for name in ("n_frames", "patch_frames", "patch_hop"):
             value = getattr(self, name)
             if not isinstance(value, Integral) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-        if not (isinstance(self.lr, Real) and self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError(f"lr must be a number > 0, got {self.lr!r}")
-        if not isinstance(self.seed, Integral) or self.seed < 0:
-            raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if not isinstance(self.random_state, Integral) or self.random_state < 0:
+            raise ConfigError(f"random_state must be an integer >= 0, got {self.random_state!r}")
         self._build()  # hidden, latent_dim and channels, checked by the model family
         return self
 
     # -- features ---------------------------------------------------------------
     def _units(self, spec: np.ndarray) -> np.ndarray:
         """One clip's normalised model inputs: ``(N, 640)`` vectors or ``(N, 1, mels, width)`` patches."""
-        frames = self.normalizer_.transform(spec.T)  # (T, mels)
+        frames = self.scaler_.transform(spec.T)  # (T, mels)
         if self.model == "mlp":
             return context_frames(frames, self.n_frames)
         return patches(frames.T, self.patch_frames, self.patch_hop)
@@ -134,43 +98,31 @@ class AudioAnomalyDetector:
         if self.model == "mlp":
             params = {"input_shape": (self.n_frames * self.n_mels,), "hidden": list(self.hidden),
                       "latent_dim": self.latent_dim, "output_activation": "identity"}
-            return build_model("mlp", params, seed=self.seed)
+            return build_model("mlp", params, seed=int(self.random_state))
         if self.model == "conv":
             params = {"input_shape": (1, self.n_mels, self.patch_frames), "channels": list(self.channels),
                       "latent_dim": max(self.latent_dim, 16), "output_activation": "identity"}
-            return build_model("conv", params, seed=self.seed)
+            return build_model("conv", params, seed=int(self.random_state))
         raise ConfigError(f"model must be {' or '.join(repr(m) for m in MODELS)}, got {self.model!r}")
 
     # -- estimator API ----------------------------------------------------------
     def fit(self, clips: Sequence[Clip], y: Any = None) -> "AudioAnomalyDetector":
-        """Train on normal clips; 10% of the feature vectors are held out for early stopping."""
-        from aekit.training import OptimConfig, TrainerConfig, fit_model
-
+        """Train on normal clips; ``validation_fraction`` of the feature vectors pick the best epoch."""
         self.check_params()
         if len(clips) == 0:
             raise DataError("no training clips")
         mel = self.mel_config
         specs = [_clip_features(c, mel) for c in clips]
-        self.normalizer_ = Normalizer().fit(np.concatenate([s.T for s in specs]))
+        # log-mel bands in dB: a floor on the spread keeps a silent band from being blown up
+        self.scaler_ = Scaler("standard", per_feature=True, min_scale=1e-3).fit(np.concatenate([s.T for s in specs]))
         X, _ = self._stack(specs)
-        rng = np.random.default_rng(self.seed)
-        perm = rng.permutation(len(X))
-        n_val = max(1, len(X) // 10)
-        model = self._build()
-        result = fit_model(
-            model, X[perm[n_val:]], X[perm[:n_val]],
-            trainer=TrainerConfig(max_epochs=self.epochs, batch_size=self.batch_size, seed=self.seed),
-            optim=OptimConfig(lr=self.lr),
-        )
-        self.model_ = result.model
-        self.history_ = result.history
+        self.model_ = self._fit_engine(self._build(), X).model
         return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
             raise ConfigError("AudioAnomalyDetector is not fitted; call fit() first")
 
-    @torch.no_grad()
     def anomaly_score(self, clips: Sequence[Clip]) -> np.ndarray:
         """``(n_clips,)`` mean reconstruction error over each clip's vectors (higher = more anomalous)."""
         self._check_fitted()
@@ -178,30 +130,23 @@ class AudioAnomalyDetector:
             return np.zeros(0, dtype=np.float32)
         mel = self.mel_config
         X, owner = self._stack([_clip_features(c, mel) for c in clips])
-        xt = torch.from_numpy(X)
-        errs = torch.cat([self.model_.score(xt[i : i + 4096]) for i in range(0, len(xt), 4096)]).numpy()
+        errs = batched(self.model_.score, X)
         return (np.bincount(owner, weights=errs, minlength=len(clips)) / np.bincount(owner, minlength=len(clips))).astype(np.float32)
 
     def score_samples(self, clips: Sequence[Clip]) -> np.ndarray:
         """scikit-learn sign convention: lower = more abnormal."""
         return -self.anomaly_score(clips)
 
-    # -- persistence ------------------------------------------------------------
-    def save(self, folder: str | Path) -> Path:
-        """Write the model (safetensors + model.json with the feature settings and normaliser)."""
-        from aekit.audio.saved import save_audio_model
-
-        self._check_fitted()
-        return save_audio_model(folder, self.model_, "detect", self.get_params(), self.normalizer_)
-
     @classmethod
     def load(cls, folder: str | Path) -> "AudioAnomalyDetector":
-        from aekit.audio.saved import load_audio_model
+        """A detector saved with :meth:`save` (``aekit.load`` does the same for any run)."""
+        from aekit.apps.base import load
+        from aekit.errors import ModelFileError
 
-        model, params, normalizer = load_audio_model(folder, "detect", "an audio anomaly detector")
-        det = cls(**params)
-        det.normalizer_, det.model_ = normalizer, model
-        return det
+        obj = load(folder)
+        if not isinstance(obj, cls):
+            raise ModelFileError(f"{folder}: not an audio anomaly detector run")
+        return obj
 
 
 def dcase_files(folder: str | Path, split: str) -> list[Path]:
@@ -239,7 +184,7 @@ def clip_labels(files: Sequence[Path]) -> tuple[np.ndarray, list[str]]:
 
 def evaluate(det: AudioAnomalyDetector, files: Sequence[Path], max_fpr: float = 0.1) -> dict[str, Any]:
     """AUC and pAUC (DCASE definition) overall and per anomaly kind, plus the clip scores."""
-    from aekit.audio.metrics import partial_auc, roc_auc
+    from aekit.apps.metrics import partial_auc, roc_auc
 
     labels, kinds = clip_labels(files)
     if labels.min() == labels.max():

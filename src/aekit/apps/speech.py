@@ -6,9 +6,9 @@ inference each frame's estimate is the centre of its context window; the wavefor
 rebuilt with the noisy phase (ISTFT), as in regression-based speech enhancement
 (Xu et al. 2014, https://doi.org/10.1109/LSP.2013.2291240).
 
-Training pairs come from clean speech mixed with noise at random SNRs. The engine
-trains on single tensors, so each pair travels as one ``(2, D)`` example (noisy, clean)
-and :class:`PairedLoss` splits it before calling the model's own ``loss(x, target)``.
+Training pairs come from clean speech mixed with noise at random SNRs; the engine trains
+the model on the noisy frames with the clean frames as the explicit target
+(:meth:`~aekit.apps.base.AutoencoderEstimator._fit_engine`).
 """
 
 from __future__ import annotations
@@ -20,31 +20,15 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor, nn
 
-from aekit.audio.features import (
-    Normalizer, STFTConfig, context_frames, from_log_magnitude, log_magnitude, stft, with_phase,
-)
+from aekit.apps.base import AutoencoderEstimator
+from aekit.audio.features import STFTConfig, context_frames, from_log_magnitude, log_magnitude, stft, with_phase
 from aekit.audio.noise import NoiseBank, check_noise_sources, mix_at_snr
+from aekit.data.dataset import Scaler
 from aekit.errors import ConfigError, DataError
-from aekit.models.base import Autoencoder, LossOutput
+from aekit.models.base import Autoencoder
 
 Clip = str | Path | np.ndarray
-
-
-class PairedLoss(nn.Module):
-    """Training adapter: example ``(2, *shape)`` = (input, target) -> ``model.loss(input, target)``.
-
-    Holds no parameters of its own; the trained weights are the wrapped model's.
-    """
-
-    def __init__(self, model: Autoencoder) -> None:
-        super().__init__()
-        self.model = model
-        self.config = model.config
-
-    def loss(self, x: Tensor, target: Tensor | None = None) -> LossOutput:
-        return self.model.loss(x[:, 0], target=x[:, 1])  # x: (B, 2, D)
 
 
 def _load(clip: Clip, sr: int) -> np.ndarray:
@@ -66,58 +50,25 @@ def snr_range(snr_db: float | Sequence[float]) -> tuple[float, float]:
     return float(min(values)), float(max(values))
 
 
-class SpeechDenoiser:
-    """Denoising autoencoder for speech (scikit-learn style: ``fit`` returns self).
+class SpeechDenoiser(AutoencoderEstimator):
+    """Denoising autoencoder for speech (an aekit application: scikit-learn contract, one run format).
 
     ``fit(clean_clips)`` mixes each clean clip with ``mixes`` noise draws from
-    ``noise`` (``white``/``pink``/``brown`` or recording paths) at SNRs drawn from
-    ``snr_db`` and trains the model; ``denoise(y)`` cleans one mono signal at ``sr``.
+    ``noise_sources`` (``white``/``pink``/``brown`` or recording paths) at SNRs drawn from
+    ``snr_db`` and trains the model to map noisy to clean log-magnitude frames;
+    ``denoise(y)`` cleans one mono signal at ``sr``.
+
+    Defaults that differ from :data:`~aekit.apps.base.TRAINING_SETTINGS`: 15 epochs and
+    batches of 256 (a clip gives hundreds of frames, so an epoch holds many steps), and a
+    validation fraction of 0.05 (frames are plentiful; 5 % is enough to pick the best epoch).
     """
 
-    def __init__(
-        self,
-        sr: int = 8000,
-        n_fft: int = 256,
-        hop: int = 64,
-        window: str = "hann",
-        n_frames: int = 5,
-        hidden: Sequence[int] = (512,),
-        latent_dim: int = 256,
-        noise: Sequence[str] = ("white", "pink", "brown"),
-        snr_db: Sequence[float] = (-5.0, 15.0),
-        mixes: int = 2,
-        epochs: int = 15,
-        batch_size: int = 256,
-        lr: float = 1e-3,
-        seed: int = 0,
-    ) -> None:
-        self.sr = sr
-        self.n_fft = n_fft
-        self.hop = hop
-        self.window = window
-        self.n_frames = n_frames
-        self.hidden = hidden
-        self.latent_dim = latent_dim
-        self.noise = noise
-        self.snr_db = snr_db
-        self.mixes = mixes
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.seed = seed
-
-    _PARAMS = ("sr", "n_fft", "hop", "window", "n_frames", "hidden", "latent_dim", "noise", "snr_db",
-               "mixes", "epochs", "batch_size", "lr", "seed")
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self._PARAMS}
-
-    def set_params(self, **params: Any) -> "SpeechDenoiser":
-        for k, v in params.items():
-            if k not in self._PARAMS:
-                raise ConfigError(f"unknown SpeechDenoiser parameter {k!r}")
-            setattr(self, k, v)
-        return self
+    kind = "speech_denoiser"
+    params = {
+        "sr": 8000, "n_fft": 256, "hop": 64, "window": "hann", "n_frames": 5, "hidden": (512,), "latent_dim": 256,
+        "noise_sources": ("white", "pink", "brown"), "snr_db": (-5.0, 15.0), "mixes": 2,
+    }
+    settings = {"max_epochs": 15, "batch_size": 256, "validation_fraction": 0.05}
 
     @property
     def stft_config(self) -> STFTConfig:
@@ -128,19 +79,18 @@ class SpeechDenoiser:
         before gathering any speech."""
         from aekit.audio.io import MAX_RATE, MIN_RATE
 
+        self._check_settings()
         if not MIN_RATE <= self.sr <= MAX_RATE:
             raise ConfigError(f"sr must be in {MIN_RATE}..{MAX_RATE} Hz, got {self.sr}")
         _ = self.stft_config  # validates n_fft, hop and window
-        for name in ("n_frames", "mixes", "epochs", "batch_size"):
+        for name in ("n_frames", "mixes"):
             value = getattr(self, name)
             if not isinstance(value, Integral) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
-        if not (isinstance(self.lr, Real) and self.lr > 0 and math.isfinite(self.lr)):
-            raise ConfigError(f"lr must be a number > 0, got {self.lr!r}")
-        if not isinstance(self.seed, Integral) or self.seed < 0:
-            raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if not isinstance(self.random_state, Integral) or self.random_state < 0:
+            raise ConfigError(f"random_state must be an integer >= 0, got {self.random_state!r}")
         snr_range(self.snr_db)
-        check_noise_sources(self.noise)
+        check_noise_sources(self.noise_sources)
         self._build()  # hidden sizes and latent_dim, checked by the model family
         return self
 
@@ -151,7 +101,7 @@ class SpeechDenoiser:
         return build_model("mlp", {
             "input_shape": (n_features,), "hidden": list(self.hidden), "latent_dim": self.latent_dim,
             "output_activation": "identity", "loss": "mse",
-        }, seed=self.seed)
+        }, seed=int(self.random_state))
 
     def _frames(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(S, L)``: complex STFT ``(F, T)`` and log-magnitude frames ``(T, F)``."""
@@ -159,12 +109,12 @@ class SpeechDenoiser:
         return S, log_magnitude(S).T
 
     def _context(self, L: np.ndarray) -> np.ndarray:
-        return context_frames(self.normalizer_.transform(L), self.n_frames, pad=True)  # (T, n*F)
+        return context_frames(self.scaler_.transform(L), self.n_frames, pad=True)  # (T, n*F)
 
     def _pairs(self, clips: Sequence[Clip]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Noisy and clean log-magnitude frames ``(N, F)`` for every clip and noise draw."""
-        rng = np.random.default_rng(self.seed)
-        bank = NoiseBank(check_noise_sources(self.noise), self.sr)
+        rng = np.random.default_rng(int(self.random_state))
+        bank = NoiseBank(check_noise_sources(self.noise_sources), self.sr)
         lo, hi = snr_range(self.snr_db)
         noisy, clean = [], []
         for clip in clips:
@@ -184,26 +134,15 @@ class SpeechDenoiser:
 
     def fit(self, clips: Sequence[Clip], y: Any = None) -> "SpeechDenoiser":
         """Train on clean speech clips (paths or mono arrays at ``sr``)."""
-        from aekit.training import OptimConfig, TrainerConfig, fit_model
-
         self.check_params()
         if len(clips) == 0:
             raise DataError("no training clips")
         noisy, clean = self._pairs(clips)
-        self.normalizer_ = Normalizer().fit(np.concatenate(noisy))
+        # log-magnitude bins span decades: a floor on the spread keeps near-silent bins finite
+        self.scaler_ = Scaler("standard", per_feature=True, min_scale=1e-3).fit(np.concatenate(noisy))
         Xn = np.concatenate([self._context(L) for L in noisy])
         Xc = np.concatenate([self._context(L) for L in clean])
-        pairs = np.stack([Xn, Xc], axis=1)  # (N, 2, n*F)
-        perm = np.random.default_rng(self.seed).permutation(len(pairs))
-        n_val = max(1, len(pairs) // 20)
-        model = self._build()
-        result = fit_model(
-            PairedLoss(model), pairs[perm[n_val:]], pairs[perm[:n_val]],  # type: ignore[arg-type]
-            trainer=TrainerConfig(max_epochs=self.epochs, batch_size=self.batch_size, seed=self.seed),
-            optim=OptimConfig(lr=self.lr),
-        )
-        self.model_ = model.eval()
-        self.history_ = result.history
+        self.model_ = self._fit_engine(self._build(), Xn, target=Xc).model
         return self
 
     def _check_fitted(self) -> None:
@@ -222,7 +161,7 @@ class SpeechDenoiser:
         out = self.model_.reconstruct(ctx).numpy()  # (T, n*F)
         F = L.shape[1]
         centre = out[:, (self.n_frames // 2) * F : (self.n_frames // 2 + 1) * F]
-        mag = from_log_magnitude(self.normalizer_.inverse_transform(centre)).T  # (F, T)
+        mag = from_log_magnitude(self.scaler_.inverse_transform(centre)).T  # (F, T)
         mag = np.minimum(mag, np.abs(S))  # additive noise only adds energy: never amplify a bin
         return with_phase(mag, S, self.stft_config, len(y))
 
@@ -265,18 +204,13 @@ class SpeechDenoiser:
                 self.denoise_file(f, tmp / f.name)
         return [dst / f.name for f in files]
 
-    def save(self, folder: str | Path) -> Path:
-        from aekit.audio.saved import save_audio_model
-
-        self._check_fitted()
-        return save_audio_model(folder, self.model_, "denoise", self.get_params(), self.normalizer_)
-
     @classmethod
     def load(cls, folder: str | Path) -> "SpeechDenoiser":
-        from aekit.audio.saved import load_audio_model
+        """A denoiser saved with :meth:`save` (``aekit.load`` does the same for any run)."""
+        from aekit.apps.base import load
+        from aekit.errors import ModelFileError
 
-        model, params, normalizer = load_audio_model(
-            folder, "denoise", "an audio denoiser (train one with 'aekit audio train-denoiser')")
-        den = cls(**params)
-        den.normalizer_, den.model_ = normalizer, model
-        return den
+        obj = load(folder)
+        if not isinstance(obj, cls):
+            raise ModelFileError(f"{folder}: not an audio denoiser run (train one with 'aekit audio train-denoiser')")
+        return obj
