@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from aekit.errors import ConfigError, DataError, ModelFileError
+from aekit.errors import ConfigError, DataError, ModelFileError, ShapeError
 
 # The shared training settings: scikit-learn's names, one default each. An application
 # that needs another default says so in its ``settings`` with the reason.
@@ -113,6 +113,21 @@ class AutoencoderEstimator(BaseEstimator):
             from aekit.data.noise import build_corruption
 
             build_corruption([dict(s) for s in self.noise])
+
+    def _validate_table(self, X: Any, reset: bool) -> np.ndarray:
+        """scikit-learn's input validation for ``(n_samples, n_features)`` tables, its messages kept
+        (its own checks match them) but raised as aekit errors: a width that differs from the
+        fitted one is a :class:`ShapeError`, anything else (NaN, empty, text) a :class:`DataError`."""
+        from sklearn.utils.validation import validate_data
+
+        try:
+            return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+        except ValueError as err:
+            if isinstance(err, (DataError, ShapeError, ConfigError)):
+                raise
+            if not reset and "features" in str(err) and "expecting" in str(err):
+                raise ShapeError(str(err)) from None
+            raise DataError(str(err)) from None
 
     def _split(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Seeded ``(train, validation)`` row indices with ``validation_fraction`` of ``n`` rows

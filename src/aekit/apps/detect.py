@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 from sklearn.base import OutlierMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from aekit.apps.base import TRAINING_SETTINGS, AutoencoderEstimator
 from aekit.apps.thresholds import METHODS as THRESHOLD_METHODS
@@ -131,13 +131,7 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
             raise ConfigError(f"score_type must be one of {', '.join(SCORES)}, got {self.score_type!r}")
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
-        try:
-            return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
-        except ValueError as err:
-            # scikit-learn's own message (kept: its estimator checks match on it), as an aekit error
-            if not reset and "features" in str(err) and "expecting" in str(err):
-                raise ShapeError(str(err)) from None
-            raise
+        return self._validate_table(X, reset)
 
     def _shape(self, n_features: int) -> tuple[int, ...]:
         shape = (n_features,) if self.input_shape is None else tuple(int(s) for s in self.input_shape)

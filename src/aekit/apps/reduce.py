@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from aekit.apps.base import AutoencoderEstimator
 from aekit.errors import ConfigError
@@ -36,8 +36,9 @@ class AutoencoderReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Auto
         errors reported by :meth:`score` are always in the input's units.
     max_epochs, batch_size, lr, weight_decay, validation_fraction, patience, noise,
         random_state, device: the shared training settings (:data:`aekit.apps.base.TRAINING_SETTINGS`).
-        ``max_epochs`` defaults to 50 here: a reducer is judged by its reconstruction
-        error alone, which keeps falling well past the detector's 30 epochs.
+
+    Default that differs from the shared settings: ``max_epochs`` is 50, because a reducer
+    is judged by its reconstruction error alone, which keeps falling well past 30 epochs.
 
     Fitted attributes: ``model_`` (the :class:`~aekit.models.base.Autoencoder`),
     ``scaler_``, ``history_`` (one dict per epoch), ``n_features_in_``.
@@ -58,7 +59,7 @@ class AutoencoderReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Auto
         from aekit.data.dataset import Scaler
         from aekit.registry import build_model
 
-        X = validate_data(self, X, dtype=FLOATS)
+        X = self._validate_table(X, reset=True)
         if int(self.n_components) < 1:  # ConfigError is a ValueError, as scikit-learn expects
             raise ConfigError(f"n_components must be >= 1, got {self.n_components}")
         self.scaler_ = Scaler(self.scaling, per_feature=True).fit(X)  # type: ignore[arg-type]
@@ -78,7 +79,7 @@ class AutoencoderReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Auto
     def transform(self, X: Any) -> np.ndarray:
         """Codes of ``X``, shape ``(n_samples, n_components)``, in ``X``'s float dtype."""
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, dtype=FLOATS, reset=False)
+        X = self._validate_table(X, reset=False)
         Z = batched(self.model_.encode, X, transform=self.scaler_.transform)
         return Z.astype(X.dtype, copy=False)
 
@@ -99,7 +100,7 @@ class AutoencoderReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Auto
 
     def score(self, X: Any, y: Any = None) -> float:
         """Negative mean squared reconstruction error in ``X``'s units (higher is better)."""
-        X = validate_data(self, X, dtype=FLOATS, reset=False)
+        X = self._validate_table(X, reset=False)
         return -float(np.mean((self.reconstruct(X) - X) ** 2))
 
 
