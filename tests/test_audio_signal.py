@@ -153,7 +153,7 @@ def test_baselines_improve_si_sdr_on_white_noise() -> None:
 
 # -- figures -------------------------------------------------------------------------
 def test_plot_audio_writes_a_png(tmp_path: Path) -> None:
-    from aekit.audio.plots import plot_audio
+    from aekit.audio.figures import plot_audio
 
     y = speech_like()
     path = plot_audio(tmp_path / "fig" / "before_after.png", {"clean": y, "noisy": y + 0.01}, SR)

@@ -168,3 +168,36 @@ def test_importing_and_training_leave_no_process_wide_state() -> None:
     assert torch.equal(torch.random.get_rng_state(), before)
     assert {n: logging.getLogger(n).level for n in levels} == levels
     assert warnings.filters == filters
+
+
+def test_runs_written_by_aekit_0_1_still_load(tmp_path: Path) -> None:
+    """A detector folder in the 0.1 schema (format aekit-model/1, a "detector" entry) loads and
+    scores the same; an old audio run gets one line naming the version that wrote it."""
+    import json
+
+    from aekit.errors import ModelFileError
+
+    X = _table()
+    det = aekit.AutoencoderDetector(model_params={"hidden": [8], "latent_dim": 2}, **FAST).fit(X)
+    det.save(tmp_path / "run")
+    meta = json.loads((tmp_path / "run" / "model.json").read_text())
+    est = meta.pop("estimator")
+    state, params = est["state"], dict(est["params"])
+    params["accelerator"] = params.pop("device")
+    old = {k: v for k, v in meta.items() if k not in ("kind", "aekit_version")}
+    old["format"] = "aekit-model/1"
+    old["detector"] = {"class": "AutoencoderDetector", "params": params, "threshold": state["threshold"],
+                       "n_features_in": state["n_features_in"], "input_shape": state["input_shape"],
+                       "err_shift": state["err_shift"], "err_scale": state["err_scale"]}
+    (tmp_path / "run" / "model.json").write_text(json.dumps(old))
+    back = aekit.load(tmp_path / "run")
+    assert isinstance(back, aekit.AutoencoderDetector)
+    np.testing.assert_array_equal(back.anomaly_score(X), det.anomaly_score(X))
+    old.pop("detector")
+    old["audio"] = {"task": "denoise", "params": {}, "normalizer": {}}
+    (tmp_path / "run" / "model.json").write_text(json.dumps(old))
+    with pytest.raises(ModelFileError, match="aekit 0.1"):
+        aekit.load(tmp_path / "run")
+    old.pop("audio")
+    (tmp_path / "run" / "model.json").write_text(json.dumps(old))
+    assert type(aekit.load(tmp_path / "run")).__name__ == "TrainedAutoencoder"  # a plain 0.1 run

@@ -233,12 +233,29 @@ def estimator_kinds() -> dict[str, type[AutoencoderEstimator]]:
     return dict(_KINDS)
 
 
+def _upgrade_detector(meta: dict[str, Any]) -> dict[str, Any]:
+    """A detector's ``model.json`` from aekit 0.1 (format ``aekit-model/1``, a ``detector`` entry)
+    in today's schema (``kind`` plus ``estimator`` parameters and state)."""
+    old = meta["detector"]
+    table = {"family": meta.get("family"), "n_features_in": old["n_features_in"], "input_shape": old["input_shape"],
+             "feature_names_in": None, "err_shift": old["err_shift"], "err_scale": old["err_scale"],
+             "threshold": old["threshold"]}
+    params = dict(old["params"])
+    if "accelerator" in params:
+        params["device"] = params.pop("accelerator")
+    if old["class"] != "SeriesDetector":
+        return {**meta, "kind": "detector", "estimator": {"class": "AutoencoderDetector", "params": params, "state": table}}
+    n = int(old["n_channels"])
+    scaler = {"kind": "standard", "per_feature": True, "shape": [n], "shift": old["mean"], "scale": old["std"]}
+    state = {"n_channels": n, "threshold": old["threshold"], "window_detector": table}
+    return {**meta, "kind": "series_detector", "preprocessing": scaler,
+            "estimator": {"class": "SeriesDetector", "params": params, "state": state}}
+
+
 def _upgrade(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     """``model.json`` of aekit 0.1 (format ``aekit-model/1``) in today's schema, where it can be."""
     if "detector" in meta:
-        from aekit.apps.detect import upgrade_legacy
-
-        return upgrade_legacy(meta)
+        return _upgrade_detector(meta)
     if "denoiser" in meta:
         params = {"noise": meta["denoiser"].get("noise")}
         return {**meta, "kind": "image_denoiser", "estimator": {"class": "ImageDenoiser", "params": params, "state": {}}}

@@ -175,7 +175,7 @@ class DenoiseReport:
 
     def grid(self, path: str | Path, n: int = 8) -> Path:
         """Rows: clean, noisy, each filter, autoencoder; PSNR/SSIM beside each row's name."""
-        from aekit.reports.images import image_rows
+        from aekit.plotting import image_rows
 
         rows = {"clean": self.clean[:n], **{k: v[:n] for k, v in self.outputs.items()}}
         notes = {k: f"{m['psnr']:.1f} dB\nSSIM {m['ssim']:.2f}" for k, m in self.metrics.items()}
@@ -222,7 +222,7 @@ def write_pngs(images: np.ndarray, names: Sequence[str], folder: str | Path) -> 
     from PIL import Image
 
     from aekit.io import atomic_write_with
-    from aekit.reports.images import to_display
+    from aekit.plotting import to_display
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -557,7 +557,7 @@ def save_detector(det: AutoencoderDetector | SeriesDetector, folder: Any) -> Any
 
 
 def load_detector(folder: Any) -> AutoencoderDetector | SeriesDetector:
-    """Load a detector saved by :func:`save_detector` (or by an earlier aekit; see :func:`upgrade_legacy`)."""
+    """Load a detector saved by :func:`save_detector` (or by aekit 0.1, upgraded on load)."""
     import aekit
 
     det = aekit.load(folder)
@@ -566,22 +566,3 @@ def load_detector(folder: Any) -> AutoencoderDetector | SeriesDetector:
 
         raise ModelFileError(f"{folder}: an aekit run of kind {getattr(det, 'kind', 'autoencoder')!r}, not a detector")
     return det
-
-
-def upgrade_legacy(meta: dict[str, Any]) -> dict[str, Any]:
-    """A detector's ``model.json`` from aekit 0.1 (format ``aekit-model/1``, a ``detector`` entry)
-    in today's schema (``kind`` plus ``estimator`` parameters and state)."""
-    old = meta["detector"]
-    table = {"family": meta.get("family"), "n_features_in": old["n_features_in"], "input_shape": old["input_shape"],
-             "feature_names_in": None, "err_shift": old["err_shift"], "err_scale": old["err_scale"],
-             "threshold": old["threshold"]}
-    params = dict(old["params"])
-    if "accelerator" in params:
-        params["device"] = params.pop("accelerator")
-    if old["class"] != "SeriesDetector":
-        return {**meta, "kind": "detector", "estimator": {"class": "AutoencoderDetector", "params": params, "state": table}}
-    n = int(old["n_channels"])
-    scaler = {"kind": "standard", "per_feature": True, "shape": [n], "shift": old["mean"], "scale": old["std"]}
-    state = {"n_channels": n, "threshold": old["threshold"], "window_detector": table}
-    return {**meta, "kind": "series_detector", "preprocessing": scaler,
-            "estimator": {"class": "SeriesDetector", "params": params, "state": state}}

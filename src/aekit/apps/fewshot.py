@@ -332,7 +332,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def accuracy_plot(summary: Sequence[dict[str, Any]], path: Any, title: str = "") -> Any:
     """Accuracy vs labels per class (log axis), one line with error bars per method."""
-    from aekit.reports.images import line_plot
+    from aekit.plotting import line_plot
 
     shots = sorted({r["n"] for r in summary})
     series = {}

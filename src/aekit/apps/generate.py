@@ -142,7 +142,7 @@ def _generate_into(
     trained: Any, out_dir: Path, X: np.ndarray | None, y: np.ndarray | None, n_samples: int, grid_steps: int,
     interp: tuple[int, int], interp_steps: int, attribute: tuple[Any, Any] | None, seed: int,
 ) -> dict[str, Path]:
-    from aekit.reports.images import image_rows, image_sheet
+    from aekit.plotting import image_rows, image_sheet
 
     images = len(trained.model.input_shape) == 3
     lo, hi = _display_range(trained)

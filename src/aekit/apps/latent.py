@@ -76,7 +76,7 @@ def write_latent_figures(view: LatentView, out_dir: str | Path, X: np.ndarray | 
                          class_names: list[str] | None = None, with_pca: bool = True, n_maps: int = 8) -> list[Path]:
     """``latent_<method>.png`` (with the PCA-of-inputs panel beside it when ``X`` is given) and,
     for conv codes ``(N, C, H, W)``, ``code_maps.png``."""
-    from aekit.reports.images import code_maps, scatter_panels
+    from aekit.plotting import code_maps, scatter_panels
 
     out_dir = Path(out_dir)
     title = {"direct": "autoencoder code (2-d)", "pca": "autoencoder code, PCA", "tsne": "autoencoder code, t-SNE",

@@ -197,9 +197,9 @@ def curve_experiment(
 
 def curve_figure(rows: Sequence[dict[str, Any]], path: Any) -> Any:
     """One row per function: feature space, PCA reconstruction, autoencoder reconstruction."""
-    from aekit.reports.images import plt_module, save_png
+    from aekit.plotting import pyplot, save_figure
 
-    plt = plt_module()
+    plt = pyplot()
     fig, axes = plt.subplots(len(rows), 3, figsize=(9, 2.8 * len(rows)), squeeze=False)
     for ax_row, r in zip(axes, rows):
         label = "y = mx + c" if r["power"] == 1 else f"y = mx^{r['power']} + c"
@@ -212,7 +212,7 @@ def curve_figure(rows: Sequence[dict[str, Any]], path: Any) -> Any:
             ax.set_title(title, fontsize=9)
         ax_row[0].set_ylabel(label)
     fig.tight_layout()
-    return save_png(fig, path)
+    return save_figure(fig, path)
 
 
 __all__ = ["AutoencoderReducer", "check_code_sizes", "compare_with_pca", "curve_experiment", "curve_figure", "curve_points", "reconstruction_mse"]

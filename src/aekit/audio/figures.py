@@ -1,16 +1,18 @@
-"""Figure of one clip: waveform above a log-mel or log-magnitude spectrogram.
-
-Before/after comparisons of several signals on one colour scale: :func:`aekit.audio.plots.plot_audio`.
+"""Audio figures: one clip's waveform above its log-mel or log-magnitude spectrogram
+(:func:`plot_spectrogram`), and several signals on one colour scale, e.g. before/after
+denoising (:func:`plot_audio`). Drawn with aekit's figure helpers (:mod:`aekit.plotting`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
 from aekit.audio.features import MelConfig, STFTConfig, log_magnitude, stft
 from aekit.errors import ConfigError
+from aekit.plotting import pyplot, save_figure
 
 
 def check_spectrogram_params(path: str | Path, n_fft: int, hop: int, window: str, n_mels: int) -> None:
@@ -45,26 +47,40 @@ def _draw(axes: np.ndarray, y: np.ndarray, sr: int, title: str, n_fft: int, hop:
                 xlabel="time (s)", ylabel="mel band" if n_mels else "frequency (Hz)")
 
 
-def _save(fig: object, path: Path) -> Path:
-    from aekit.io import atomic_write_with
-
-    out = atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))  # type: ignore[attr-defined]
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)  # type: ignore[arg-type]
-    return out
-
-
 def plot_spectrogram(path: str | Path, y: np.ndarray, sr: int, n_fft: int = 512, hop: int = 128,
                      window: str = "hann", n_mels: int = 0) -> Path:
     """Waveform above spectrogram of one clip, written as PNG."""
     check_spectrogram_params(path, n_fft, hop, window, n_mels)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 1, figsize=(9, 6), constrained_layout=True)
+    fig, axes = pyplot().subplots(2, 1, figsize=(9, 6), constrained_layout=True)
     _draw(axes, y, sr, Path(path).stem, n_fft, hop, window, n_mels)
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
+
+def plot_audio(
+    path: str | Path,
+    signals: Mapping[str, np.ndarray],
+    sr: int,
+    cfg: STFTConfig | None = None,
+    max_hz: float | None = None,
+) -> Path:
+    """Save a PNG with one row per signal: waveform (left) and log-magnitude spectrogram in dB (right).
+
+    All spectrograms share one colour scale (the loudest signal's top 80 dB) so rows compare.
+    """
+    plt = pyplot()
+    cfg = cfg or STFTConfig(n_fft=512 if sr > 12000 else 256, hop=128 if sr > 12000 else 64)
+    specs = {k: 20 * np.log10(np.abs(stft(np.asarray(y, np.float32), cfg)) + 1e-6) for k, y in signals.items()}
+    top = max(float(s.max()) for s in specs.values())
+    fig, axes = plt.subplots(len(signals), 2, figsize=(11, 2.4 * len(signals)), squeeze=False,
+                             gridspec_kw={"width_ratios": [1, 1.4]})
+    for row, (name, y) in enumerate(signals.items()):
+        t = np.arange(len(y)) / sr
+        axes[row, 0].plot(t, y, lw=0.4, color="tab:blue")
+        axes[row, 0].set(title=f"{name}: waveform", xlabel="time (s)", xlim=(0, t[-1] if len(t) else 1))
+        S = specs[name]
+        extent = (0, len(y) / sr, 0, sr / 2)
+        im = axes[row, 1].imshow(S, origin="lower", aspect="auto", extent=extent, cmap="magma", vmin=top - 80, vmax=top)
+        axes[row, 1].set(title=f"{name}: spectrogram", xlabel="time (s)", ylabel="Hz", ylim=(0, max_hz or sr / 2))
+        fig.colorbar(im, ax=axes[row, 1], label="dB")
+    fig.tight_layout()
+    return save_figure(fig, path)

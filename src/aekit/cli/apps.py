@@ -110,7 +110,7 @@ def reduce(
         figures = []
         two = next((r for r in results if r["dims"] == 2), None)
         if two is not None:
-            from aekit.reports.images import scatter_panels
+            from aekit.plotting import scatter_panels
 
             panels = [("PCA, 2 components", two["pca_codes"]), ("autoencoder, 2-d code", two["ae_codes"])]
             figures.append(scatter_panels(panels, yte, out / "embedding_pca_vs_ae.png", ds.class_names))

@@ -158,7 +158,7 @@ def denoise(
     den.denoise_file(src, dst)
     if figure:
         from aekit.audio.io import load_audio
-        from aekit.audio.plots import plot_audio
+        from aekit.audio.figures import plot_audio
 
         (a, rate), (b, _) = load_audio(src, clipping="ignore"), load_audio(dst, clipping="ignore")
         plot_audio(dst.with_suffix(".png"), {"before": a, "after": b}, rate)

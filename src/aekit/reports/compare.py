@@ -173,13 +173,14 @@ def _reconstructions(comp: Comparison, trained: list[Any], splits: list[Any], fi
         return None
     outs = {comp.rows[i]["run"]: trained[i].reconstruct(X) for i in chosen}
     if X.ndim == 4:
-        from aekit.reports.images import image_rows
+        from aekit.plotting import image_rows
 
         lo, hi = float(X.min()), float(X.max())
         path = image_rows({"input": X, **outs}, fig_dir / "reconstructions.png", vmin=lo, vmax=hi)
         caption = "Held-out inputs (top row) and each run's reconstruction (one row per run, best test MSE first)."
     else:
-        from aekit.reports.figures import _plt, save_figure
+        from aekit.plotting import pyplot as _plt
+from aekit.plotting import save_figure
 
         plt = _plt()
         fig, ax = plt.subplots(figsize=(9, 3))

@@ -275,7 +275,7 @@ def write_explore_report(prof: DataProfile, out: str | Path, fig_dir: str | Path
                                 figures=[embed_png(plots.class_balance(prof.class_counts, figs / "class_balance.png"))]))
     samples = Section("samples", "Samples")
     if prof.kind == "image" and prof.X is not None:
-        from aekit.reports.images import image_sheet
+        from aekit.plotting import image_sheet
 
         X = prof.X[:32]
         lo, hi = float(np.nanmin(X)), float(np.nanmax(X))

@@ -7,24 +7,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from aekit.io import atomic_write_with
-
-
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
-    """Save a matplotlib figure atomically as PNG and close it."""
-    plt = _plt()
-    out = atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"))
-    plt.close(fig)
-    return out
+from aekit.plotting import pyplot as _plt
+from aekit.plotting import save_figure
 
 
 def loss_curves(history: Sequence[dict[str, float]], path: str | Path) -> Path:

@@ -335,7 +335,7 @@ def _generative(ctx: _RunContext) -> Section | None:
     if ctx.trained is None or ctx.X is None or ctx.X.ndim != 4:
         return None
     from aekit.apps.generate import has_prior, interpolate, sample_prior
-    from aekit.reports.images import image_rows
+    from aekit.plotting import image_rows
 
     if not has_prior(ctx.trained):
         return None
@@ -353,7 +353,7 @@ def _denoising(ctx: _RunContext) -> Section | None:
     if not noise or ctx.X is None or ctx.trained is None or ctx.X.ndim != 4:
         return None
     from aekit.apps.denoise import classic_filters, corrupt, psnr
-    from aekit.reports.images import image_rows
+    from aekit.plotting import image_rows
 
     clean = ctx.scaled(ctx.X[:200])
     noisy = corrupt(clean, noise, seed=1)

@@ -12,7 +12,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from aekit.reports.figures import _plt, save_figure
+from aekit.plotting import pyplot as _plt
+from aekit.plotting import save_figure
 
 
 def pca_2d(X: np.ndarray) -> np.ndarray:

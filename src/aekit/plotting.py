@@ -1,4 +1,10 @@
-"""Figures for the applications: labelled image grids, embedding scatters, code maps, tile sheets."""
+"""aekit's one figure helper module: the pyplot handle, atomic PNG saving, and the drawings
+applications, experiments and reports share (labelled image grids, embedding scatters,
+code maps, tile sheets, line plots).
+
+It sits at the bottom of the package (beside :mod:`aekit.io`), so any layer may draw;
+matplotlib is imported only when a figure is made.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 
-def plt_module() -> Any:
+def pyplot() -> Any:
     """matplotlib.pyplot on the non-interactive Agg backend."""
     import matplotlib
 
@@ -18,12 +24,13 @@ def plt_module() -> Any:
     return plt
 
 
-def save_png(fig: Any, path: str | Path, dpi: int = 110) -> Path:
-    """Save a figure atomically as PNG (creating folders) and close it."""
-    from aekit.reports.figures import save_figure
+def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
+    """Save a matplotlib figure atomically as PNG (creating folders) and close it."""
+    from aekit.io import atomic_write_with
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return save_figure(fig, path, dpi=dpi)
+    out = atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"))
+    pyplot().close(fig)
+    return out
 
 
 def to_display(X: np.ndarray) -> np.ndarray:
@@ -43,7 +50,7 @@ def image_rows(rows: dict[str, np.ndarray], path: str | Path, vmin: float = 0.0,
     Values are clipped to ``[vmin, vmax]`` so rows share one grey scale; ``notes`` adds
     text (e.g. PSNR) after a row's label.
     """
-    plt = plt_module()
+    plt = pyplot()
     names = list(rows)
     n = max(len(v) for v in rows.values())
     fig, axes = plt.subplots(len(names), n, figsize=(1.1 * n + 1.2, 1.15 * len(names)), squeeze=False)
@@ -60,7 +67,7 @@ def image_rows(rows: dict[str, np.ndarray], path: str | Path, vmin: float = 0.0,
         label = name if not notes or name not in notes else f"{name}\n{notes[name]}"
         axes[i][0].set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
     fig.tight_layout()
-    return save_png(fig, path)
+    return save_figure(fig, path)
 
 
 def tile_sheet(images: np.ndarray, ncols: int) -> np.ndarray:
@@ -77,7 +84,7 @@ def tile_sheet(images: np.ndarray, ncols: int) -> np.ndarray:
 
 def image_sheet(images: np.ndarray, ncols: int, path: str | Path, title: str = "", vmin: float = 0.0, vmax: float = 1.0) -> Path:
     """Save ``images`` as one mosaic PNG (e.g. samples from a VAE's prior, a latent grid)."""
-    plt = plt_module()
+    plt = pyplot()
     sheet = np.clip(tile_sheet(images, ncols), vmin, vmax)
     rows = -(-len(images) // ncols)
     fig, ax = plt.subplots(figsize=(max(3.0, 0.6 * ncols), max(3.0, 0.6 * rows) + (0.3 if title else 0)))
@@ -87,13 +94,13 @@ def image_sheet(images: np.ndarray, ncols: int, path: str | Path, title: str = "
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    return save_png(fig, path)
+    return save_figure(fig, path)
 
 
 def scatter_panels(panels: Sequence[tuple[str, np.ndarray]], labels: np.ndarray | None, path: str | Path,
                    class_names: Sequence[str] | None = None) -> Path:
     """Side-by-side 2-D scatters (``(N, 2)`` each) coloured by ``labels``, one shared legend."""
-    plt = plt_module()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.2), squeeze=False)
     handles = None
     for ax, (title, Z) in zip(axes[0], panels):
@@ -110,7 +117,7 @@ def scatter_panels(panels: Sequence[tuple[str, np.ndarray]], labels: np.ndarray 
         names = [class_names[int(c)] if class_names is not None and int(c) < len(class_names) else str(c) for c in classes]
         fig.legend(handles, names, loc="center right", fontsize=8, markerscale=1.5)
         fig.subplots_adjust(right=0.88)
-    return save_png(fig, path)
+    return save_figure(fig, path)
 
 
 def code_maps(codes: np.ndarray, path: str | Path, inputs: np.ndarray | None = None) -> Path:
@@ -118,7 +125,7 @@ def code_maps(codes: np.ndarray, path: str | Path, inputs: np.ndarray | None = N
 
     With ``inputs``, each example's image is drawn left of its code strip.
     """
-    plt = plt_module()
+    plt = pyplot()
     codes = np.asarray(codes, dtype=np.float32)
     if codes.ndim != 4:
         raise ValueError(f"code maps need conv codes (N, C, H, W), got shape {codes.shape}")
@@ -136,13 +143,13 @@ def code_maps(codes: np.ndarray, path: str | Path, inputs: np.ndarray | None = N
             ax.set_yticks([])
     axes[0][-1].set_title(f"code {c}x{h}x{w} shown as {h}x{c * w}", fontsize=8)
     fig.tight_layout()
-    return save_png(fig, path)
+    return save_figure(fig, path)
 
 
 def line_plot(x: Sequence[float], series: dict[str, tuple[Sequence[float], Sequence[float]]], path: str | Path,
               xlabel: str, ylabel: str, title: str = "", logx: bool = False) -> Path:
     """Lines with error bars: ``series[name] = (means, stds)`` over ``x``."""
-    plt = plt_module()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     for name, (mean, std) in series.items():
         ax.errorbar(list(x), list(mean), yerr=list(std), marker="o", capsize=3, label=name)
@@ -155,4 +162,4 @@ def line_plot(x: Sequence[float], series: dict[str, tuple[Sequence[float], Seque
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return save_png(fig, path)
+    return save_figure(fig, path)
