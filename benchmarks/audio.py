@@ -1,6 +1,6 @@
 """Audio benchmark: speech denoising against classical baselines, machine-sound detection.
 
-* ``denoise``: :class:`aekit.audio.denoise.SpeechDenoiser` trained on clean speech
+* ``denoise``: :class:`aekit.SpeechDenoiser` trained on clean speech
   (Asterisk prompts of the train split + espeak-ng train voices/sentences) mixed with
   white, pink and brown noise; evaluated on held-out files (Asterisk test split +
   espeak-ng test voices/sentences, never seen in training) at 0, 5 and 10 dB against
@@ -74,14 +74,14 @@ def _methods(den: Any) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
 def bench_denoise(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
-    from aekit.audio.denoise import SpeechDenoiser
+    from aekit.apps.speech import SpeechDenoiser
     from aekit.audio.io import load_audio
     from aekit.audio.metrics import pesq_score, si_sdr, snr, stoi_score
     from aekit.audio.noise import coloured_noise, mix_at_snr
 
     train, test = _speech(args)
     t0 = time.perf_counter()
-    den = SpeechDenoiser(epochs=args.epochs, seed=0).fit(train)
+    den = SpeechDenoiser(max_epochs=args.epochs, random_state=0).fit(train)
     fit_s = time.perf_counter() - t0
     print(f"denoiser: trained on {len(train)} clips in {fit_s:.0f} s; testing on {len(test)} held-out clips", flush=True)
     clean = [load_audio(f, sr=8000)[0] for f in test]
@@ -127,7 +127,7 @@ def bench_denoise(args: argparse.Namespace) -> dict[str, Any]:
 # --- detection ----------------------------------------------------------------------------
 
 def bench_detect(args: argparse.Namespace) -> dict[str, Any]:
-    from aekit.audio.detect import AudioAnomalyDetector, dcase_files, evaluate
+    from aekit.apps.sound import AudioAnomalyDetector, dcase_files, evaluate
     from aekit.audio.machines import MachineConfig, write_dataset
 
     out: dict[str, Any] = {}
@@ -140,7 +140,7 @@ def bench_detect(args: argparse.Namespace) -> dict[str, Any]:
                                  n_test_per_fault=n_fault, cfg=cfg, seed=7)
             for model in args.models:
                 t0 = time.perf_counter()
-                det = AudioAnomalyDetector(model=model, epochs=args.detect_epochs, seed=0).fit(dcase_files(root, "train"))
+                det = AudioAnomalyDetector(model=model, max_epochs=args.detect_epochs, random_state=0).fit(dcase_files(root, "train"))
                 res = evaluate(det, dcase_files(root, "test"))
                 res.pop("scores")
                 res["seconds"] = time.perf_counter() - t0

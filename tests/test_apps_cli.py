@@ -108,7 +108,7 @@ DIGITS = ("--data", "digits", "--limit", "200")
 # refused before any training and before the --out folder exists.
 REFUSED = [
     pytest.param(("reduce", *DIGITS, "--dims", "2,65"),
-                 "--dims: code size 65 out of range", id="reduce-dims-above-features"),
+                 "dims: code size 65 out of range", id="reduce-dims-above-features"),
     pytest.param(("reduce", *DIGITS, "--dims", "2", "--test-limit", "0"),
                  "'--test-limit'", id="reduce-test-limit-0"),
     pytest.param(("reduce", "--data", "digits", "--limit", "2"),
@@ -153,7 +153,7 @@ def test_bad_settings_are_refused_before_any_output(args: tuple[str, ...], messa
 def test_refusal_as_a_user_sees_it(tmp_path: Path) -> None:
     """The same in a fresh interpreter: no traceback and no warnings, only the one line."""
     r = run_cli("reduce", *DIGITS, "--dims", "0", "--out", str(tmp_path / "out"))
-    assert r.returncode == 2 and r.stderr.startswith("aekit: error: --dims: code size 0 out of range"), r.stderr
+    assert r.returncode == 2 and r.stderr.startswith("aekit: error: dims: code size 0 out of range"), r.stderr
     assert r.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
 
 

@@ -10,7 +10,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from aekit.apps.reduce import AutoencoderReducer, compare_with_pca, curve_experiment, curve_figure, curve_points
+from aekit.apps.reduce import AutoencoderReducer
+from aekit.experiments.reduction import ae_and_pca_at, curve_experiment, curve_figure, curve_points
 
 
 @parametrize_with_checks([AutoencoderReducer(max_epochs=2, hidden=(8,))])
@@ -67,7 +68,7 @@ def test_pipeline_with_classifier() -> None:
 
 def test_compare_with_pca_reports_both_errors() -> None:
     X = _low_rank(n=120, d=8)
-    r = compare_with_pca(X[:100], X[100:], 2, hidden=(16,), max_epochs=3)
+    r = ae_and_pca_at(X[:100], X[100:], 2, hidden=(16,), max_epochs=3)
     assert r["pca_codes"].shape == r["ae_codes"].shape == (20, 2)
     assert r["pca_mse"] > 0 and r["ae_mse"] > 0
 
@@ -82,4 +83,6 @@ def test_autoencoder_beats_pca_on_a_parabola(tmp_path) -> None:
     rows = curve_experiment(powers=(2,), n=200, max_epochs=120)
     r = rows[0]
     assert r["ae_mse"] < r["pca_mse"] / 5  # one non-linear dimension explains a curve; PCA's line cannot
-    assert curve_figure(rows, tmp_path / "curves.png").stat().st_size > 0
+    from aekit.plotting import save_figure
+
+    assert save_figure(curve_figure(rows), tmp_path / "curves.png").stat().st_size > 0

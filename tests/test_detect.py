@@ -382,3 +382,24 @@ def test_series_detector_takes_the_table_detectors_options(tmp_path) -> None:
     assert isinstance(back, SeriesDetector)
     np.testing.assert_array_equal(back.anomaly_score(s), det.anomaly_score(s))
     np.testing.assert_array_equal(back.window_scores(s)[0], scores)
+
+
+def test_sine_anomaly_experiment_command(tmp_path) -> None:
+    """The English deck's Conv1D experiment as one command: per-kind ROC-AUC, a threshold chosen
+    on held-out normal signals, precision/recall/F1, confusion matrix and two figures."""
+    import json
+
+    from tests.conftest import run_cli
+
+    res = run_cli("sine-anomalies", "--n-train", "40", "--n-normal", "20", "--n-per-kind", "3", "--length", "64",
+                  "-e", "2", "-o", str(tmp_path / "sine"))
+    assert res.returncode == 0, res.stderr
+    out = json.loads((tmp_path / "sine" / "sine_anomalies.json").read_text())
+    (tn, fp), (fn, tp) = out["confusion_matrix"]
+    assert tn + fp == 20 and fn + tp == 18 and 0 <= out["roc_auc"] <= 1
+    assert {r["kind"] for r in out["per_kind"]} == {"spikes", "frequency_shift", "amplitude_change", "noise_burst",
+                                                    "flat", "level_shift"}
+    assert (tmp_path / "sine" / "sine_scores.png").is_file() and (tmp_path / "sine" / "sine_examples.png").is_file()
+    assert "ROC-AUC" in res.stdout and "F1" in res.stdout
+    bad = run_cli("sine-anomalies", "--length", "66", "-o", str(tmp_path / "bad"))
+    assert bad.returncode == 2 and "multiple of 4" in bad.stderr and not (tmp_path / "bad").exists()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from aekit.analysis import compare_with_pca, principal_angles
+from aekit.experiments.subspace import linear_ae_vs_pca, principal_angles
 from aekit.errors import ConfigError, ShapeError
 from aekit.models.contractive import ContractiveAutoencoder, ContractiveConfig
 from aekit.models.sparse import KSparseAutoencoder, KSparseConfig, SparseKLAutoencoder, SparseKLConfig, keep_top_k
@@ -274,13 +274,13 @@ def test_linear_autoencoder_learns_the_pca_subspace():
     torch.manual_seed(0)
     model = build_model("linear", {"input_shape": [10], "latent_dim": 3})
     fit_model(model, X, trainer=TrainerConfig(max_epochs=80, batch_size=64), optim=OptimConfig(lr=1e-2))
-    cmp = compare_with_pca(model, X)
+    cmp = linear_ae_vs_pca(model, X)
     assert cmp.angles_deg.shape == (3,)
     assert cmp.max_angle_deg < 3.0
     assert cmp.pca_mse <= cmp.ae_mse < 1.5 * cmp.pca_mse  # PCA is the optimum; the AE gets close
     assert cmp.explained_variance_ratio > 0.99
     with pytest.raises(ShapeError, match="at least 3 rows"):
-        compare_with_pca(model, X[:2])
+        linear_ae_vs_pca(model, X[:2])
 
 
 # --- end to end ------------------------------------------------------------------

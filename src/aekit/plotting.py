@@ -33,6 +33,12 @@ def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
     return out
 
 
+def finish(fig: Any, path: str | Path | None) -> Any:
+    """Save ``fig`` to ``path`` (returning the path), or return the figure itself when ``path`` is None
+    (experiments hand figures to their callers; reports and commands save them)."""
+    return fig if path is None else save_figure(fig, path)
+
+
 def to_display(X: np.ndarray) -> np.ndarray:
     """``(N, C, H, W)`` or ``(N, H, W)`` -> ``(N, H, W)`` grey or ``(N, H, W, 3)`` colour, values kept."""
     X = np.asarray(X, dtype=np.float32)
@@ -43,8 +49,8 @@ def to_display(X: np.ndarray) -> np.ndarray:
     return X[:, 0] if X.shape[1] == 1 else X.transpose(0, 2, 3, 1)[..., :3]
 
 
-def image_rows(rows: dict[str, np.ndarray], path: str | Path, vmin: float = 0.0, vmax: float = 1.0,
-               notes: dict[str, str] | None = None) -> Path:
+def image_rows(rows: dict[str, np.ndarray], path: str | Path | None, vmin: float = 0.0, vmax: float = 1.0,
+               notes: dict[str, str] | None = None) -> Any:
     """A grid with one labelled row per entry of ``rows`` (each ``(n, C, H, W)``, same n).
 
     Values are clipped to ``[vmin, vmax]`` so rows share one grey scale; ``notes`` adds
@@ -67,7 +73,7 @@ def image_rows(rows: dict[str, np.ndarray], path: str | Path, vmin: float = 0.0,
         label = name if not notes or name not in notes else f"{name}\n{notes[name]}"
         axes[i][0].set_ylabel(label, fontsize=7, rotation=0, ha="right", va="center")
     fig.tight_layout()
-    return save_figure(fig, path)
+    return finish(fig, path)
 
 
 def tile_sheet(images: np.ndarray, ncols: int) -> np.ndarray:
@@ -82,7 +88,7 @@ def tile_sheet(images: np.ndarray, ncols: int) -> np.ndarray:
     return sheet
 
 
-def image_sheet(images: np.ndarray, ncols: int, path: str | Path, title: str = "", vmin: float = 0.0, vmax: float = 1.0) -> Path:
+def image_sheet(images: np.ndarray, ncols: int, path: str | Path | None, title: str = "", vmin: float = 0.0, vmax: float = 1.0) -> Any:
     """Save ``images`` as one mosaic PNG (e.g. samples from a VAE's prior, a latent grid)."""
     plt = pyplot()
     sheet = np.clip(tile_sheet(images, ncols), vmin, vmax)
@@ -94,11 +100,11 @@ def image_sheet(images: np.ndarray, ncols: int, path: str | Path, title: str = "
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    return save_figure(fig, path)
+    return finish(fig, path)
 
 
-def scatter_panels(panels: Sequence[tuple[str, np.ndarray]], labels: np.ndarray | None, path: str | Path,
-                   class_names: Sequence[str] | None = None) -> Path:
+def scatter_panels(panels: Sequence[tuple[str, np.ndarray]], labels: np.ndarray | None, path: str | Path | None,
+                   class_names: Sequence[str] | None = None) -> Any:
     """Side-by-side 2-D scatters (``(N, 2)`` each) coloured by ``labels``, one shared legend."""
     plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.2), squeeze=False)
@@ -117,10 +123,10 @@ def scatter_panels(panels: Sequence[tuple[str, np.ndarray]], labels: np.ndarray 
         names = [class_names[int(c)] if class_names is not None and int(c) < len(class_names) else str(c) for c in classes]
         fig.legend(handles, names, loc="center right", fontsize=8, markerscale=1.5)
         fig.subplots_adjust(right=0.88)
-    return save_figure(fig, path)
+    return finish(fig, path)
 
 
-def code_maps(codes: np.ndarray, path: str | Path, inputs: np.ndarray | None = None) -> Path:
+def code_maps(codes: np.ndarray, path: str | Path | None, inputs: np.ndarray | None = None) -> Any:
     """Conv codes ``(N, C, H, W)`` shown as ``C`` maps side by side per example (the 8x4x4 -> 4x32 view).
 
     With ``inputs``, each example's image is drawn left of its code strip.
@@ -143,11 +149,11 @@ def code_maps(codes: np.ndarray, path: str | Path, inputs: np.ndarray | None = N
             ax.set_yticks([])
     axes[0][-1].set_title(f"code {c}x{h}x{w} shown as {h}x{c * w}", fontsize=8)
     fig.tight_layout()
-    return save_figure(fig, path)
+    return finish(fig, path)
 
 
-def line_plot(x: Sequence[float], series: dict[str, tuple[Sequence[float], Sequence[float]]], path: str | Path,
-              xlabel: str, ylabel: str, title: str = "", logx: bool = False) -> Path:
+def line_plot(x: Sequence[float], series: dict[str, tuple[Sequence[float], Sequence[float]]], path: str | Path | None,
+              xlabel: str, ylabel: str, title: str = "", logx: bool = False) -> Any:
     """Lines with error bars: ``series[name] = (means, stds)`` over ``x``."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
@@ -162,4 +168,4 @@ def line_plot(x: Sequence[float], series: dict[str, tuple[Sequence[float], Seque
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return save_figure(fig, path)
+    return finish(fig, path)

@@ -173,8 +173,9 @@ class DenoiseReport:
     clean: np.ndarray = field(repr=False)
     outputs: dict[str, np.ndarray] = field(repr=False)  # method -> (N, C, H, W) in [0, 1]
 
-    def grid(self, path: str | Path, n: int = 8) -> Path:
-        """Rows: clean, noisy, each filter, autoencoder; PSNR/SSIM beside each row's name."""
+    def grid(self, path: str | Path | None, n: int = 8) -> Any:
+        """Rows: clean, noisy, each filter, autoencoder; PSNR/SSIM beside each row's name
+        (saved to ``path``, or the figure itself when ``path`` is None)."""
         from aekit.plotting import image_rows
 
         rows = {"clean": self.clean[:n], **{k: v[:n] for k, v in self.outputs.items()}}

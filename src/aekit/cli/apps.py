@@ -32,18 +32,11 @@ def _ints(text: str, flag: str) -> list[int]:
 
 
 def load_split(source: str, limit: int | None, test_limit: int | None, seed: int) -> tuple[Any, Any, Any, Any, Any]:
-    """Dataset plus (train X, train y, test X, test y): the official test split if any, else 20 % held out."""
-    from aekit.data import load_dataset, split_dataset
-    from aekit.errors import DataError
+    """``(held-out split, train X, train y, test X, test y)`` (:func:`aekit.experiments.common.train_test_split_of`)."""
+    from aekit.experiments.common import train_test_split_of
 
-    ds = load_dataset(source, limit=limit)
-    sp = split_dataset(ds, val_fraction=0.0, test_fraction=None if ds.X_test is not None else 0.2, seed=seed)
-    if sp.test is None:
-        raise DataError(f"{ds.name}: {len(ds.X)} row(s) are too few to hold out a test split; use more rows (--limit)")
-    Xte, yte = sp.test.X, sp.test.y
-    if test_limit is not None:
-        Xte, yte = Xte[:test_limit], None if yte is None else yte[:test_limit]
-    return ds, sp.train.X, sp.train.y, Xte, yte
+    sp = train_test_split_of(source, limit, test_limit, seed)
+    return sp, sp.X_train, sp.y_train, sp.X_test, sp.y_test
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
@@ -72,7 +65,7 @@ def reduce(
     epochs: int = typer.Option(30, "--epochs", "-e", min=1, help="Autoencoder epochs."),
     batch_size: int = typer.Option(128, min=1, help="Batch size."),
     lr: float = typer.Option(1e-3, help="Learning rate."),
-    limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N training rows."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Use a seeded, stratified sample of N training rows."),
     test_limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N test rows."),
     curves: bool = typer.Option(False, help="Also run the y = mx^p + c experiment (p = 1, 2, 8)."),
     curve_epochs: int = typer.Option(300, min=1, help="Epochs of the curve experiment's autoencoders."),
@@ -81,62 +74,34 @@ def reduce(
     out: Path = typer.Option(Path("runs/reduce"), help="Folder for the table (reduce.json) and figures."),
 ) -> None:
     """Autoencoder vs PCA at equal code sizes: test reconstruction MSE and 2-D embeddings."""
-    import numpy as np
+    from aekit.experiments.reduction import ae_vs_pca, curve_result
 
-    from aekit.io import removed_on_failure
-    from aekit.apps.reduce import check_code_sizes, compare_with_pca
-    from aekit.data import Scaler
-
-    sizes, widths = _ints(dims, "--dims"), _ints(hidden, "--hidden")
-    ds, Xtr, _, Xte, yte = load_split(data, limit, test_limit, seed)
-    check_code_sizes(sizes, Xtr.reshape(len(Xtr), -1), "--dims")  # all of them, before the first model trains
-    scaler = Scaler("minmax").fit(Xtr)  # errors are reported in [0, 1] units
-    flat = lambda A: scaler.transform(A).reshape(len(A), -1).astype(np.float64)  # noqa: E731
-    Ftr, Fte = flat(Xtr), flat(Xte)
-    params = {"hidden": tuple(widths), "activation": activation, "max_epochs": epochs,
-              "batch_size": batch_size, "lr": lr, "scaling": "none", "output_activation": "sigmoid",
-              "random_state": seed, "device": accelerator}
-    results, rows = [], []
-    for k in sizes:
-        r = compare_with_pca(Ftr, Fte, k, **params)
-        results.append(r)
-        rows.append({"dims": k, "pca_mse": r["pca_mse"], "ae_mse": r["ae_mse"]})
-    with removed_on_failure(out):  # a failure below leaves no half-made new folder
-        _table(f"reconstruction MSE on the {ds.name} test split ({len(Fte)} rows, values in [0, 1])",
-               ["dims", "PCA", "autoencoder"],
-               [[str(r["dims"]), f"{r['pca_mse']:.5f}", f"{r['ae_mse']:.5f}"] for r in rows])
-        summary: dict[str, Any] = {"data": ds.name, "train_rows": len(Ftr), "test_rows": len(Fte), "settings": params,
-                                   "results": rows}
-        figures = []
-        two = next((r for r in results if r["dims"] == 2), None)
-        if two is not None:
-            from aekit.plotting import scatter_panels
-
-            panels = [("PCA, 2 components", two["pca_codes"]), ("autoencoder, 2-d code", two["ae_codes"])]
-            figures.append(scatter_panels(panels, yte, out / "embedding_pca_vs_ae.png", ds.class_names))
-        if curves:
-            from aekit.apps.reduce import curve_experiment, curve_figure
-
-            crow = curve_experiment(seed=seed, max_epochs=curve_epochs, device=accelerator)
-            _table("y = mx^p + c reconstructed from 1 dimension (MSE)", ["function", "PCA", "autoencoder"],
-                   [[f"p = {r['power']}", f"{r['pca_mse']:.5f}", f"{r['ae_mse']:.5f}"] for r in crow])
-            summary["curves"] = [{k: r[k] for k in ("power", "pca_mse", "ae_mse")} for r in crow]
-            figures.append(curve_figure(crow, out / "curves_pca_vs_ae.png"))
-        _save_json(out / "reduce.json", summary)
-        console().print(f"results: {out / 'reduce.json'}")
-        for f in figures:
-            console().print(f"figure: {f}")
+    result = ae_vs_pca(data, _ints(dims, "--dims"), _ints(hidden, "--hidden"), activation, epochs, batch_size, lr,
+                       limit, test_limit, seed, accelerator)
+    s = result.summary
+    _table(f"reconstruction MSE on the {s['data']} test split ({s['test_rows']} rows, values in [0, 1])",
+           ["dims", "PCA", "autoencoder"], [[str(r["dims"]), f"{r['pca_mse']:.5f}", f"{r['ae_mse']:.5f}"] for r in s["results"]])
+    if curves:
+        crv = curve_result(seed=seed, max_epochs=curve_epochs, device=accelerator)
+        _table("y = mx^p + c reconstructed from 1 dimension (MSE)", ["function", "PCA", "autoencoder"],
+               [[f"p = {r['power']}", f"{r['pca_mse']:.5f}", f"{r['ae_mse']:.5f}"] for r in crv.summary["curves"]])
+        result.summary["curves"] = crv.summary["curves"]
+        result.figures.update(crv.figures)
+    written = result.save(out)
+    console().print(f"results: {written.pop('json')}")
+    for f in written.values():
+        console().print(f"figure: {f}")
 
 
 def denoise(
     data: str = typer.Option("mnist", "--data", "-d", help="Built-in image data set or an image file/folder."),
     noise: Optional[list[str]] = typer.Option(None, help="Noise condition, e.g. gaussian:sigma=0.3 (repeatable; one denoiser each)."),
-    family: str = typer.Option("conv", help="Model family of the denoiser."),
+    family: str = typer.Option("conv", "--model", "-m", "--family", help="Model family of the denoiser."),
     epochs: int = typer.Option(20, "--epochs", "-e", min=1, help="Training epochs."),
     batch_size: int = typer.Option(128, min=1, help="Batch size."),
     lr: float = typer.Option(1e-3, help="Learning rate."),
     filter_size: int = typer.Option(3, help="Window of the classic filters (odd number of pixels)."),
-    limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N training images."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Use a seeded, stratified sample of N training images."),
     test_limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N test images."),
     seed: int = typer.Option(0, min=0, help="Random seed."),
     accelerator: str = typer.Option("cpu", help="cpu, gpu or auto (training)."),
@@ -159,33 +124,22 @@ def denoise(
             written = denoise_folder(run, images, output)
         console().print(f"denoised {len(written)} image(s) into {output}")
         return
-    from aekit.apps.denoise import ImageDenoiser, check_filter_size, noise_label
+    from aekit.apps.denoise import check_filter_size
     from aekit.cli.core import parse_noise
-    from aekit.data.noise import build_corruption
+    from aekit.experiments.denoising import DEFAULT_CONDITIONS, denoise_vs_filters
 
     check_filter_size(filter_size, "--filter-size")
-    specs = [parse_noise(n) for n in (noise or ["gaussian:sigma=0.3,clip=true", "salt_pepper:fraction=0.2"])]
-    build_corruption(specs)  # every condition checked before the first one trains
-    ds, Xtr, _, Xte, _ = load_split(data, limit, test_limit, seed)
-    if Xtr.ndim != 4:
-        raise ConfigError(f"{ds.name}: denoising needs images (N, C, H, W), got shape {Xtr.shape}")
-    summary: dict[str, Any] = {"data": ds.name, "train_images": len(Xtr), "test_images": len(Xte), "conditions": []}
-    with removed_on_failure(out):  # a failed condition leaves no half-made new folder
-        for spec in specs:
-            label = noise_label([spec])
-            slug = label.replace(" ", "_").replace("=", "")
-            den = ImageDenoiser(noise=[spec], model=family, max_epochs=epochs, batch_size=batch_size, lr=lr,
-                                random_state=seed, device=accelerator).fit(Xtr)
-            den.save(out / slug)
-            report = den.evaluate(Xte, seed=seed + 1, size=filter_size)
-            grid = report.grid(out / f"grid_{slug}.png")
-            _table(f"{ds.name}, {label}: mean over {len(Xte)} test images", ["method", "PSNR (dB)", "SSIM"],
-                   [[k, f"{m['psnr']:.2f}", f"{m['ssim']:.3f}"] for k, m in report.metrics.items()])
-            summary["conditions"].append({"noise": spec, "metrics": report.metrics, "model": str(out / slug),
-                                          "grid": str(grid)})
-            console().print(f"model: {out / slug}  grid: {grid}")
-        _save_json(out / "denoise.json", summary)
-        console().print(f"results: {out / 'denoise.json'}")
+    specs = [parse_noise(n) for n in noise] if noise else list(DEFAULT_CONDITIONS)
+    result = denoise_vs_filters(data, specs, family, epochs, batch_size, lr, filter_size, limit, test_limit, seed,
+                                accelerator)
+    s = result.summary
+    for cond in s["conditions"]:
+        _table(f"{s['data']}, {cond['label']}: mean over {s['test_images']} test images", ["method", "PSNR (dB)", "SSIM"],
+               [[k, f"{m['psnr']:.2f}", f"{m['ssim']:.3f}"] for k, m in cond["metrics"].items()])
+    written = result.save(out)
+    console().print(f"results: {written.pop('json')}")
+    for name, path in written.items():
+        console().print(f"{'grid' if name.startswith('grid_') else 'model'}: {path}")
 
 
 def generate(
@@ -260,7 +214,7 @@ def fewshot(
     epochs: int = typer.Option(20, "--epochs", "-e", min=1, help="Pretraining epochs on the unlabelled data."),
     head_steps: int = typer.Option(300, min=1, help="Training steps of the head (and of the from-scratch network)."),
     finetune_steps: int = typer.Option(100, min=0, help="End-to-end fine-tuning steps (0 = no fine-tuning)."),
-    limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N training rows."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Use a seeded, stratified sample of N training rows."),
     test_limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N test rows."),
     accelerator: str = typer.Option("cpu", help="cpu, gpu or auto (pretraining)."),
     out: Path = typer.Option(Path("runs/fewshot"), help="Folder for fewshot.json and the accuracy plot."),

@@ -88,7 +88,8 @@ def is_builtin(source: str | Path) -> bool:
 def load_dataset(source: str | Path, limit: int | None = None, **options: Any) -> Dataset:
     """Load a built-in data set by name or a file/folder by path.
 
-    ``limit`` keeps the first ``limit`` training rows (handy for quick runs).
+    ``limit`` keeps a seeded sample of ``limit`` training rows, stratified by label when the
+    data has labels (:func:`sample_rows`; handy for quick runs).
     ``options`` go to the format's reader (e.g. ``label_column`` for tables).
     """
     key = str(source)
@@ -103,10 +104,35 @@ def load_dataset(source: str | Path, limit: int | None = None, **options: Any) -
             hint = f" (did you mean {close[0]!r}?)" if close else f"; built-in sets: {', '.join(BUILTIN)}"
             raise DataError(f"data file not found: {key}{hint}")
         ds = _load_path(path, **options)
-    if limit is not None:
-        ds.X = ds.X[:limit]
-        ds.y = None if ds.y is None else ds.y[:limit]
+    if limit is not None and limit < len(ds.X):
+        keep = sample_rows(ds.y, len(ds.X), limit)
+        ds.X = ds.X[keep]
+        ds.y = None if ds.y is None else ds.y[keep]
     return ds
+
+
+def sample_rows(y: np.ndarray | None, n: int, size: int, seed: int = 0) -> np.ndarray:
+    """Indices of a seeded sample of ``size`` of ``n`` rows, in their original order.
+
+    With labels the sample is stratified: every class keeps its share (a built-in set
+    sorted by class, like MNIST, would otherwise lose whole classes to "the first N rows").
+    """
+    if size < 1:
+        raise DataError(f"limit must be >= 1, got {size}")
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    if y is None:
+        return np.sort(perm[:size])
+    labels = np.asarray(y)[perm]
+    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    # rank of each row within its class (in shuffled order), as a fraction of the class size:
+    # taking the smallest fractions first takes every class in proportion
+    order = np.argsort(inverse, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank[order] = np.arange(n) - np.repeat(starts, counts)
+    key = (rank + 0.5) / counts[inverse]
+    return np.sort(perm[np.argsort(key, kind="stable")[:size]])
 
 
 def _load_path(path: Path, **options: Any) -> Dataset:

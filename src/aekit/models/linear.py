@@ -2,7 +2,7 @@
 
 Trained to its optimum, the decoder's columns span the top-k principal subspace of the
 data (Baldi & Hornik 1989), although they are not the principal axes themselves; see
-:func:`aekit.analysis.pca.compare_with_pca`.
+:func:`aekit.experiments.subspace.linear_ae_vs_pca`.
 """
 
 from __future__ import annotations

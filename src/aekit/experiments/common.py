@@ -1,0 +1,69 @@
+"""What every experiment shares: a held-out split of a data set, and saving results."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aekit.errors import DataError
+
+
+@dataclass
+class HeldOut:
+    """A data set split for an experiment: training rows and a held-out test set (original units)."""
+
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray | None
+    X_test: np.ndarray
+    y_test: np.ndarray | None
+    class_names: list[str] | None = None
+
+
+def train_test_split_of(source: str, limit: int | None = None, test_limit: int | None = None, seed: int = 0) -> HeldOut:
+    """Training rows and test rows of ``source``: the official test split if it has one, else 20 % held out.
+
+    ``limit`` keeps a seeded, stratified sample of the training rows (see
+    :func:`aekit.data.loaders.load_dataset`); ``test_limit`` the first rows of the test split.
+    """
+    from aekit.data import load_dataset, split_dataset
+
+    ds = load_dataset(source, limit=limit)
+    sp = split_dataset(ds, val_fraction=0.0, test_fraction=None if ds.X_test is not None else 0.2, seed=seed)
+    if sp.test is None:
+        raise DataError(f"{ds.name}: {len(ds.X)} row(s) are too few to hold out a test split; use more rows (--limit)")
+    Xte, yte = sp.test.X, sp.test.y
+    if test_limit is not None:
+        Xte, yte = Xte[:test_limit], None if yte is None else yte[:test_limit]
+    return HeldOut(ds.name, sp.train.X, sp.train.y, Xte, yte, ds.class_names)
+
+
+@dataclass
+class Result:
+    """Base of every experiment's result: ``summary`` (JSON-safe numbers and settings) and ``figures``."""
+
+    summary: dict[str, Any]
+    figures: dict[str, Any] = field(default_factory=dict, repr=False)  # name -> matplotlib Figure
+    json_name: str = "result.json"
+
+    def save(self, folder: str | Path) -> dict[str, Path]:
+        """Write ``json_name`` and one PNG per figure into ``folder`` (atomically, all or nothing)."""
+        from aekit.io import atomic_write_text, removed_on_failure
+        from aekit.plotting import save_figure
+
+        folder = Path(folder)
+        written: dict[str, Path] = {}
+        with removed_on_failure(folder):
+            for name, fig in self.figures.items():
+                written[name] = save_figure(fig, folder / f"{name}.png")
+            written["json"] = atomic_write_text(folder / self.json_name,
+                                                json.dumps(self.summary, indent=2, default=_plain) + "\n")
+        return written
+
+
+def _plain(obj: Any) -> Any:
+    return obj.tolist() if hasattr(obj, "tolist") else str(obj)
