@@ -66,7 +66,7 @@ def main() -> None:
     datasets = args.data.split(",")
     with tempfile.TemporaryDirectory() as out:
         for source in datasets:
-            data: dict[str, Any] = {"source": args.mnist if source == "mnist" else args.fashion, "val_fraction": 0.2}
+            data: dict[str, Any] = {"source": args.mnist if source == "mnist" else args.fashion, "validation_fraction": 0.2}
             if source == "fashion-mnist" and args.fashion_limit:
                 data["limit"] = args.fashion_limit
             for name, (model, greedy) in models(args.stage_epochs).items():

@@ -33,7 +33,7 @@ def main() -> None:
     shutil.rmtree(args.out, ignore_errors=True)
     base = {
         "model": {"family": "mlp", "hidden": [128, 64], "latent_dim": 32},
-        "data": {"source": "mnist", "val_fraction": 0.2, "test_fraction": 0.1},
+        "data": {"source": "mnist", "validation_fraction": 0.2, "test_fraction": 0.1},
         "trainer": {"max_epochs": args.epochs, "batch_size": 128},
     }
     start = time.perf_counter()

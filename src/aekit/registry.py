@@ -69,14 +69,24 @@ def get_family(name: str) -> Family:
         ) from None
 
 
-def build_model(family: str, params: dict[str, Any], seed: int | None = None) -> "Autoencoder":
+def build_model(family: str | dict[str, Any], params: dict[str, Any] | None = None, seed: int | None = None) -> "Autoencoder":
     """Build a model of ``family`` from a plain dict of config values (strictly checked).
 
-    With ``seed``, the initial weights come from that seed without touching the global
-    random state (reproducible fits); without it, from the global torch generator.
+    ``family`` may also be the ``model`` section of a run config, ``{"family": ..., **params}``,
+    so one dict serves :func:`aekit.train` and this function alike. With ``seed``, the
+    initial weights come from that seed without touching the global random state
+    (reproducible fits); without it, from the global torch generator.
     """
     from aekit.config import from_dict
 
+    if isinstance(family, dict):
+        if "family" not in family:
+            raise ConfigError("a model config needs a 'family' (see `aekit models`)")
+        if params:
+            raise ConfigError("give the parameters either in the model config or as params, not both")
+        params = {k: v for k, v in family.items() if k != "family"}
+        family = str(family["family"])
+    params = params or {}
     fam = get_family(family)
     cfg = from_dict(fam.config_class, params, where=f"model ({family})")
     if seed is None:

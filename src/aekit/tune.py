@@ -230,7 +230,7 @@ def tune(config: dict[str, Any] | str | Path, trials: int = 20, out: str | Path 
 
     _, splits, scaler = prepare_data(parse_config(base))
     if splits.val is None:
-        raise ConfigError("tuning needs a validation split: set data.val_fraction > 0")
+        raise ConfigError("tuning needs a validation split: set data.validation_fraction > 0")
     X_val = scaler.transform(splits.val.X)
 
     out_dir.mkdir(parents=True, exist_ok=True)

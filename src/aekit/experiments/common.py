@@ -33,7 +33,7 @@ def train_test_split_of(source: str, limit: int | None = None, test_limit: int |
     from aekit.data import load_dataset, split_dataset
 
     ds = load_dataset(source, limit=limit)
-    sp = split_dataset(ds, val_fraction=0.0, test_fraction=None if ds.X_test is not None else 0.2, seed=seed)
+    sp = split_dataset(ds, validation_fraction=0.0, test_fraction=None if ds.X_test is not None else 0.2, seed=seed)
     if sp.test is None:
         raise DataError(f"{ds.name}: {len(ds.X)} row(s) are too few to hold out a test split; use more rows (--limit)")
     Xte, yte = sp.test.X, sp.test.y

@@ -15,7 +15,8 @@ from aekit.registry import register
 @dataclass
 class MLPConfig:
     input_shape: tuple[int, ...] = (784,)  # one example's shape; flattened at the edge
-    hidden: list[int] = field(default_factory=lambda: [128, 64])  # encoder widths; decoder mirrors them
+    hidden: list[int] = field(default_factory=lambda: [128, 64])  # encoder widths
+    decoder_hidden: list[int] | None = None  # decoder widths from the code outwards; None mirrors ``hidden``
     latent_dim: int = 32  # code size; larger than the input makes it overcomplete
     activation: Activation = "relu"  # hidden-layer activation
     latent_activation: Activation = "identity"  # activation on the code
@@ -24,8 +25,10 @@ class MLPConfig:
     tied: bool = False  # decoder reuses the encoder's transposed weights (W' = Wᵀ)
 
     def __post_init__(self) -> None:
-        if self.latent_dim < 1 or any(w < 1 for w in self.hidden):
+        if self.latent_dim < 1 or any(w < 1 for w in [*self.hidden, *(self.decoder_hidden or [])]):
             raise ValueError("layer widths and latent_dim must be positive")
+        if self.tied and self.decoder_hidden is not None and list(self.decoder_hidden) != list(reversed(self.hidden)):
+            raise ValueError("tied weights need the mirrored decoder: leave decoder_hidden unset")
         if not self.input_shape or any(d < 1 for d in self.input_shape):
             raise ValueError(f"input_shape must be positive, got {self.input_shape}")
 
@@ -51,10 +54,17 @@ class MLPAutoencoder(Autoencoder):
         widths = [n_in, *config.hidden, config.latent_dim]
         self.encoder = _mlp_encoder(widths, config.activation, config.latent_activation)
         dec: list[nn.Module] = []
-        enc_linears = [m for m in self.encoder if isinstance(m, nn.Linear)]
-        for i, src in enumerate(reversed(enc_linears)):
-            dec.append(TiedLinear(src) if config.tied else nn.Linear(src.out_features, src.in_features))
-            if i < len(enc_linears) - 1:
+        decoder_hidden = getattr(config, "decoder_hidden", None)
+        if decoder_hidden is None:  # the mirror of the encoder (tied weights reuse its layers)
+            enc_linears = [m for m in self.encoder if isinstance(m, nn.Linear)]
+            layers = [TiedLinear(src) if config.tied else nn.Linear(src.out_features, src.in_features)
+                      for src in reversed(enc_linears)]
+        else:  # a decoder shape of its own: code -> decoder_hidden -> input
+            back = [config.latent_dim, *decoder_hidden, n_in]
+            layers = [nn.Linear(a, b) for a, b in zip(back[:-1], back[1:])]
+        for i, layer in enumerate(layers):
+            dec.append(layer)
+            if i < len(layers) - 1:
                 dec.append(make_activation(config.activation))
         self.decoder = nn.Sequential(*dec)
 

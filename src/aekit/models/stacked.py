@@ -30,6 +30,8 @@ class StackedConfig(MLPConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.decoder_hidden is not None:
+            raise ValueError("stacked pretraining fills mirrored encoder/decoder layers: leave decoder_hidden unset")
         if self.pretrain_epochs < 0 or self.pretrain_lr <= 0:
             raise ValueError("pretrain_epochs must be >= 0 and pretrain_lr > 0")
 

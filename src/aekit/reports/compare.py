@@ -179,10 +179,9 @@ def _reconstructions(comp: Comparison, trained: list[Any], splits: list[Any], fi
         path = image_rows({"input": X, **outs}, fig_dir / "reconstructions.png", vmin=lo, vmax=hi)
         caption = "Held-out inputs (top row) and each run's reconstruction (one row per run, best test MSE first)."
     else:
-        from aekit.plotting import pyplot as _plt
-from aekit.plotting import save_figure
+        from aekit.plotting import pyplot, save_figure
 
-        plt = _plt()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(9, 3))
         ax.plot(np.asarray(X[0]).reshape(-1), "k-", lw=1.5, label="input")
         for name, R in outs.items():

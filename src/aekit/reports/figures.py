@@ -13,11 +13,13 @@ from aekit.plotting import save_figure
 
 def loss_curves(history: Sequence[dict[str, float]], path: str | Path) -> Path:
     """One panel per loss part, train and validation, best validation epoch marked."""
+    from matplotlib.ticker import MaxNLocator
+
     plt = _plt()
     parts = sorted({k.split("/", 1)[1] for row in history for k in row if "/" in k})
     parts = ["loss"] + [p for p in parts if p != "loss"]
     fig, axes = plt.subplots(1, len(parts), figsize=(4 * len(parts), 3.2), squeeze=False)
-    epochs = [int(r["epoch"]) + 1 for r in history]
+    epochs = [int(r["epoch"]) for r in history]
     val = [r.get("val/loss") for r in history]
     best = int(np.nanargmin([np.nan if v is None else v for v in val])) if any(v is not None for v in val) else None
     for ax, part in zip(axes[0], parts):
@@ -29,6 +31,7 @@ def loss_curves(history: Sequence[dict[str, float]], path: str | Path) -> Path:
             ax.axvline(epochs[best], color="grey", lw=0.8, ls=":", label=f"best epoch {epochs[best]}")
         ax.set_title(part)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.legend(fontsize=8)
     fig.tight_layout()
     return save_figure(fig, path)
@@ -72,7 +75,7 @@ def pretraining_figure(stages: Sequence[dict[str, Any]], path: str | Path) -> Pa
     fig, axes = plt.subplots(1, max(len(stages), 1), figsize=(3.6 * max(len(stages), 1), 3.0), squeeze=False)
     for ax, stage in zip(axes[0], stages):
         hist = stage["history"]
-        epochs = [int(r["epoch"]) + 1 for r in hist]
+        epochs = [int(r["epoch"]) for r in hist]
         if stage["kind"] == "rbm":
             ax.plot(epochs, [r["free_energy"] for r in hist], marker="o", ms=3, label="free energy (train)")
             ax.set_ylabel("free energy")

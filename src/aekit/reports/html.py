@@ -254,7 +254,7 @@ def _overview(ctx: _RunContext) -> Section:
         ("family", meta.get("family") or m.get("family", "-")),
         ("data", f"{data.get('name', '-')} ({data.get('kind', '-')}), input shape {tuple(data.get('input_shape', ()))}"),
         ("examples (train / val / test)", " / ".join(str(m.get("splits", {}).get(k, "-")) for k in ("train", "val", "test"))),
-        ("epochs run (best)", f"{m.get('epochs', '-')} ({(m['best_epoch'] + 1) if isinstance(m.get('best_epoch'), int) else '-'})"),
+        ("epochs run (best)", f"{m.get('epochs', '-')} ({m['best_epoch'] if isinstance(m.get('best_epoch'), int) else '-'})"),
         ("training time", f"{m['seconds']:.1f} s" if isinstance(m.get("seconds"), (int, float)) else "-"),
     ]
     return Section("overview", "Overview", tables=[Table(["", ""], [[Cell(a), Cell(str(b))] for a, b in rows])],

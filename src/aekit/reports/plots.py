@@ -138,7 +138,7 @@ def overlaid_curves(histories: Mapping[str, Sequence[dict[str, float]]], path: s
     fig, ax = plt.subplots(figsize=(8, 4))
     for i, (name, hist) in enumerate(histories.items()):
         color = f"C{i % 10}"
-        ep = np.array([int(r.get("epoch", j)) + 1 for j, r in enumerate(hist)])
+        ep = np.array([int(r.get("epoch", j + 1)) for j, r in enumerate(hist)])
         val = np.array([r.get(f"val/{key}", np.nan) for r in hist], dtype=float)
         tr = np.array([r.get(f"train/{key}", np.nan) for r in hist], dtype=float)
         if np.isfinite(val).any():

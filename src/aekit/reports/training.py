@@ -39,16 +39,17 @@ def draw_run(outcome: "RunOutcome") -> list[Path]:
 
 
 def train(config: "RunConfig | dict[str, Any] | str | Path", resume: str | Path | None = None,
-          callbacks: Sequence[Any] = (), *, pretrain: bool = False) -> "TrainedAutoencoder":
+          callbacks: Sequence[Any] = (), *, pretrain: bool = False, data: Any = None) -> "TrainedAutoencoder":
     """Train the model of ``config`` into a run folder with figures and report (:func:`aekit.train`).
 
     ``config`` is a dict, a YAML path or a :class:`~aekit.pipeline.RunConfig`; ``resume``
     continues an interrupted run folder; ``pretrain`` runs the greedy layer-wise schedule
-    of ``stacked``/``dbn`` first (what ``aekit pretrain`` does).
+    of ``stacked``/``dbn`` first (what ``aekit pretrain`` does); ``data`` hands the examples
+    over in memory (array, tensor, ``(X, y)`` or data frame) instead of ``data.source``.
     """
     from aekit.pipeline import train as train_run
 
-    return train_run(config, resume, callbacks, pretrain=pretrain, on_finish=[draw_run])
+    return train_run(config, resume, callbacks, pretrain=pretrain, on_finish=[draw_run], data=data)
 
 
 __all__ = ["draw_run", "train"]

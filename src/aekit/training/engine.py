@@ -90,8 +90,8 @@ class FitResult:
     """What :func:`fit_model` returns; ``model`` holds the best weights, in eval mode."""
 
     model: Autoencoder
-    history: list[dict[str, float]]
-    best_epoch: int
+    history: list[dict[str, float]]  # one row per epoch; "epoch" counts from 1
+    best_epoch: int  # 1-based epoch whose weights ``model`` holds
     best_val_loss: float
     seconds: float
     interrupted: bool = False
@@ -131,7 +131,7 @@ class LitAutoencoder(L.LightningModule):
         # runs ordinary callbacks' on_train_epoch_end before this module's, i.e. before the
         # epoch's train/ metrics exist, which would pair one epoch's loss with the next one's weights
         self.best_value = math.inf
-        self.best_epoch = -1
+        self.best_epoch = 0  # 1-based once an epoch has run
         self.best_state: dict[str, Tensor] | None = None
 
     # data: the module serves its own in-memory batches (sharded under DDP)
@@ -193,7 +193,7 @@ class LitAutoencoder(L.LightningModule):
         metrics = self._means(self._sums, self._count, "train")
         self.log_dict(metrics, sync_dist=True, prog_bar=False)
         self._sums, self._count = {}, 0
-        row = {"epoch": float(self.current_epoch)}
+        row: dict[str, float] = {"epoch": self.current_epoch + 1}  # epochs count from 1, as the bar and summary do
         for k, v in self.trainer.callback_metrics.items():
             if k.startswith(("train/", "val/")):
                 row[k] = float(v)
@@ -201,7 +201,7 @@ class LitAutoencoder(L.LightningModule):
         self.history.append(row)
         value = row.get(self._monitor)
         if value is not None and (value < self.best_value or self.best_state is None):
-            self.best_value, self.best_epoch = value, self.current_epoch
+            self.best_value, self.best_epoch = value, self.current_epoch + 1
             self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
 
     def configure_optimizers(self) -> Any:

@@ -93,7 +93,7 @@ def pretrain_rbms(
             lr=cfg.rbm_lr * (0.1 if gaussian else 1.0), seed=seed + i,
         )
         hist = fit_rbm(rbm, data, val, tcfg)
-        last = hist.epochs[-1] if hist.epochs else {"epoch": -1.0, **rbm_metrics(rbm, data)}
+        last = hist.epochs[-1] if hist.epochs else {"epoch": 0, **rbm_metrics(rbm, data)}
         reports.append({
             "stage": i + 1, "kind": "rbm", "layer": f"{rcfg.n_visible}-{rcfg.n_hidden}",
             "units": f"{rcfg.visible}-{rcfg.hidden}", "epochs": len(hist.epochs),

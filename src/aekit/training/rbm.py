@@ -84,7 +84,7 @@ def fit_rbm(rbm: RBM, X: Any, val_X: Any = None, config: RBMTrainConfig | None =
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-        row = {"epoch": float(epoch), **rbm_metrics(rbm, X)}
+        row = {"epoch": epoch + 1, **rbm_metrics(rbm, X)}  # counted from 1
         if V is not None:
             row["val_free_energy"] = rbm_metrics(rbm, V)["free_energy"]
         history.epochs.append(row)
