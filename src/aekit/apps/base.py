@@ -74,6 +74,7 @@ class AutoencoderEstimator(BaseEstimator):
     """Base of every application estimator; see the module docstring."""
 
     kind: ClassVar[str] = ""
+    noun: ClassVar[str] = ""  # what a run of this kind is called in messages ("an audio denoiser run")
     params: ClassVar[dict[str, Any]] = {}
     settings: ClassVar[dict[str, Any]] = {}
 
@@ -202,6 +203,15 @@ class AutoencoderEstimator(BaseEstimator):
                      "state": _json_safe(self._state())}
         return save_model(Path(folder), self._saved_model(), preprocessing=self._preprocessing(),
                           kind=self.kind, extra={"estimator": estimator})
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Any:
+        """The estimator saved in ``folder`` (:func:`load` does the same for any run); a run of
+        another kind is refused with one line."""
+        obj = load(folder)
+        if not isinstance(obj, cls):
+            raise ModelFileError(f"{folder}: not {cls.noun or 'a ' + cls.__name__ + ' run'}")
+        return obj
 
     @classmethod
     def _from_saved(cls, model: Any, meta: dict[str, Any]) -> "AutoencoderEstimator":

@@ -52,6 +52,7 @@ class AudioAnomalyDetector(AutoencoderEstimator):
     """
 
     kind = "sound_detector"
+    noun = "an audio anomaly detector run"
     params = {
         "model": "mlp", "sr": 16000, "n_fft": 1024, "hop": 512, "n_mels": 128, "n_frames": 5,
         "hidden": (128, 128, 128, 128), "latent_dim": 8, "patch_frames": 32, "patch_hop": 8, "channels": (16, 32, 64),
@@ -136,17 +137,6 @@ class AudioAnomalyDetector(AutoencoderEstimator):
     def score_samples(self, clips: Sequence[Clip]) -> np.ndarray:
         """scikit-learn sign convention: lower = more abnormal."""
         return -self.anomaly_score(clips)
-
-    @classmethod
-    def load(cls, folder: str | Path) -> "AudioAnomalyDetector":
-        """A detector saved with :meth:`save` (``aekit.load`` does the same for any run)."""
-        from aekit.apps.base import load
-        from aekit.errors import ModelFileError
-
-        obj = load(folder)
-        if not isinstance(obj, cls):
-            raise ModelFileError(f"{folder}: not an audio anomaly detector run")
-        return obj
 
 
 def dcase_files(folder: str | Path, split: str) -> list[Path]:

@@ -64,6 +64,7 @@ class SpeechDenoiser(AutoencoderEstimator):
     """
 
     kind = "speech_denoiser"
+    noun = "an audio denoiser run (train one with 'aekit audio train-denoiser')"
     params = {
         "sr": 8000, "n_fft": 256, "hop": 64, "window": "hann", "n_frames": 5, "hidden": (512,), "latent_dim": 256,
         "noise_sources": ("white", "pink", "brown"), "snr_db": (-5.0, 15.0), "mixes": 2,
@@ -203,14 +204,3 @@ class SpeechDenoiser(AutoencoderEstimator):
             for f in files:
                 self.denoise_file(f, tmp / f.name)
         return [dst / f.name for f in files]
-
-    @classmethod
-    def load(cls, folder: str | Path) -> "SpeechDenoiser":
-        """A denoiser saved with :meth:`save` (``aekit.load`` does the same for any run)."""
-        from aekit.apps.base import load
-        from aekit.errors import ModelFileError
-
-        obj = load(folder)
-        if not isinstance(obj, cls):
-            raise ModelFileError(f"{folder}: not an audio denoiser run (train one with 'aekit audio train-denoiser')")
-        return obj
