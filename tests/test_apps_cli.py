@@ -180,3 +180,46 @@ def test_help_lists_the_commands() -> None:
     r = run_cli("--help")
     assert r.returncode == 0
     assert all(c in r.stdout for c in ("reduce", "denoise", "generate", "latent", "fewshot"))
+
+
+def test_outputs_keep_identifiers(tmp_path: Path) -> None:
+    """encode/reconstruct CSVs have headers and ids (file names of an image folder, a named id
+    column of a table); a single image file is accepted; images can come back as a PNG folder."""
+    import pandas as pd
+    from PIL import Image
+
+    from conftest import run_cli
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "imgs"
+    for cls in ("a", "b"):
+        (folder / cls).mkdir(parents=True)
+        for k in range(6):
+            Image.fromarray((rng.random((8, 8)) * 255).astype(np.uint8)).save(folder / cls / f"img{k}.png")
+    run = tmp_path / "runs" / "r"
+    res = run_cli("train", "--data", str(folder), "--model", "mlp", "--hidden", "8", "--latent-dim", "3", "-e", "1",
+                  "--out", str(tmp_path / "runs"), "--name", "r", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert run_cli("encode", str(run), str(folder), str(tmp_path / "codes.csv")).returncode == 0
+    codes = pd.read_csv(tmp_path / "codes.csv")
+    assert list(codes.columns) == ["id", "z0", "z1", "z2"] and codes["id"].iloc[0] == "a/img0.png"
+    one = run_cli("encode", str(run), str(folder / "b" / "img3.png"), str(tmp_path / "one.csv"))
+    assert one.returncode == 0, one.stderr
+    assert pd.read_csv(tmp_path / "one.csv")["id"].tolist() == ["img3.png"]
+    assert run_cli("reconstruct", str(run), str(folder), str(tmp_path / "rec")).returncode == 0
+    assert sorted(p.name for p in (tmp_path / "rec").iterdir())[:2] == ["a__img0.png", "a__img1.png"]
+    again = run_cli("reconstruct", str(run), str(folder), str(tmp_path / "rec"))
+    assert again.returncode == 2 and "not empty" in again.stderr
+
+    table = tmp_path / "t.csv"
+    frame = pd.DataFrame(rng.random((40, 4)), columns=["w", "x", "y2", "z"])
+    frame.insert(0, "key", [f"row-{i}" for i in range(40)])
+    frame.to_csv(table, index=False)
+    res = run_cli("train", "--data", str(table), "--hidden", "4", "--latent-dim", "2",
+                  "-e", "1", "--out", str(tmp_path / "runs"), "--name", "t", "--no-progress",
+                  "--set", "data.id_column=key")
+    assert res.returncode == 0, res.stderr
+    out = run_cli("reconstruct", str(tmp_path / "runs" / "t"), str(table), str(tmp_path / "rec.csv"), "--id-column", "key")
+    assert out.returncode == 0, out.stderr
+    rec = pd.read_csv(tmp_path / "rec.csv")
+    assert list(rec.columns) == ["id", "w", "x", "y2", "z"] and rec["id"].iloc[5] == "row-5"

@@ -31,6 +31,7 @@ RUN_DIR_ENV = "AEKIT_RUN_DIR"  # shared by DDP worker processes so all ranks use
 class DataConfig:
     source: str = "mnist"  # built-in name (mnist, digits, fashion-mnist, ...) or a path
     label_column: str | None = None  # label column of a CSV/Parquet table
+    id_column: str | None = None  # a table column that names rows (kept as ids, not a feature)
     validation_fraction: float = 0.2  # share of the training rows held out for validation (the estimators' name)
     test_fraction: float | None = None  # None: official test split if any, else 0.1
     scaling: str = "minmax"  # minmax, standard or none; fitted on the training split
@@ -133,7 +134,8 @@ def prepare_data(cfg: RunConfig, data: Any = None) -> tuple[Any, Any, Any]:
     elif cfg.data.source == IN_MEMORY:
         raise DataError("this run was trained on data handed over in memory; pass the same data again (data=...)")
     else:
-        ds = load_dataset(cfg.data.source, limit=cfg.data.limit, **({"label_column": cfg.data.label_column} if cfg.data.label_column else {}))
+        columns = {k: v for k, v in (("label_column", cfg.data.label_column), ("id_column", cfg.data.id_column)) if v}
+        ds = load_dataset(cfg.data.source, limit=cfg.data.limit, **columns)
     splits = split_dataset(ds, cfg.data.validation_fraction, cfg.data.test_fraction, cfg.data.seed)
     scaler = Scaler(cfg.data.scaling, cfg.data.per_feature).fit(splits.train.X)  # type: ignore[arg-type]
     return ds, splits, scaler

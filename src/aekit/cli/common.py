@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from rich.console import Console
 
@@ -32,8 +32,13 @@ def parse_set(items: Iterable[str]) -> list[tuple[str, Any]]:
     return out
 
 
-def write_array(path: Path, array: Any, **named: Any) -> Path:
-    """Write an array atomically as .npy, .npz (key ``X`` plus ``named``) or .csv."""
+def write_array(path: Path, array: Any, columns: Sequence[str] | None = None, ids: Sequence[str] | None = None,
+                **named: Any) -> Path:
+    """Write rows atomically as .npy, .npz (key ``X``, ``ids`` and ``named``) or .csv.
+
+    A CSV has a header (``columns``, default ``c0, c1, ...``) and, when ``ids`` are given,
+    an ``id`` column first, so every row says which input it came from.
+    """
     import numpy as np
 
     from aekit.errors import ConfigError
@@ -43,8 +48,15 @@ def write_array(path: Path, array: Any, **named: Any) -> Path:
     if suffix == ".npy":
         return atomic_write_with(path, lambda tmp: np.save(open(tmp, "wb"), array))
     if suffix == ".npz":
-        return atomic_write_with(path, lambda tmp: np.savez(open(tmp, "wb"), X=array, **named))
+        extra = dict(named) if ids is None else {**named, "ids": np.asarray(ids, dtype=str)}
+        return atomic_write_with(path, lambda tmp: np.savez(open(tmp, "wb"), X=array, **extra))
     if suffix == ".csv":
+        import pandas as pd
+
         flat = np.asarray(array).reshape(len(array), -1)
-        return atomic_write_with(path, lambda tmp: np.savetxt(tmp, flat, delimiter=",", fmt="%.7g"))
-    raise ConfigError(f"{path}: output must end in .npy, .npz or .csv")
+        names = list(columns) if columns is not None and len(columns) == flat.shape[1] else [f"c{i}" for i in range(flat.shape[1])]
+        frame = pd.DataFrame(flat, columns=names)
+        if ids is not None:
+            frame.insert(0, "id", list(ids))
+        return atomic_write_with(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.7g"))
+    raise ConfigError(f"{path}: output must end in .npy, .npz or .csv (or be a folder, for images)")

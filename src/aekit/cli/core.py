@@ -147,30 +147,50 @@ def evaluate(
 
 def encode(
     run: Path = typer.Argument(..., help="Run folder."),
-    input: str = typer.Argument(..., help="Input data (file, folder or built-in name)."),
-    out: Path = typer.Argument(..., help="Output .npy, .npz or .csv."),
+    input: str = typer.Argument(..., help="Input data: a file (table, array, image), a folder or a built-in name."),
+    out: Path = typer.Argument(..., help="Output .npy, .npz or .csv (with a header, and an id column for named rows)."),
+    id_column: Optional[str] = typer.Option(None, help="Table column that identifies rows; kept beside the codes."),
 ) -> None:
-    """Write the codes of INPUT to OUT."""
-    from aekit.data import load_array
+    """Write the codes of INPUT to OUT, one row per input row (file names of an image folder kept as ids)."""
+    from aekit.data import load_dataset
     from aekit.runs import load
 
-    Z = load(run).encode(load_array(input))
-    write_array(out, Z.reshape(len(Z), -1))
+    ds = load_dataset(input, **({"id_column": id_column} if id_column else {}))
+    Z = load(run).encode(ds.X)
+    flat = Z.reshape(len(Z), -1)
+    write_array(out, flat, columns=[f"z{i}" for i in range(flat.shape[1])], ids=ds.ids)
     console().print(f"wrote {len(Z)} codes of size {Z[0].size} to {out}")
 
 
 def reconstruct(
     run: Path = typer.Argument(..., help="Run folder."),
-    input: str = typer.Argument(..., help="Input data (file, folder or built-in name)."),
-    out: Path = typer.Argument(..., help="Output .npy, .npz or .csv."),
+    input: str = typer.Argument(..., help="Input data: a file (table, array, image), a folder or a built-in name."),
+    out: Path = typer.Argument(..., help="Output .npy, .npz, .csv, or a folder (images become PNG files)."),
+    id_column: Optional[str] = typer.Option(None, help="Table column that identifies rows; kept beside the output."),
 ) -> None:
-    """Write the reconstructions of INPUT (original units) to OUT."""
-    from aekit.data import load_array
+    """Write the reconstructions of INPUT (original units) to OUT; images may go to a folder of PNGs."""
+    from aekit.data import load_dataset
     from aekit.runs import load
 
-    X = load_array(input)
-    X_hat = load(run).reconstruct(X)
-    write_array(out, X_hat if out.suffix != ".csv" else X_hat.reshape(len(X_hat), -1))
+    ds = load_dataset(input, **({"id_column": id_column} if id_column else {}))
+    trained = load(run)
+    X_hat = trained.reconstruct(ds.X)
+    if out.suffix == "" and X_hat.ndim == 4:
+        from aekit.apps.denoise import write_pngs
+        from aekit.errors import ConfigError
+        from aekit.io import staged_folder
+
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise ConfigError(f"output folder {out} already exists and is not empty: pick another folder")
+        lo, hi = float(ds.X.min()), float(ds.X.max())  # the inputs' own range maps to 8-bit grey levels
+        names = [Path(i).with_suffix(".png").as_posix().replace("/", "__") for i in ds.ids] if ds.ids \
+            else [f"{k:05d}.png" for k in range(len(X_hat))]
+        with staged_folder(out) as tmp:  # all images or none
+            write_pngs((X_hat - lo) / max(hi - lo, 1e-12), names, tmp)
+        console().print(f"wrote {len(X_hat)} reconstructed images to {out}/")
+        return
+    names = trained.meta.get("data", {}).get("feature_names")
+    write_array(out, X_hat if out.suffix != ".csv" else X_hat.reshape(len(X_hat), -1), columns=names, ids=ds.ids)
     console().print(f"wrote {len(X_hat)} reconstructions to {out}")
 
 

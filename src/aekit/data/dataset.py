@@ -28,6 +28,7 @@ class Dataset:
     kind: DataKind = "table"
     feature_names: list[str] | None = None
     class_names: list[str] | None = None
+    ids: list[str] | None = None  # one identifier per row of X: file names of an image folder, an id column
 
     def __post_init__(self) -> None:
         self.X = check_array(self.X, self.name or "data")
@@ -39,6 +40,8 @@ class Dataset:
             ref = self.X if lab == "y" else self.X_test
             if arr is not None and ref is not None and len(arr) != len(ref):
                 raise DataError(f"{self.name}: {len(arr)} labels for {len(ref)} examples")
+        if self.ids is not None and len(self.ids) != len(self.X):
+            raise DataError(f"{self.name}: {len(self.ids)} identifiers for {len(self.X)} examples")
 
     @property
     def shape(self) -> tuple[int, ...]:

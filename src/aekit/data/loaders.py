@@ -108,6 +108,7 @@ def load_dataset(source: str | Path, limit: int | None = None, **options: Any) -
         keep = sample_rows(ds.y, len(ds.X), limit)
         ds.X = ds.X[keep]
         ds.y = None if ds.y is None else ds.y[keep]
+        ds.ids = None if ds.ids is None else [ds.ids[i] for i in keep]
     return ds
 
 
@@ -144,7 +145,7 @@ def _load_path(path: Path, **options: Any) -> Dataset:
     for suffix, reader in _READERS.items():
         if name.endswith(suffix):
             return reader(path, **options)
-    raise DataError(f"{path}: unsupported file type; use idx, npy, npz, csv, parquet or a folder of images")
+    raise DataError(f"{path}: unsupported file type; use idx, npy, npz, csv, parquet, an image file or a folder of images")
 
 
 # --- idx --------------------------------------------------------------------------
@@ -252,7 +253,20 @@ def _opt_int(a: np.ndarray | None) -> np.ndarray | None:
 
 # --- tables -----------------------------------------------------------------------
 
-def _load_table(path: Path, label_column: str | None = None, **_: Any) -> Dataset:
+def _load_image_file(path: Path, color: bool = False, **_: Any) -> Dataset:
+    """One image file as a data set of one example ``(1, C, H, W)`` (``aekit encode RUN one.png``)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            arr = np.asarray(im.convert("RGB" if color else "L"), dtype=np.float32)
+    except (UnidentifiedImageError, OSError) as err:
+        raise DataError(f"{path}: cannot read image ({err})") from None
+    X = arr.transpose(2, 0, 1)[None] if color else arr[None, None]
+    return Dataset(X, name=path.stem, kind="image", ids=[path.name])
+
+
+def _load_table(path: Path, label_column: str | None = None, id_column: str | None = None, **_: Any) -> Dataset:
     import pandas as pd
 
     try:
@@ -260,13 +274,20 @@ def _load_table(path: Path, label_column: str | None = None, **_: Any) -> Datase
     except Exception as err:  # pandas raises many parser error types
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise DataError(f"{path}: cannot parse table ({msg})") from None
-    return table_to_dataset(df, name=path.stem, label_column=label_column)
+    return table_to_dataset(df, name=path.stem, label_column=label_column, id_column=id_column)
 
 
-def table_to_dataset(df: Any, name: str = "table", label_column: str | None = None) -> Dataset:
-    """A pandas DataFrame -> Dataset: numeric columns as features, a label column if named or obvious."""
+def table_to_dataset(df: Any, name: str = "table", label_column: str | None = None, id_column: str | None = None) -> Dataset:
+    """A pandas DataFrame -> Dataset: numeric columns as features, a label column if named or obvious,
+    and ``id_column`` (kept as row identifiers, not a feature) when named."""
     if df.shape[0] == 0:
         raise DataError(f"{name}: table has no rows")
+    ids = None
+    if id_column is not None:
+        if id_column not in df.columns:
+            raise DataError(f"{name}: id column {id_column!r} not found; columns: {', '.join(map(str, df.columns))}")
+        ids = df[id_column].astype(str).tolist()
+        df = df.drop(columns=[id_column])
     if label_column is not None and label_column not in df.columns:
         raise DataError(f"{name}: label column {label_column!r} not found; columns: {', '.join(map(str, df.columns))}")
     label = label_column or next((c for c in df.columns if str(c).lower() in LABEL_COLUMNS), None)
@@ -283,7 +304,7 @@ def table_to_dataset(df: Any, name: str = "table", label_column: str | None = No
     if nan_cols:
         raise DataError(f"{name}: NaN/inf values in column(s) {', '.join(nan_cols[:5])}")
     return Dataset(X, None if y is None else np.asarray(y).astype(np.int64), name=name, kind="table",
-                   feature_names=[str(c) for c in df.columns])
+                   feature_names=[str(c) for c in df.columns], ids=ids)
 
 
 # --- images -----------------------------------------------------------------------
@@ -310,6 +331,7 @@ def load_image_folder(folder: Path, color: bool = False, **_: Any) -> Dataset:
     if len(shapes) > 1:
         raise DataError(f"{folder}: images differ in size ({', '.join(str(s[1:]) for s in list(shapes)[:3])}); resize them first")
     return Dataset(np.stack(arrays), np.asarray(labels) if labelled else None, name=folder.name, kind="image",
+                   ids=[p.relative_to(folder).as_posix() for p in files],
                    class_names=classes if labelled else None)
 
 
@@ -322,6 +344,7 @@ _READERS: dict[str, Callable[..., Dataset]] = {
     ".csv": _load_table,
     ".csv.gz": _load_table,
     ".parquet": _load_table,
+    **{suffix: _load_image_file for suffix in IMAGE_SUFFIXES},
 }
 
 
