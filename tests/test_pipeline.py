@@ -181,7 +181,7 @@ def test_cli_end_to_end(tmp_path):
         assert r.returncode == 0, r.stderr
     assert np.load(tmp_path / "z.npy").shape == (7, 4)
     assert np.load(tmp_path / "r.npz")["X"].shape == (7, 1, 8, 8)
-    assert np.loadtxt(tmp_path / "z.csv", delimiter=",").shape == (7, 4)
+    assert np.loadtxt(tmp_path / "z.csv", delimiter=",", skiprows=1).shape == (7, 4)  # a header row: z0..z3
     r = run_cli("evaluate", str(run_dir))
     assert r.returncode == 0 and "recon" in r.stdout
     r = run_cli("models")

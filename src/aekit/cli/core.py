@@ -155,8 +155,9 @@ def encode(
     from aekit.data import load_dataset
     from aekit.runs import load
 
+    trained = load(run)  # the run first: a wrong run folder is named before any data is read
     ds = load_dataset(input, **({"id_column": id_column} if id_column else {}))
-    Z = load(run).encode(ds.X)
+    Z = trained.encode(ds.X)
     flat = Z.reshape(len(Z), -1)
     write_array(out, flat, columns=[f"z{i}" for i in range(flat.shape[1])], ids=ds.ids)
     console().print(f"wrote {len(Z)} codes of size {Z[0].size} to {out}")
@@ -172,8 +173,8 @@ def reconstruct(
     from aekit.data import load_dataset
     from aekit.runs import load
 
-    ds = load_dataset(input, **({"id_column": id_column} if id_column else {}))
     trained = load(run)
+    ds = load_dataset(input, **({"id_column": id_column} if id_column else {}))
     X_hat = trained.reconstruct(ds.X)
     if out.suffix == "" and X_hat.ndim == 4:
         from aekit.apps.denoise import write_pngs
