@@ -1,0 +1,247 @@
+"""Export a trained run as one ONNX graph holding its whole scoring path.
+
+The graph takes raw rows ``input`` of shape ``(batch, n_features)`` float32 (an image or
+window flattened in C order) and computes, in order: the fitted scaling of the run, the
+model's reconstruction and code, the element-wise reconstruction error, (for a detector)
+its standardisation and reduction to one score, and the threshold. Named outputs:
+
+- ``score`` ``(batch,)`` float64: the anomaly score (higher = worse); for a plain run the
+  mean reconstruction error in scaled units, as :meth:`aekit.runs.TrainedAutoencoder.score`;
+- ``is_anomaly`` ``(batch,)`` bool: ``score > threshold`` (detector runs only);
+- ``code`` ``(batch, *latent)`` float32: the deterministic code (a VAE's posterior mean);
+- ``reconstruction`` ``(batch, n_features)`` float32, in the input's original units;
+- ``error_map`` ``(batch, n_features)`` float32: element-wise error in scaled units (as
+  :meth:`aekit.apps.detect.AutoencoderDetector.error_map`, flattened).
+
+``metadata_props`` of the file say what it is (``aekit.format``), and hold the kind,
+family, threshold, feature names, input schema and aekit version, so that
+:mod:`aekit.runtime` scores it with onnxruntime alone, without torch. This module sits
+above runs and applications: it reads their saved format and never changes it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from aekit.errors import ConfigError, ModelFileError
+
+EXPORT_FORMAT = "aekit-onnx/1"
+OPSET = 17
+INPUT_NAME = "input"
+DETECTOR_OUTPUTS = ("score", "is_anomaly", "code", "reconstruction", "error_map")
+PLAIN_OUTPUTS = ("score", "code", "reconstruction", "error_map")
+
+
+@dataclass
+class ScoringSpec:
+    """Everything the graph needs besides the model: what :func:`_spec_from_meta` reads from ``model.json``.
+
+    ``kind``: ``"detector"`` (threshold, reduction) or ``"autoencoder"`` (plain run: mean error).
+    ``shift``/``scale``: the fitted :class:`aekit.data.Scaler` (``None`` = no scaling), either
+    one value or one per input element. ``err_shift``/``err_scale``: per-element error
+    standardisation of a detector (``None`` = raw errors).
+    """
+
+    kind: str
+    family: str
+    input_shape: tuple[int, ...]
+    shift: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    reduction: str = "mean"
+    err_shift: np.ndarray | None = None
+    err_scale: np.ndarray | None = None
+    threshold: dict[str, Any] | None = None
+    feature_names: list[str] | None = None
+
+    @property
+    def n_features(self) -> int:
+        return math.prod(self.input_shape)
+
+
+def _scoring_module(model: Any, spec: ScoringSpec) -> Any:
+    """A ``torch.nn.Module`` mapping raw rows ``(B, F)`` to the named outputs (see module doc)."""
+    import torch
+    from torch import nn
+
+    from aekit.models.base import per_sample_error
+
+    def flat(a: np.ndarray | None) -> Any:
+        if a is None:
+            return None
+        t = torch.as_tensor(np.asarray(a, dtype=np.float64))
+        return t.reshape(-1) if t.numel() > 1 else t.reshape(())
+
+    class ScoringGraph(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+            self.shape = tuple(spec.input_shape)
+            self.kind = getattr(model.config, "loss", "mse")
+            self.shift = None if spec.shift is None else flat(spec.shift).float()
+            self.scale = None if spec.scale is None else flat(spec.scale).float()
+            self.err_shift = flat(spec.err_shift)  # float64, as the detector's numpy arithmetic
+            self.err_scale = flat(spec.err_scale)
+            self.threshold = None if spec.threshold is None else float(spec.threshold["value"])
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            xs = x if self.shift is None else (x - self.shift) / self.scale  # (B, F), float32
+            xs = xs.reshape(-1, *self.shape)
+            code = self.model.encode(xs)
+            recon_s = self.model.reconstruct(xs)  # (B, *shape), scaled units
+            err = per_sample_error(recon_s, xs, self.kind).flatten(1)  # (B, F)
+            recon = recon_s.flatten(1)
+            if self.shift is not None:
+                recon = recon * self.scale + self.shift
+            if spec.kind == "autoencoder" or (self.err_shift is None and spec.reduction == "mean"):
+                score = err.mean(1).double()  # float32 mean, as Autoencoder.score
+            else:
+                e = err.double()
+                if self.err_shift is not None:
+                    e = (e - self.err_shift) / self.err_scale
+                score = e.max(1).values if spec.reduction == "max" else e.sum(1) if spec.reduction == "sum" else e.mean(1)
+            if self.threshold is None:
+                return score, code, recon, err
+            return score, score > self.threshold, code, recon, err
+
+    return ScoringGraph().eval()
+
+
+def _spec_from_meta(meta: dict[str, Any], scaler: Any, model: Any, where: str) -> ScoringSpec:
+    """Read a run's ``model.json`` (and its scaler) into a :class:`ScoringSpec`; refuse what cannot export."""
+    family = str(meta.get("family", model.family))
+    det = meta.get("detector")
+    spec = ScoringSpec(kind="autoencoder", family=family, input_shape=tuple(int(s) for s in model.input_shape))
+    if scaler is not None and scaler.kind != "none":
+        if scaler.shift_ is None:
+            raise ModelFileError(f"{where}: the saved scaler is not fitted")
+        spec.shift, spec.scale = scaler.shift_, scaler.scale_
+        if spec.shift.size not in (1, spec.n_features):
+            raise ModelFileError(f"{where}: scaler holds {spec.shift.size} values for {spec.n_features} input elements")
+    names = meta.get("feature_names") or (meta.get("data") or {}).get("feature_names")
+    if isinstance(det, dict):
+        params = det.get("params") or {}
+        if det.get("class") == "SeriesDetector":
+            raise ConfigError(f"{where}: a series detector ({family}) cannot be exported yet: its point scores "
+                              "come from overlapping windows of a whole series, not from independent rows")
+        if params.get("score_type", "recon") != "recon":
+            raise ConfigError(f"{where}: family {family!r} with score_type={params['score_type']!r} cannot be exported: "
+                              "its score draws random samples; refit with score_type='recon' to export")
+        spec.kind = "detector"
+        spec.reduction = str(params.get("reduction", "mean"))
+        spec.err_shift = None if det.get("err_shift") is None else np.asarray(det["err_shift"], dtype=np.float64)
+        spec.err_scale = None if det.get("err_scale") is None else np.asarray(det["err_scale"], dtype=np.float64)
+        spec.threshold = dict(det["threshold"])
+        names = names or det.get("feature_names")
+    spec.feature_names = None if not names else [str(n) for n in names]
+    return spec
+
+
+def _load_source(source: Any) -> tuple[Any, ScoringSpec, str]:
+    """``source``: a run folder path, a :class:`~aekit.runs.TrainedAutoencoder` or a fitted
+    :class:`~aekit.apps.detect.AutoencoderDetector` -> (model, spec, name for messages)."""
+    if isinstance(source, (str, Path)):
+        from aekit.runs import load_model
+
+        path = Path(source)
+        if path.is_file():
+            raise ModelFileError(f"{path}: a file, not a run folder (export takes the folder holding model.json)")
+        model, scaler, meta = load_model(path)
+        return model, _spec_from_meta(meta, scaler, model, str(path)), str(path)
+    from aekit.runs import TrainedAutoencoder
+
+    if isinstance(source, TrainedAutoencoder):
+        meta = {**source.meta, "family": source.family}
+        return source.model, _spec_from_meta(meta, source.scaler, source.model, "model"), "model"
+    if hasattr(source, "model_") and hasattr(source, "threshold_"):  # a fitted AutoencoderDetector
+        from aekit.apps.detect import DETECTOR_KEY, _json_params
+
+        det_meta = {"class": type(source).__name__, "params": _json_params(source),
+                    "threshold": source.threshold_.to_dict(),
+                    "err_shift": None if source.err_shift_ is None else source.err_shift_.tolist(),
+                    "err_scale": None if source.err_scale_ is None else source.err_scale_.tolist()}
+        meta = {"family": source.family_, DETECTOR_KEY: det_meta}
+        return source.model_, _spec_from_meta(meta, source.scaler_, source.model_, "detector"), "detector"
+    if hasattr(source, "detector_"):
+        raise ConfigError("a series detector cannot be exported yet: its point scores come from overlapping windows")
+    raise ConfigError(f"export takes a run folder, a TrainedAutoencoder or a fitted AutoencoderDetector, got {type(source).__name__}")
+
+
+def _metadata(spec: ScoringSpec, outputs: Sequence[str]) -> dict[str, str]:
+    import aekit
+
+    schema = {"name": INPUT_NAME, "shape": ["batch", spec.n_features], "dtype": "float32",
+              "example_shape": list(spec.input_shape)}
+    return {
+        "aekit.format": EXPORT_FORMAT,
+        "aekit.kind": spec.kind,
+        "aekit.family": spec.family,
+        "aekit.version": aekit.__version__,
+        "aekit.input_schema": json.dumps(schema),
+        "aekit.outputs": json.dumps(list(outputs)),
+        "aekit.feature_names": json.dumps(spec.feature_names),
+        "aekit.threshold": json.dumps(spec.threshold),
+        "aekit.reduction": spec.reduction if spec.kind == "detector" else "mean",
+        "aekit.standardized_errors": json.dumps(spec.err_shift is not None),
+    }
+
+
+def export_bytes(source: Any, feature_names: Sequence[str] | None = None) -> bytes:
+    """The ONNX file of ``source`` (run folder, TrainedAutoencoder or fitted detector) as bytes.
+
+    Raises :class:`ConfigError` naming the family and the reason when it cannot be exported,
+    :class:`ModelFileError` when the run folder is not a readable aekit run.
+    """
+    import onnx
+    import torch
+
+    model, spec, where = _load_source(source)
+    if feature_names is not None:
+        names = [str(n) for n in feature_names]
+        if len(names) != spec.n_features or len(set(names)) != len(names):
+            raise ConfigError(f"feature names: {len(names)} given ({len(set(names))} distinct), the model takes {spec.n_features} inputs")
+        spec.feature_names = names
+    if spec.feature_names is not None and len(spec.feature_names) != spec.n_features:
+        spec.feature_names = None  # names of a different layout (e.g. a series' channels) do not name inputs
+    graph = _scoring_module(model.eval(), spec)
+    outputs = DETECTOR_OUTPUTS if spec.threshold is not None else PLAIN_OUTPUTS
+    example = torch.zeros(2, spec.n_features)
+    buf = io.BytesIO()
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            # the TorchScript exporter needs no extra package (the dynamo one needs onnxscript)
+            warnings.simplefilter("ignore")
+            torch.onnx.export(graph, (example,), buf, dynamo=False, opset_version=OPSET, input_names=[INPUT_NAME],
+                              output_names=list(outputs), dynamic_axes={n: {0: "batch"} for n in (INPUT_NAME, *outputs)})
+    except Exception as err:  # noqa: BLE001 - any exporter failure means "this family does not export"
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ConfigError(f"{where}: family {spec.family!r} cannot be exported to ONNX ({type(err).__name__}: {first})") from None
+    proto = onnx.load_from_string(buf.getvalue())
+    for key, value in _metadata(spec, outputs).items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.producer_name = "aekit"
+    onnx.checker.check_model(proto)
+    return proto.SerializeToString()
+
+
+def export(source: Any, out: str | Path, overwrite: bool = False, feature_names: Sequence[str] | None = None) -> Path:
+    """Write ``source``'s whole scoring path to ``out`` (``.onnx``) atomically; returns the path.
+
+    An existing ``out`` is refused unless ``overwrite``; nothing is written when the export fails.
+    """
+    from aekit.io import atomic_write_bytes
+
+    out = Path(out)
+    if out.suffix.lower() != ".onnx":
+        raise ConfigError(f"export writes an .onnx file, got {out}")
+    if out.exists() and not overwrite:
+        raise ConfigError(f"{out} exists; pass overwrite=True (--overwrite) to replace it")
+    return atomic_write_bytes(out, export_bytes(source, feature_names))
