@@ -73,32 +73,11 @@ class ExportedModel:
         if width != self.n_features:
             raise ShapeError(f"input has {width} features per row, the model expects {self.n_features}")
         arr = arr.reshape(len(arr), self.n_features)
-        _check_finite(arr, self.feature_names)
+        check_finite(arr, self.feature_names)
         return np.ascontiguousarray(arr)
 
     def _from_frame(self, df: Any, ignore: set[str]) -> np.ndarray:
-        columns = [str(c) for c in df.columns]
-        keep = [c for c in columns if c not in ignore]
-        if self.feature_names is not None:
-            unknown = [c for c in keep if c not in self.feature_names]
-            if unknown:
-                raise DataError(f"unknown feature {unknown[0]!r} (the model takes {', '.join(self.feature_names[:8])}"
-                                f"{', ...' if len(self.feature_names) > 8 else ''})")
-            missing = [n for n in self.feature_names if n not in keep]
-            if missing:
-                raise DataError(f"missing feature {missing[0]!r} ({len(missing)} of {self.n_features} missing)")
-            keep = list(self.feature_names)
-        elif len(keep) != self.n_features:
-            raise ShapeError(f"input has {len(keep)} feature columns, the model expects {self.n_features}")
-        if len(df) == 0:
-            raise DataError("input: no rows to score")
-        frame = df.rename(columns=str)[keep]
-        bad = [c for c in keep if frame[c].dtype.kind not in "iufb"]
-        if bad:
-            raise DataError(f"feature {bad[0]!r}: values are not numeric (dtype {frame[bad[0]].dtype})")
-        arr = frame.to_numpy(dtype=np.float32)
-        _check_finite(arr, keep)
-        return np.ascontiguousarray(arr)
+        return frame_to_array(df, self.n_features, self.feature_names, ignore)
 
     # --- scoring ---------------------------------------------------------------------
 
@@ -142,12 +121,46 @@ class ExportedModel:
                 "aekit_version": self.metadata.get("version"), "reduction": self.metadata.get("reduction")}
 
 
-def _check_finite(arr: np.ndarray, names: Sequence[str] | None) -> None:
+def frame_to_array(df: Any, n_features: int, feature_names: Sequence[str] | None = None,
+                   ignore: Iterable[str] = ()) -> np.ndarray:
+    """A data frame's feature columns as float32 ``(N, n_features)``, checked.
+
+    Columns in ``ignore`` are dropped. With ``feature_names`` the rest must be exactly
+    those features (any order; they are put in the model's order); without, their number
+    must equal ``n_features`` and they are taken in order.
+    """
+    ignore = set(map(str, ignore))
+    columns = [str(c) for c in df.columns]
+    keep = [c for c in columns if c not in ignore]
+    if feature_names is not None:
+        unknown = [c for c in keep if c not in feature_names]
+        if unknown:
+            raise DataError(f"unknown feature {unknown[0]!r} (the model takes {', '.join(feature_names[:8])}"
+                            f"{', ...' if len(feature_names) > 8 else ''})")
+        missing = [n for n in feature_names if n not in keep]
+        if missing:
+            raise DataError(f"missing feature {missing[0]!r} ({len(missing)} of {n_features} missing)")
+        keep = list(feature_names)
+    elif len(keep) != n_features:
+        raise ShapeError(f"input has {len(keep)} feature columns, the model expects {n_features}")
+    if len(df) == 0:
+        raise DataError("input: no rows to score")
+    frame = df.rename(columns=str)[keep]
+    bad = [c for c in keep if frame[c].dtype.kind not in "iufb"]
+    if bad:
+        raise DataError(f"feature {bad[0]!r}: values are not numeric (dtype {frame[bad[0]].dtype})")
+    arr = frame.to_numpy(dtype=np.float32)
+    check_finite(arr, keep)
+    return np.ascontiguousarray(arr)
+
+
+def check_finite(arr: np.ndarray, names: Sequence[str] | None = None, first_row: int = 0) -> None:
+    """Raise :class:`DataError` naming the feature and row of the first NaN/inf in ``arr`` ``(N, F)``."""
     bad = ~np.isfinite(arr)
     if bad.any():
         row, col = (int(i[0]) for i in np.nonzero(bad))
         name = repr(names[col]) if names is not None and col < len(names) else f"column {col}"
-        raise DataError(f"feature {name}: NaN/inf value in row {row} ({int(bad.sum())} bad values)")
+        raise DataError(f"feature {name}: NaN/inf value in row {first_row + row} ({int(bad.sum())} bad values)")
 
 
 def _read_metadata(session: Any, source: str) -> dict[str, Any]:
