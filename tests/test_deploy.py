@@ -201,3 +201,18 @@ def test_cli_export_writes_refuses_and_overwrites(detector_run: Path, tmp_path: 
         bad = run_cli("export", *args)
         assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.splitlines()) == 1, bad.stderr
     assert not (tmp_path / "a.onnx").exists() and not (tmp_path / "b.onnx").exists()
+
+
+def test_detect_export_score_end_to_end(table_csv: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert run_cli("detect", str(table_csv), "--out", str(run), "-e", "2").returncode == 0
+    res = run_cli("export", str(run), str(tmp_path / "m.onnx"))
+    assert res.returncode == 0, res.stderr
+    m = load_exported(tmp_path / "m.onnx")
+    assert m.feature_names == NAMES  # recorded by `aekit detect` from the table's header
+    res = run_cli("score", str(tmp_path / "m.onnx"), str(table_csv), str(tmp_path / "s.parquet"), "--quiet")
+    assert res.returncode == 0, res.stderr
+    detected = pd.read_csv(run / "scores.csv")
+    got = pd.read_parquet(tmp_path / "s.parquet")
+    np.testing.assert_allclose(got["score"], detected["score"], rtol=1e-5, atol=1e-6)
+    assert (got["is_anomaly"] == detected["is_anomaly"]).all()

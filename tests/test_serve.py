@@ -103,6 +103,7 @@ def test_server_scores_like_the_export_and_refuses_bad_requests(server, onnx_fil
         ({"rows": [[1.0, "x", 1, 1, 1, 1]]}, 422, "rows.0.1"),
         ({"rows": [dict(zip(NAMES, [1.0] * 6), zzz=1.0)]}, 422, "unknown feature 'zzz'"),
         ({"rows": []}, 422, "rows"),
+        ({"rows": [dict(zip(NAMES, [1.0] * 6), f2="x")]}, 422, "rows.0.f2: Input should be a valid number"),
     ]
     for body, status, message in bad:
         r = httpx.post(f"{base}/v1/score", json=body)

@@ -153,8 +153,8 @@ def _rows_schema() -> Any:
 
 
 def _one_line(err: Any) -> str:
-    """The first pydantic error as ``field: message`` (e.g. ``rows.0.2: Input should be a valid number``)."""
-    first = err.errors()[0]
+    """The deepest pydantic error as ``field: message`` (e.g. ``rows.0.2: Input should be a valid number``)."""
+    first = max(err.errors(), key=lambda e: len(e.get("loc", ())))  # the union branch that got furthest
     loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("list[list[float]]", "list[dict[str,float]]"))
     return f"{loc or 'body'}: {first.get('msg', 'invalid')}"
 

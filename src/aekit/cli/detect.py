@@ -91,9 +91,22 @@ def detect(
             metrics["oracle_best_f1"] = {"threshold": value, "f1": f1, "note": "uses labels; for reference only"}
     run = out or Path("runs") / f"detect-{ds.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     save_detector(det, run)
+    if not is_series and ds.feature_names and len(ds.feature_names) == X.shape[1]:
+        _record_feature_names(run, ds.feature_names)
     _write_scores(run / "scores.csv", scores, flagged, y)
     atomic_save_json(run / "metrics.json", metrics)
     _report(metrics, run)
+
+
+def _record_feature_names(run: Path, names: list[str]) -> None:
+    """Add the table's column names to model.json, so `aekit export` / `serve` match inputs by name."""
+    import json
+
+    from aekit.io import atomic_save_json
+
+    meta = json.loads((run / "model.json").read_text())
+    meta["feature_names"] = [str(n) for n in names]
+    atomic_save_json(run / "model.json", meta)
 
 
 def _write_scores(path: Path, scores: Any, flagged: Any, labels: Any = None) -> None:
