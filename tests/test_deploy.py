@@ -70,6 +70,11 @@ def test_plain_run_export_matches_torch(family: str, tmp_path: Path) -> None:
     np.testing.assert_allclose(out["code"], run.encode(X), atol=1e-5)
     # the batch axis is dynamic: one row alone scores as in a batch
     assert abs(m.score(X[:1])[0] - out["score"][0]) <= 1e-6
+    if family == "mlp":  # the same export from the loaded run object, and through aekit's lazy API
+        import aekit
+
+        again = aekit.load_exported(run.export(tmp_path / "again.onnx"))
+        np.testing.assert_array_equal(again.score(X), out["score"])
 
 
 @pytest.mark.parametrize("kwargs", [

@@ -149,3 +149,28 @@ def test_serve_refuses_a_bad_model_file(tmp_path: Path) -> None:
     bad.write_bytes(b"not onnx")
     res = run_cli("serve", str(bad), "--port", str(_free_port()))
     assert res.returncode == 2 and "not a readable ONNX model" in res.stderr and len(res.stderr.splitlines()) == 1
+
+
+def test_micro_batcher_groups_concurrent_requests_into_one_pass() -> None:
+    from aekit.serve import MicroBatcher
+
+    calls: list[int] = []
+
+    class Model:
+        def run_prepared(self, x: np.ndarray) -> dict[str, np.ndarray]:
+            calls.append(len(x))
+            return {"score": x.sum(axis=1)}
+
+    async def go() -> list[np.ndarray]:
+        b = MicroBatcher(Model(), wait_s=0.05, max_rows=1000)
+        await b.start()
+        try:
+            outs = await asyncio.gather(*(b.submit(np.full((i + 1, 2), float(i), np.float32)) for i in range(10)))
+        finally:
+            await b.stop()
+        return [o["score"] for o in outs]
+
+    got = asyncio.run(go())
+    assert calls == [55]  # ten requests of 1..10 rows, one pass
+    for i, s in enumerate(got):
+        np.testing.assert_array_equal(s, np.full(i + 1, 2.0 * i))

@@ -131,3 +131,33 @@ def test_dask_scores_a_parquet_folder_on_two_workers(run: Path, tmp_path: Path) 
     np.testing.assert_allclose(got["score"].to_numpy(), expected, atol=1e-6)  # float32 sums differ by batch size
     with pytest.raises(ConfigError, match="exists"):
         score_parquet_dask(onnx, folder, tmp_path / "out")
+    res = run_cli("score", str(onnx), str(folder), str(tmp_path / "cli-out"), "--workers", "2")
+    assert res.returncode == 0 and "45 scores" in res.stdout, res.stderr
+    np.testing.assert_allclose(pd.read_parquet(tmp_path / "cli-out")["score"].to_numpy(), expected, atol=1e-6)
+
+
+def test_plain_run_streams_its_mean_reconstruction_error(tmp_path: Path) -> None:
+    import torch
+
+    from aekit.data.dataset import Scaler
+    from aekit.registry import build_model
+    from aekit.runs import load, save_model
+
+    torch.manual_seed(0)
+    X = _rows(25, 4)
+    save_model(tmp_path / "run", build_model("mlp", {"input_shape": [6], "hidden": [8], "latent_dim": 2}),
+               Scaler("standard").fit(X))
+    pd.DataFrame(X, columns=NAMES).to_parquet(tmp_path / "x.parquet")
+    assert score_stream(tmp_path / "run", tmp_path / "x.parquet", tmp_path / "s.parquet", chunk_rows=6) == 25
+    got = pd.read_parquet(tmp_path / "s.parquet")
+    np.testing.assert_allclose(got["score"], load(tmp_path / "run").score(X), rtol=1e-6)
+    assert (got["is_anomaly"] == 0).all()  # a plain run has no threshold
+
+
+def test_a_run_folder_is_served_through_its_in_memory_export(run: Path) -> None:
+    from aekit.serve import load_for_serving
+
+    X = _rows(9, 2)
+    m = load_for_serving(run)
+    assert m.kind == "detector"
+    np.testing.assert_allclose(m.score(X), load_detector(run).anomaly_score(X), atol=1e-5)

@@ -23,6 +23,7 @@ _LAZY = {
     "load_dataset": ("aekit.data", "load_dataset"),
     "fit_model": ("aekit.training", "fit_model"),
     "summary": ("aekit.summary", "summary_text"),
+    "load_exported": ("aekit.runtime", "load_exported"),
 }
 
 

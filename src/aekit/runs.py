@@ -192,6 +192,12 @@ class TrainedAutoencoder:
     def save(self, folder: str | Path) -> Path:
         return save_model(folder, self.model, self.scaler, {k: v for k, v in self.meta.items() if k not in ("format", "family", "config", "preprocessing", "weights_sha256")})
 
+    def export(self, out: str | Path, overwrite: bool = False, feature_names: list[str] | None = None) -> Path:
+        """Write the whole scoring path (scaling, model, error, score) as one ONNX file; see :mod:`aekit.export`."""
+        from aekit.export import export  # the export layer sits above runs: imported on use
+
+        return export(self, out, overwrite=overwrite, feature_names=feature_names)
+
 
 def load(path: str | Path) -> TrainedAutoencoder:
     """Load a run folder (or a folder with model.json + model.safetensors)."""
