@@ -119,11 +119,30 @@ def test_metadata_describes_the_export(detector_onnx: Path) -> None:
     assert m.outputs == ["score", "is_anomaly", "code", "reconstruction", "error_map"]
 
 
-def test_sampled_vae_scores_are_refused_with_family_and_reason(tmp_path: Path) -> None:
-    det = AutoencoderDetector(model="vae", model_params={"hidden": [8], "latent_dim": 2}, score_type="elbo",
-                              **FAST).fit(_rows(40, 0))
+@pytest.mark.parametrize("family", ["vae", "conv_vae"])
+@pytest.mark.parametrize("kind", ["elbo", "iwae"])
+def test_variational_detector_scores_export_with_the_detector_draws(family: str, kind: str, tmp_path: Path) -> None:
+    params = {"hidden": [8], "latent_dim": 2} if family == "vae" else {"channels": [2, 4], "latent_dim": 2}
+    shape = None if family == "vae" else (1, 8)
+    X = np.random.default_rng(0).random((50, 8))
+    det = AutoencoderDetector(model=family, model_params=params, input_shape=shape, score_type=kind, n_samples=4,
+                              contamination=0.2, random_state=3, **FAST).fit(X)
     save_detector(det, tmp_path / "run")
-    with pytest.raises(ConfigError, match="vae.*score_type='elbo'"):
+    m = load_exported(export(tmp_path / "run", tmp_path / "v.onnx"))
+    Xnew = np.random.default_rng(1).random((30, 8)) * 1.3
+    det = load_detector(tmp_path / "run")
+    out = m.predict(Xnew)
+    assert np.abs(out["score"] - det.anomaly_score(Xnew)).max() <= 1e-5
+    np.testing.assert_array_equal(out["is_anomaly"], det.predict(Xnew) == -1)
+
+
+def test_series_detectors_are_refused_with_the_reason(tmp_path: Path) -> None:
+    from aekit.apps.detect import SeriesDetector
+
+    t = np.arange(400)
+    det = SeriesDetector(window=16, model="mlp", model_params={"hidden": [8], "latent_dim": 2}, **FAST).fit(np.sin(t / 5))
+    save_detector(det, tmp_path / "run")
+    with pytest.raises(ConfigError, match="series detector.*cannot be exported"):
         export(tmp_path / "run", tmp_path / "x.onnx")
     assert not (tmp_path / "x.onnx").exists()
 

@@ -60,6 +60,9 @@ class ScoringSpec:
     err_scale: np.ndarray | None = None
     threshold: dict[str, Any] | None = None
     feature_names: list[str] | None = None
+    score_type: str = "recon"  # or a VAE detector's "elbo" / "iwae" (fixed draws, see _variational)
+    n_samples: int = 16
+    seed: int = 0
 
     @property
     def n_features(self) -> int:
@@ -90,6 +93,11 @@ def _scoring_module(model: Any, spec: ScoringSpec) -> Any:
             self.err_shift = flat(spec.err_shift)  # float64, as the detector's numpy arithmetic
             self.err_scale = flat(spec.err_scale)
             self.threshold = None if spec.threshold is None else float(spec.threshold["value"])
+            self.eps = None
+            if spec.score_type != "recon":  # the detector's own draws, so exported scores equal its scores
+                k = 1 if spec.score_type == "elbo" else int(spec.n_samples)
+                latent = int(model.latent_dim)
+                self.eps = torch.randn((k, latent), generator=torch.Generator().manual_seed(int(spec.seed)))
 
         def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
             xs = x if self.shift is None else (x - self.shift) / self.scale  # (B, F), float32
@@ -100,7 +108,9 @@ def _scoring_module(model: Any, spec: ScoringSpec) -> Any:
             recon = recon_s.flatten(1)
             if self.shift is not None:
                 recon = recon * self.scale + self.shift
-            if spec.kind == "autoencoder" or (self.err_shift is None and spec.reduction == "mean"):
+            if spec.score_type != "recon":
+                score = _variational(self.model, xs, self.eps, spec.score_type == "elbo")
+            elif spec.kind == "autoencoder" or (self.err_shift is None and spec.reduction == "mean"):
                 score = err.mean(1).double()  # float32 mean, as Autoencoder.score
             else:
                 e = err.double()
@@ -112,6 +122,32 @@ def _scoring_module(model: Any, spec: ScoringSpec) -> Any:
             return score, score > self.threshold, code, recon, err
 
     return ScoringGraph().eval()
+
+
+def _variational(model: Any, x: Any, eps: Any, elbo: bool) -> Any:
+    """Negative ELBO (one draw) or negative IWAE bound (``len(eps)`` draws) per row, float64.
+
+    Mirrors :func:`aekit.apps.detect._variational_score` for aekit's VAE families, step for
+    step, with its fixed standard-normal draws ``eps`` ``(k, latent)`` baked into the graph.
+    """
+    import torch
+
+    q = model.posterior(x)
+    mu, logvar = q.mean, q.logvar
+    std = (0.5 * logvar).exp()
+    log_w = []
+    for e in eps:  # k decoder passes (unrolled in the graph; k is fixed at export)
+        z = mu + std * e
+        loglik = model.log_likelihood(x, model.decode_logits(z))
+        if elbo:
+            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+            log_w.append(loglik - kl)
+            continue
+        log_q = (-0.5 * e.pow(2) - 0.5 * logvar - 0.5 * math.log(2 * math.pi)).sum(1)
+        log_p = (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).sum(1)
+        log_w.append(loglik + log_p - log_q)
+    bound = torch.logsumexp(torch.stack(log_w), 0) - math.log(len(eps))
+    return (-bound).double()
 
 
 def _spec_from_meta(meta: dict[str, Any], scaler: Any, model: Any, where: str) -> ScoringSpec:
@@ -131,9 +167,11 @@ def _spec_from_meta(meta: dict[str, Any], scaler: Any, model: Any, where: str) -
         if det.get("class") == "SeriesDetector":
             raise ConfigError(f"{where}: a series detector ({family}) cannot be exported yet: its point scores "
                               "come from overlapping windows of a whole series, not from independent rows")
-        if params.get("score_type", "recon") != "recon":
-            raise ConfigError(f"{where}: family {family!r} with score_type={params['score_type']!r} cannot be exported: "
-                              "its score draws random samples; refit with score_type='recon' to export")
+        spec.score_type = str(params.get("score_type", "recon"))
+        if spec.score_type != "recon" and not (hasattr(model, "posterior") and hasattr(model, "log_likelihood")):
+            raise ConfigError(f"{where}: family {family!r} with score_type={spec.score_type!r} cannot be exported: "
+                              "only aekit's VAE families (posterior + log_likelihood) export variational scores")
+        spec.n_samples, spec.seed = int(params.get("n_samples", 16)), int(params.get("random_state", 0))
         spec.kind = "detector"
         spec.reduction = str(params.get("reduction", "mean"))
         spec.err_shift = None if det.get("err_shift") is None else np.asarray(det["err_shift"], dtype=np.float64)
