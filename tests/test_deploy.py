@@ -156,6 +156,7 @@ def test_runtime_matches_names_and_refuses_bad_input(detector_onnx: Path, detect
     expected = load_detector(detector_run).anomaly_score(X)
     np.testing.assert_allclose(m.score(df[NAMES[::-1]]), expected, atol=1e-5)  # columns matched by name
     np.testing.assert_allclose(m.score(df.assign(id=1), ignore=["id"]), expected, atol=1e-5)
+    assert m.score(X[0]).shape == (1,)  # a 1-d array is one row
     with pytest.raises(ShapeError, match="5 features"):
         m.score(X[:, :5])
     with pytest.raises(DataError, match="unknown feature 'zzz'"):

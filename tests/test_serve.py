@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import signal
 import socket
@@ -78,6 +79,9 @@ def test_server_scores_like_the_export_and_refuses_bad_requests(server, onnx_fil
     assert httpx.get(f"{base}/health").json() == {"status": "ok"}
     meta = httpx.get(f"{base}/v1/metadata").json()
     assert meta["kind"] == "detector" and meta["feature_names"] == NAMES and meta["n_features"] == 6
+    schema = httpx.get(f"{base}/openapi.json").json()
+    assert {"/v1/score", "/v1/encode", "/v1/reconstruct", "/health", "/v1/metadata"} <= set(schema["paths"])
+    assert "rows" in json.dumps(schema["paths"]["/v1/score"])  # the request schema is documented
     r = httpx.post(f"{base}/v1/score", json={"rows": X.tolist()})
     assert r.status_code == 200, r.text
     np.testing.assert_allclose(r.json()["score"], expected["score"], rtol=1e-12)

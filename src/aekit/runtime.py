@@ -65,8 +65,8 @@ class ExportedModel:
             arr = np.asarray(X, dtype=np.float32)
         except (TypeError, ValueError) as err:
             raise DataError(f"input: values are not numeric ({err})") from None
-        if arr.ndim == 1:
-            arr = arr[None, :]
+        if arr.ndim == 1:  # one row of a multi-feature model, or one value per row of a 1-feature one
+            arr = arr[:, None] if self.n_features == 1 else arr[None, :]
         if arr.ndim < 2 or arr.shape[0] == 0:
             raise DataError("input: no rows to score")
         width = int(np.prod(arr.shape[1:]))
