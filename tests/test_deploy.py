@@ -136,15 +136,40 @@ def test_variational_detector_scores_export_with_the_detector_draws(family: str,
     np.testing.assert_array_equal(out["is_anomaly"], det.predict(Xnew) == -1)
 
 
-def test_series_detectors_are_refused_with_the_reason(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kwargs", [
+    dict(stride=1, aggregation="mean", model="mlp", model_params={"hidden": [8], "latent_dim": 2}),
+    dict(stride=5, aggregation="max", model="conv"),
+])
+def test_series_detector_exports_point_scores_for_any_length(kwargs: dict, tmp_path: Path) -> None:
     from aekit.apps.detect import SeriesDetector
+    from aekit.stream import score_stream
 
-    t = np.arange(400)
-    det = SeriesDetector(window=16, model="mlp", model_params={"hidden": [8], "latent_dim": 2}, **FAST).fit(np.sin(t / 5))
+    t = np.arange(300)
+    x = np.stack([np.sin(t / 5), np.cos(t / 7)], axis=1)
+    det = SeriesDetector(window=16, contamination=0.05, **FAST, **kwargs).fit(x)
     save_detector(det, tmp_path / "run")
-    with pytest.raises(ConfigError, match="series detector.*cannot be exported"):
-        export(tmp_path / "run", tmp_path / "x.onnx")
-    assert not (tmp_path / "x.onnx").exists()
+    det = load_detector(tmp_path / "run")
+    m = load_exported(export(tmp_path / "run", tmp_path / "s.onnx"))
+    assert m.kind == "series" and m.series == {"window": 16, "stride": kwargs["stride"], "aggregation": kwargs["aggregation"]}
+    assert m.outputs == ["score", "is_anomaly"] and m.n_features == 2
+    for n_steps in (16, 37, 300):  # the time axis is dynamic; 37 leaves a final window off the stride
+        xn = x[:n_steps] + 0.3 * np.random.default_rng(n_steps).standard_normal((n_steps, 2))
+        out = m.predict(xn)
+        assert out["score"].shape == (n_steps,)
+        assert np.abs(out["score"] - det.anomaly_score(xn)).max() <= 1e-5
+        np.testing.assert_array_equal(out["is_anomaly"], det.is_anomaly(xn))
+    with pytest.raises(DataError, match="shorter than one window of 16"):
+        m.score(x[:10])
+    pd.DataFrame(x, columns=["a", "b"]).to_csv(tmp_path / "series.csv", index=False)
+    with pytest.raises(ConfigError, match="whole series"):  # chunks would cut the series
+        score_stream(tmp_path / "s.onnx", tmp_path / "series.csv", tmp_path / "o.csv")
+    res = run_cli("score", str(tmp_path / "s.onnx"), str(tmp_path / "series.csv"), str(tmp_path / "o.csv"))
+    assert res.returncode == 0, res.stderr  # scored whole, in memory
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "o.csv")["score"], det.anomaly_score(x), rtol=1e-6, atol=1e-7)
+    res = run_cli("score", str(tmp_path / "run"), str(tmp_path / "series.csv"), str(tmp_path / "r.csv"))
+    assert res.returncode == 0, res.stderr  # a series run folder, too
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "r.csv")["score"], det.anomaly_score(x), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(load_exported(export_bytes(det)).score(x), m.score(x))  # the fitted object exports
 
 
 # --- runtime -------------------------------------------------------------------------------

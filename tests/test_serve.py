@@ -178,3 +178,23 @@ def test_micro_batcher_groups_concurrent_requests_into_one_pass() -> None:
     assert calls == [55]  # ten requests of 1..10 rows, one pass
     for i, s in enumerate(got):
         np.testing.assert_array_equal(s, np.full(i + 1, 2.0 * i))
+
+
+def test_a_series_export_scores_each_request_as_one_series(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from aekit.apps.detect import SeriesDetector
+    from aekit.serve import create_app
+
+    t = np.arange(200)
+    x = np.stack([np.sin(t / 5), np.cos(t / 7)], axis=1)
+    det = SeriesDetector(window=16, model="mlp", model_params={"hidden": [8], "latent_dim": 2}, max_epochs=2).fit(x)
+    save_detector(det, tmp_path / "run")
+    m = load_exported(export(tmp_path / "run", tmp_path / "s.onnx"))
+    with TestClient(create_app(m)) as client:
+        r = client.post("/v1/score", json={"rows": x.tolist()})
+        assert r.status_code == 200, r.text
+        np.testing.assert_allclose(r.json()["score"], m.score(x))
+        assert client.get("/v1/metadata").json()["series"]["window"] == 16
+        r = client.post("/v1/score", json={"rows": x[:5].tolist()})
+        assert r.status_code == 422 and "shorter than one window" in r.json()["error"]

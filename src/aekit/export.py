@@ -13,6 +13,10 @@ its standardisation and reduction to one score, and the threshold. Named outputs
 - ``error_map`` ``(batch, n_features)`` float32: element-wise error in scaled units (as
   :meth:`aekit.apps.detect.AutoencoderDetector.error_map`, flattened).
 
+A :class:`~aekit.apps.detect.SeriesDetector` exports as kind ``"series"``: the input is
+one series ``(time, channels)`` (the time axis is dynamic) and the outputs are the point
+``score`` ``(time,)`` and ``is_anomaly`` ``(time,)``, windowed and aggregated inside the graph.
+
 ``metadata_props`` of the file say what it is (``aekit.format``), and hold the kind,
 family, threshold, feature names, input schema and aekit version, so that
 :mod:`aekit.runtime` scores it with onnxruntime alone, without torch. This module sits
@@ -38,6 +42,7 @@ OPSET = 17
 INPUT_NAME = "input"
 DETECTOR_OUTPUTS = ("score", "is_anomaly", "code", "reconstruction", "error_map")
 PLAIN_OUTPUTS = ("score", "code", "reconstruction", "error_map")
+SERIES_OUTPUTS = ("score", "is_anomaly")  # per time step; windows' codes are not rows of the input
 
 
 @dataclass
@@ -63,10 +68,12 @@ class ScoringSpec:
     score_type: str = "recon"  # or a VAE detector's "elbo" / "iwae" (fixed draws, see _variational)
     n_samples: int = 16
     seed: int = 0
+    series: dict[str, Any] | None = None  # a SeriesDetector: window, stride, aggregation, mean, std (per channel)
 
     @property
     def n_features(self) -> int:
-        return math.prod(self.input_shape)
+        """Values per input row: the example size, or a series' channel count."""
+        return len(self.series["mean"]) if self.series is not None else math.prod(self.input_shape)
 
 
 def _scoring_module(model: Any, spec: ScoringSpec) -> Any:
@@ -124,6 +131,56 @@ def _scoring_module(model: Any, spec: ScoringSpec) -> Any:
     return ScoringGraph().eval()
 
 
+def _series_module(model: Any, spec: ScoringSpec) -> Any:
+    """A ``torch.nn.Module`` mapping a series ``(T, C)`` to point scores ``(T,)`` and flags.
+
+    Mirrors :class:`aekit.apps.detect.SeriesDetector`: per-channel standardisation, windows
+    of ``window`` steps every ``stride`` (plus one ending at ``T``, as
+    :func:`aekit.data.series.window_starts`), the inner model's element errors averaged over
+    channels, then the mean or max over the windows covering each point. ``T`` is dynamic.
+    """
+    import torch
+    from torch import nn
+
+    from aekit.models.base import per_sample_error
+
+    cfg = spec.series or {}
+    length, stride, how = int(cfg["window"]), int(cfg["stride"]), str(cfg["aggregation"])
+
+    class SeriesGraph(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+            self.kind = getattr(model.config, "loss", "mse")
+            self.mean = torch.as_tensor(np.asarray(cfg["mean"], dtype=np.float32))
+            self.std = torch.as_tensor(np.asarray(cfg["std"], dtype=np.float32))
+            self.threshold = float(spec.threshold["value"]) if spec.threshold else math.inf
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            n_steps = x.shape[0]
+            xs = (x - self.mean) / self.std  # (T, C)
+            last = n_steps - length
+            # regular starts, then one ending at T; it counts (weight 1) only when the stride skips it
+            starts = torch.cat([torch.arange(0, last + 1, stride), torch.as_tensor(last).reshape(1)])
+            weight = torch.ones_like(starts, dtype=torch.float64)
+            weight[-1] = (torch.as_tensor(last) % stride != 0).double()
+            idx = starts[:, None] + torch.arange(length)[None, :]  # (N, L) time step of each window entry
+            windows = xs[idx].permute(0, 2, 1)  # (N, C, L)
+            err = per_sample_error(self.model.reconstruct(windows), windows, self.kind).double().mean(1)  # (N, L)
+            flat_idx = idx.reshape(-1)
+            if how == "mean":
+                total = torch.zeros(n_steps, dtype=torch.float64).scatter_add(0, flat_idx, (err * weight[:, None]).reshape(-1))
+                count = torch.zeros(n_steps, dtype=torch.float64).scatter_add(
+                    0, flat_idx, weight[:, None].expand_as(err).reshape(-1))
+                score = total / count
+            else:
+                src = torch.where(weight[:, None] > 0, err, torch.full_like(err, -math.inf)).reshape(-1)
+                score = torch.full((n_steps,), -math.inf, dtype=torch.float64).scatter_reduce(0, flat_idx, src, reduce="amax")
+            return score, score > self.threshold
+
+    return SeriesGraph().eval()
+
+
 def _variational(model: Any, x: Any, eps: Any, elbo: bool) -> Any:
     """Negative ELBO (one draw) or negative IWAE bound (``len(eps)`` draws) per row, float64.
 
@@ -165,8 +222,15 @@ def _spec_from_meta(meta: dict[str, Any], scaler: Any, model: Any, where: str) -
     if isinstance(det, dict):
         params = det.get("params") or {}
         if det.get("class") == "SeriesDetector":
-            raise ConfigError(f"{where}: a series detector ({family}) cannot be exported yet: its point scores "
-                              "come from overlapping windows of a whole series, not from independent rows")
+            inner = det.get("inner_params") or {}
+            if inner.get("score_type", "recon") != "recon" or det.get("err_shift") is not None:
+                raise ConfigError(f"{where}: a series detector ({family}) exports with raw reconstruction errors only")
+            spec.kind, spec.threshold = "series", dict(det["threshold"])
+            spec.series = {"window": int(params["window"]), "stride": int(params["stride"]),
+                           "aggregation": str(params.get("aggregation", "mean")),
+                           "mean": list(det["mean"]), "std": list(det["std"])}
+            spec.feature_names = None
+            return spec
         spec.score_type = str(params.get("score_type", "recon"))
         if spec.score_type != "recon" and not (hasattr(model, "posterior") and hasattr(model, "log_likelihood")):
             raise ConfigError(f"{where}: family {family!r} with score_type={spec.score_type!r} cannot be exported: "
@@ -207,8 +271,16 @@ def _load_source(source: Any) -> tuple[Any, ScoringSpec, str]:
                     "err_scale": None if source.err_scale_ is None else source.err_scale_.tolist()}
         meta = {"family": source.family_, DETECTOR_KEY: det_meta}
         return source.model_, _spec_from_meta(meta, source.scaler_, source.model_, "detector"), "detector"
-    if hasattr(source, "detector_"):
-        raise ConfigError("a series detector cannot be exported yet: its point scores come from overlapping windows")
+    if hasattr(source, "detector_"):  # a fitted SeriesDetector: read it as its saved form would be
+        import tempfile
+
+        from aekit.apps.detect import save_detector
+        from aekit.runs import load_model
+
+        with tempfile.TemporaryDirectory() as tmp:
+            save_detector(source, tmp)
+            model, scaler, meta = load_model(tmp)
+        return model, _spec_from_meta(meta, scaler, model, "series detector"), "series detector"
     raise ConfigError(f"export takes a run folder, a TrainedAutoencoder or a fitted AutoencoderDetector, got {type(source).__name__}")
 
 
@@ -217,6 +289,9 @@ def _metadata(spec: ScoringSpec, outputs: Sequence[str]) -> dict[str, str]:
 
     schema = {"name": INPUT_NAME, "shape": ["batch", spec.n_features], "dtype": "float32",
               "example_shape": list(spec.input_shape)}
+    if spec.series is not None:  # rows are time steps of one series, columns its channels
+        channels = len(spec.series["mean"])
+        schema = {"name": INPUT_NAME, "shape": ["time", channels], "dtype": "float32", "example_shape": [channels]}
     return {
         "aekit.format": EXPORT_FORMAT,
         "aekit.kind": spec.kind,
@@ -228,6 +303,7 @@ def _metadata(spec: ScoringSpec, outputs: Sequence[str]) -> dict[str, str]:
         "aekit.threshold": json.dumps(spec.threshold),
         "aekit.reduction": spec.reduction if spec.kind == "detector" else "mean",
         "aekit.standardized_errors": json.dumps(spec.err_shift is not None),
+        "aekit.series": json.dumps(None if spec.series is None else {k: spec.series[k] for k in ("window", "stride", "aggregation")}),
     }
 
 
@@ -248,15 +324,21 @@ def export_bytes(source: Any, feature_names: Sequence[str] | None = None) -> byt
         spec.feature_names = names
     if spec.feature_names is not None and len(spec.feature_names) != spec.n_features:
         spec.feature_names = None  # names of a different layout (e.g. a series' channels) do not name inputs
-    graph = _scoring_module(model.eval(), spec)
-    outputs = DETECTOR_OUTPUTS if spec.threshold is not None else PLAIN_OUTPUTS
-    example = torch.zeros(2, spec.n_features)
+    if spec.series is not None:
+        graph = _series_module(model.eval(), spec)
+        outputs: Sequence[str] = SERIES_OUTPUTS
+        example = torch.zeros(int(spec.series["window"]) + 3, len(spec.series["mean"]))
+    else:
+        graph = _scoring_module(model.eval(), spec)
+        outputs = DETECTOR_OUTPUTS if spec.threshold is not None else PLAIN_OUTPUTS
+        example = torch.zeros(2, spec.n_features)
     buf = io.BytesIO()
     try:
         with warnings.catch_warnings(), torch.no_grad():
             # the TorchScript exporter needs no extra package (the dynamo one needs onnxscript)
             warnings.simplefilter("ignore")
-            torch.onnx.export(graph, (example,), buf, dynamo=False, opset_version=OPSET, input_names=[INPUT_NAME],
+            torch.onnx.export(graph, (example,), buf, dynamo=False, opset_version=OPSET if spec.series is None else 18,
+                              input_names=[INPUT_NAME],
                               output_names=list(outputs), dynamic_axes={n: {0: "batch"} for n in (INPUT_NAME, *outputs)})
     except Exception as err:  # noqa: BLE001 - any exporter failure means "this family does not export"
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]

@@ -31,9 +31,11 @@ CHUNK_ROWS = 8192  # rows per onnxruntime call: bounds the memory of the interme
 class ExportedModel:
     """An aekit ONNX export loaded into an onnxruntime session.
 
-    Attributes: ``kind`` (``"detector"`` or ``"autoencoder"``), ``family``, ``threshold``
+    Attributes: ``kind`` (``"detector"``, ``"series"`` or ``"autoencoder"``), ``family``, ``threshold``
     (dict with ``value`` and ``method``, or ``None``), ``feature_names`` (list or ``None``),
-    ``n_features``, ``example_shape``, ``outputs`` (output names), ``metadata`` (all of it).
+    ``n_features``, ``example_shape``, ``outputs`` (output names), ``series`` (window,
+    stride, aggregation of a series export: its input is one series ``(T, channels)``, scored
+    whole), ``metadata`` (all of it).
     """
 
     def __init__(self, session: Any, metadata: dict[str, Any], source: str = "model") -> None:
@@ -49,6 +51,7 @@ class ExportedModel:
         self.threshold: dict[str, Any] | None = metadata.get("threshold")
         self.feature_names: list[str] | None = metadata.get("feature_names")
         self.outputs: list[str] = [o.name for o in session.get_outputs()]
+        self.series: dict[str, Any] | None = metadata.get("series")  # window, stride, aggregation
 
     # --- input checks --------------------------------------------------------------
 
@@ -92,6 +95,11 @@ class ExportedModel:
         unknown = [n for n in names if n not in self.outputs]
         if unknown:
             raise DataError(f"output {unknown[0]!r} not in this export (it has {', '.join(self.outputs)})")
+        if self.series is not None:  # rows are one series' time steps: scored whole, never cut into chunks
+            window = int(self.series["window"])
+            if len(x) < window:
+                raise DataError(f"series has {len(x)} time steps, shorter than one window of {window}")
+            return dict(zip(names, self.session.run(names, {self.input_name: x})))
         parts = [self.session.run(names, {self.input_name: x[i : i + CHUNK_ROWS]}) for i in range(0, len(x), CHUNK_ROWS)]
         return {n: np.concatenate([p[j] for p in parts]) for j, n in enumerate(names)}
 
@@ -118,7 +126,8 @@ class ExportedModel:
         return {"kind": self.kind, "family": self.family, "threshold": self.threshold,
                 "feature_names": self.feature_names, "n_features": self.n_features,
                 "example_shape": list(self.example_shape), "outputs": self.outputs,
-                "aekit_version": self.metadata.get("version"), "reduction": self.metadata.get("reduction")}
+                "aekit_version": self.metadata.get("version"), "reduction": self.metadata.get("reduction"),
+                "series": self.series}
 
 
 def frame_to_array(df: Any, n_features: int, feature_names: Sequence[str] | None = None,
@@ -172,7 +181,7 @@ def _read_metadata(session: Any, source: str) -> dict[str, Any]:
         if not key.startswith("aekit."):
             continue
         name = key[len("aekit."):]
-        if name in ("input_schema", "outputs", "feature_names", "threshold", "standardized_errors"):
+        if name in ("input_schema", "outputs", "feature_names", "threshold", "standardized_errors", "series"):
             try:
                 meta[name] = json.loads(value)
             except json.JSONDecodeError:

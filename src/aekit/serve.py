@@ -11,6 +11,9 @@ micro-batched: :class:`MicroBatcher` gathers what arrives within ``batch_wait_s`
 ``max_batch_rows`` rows) into one onnxruntime call, which costs a single-row request a
 couple of milliseconds and multiplies throughput under load.
 
+A series export (kind ``"series"``) takes each request's rows as the time steps of one
+series and is scored per request, without micro-batching.
+
 Endpoints: ``POST /v1/score`` (``score``, ``is_anomaly`` for a detector), ``/v1/encode``
 (``code``), ``/v1/reconstruct`` (``reconstruction``); ``GET /health``, ``/v1/metadata``.
 Bodies: JSON ``{"rows": [[...], ...]}`` or ``{"rows": [{"feature": value, ...}, ...]}``, or
@@ -260,7 +263,11 @@ def create_app(model: Any, cfg: ServeConfig | None = None) -> Any:
         wanted = [o for o in ENDPOINT_OUTPUTS[name] if o in model.outputs]
 
         async def handler(request: Request) -> dict[str, Any]:
-            out = await batcher.submit(await read_rows(request))
+            x = await read_rows(request)
+            if model.series is not None:  # one request = one whole series: never mixed with other requests
+                out = await asyncio.get_running_loop().run_in_executor(None, model.run_prepared, x)
+            else:
+                out = await batcher.submit(x)
             return {k: out[k].tolist() for k in wanted}
 
         handler.__name__ = name

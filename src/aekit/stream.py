@@ -58,6 +58,9 @@ def open_scorer(source: str | Path) -> Scorer:
         from aekit.runtime import load_exported
 
         m = load_exported(path)
+        if m.series is not None:
+            raise ConfigError(f"{path}: a series export scores one whole series; chunked scoring takes independent rows "
+                              "(use aekit.runtime's score on the series)")
         thr = None if m.threshold is None else float(m.threshold["value"])
 
         def onnx_fn(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -92,6 +95,23 @@ def open_scorer(source: str | Path) -> Scorer:
     n = int(np.prod(run.model.input_shape))
     return Scorer(lambda x: (run.score(x).astype(np.float64), np.zeros(len(x), dtype=bool)), n, names, None,
                   f"run {path.name}")
+
+
+def is_series_model(source: str | Path) -> bool:
+    """Whether ``source`` (run folder or ``.onnx``) scores whole series rather than independent rows."""
+    import json
+
+    path = Path(source)
+    if path.is_file():
+        from aekit.runtime import load_exported
+
+        return load_exported(path).series is not None
+    try:
+        meta = json.loads((path / "model.json").read_text())
+    except (OSError, ValueError):
+        return False  # not readable here: open_scorer says why
+    det = meta.get("detector") if isinstance(meta, dict) else None
+    return isinstance(det, dict) and det.get("class") == "SeriesDetector"
 
 
 def table_files(source: str | Path) -> list[Path]:
@@ -305,16 +325,17 @@ def score_parquet_dask(model: str | Path, source: str | Path, out: str | Path, i
     files = [f for f in table_files(source) if f.suffix.lower() == ".parquet"]
     if not files:
         raise DataError(f"{source}: distributed scoring reads Parquet files; found none")
+    from aekit.runtime import load_exported
+
     path = Path(model)
     if path.is_dir():
         from aekit.export import export_bytes
 
         blob = export_bytes(path)
     else:
-        from aekit.runtime import load_exported
-
-        load_exported(path)  # refuse a bad file here, not on every worker
         blob = path.read_bytes()
+    if load_exported(blob).series is not None:  # also refuses a bad file here, not on every worker
+        raise ConfigError(f"{path}: a series model scores one whole series, not independent Parquet rows")
     key = hashlib.sha256(blob).hexdigest()
     cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                                   dashboard_address=None, silence_logs=logging.WARNING)

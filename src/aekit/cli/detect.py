@@ -189,7 +189,9 @@ def score(
         raise ConfigError(f"{target} exists; pass --overwrite to replace it")
     src = Path(input)
     is_table = src.is_dir() or (src.is_file() and src.suffix.lower() in (".csv", ".parquet"))
-    if is_table and contamination is None:
+    from aekit.stream import is_series_model
+
+    if is_table and contamination is None and not is_series_model(run):  # a series is scored whole, in memory
         from aekit.stream import open_scorer, score_stream
 
         scorer = open_scorer(run)
