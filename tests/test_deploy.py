@@ -266,3 +266,17 @@ def test_detect_export_score_end_to_end(table_csv: Path, tmp_path: Path) -> None
     got = pd.read_parquet(tmp_path / "s.parquet")
     np.testing.assert_allclose(got["score"], detected["score"], rtol=1e-5, atol=1e-6)
     assert (got["is_anomaly"] == detected["is_anomaly"]).all()
+
+
+def test_a_trained_image_run_exports_and_scores_flat_or_shaped_rows(tiny_images: np.ndarray, tmp_path: Path) -> None:
+    np.save(tmp_path / "imgs.npy", tiny_images)
+    res = run_cli("train", "--data", str(tmp_path / "imgs.npy"), "--model", "conv", "--latent-dim", "4",
+                  "--epochs", "1", "--out", str(tmp_path), "--name", "run", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    res = run_cli("export", str(tmp_path / "run"), str(tmp_path / "c.onnx"))
+    assert res.returncode == 0, res.stderr
+    m, run = load_exported(tmp_path / "c.onnx"), load(tmp_path / "run")
+    assert m.kind == "autoencoder" and m.example_shape == (1, 8, 8) and m.n_features == 64
+    np.testing.assert_allclose(m.score(tiny_images), run.score(tiny_images), atol=1e-5)
+    np.testing.assert_allclose(m.score(tiny_images.reshape(64, -1)), run.score(tiny_images), atol=1e-5)
+    np.testing.assert_allclose(m.reconstruct(tiny_images).reshape(tiny_images.shape), run.reconstruct(tiny_images), atol=1e-5)
