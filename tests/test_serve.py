@@ -198,3 +198,5 @@ def test_a_series_export_scores_each_request_as_one_series(tmp_path: Path) -> No
         assert client.get("/v1/metadata").json()["series"]["window"] == 16
         r = client.post("/v1/score", json={"rows": x[:5].tolist()})
         assert r.status_code == 422 and "shorter than one window" in r.json()["error"]
+        r = client.post("/v1/encode", json={"rows": x.tolist()})
+        assert r.status_code == 404 and "no encode output" in r.json()["error"]

@@ -262,7 +262,10 @@ def create_app(model: Any, cfg: ServeConfig | None = None) -> Any:
     def endpoint(name: str) -> Any:
         wanted = [o for o in ENDPOINT_OUTPUTS[name] if o in model.outputs]
 
-        async def handler(request: Request) -> dict[str, Any]:
+        async def handler(request: Request) -> Any:
+            if not wanted:  # e.g. /v1/encode of a series export: its windows' codes are not rows of the input
+                return JSONResponse({"error": f"this {model.kind} export has no {name} output "
+                                              f"(it has {', '.join(model.outputs)})"}, status_code=404)
             x = await read_rows(request)
             if model.series is not None:  # one request = one whole series: never mixed with other requests
                 out = await asyncio.get_running_loop().run_in_executor(None, model.run_prepared, x)
@@ -271,7 +274,7 @@ def create_app(model: Any, cfg: ServeConfig | None = None) -> Any:
             return {k: out[k].tolist() for k in wanted}
 
         handler.__name__ = name
-        handler.__annotations__ = {"request": Request, "return": dict[str, Any]}  # resolved here, not by string
+        handler.__annotations__ = {"request": Request}  # resolved here: the module's annotations are strings
         handler.__doc__ = f"{', '.join(wanted)} for every row of the body."
         return handler
 
