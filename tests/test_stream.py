@@ -82,6 +82,10 @@ def test_stream_refuses_bad_input_and_leaves_no_output(run: Path, table: tuple[P
     with pytest.raises(DataError, match="feature 'f2'.*row 41"):
         score_stream(run, tmp_path / "nan.csv", out, chunk_rows=8)
     assert not out.exists() and not list(tmp_path.glob(".s.csv*"))
+    (tmp_path / "empty.csv").write_text(",".join(NAMES) + "\n")
+    with pytest.raises(DataError, match="no rows to score"):
+        score_stream(run, tmp_path / "empty.csv", out)
+    assert not out.exists()
     out.write_text("keep")
     with pytest.raises(ConfigError, match="--overwrite"):
         score_stream(run, path, out)

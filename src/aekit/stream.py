@@ -209,39 +209,54 @@ def score_stream(model: str | Path | Scorer, source: str | Path, out: str | Path
 
     def write(tmp: str) -> None:
         nonlocal written
-        import pandas as pd
-
         writer: Any = None
-        with _progress(progress, _total_rows(files)) as advance:
-            for f, df in iter_chunks(files, chunk_rows):
-                if id_column is not None and id_column not in map(str, df.columns):
-                    raise DataError(f"{f}: id column {id_column!r} not found; columns: {', '.join(map(str, df.columns[:10]))}")
-                x = _chunk_features(scorer, df, id_column, str(f), written)
-                score, flagged = scorer.fn(x)
-                cols: dict[str, Any] = {} if id_column is None else {id_column: df[id_column].to_numpy()}
-                cols.update(score=np.asarray(score, dtype=np.float64), is_anomaly=np.asarray(flagged).astype(np.int8))
-                part = pd.DataFrame(cols)
-                if fmt == ".csv":
-                    if writer is None:
-                        writer = open(tmp, "w", newline="")  # noqa: SIM115 - closed below, after the loop
-                    part.to_csv(writer, header=written == 0, index=False, float_format="%.8g")
-                else:
-                    import pyarrow as pa
-                    import pyarrow.parquet as pq
-
-                    table = pa.Table.from_pandas(part, preserve_index=False)
-                    if writer is None:
-                        writer = pq.ParquetWriter(tmp, table.schema)
-                    elif table.schema != writer.schema:  # e.g. an id column read as int in one file, str in another
-                        table = table.cast(writer.schema)
-                    writer.write_table(table)
-                written += len(part)
-                advance(len(part))
-        if writer is not None:
-            writer.close()
+        try:
+            with _progress(progress, _total_rows(files)) as advance:
+                for f, df in iter_chunks(files, chunk_rows):
+                    if len(df) == 0:  # an empty file among others: nothing to write
+                        continue
+                    writer = _write_chunk(writer, tmp, fmt, _scored_chunk(scorer, f, df, id_column, written), written == 0)
+                    written += len(df)
+                    advance(len(df))
+        finally:
+            if writer is not None:
+                writer.close()
+        if written == 0:
+            raise DataError(f"{source}: no rows to score")
 
     atomic_write_with(out, write)
     return written
+
+
+def _scored_chunk(scorer: Scorer, f: Path, df: Any, id_column: str | None, first_row: int) -> Any:
+    """One input chunk -> its output frame: ``[id_column,] score, is_anomaly``."""
+    import pandas as pd
+
+    if id_column is not None and id_column not in map(str, df.columns):
+        raise DataError(f"{f}: id column {id_column!r} not found; columns: {', '.join(map(str, df.columns[:10]))}")
+    score, flagged = scorer.fn(_chunk_features(scorer, df, id_column, str(f), first_row))
+    cols: dict[str, Any] = {} if id_column is None else {id_column: df[id_column].to_numpy()}
+    cols.update(score=np.asarray(score, dtype=np.float64), is_anomaly=np.asarray(flagged).astype(np.int8))
+    return pd.DataFrame(cols)
+
+
+def _write_chunk(writer: Any, tmp: str, fmt: str, part: Any, first: bool) -> Any:
+    """Append ``part`` to the output being written at ``tmp``; returns the (opened on first use) writer."""
+    if fmt == ".csv":
+        if writer is None:
+            writer = open(tmp, "w", newline="")  # noqa: SIM115 - closed by score_stream
+        part.to_csv(writer, header=first, index=False, float_format="%.8g")
+        return writer
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(part, preserve_index=False)
+    if writer is None:
+        writer = pq.ParquetWriter(tmp, table.schema)
+    elif table.schema != writer.schema:  # e.g. an id column read as int in one file, str in another
+        table = table.cast(writer.schema)
+    writer.write_table(table)
+    return writer
 
 
 class _progress:
