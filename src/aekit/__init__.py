@@ -35,6 +35,9 @@ _LAZY = {
     "FewShotClassifier": ("aekit.apps.fewshot", "FewShotClassifier"),
     "SpeechDenoiser": ("aekit.apps.speech", "SpeechDenoiser"),
     "AudioAnomalyDetector": ("aekit.apps.sound", "AudioAnomalyDetector"),
+    # deployment
+    "export": ("aekit.export", "export"),
+    "load_exported": ("aekit.runtime", "load_exported"),
 }
 
 

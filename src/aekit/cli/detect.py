@@ -89,9 +89,22 @@ def detect(
             metrics["oracle_best_f1"] = {"threshold": value, "f1": f1, "note": "uses labels; for reference only"}
     run = out or Path("runs") / f"detect-{ds.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     save_detector(det, run)
+    if not is_series and ds.feature_names and len(ds.feature_names) == X.shape[1]:
+        _record_feature_names(run, ds.feature_names)
     _write_scores(run / "scores.csv", scores, flagged, y)
     atomic_save_json(run / "metrics.json", metrics)
     _report(metrics, run)
+
+
+def _record_feature_names(run: Path, names: list[str]) -> None:
+    """Add the table's column names to model.json, so `aekit export` / `serve` match inputs by name."""
+    import json
+
+    from aekit.io import atomic_save_json
+
+    meta = json.loads((run / "model.json").read_text())
+    meta["feature_names"] = [str(n) for n in names]
+    atomic_save_json(run / "model.json", meta)
 
 
 def _write_scores(path: Path, scores: Any, flagged: Any, labels: Any = None) -> None:
@@ -135,26 +148,101 @@ def _report(metrics: dict[str, Any], run: Path) -> None:
 
 
 def score(
-    run: Path = typer.Argument(..., help="Run folder from `aekit detect` (or `aekit train`)."),
-    input: str = typer.Argument(..., help="Data to score (file or built-in name)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output CSV (default: <input stem>.scores.csv)."),
-    contamination: Optional[float] = typer.Option(None, help="For a plain `aekit train` run: flag this share of INPUT."),
+    run: Path = typer.Argument(..., help="Run folder from `aekit detect` / `aekit train`, or an .onnx file from `aekit export`."),
+    input: str = typer.Argument(..., help="Data to score: a CSV/Parquet file or folder (streamed in chunks), or any aekit data source."),
+    output: Optional[Path] = typer.Argument(None, help="Output .csv or .parquet (same as --out)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output .csv or .parquet (default: <input stem>.scores.csv)."),
+    contamination: Optional[float] = typer.Option(None, help="For a plain `aekit train` run: flag this share of INPUT (reads INPUT into memory)."),
+    id_column: Optional[str] = typer.Option(None, help="Input column copied beside each score (tables)."),
+    chunk_rows: int = typer.Option(65536, help="Rows read and scored at a time (tables)."),
+    workers: int = typer.Option(0, help="Score a Parquet folder on a local Dask cluster of this many workers (output: a Parquet folder)."),
+    scheduler: Optional[str] = typer.Option(None, help="Address of a running Dask scheduler to score on instead."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Write anomaly scores (higher = worse) and 0/1 labels for every row/point of INPUT to a CSV."""
-    import aekit
-    from aekit.data import load_dataset
+    """Write anomaly scores (higher = worse) and 0/1 labels for every row/point of INPUT.
+
+    CSV/Parquet input is streamed chunk by chunk (memory holds one chunk), written to a
+    .csv or .parquet output atomically; --workers/--scheduler score a Parquet folder with Dask.
+    """
     from aekit.errors import ConfigError
 
-    target = out or Path(f"{Path(input).stem}.scores.csv")
-    if target.suffix.lower() != ".csv":
-        raise ConfigError(f"--out must be a .csv file, got {target}")
+    if output is not None and out is not None and output != out:
+        raise ConfigError(f"two outputs given ({output} and --out {out}); pass one")
+    target = output or out or Path(f"{Path(input).stem}.scores.csv")
     if contamination is not None and not 0.0 < contamination <= 0.5:
         raise ConfigError(f"--contamination must be in (0, 0.5], got {contamination:g}")
+    if workers or scheduler:
+        from aekit.stream import score_parquet_dask
+
+        if target.suffix:
+            raise ConfigError(f"distributed scoring writes a folder of Parquet files; give a folder name, not {target}")
+        n = score_parquet_dask(run, input, target, id_column=id_column, n_workers=workers or 2, scheduler=scheduler,
+                               overwrite=overwrite)
+        console().print(f"wrote {n} scores to {target}/ (Dask, {'scheduler ' + scheduler if scheduler else f'{workers} workers'})")
+        return
+    if target.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigError(f"--out must be a .csv or .parquet file, got {target}")
+    if target.exists() and not overwrite:
+        raise ConfigError(f"{target} exists; pass --overwrite to replace it")
+    src = Path(input)
+    is_table = src.is_dir() or (src.is_file() and src.suffix.lower() in (".csv", ".parquet"))
+    from aekit.stream import is_series_model
+
+    if is_table and contamination is None and not is_series_model(run):  # a series is scored whole, in memory
+        from aekit.stream import open_scorer, score_stream
+
+        scorer = open_scorer(run)
+        n = score_stream(scorer, src, target, id_column=id_column, chunk_rows=chunk_rows, overwrite=overwrite,
+                         progress=not quiet)
+        how = "no threshold" if scorer.threshold is None else f"threshold {scorer.threshold:.6g}"
+        console().print(f"wrote {n} scores to {target} ({scorer.label}, {how})")
+        return
+    if id_column is not None:
+        raise ConfigError("--id-column needs a CSV/Parquet input (and no --contamination)")
+    _score_in_memory(run, input, target, contamination)
+
+
+def _score_in_memory(run: Path, input: str, target: Path, contamination: float | None) -> None:
+    """Score a whole data set at once (arrays, images, built-in sets; --contamination needs every score)."""
+    import numpy as np
+
+    from aekit.data import load_dataset
+
+    if run.is_file():
+        from aekit.runtime import load_exported
+
+        m = load_exported(run)
+        ds = load_dataset(input)
+        scores = m.score(ds.X.reshape(len(ds.X), -1))
+        flagged = m.is_anomaly(ds.X.reshape(len(ds.X), -1)) if m.threshold is not None else np.zeros(len(scores), bool)
+        if contamination is not None and m.threshold is None:
+            from aekit.apps.thresholds import by_contamination
+
+            flagged = scores > by_contamination(scores, contamination)
+        _write_table(target, scores, flagged)
+        console().print(f"wrote {len(scores)} scores to {target}; {int(flagged.sum())} flagged")
+        return
+    import aekit
     from aekit.apps.detect import score_run
 
     scores, flagged, how = score_run(aekit.load(run), load_dataset(input).X, contamination)
-    _write_scores(target, scores, flagged)
+    _write_table(target, scores, flagged)
     console().print(f"wrote {len(scores)} scores to {target}; {int(flagged.sum())} flagged, {how}")
+
+
+def _write_table(path: Path, scores: Any, flagged: Any) -> None:
+    """``score,is_anomaly`` as CSV (:func:`_write_scores`) or Parquet, atomically."""
+    if path.suffix.lower() == ".csv":
+        _write_scores(path, scores, flagged)
+        return
+    import numpy as np
+    import pandas as pd
+
+    from aekit.io import atomic_write_with
+
+    frame = pd.DataFrame({"score": np.asarray(scores, np.float64), "is_anomaly": np.asarray(flagged).astype(np.int8)})
+    atomic_write_with(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def sine_anomalies(

@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "report",
     "pca",
     "audio",
+    "deploy",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,386 @@
+"""Batch scoring of tables larger than memory: streaming in chunks, or on a Dask cluster.
+
+:func:`score_stream` reads CSV / Parquet (a file or a folder of such files) chunk by chunk
+(pandas' CSV reader, pyarrow's Parquet batches), scores each chunk and appends it to the
+output, so memory holds one chunk, not the table. The output (CSV or Parquet, by suffix)
+is written to a temporary file and renamed at the end: it appears complete or not at all.
+
+:func:`score_parquet_dask` scores a folder of Parquet files with Dask
+(``read_parquet(...).map_partitions``) on a cluster (a local one of ``n_workers``
+processes unless a scheduler address is given). Dask rather than Ray: pure-Python wheels,
+a small install next to pandas/pyarrow, no daemon to run, and its data frames read
+Parquet folders natively. Workers score through :mod:`aekit.runtime` (onnxruntime, no
+torch), so a partition's scores equal the exported file's.
+
+Scorers (:func:`open_scorer`) come from a run folder (a detector is scored by the fitted
+detector itself, so streamed scores equal in-memory ``aekit score`` bit for bit; a plain
+run by its mean reconstruction error) or from an ``.onnx`` export.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from aekit.errors import ConfigError, DataError, ShapeError
+
+TABLE_SUFFIXES = (".csv", ".parquet")
+LABEL_COLUMNS = ("label", "labels", "class", "target", "y")  # as aekit.data.loaders: not features
+
+
+@dataclass
+class Scorer:
+    """Scores float32 rows ``(n, n_features)``: ``fn(x) -> (score float64 (n,), flagged bool (n,))``.
+
+    ``feature_names``: when known, frame columns are matched by name; ``threshold``: ``None``
+    for a plain run (nothing is flagged).
+    """
+
+    fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+    n_features: int
+    feature_names: list[str] | None
+    threshold: float | None
+    label: str
+
+
+def open_scorer(source: str | Path) -> Scorer:
+    """A :class:`Scorer` for a run folder (torch) or an ``.onnx`` export (onnxruntime)."""
+    path = Path(source)
+    if path.is_file():
+        from aekit.runtime import load_exported
+
+        m = load_exported(path)
+        if m.series is not None:
+            raise ConfigError(f"{path}: a series export scores one whole series; chunked scoring takes independent rows "
+                              "(use aekit.runtime's score on the series)")
+        thr = None if m.threshold is None else float(m.threshold["value"])
+
+        def onnx_fn(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            out = m.run_prepared(x, [o for o in ("score", "is_anomaly") if o in m.outputs])
+            return out["score"], out.get("is_anomaly", np.zeros(len(x), dtype=bool))
+
+        return Scorer(onnx_fn, m.n_features, m.feature_names, thr, f"{m.kind} {path.name}")
+    from aekit.apps.base import load
+    from aekit.apps.detect import AutoencoderDetector, SeriesDetector
+
+    obj = load(path)
+    if isinstance(obj, SeriesDetector):
+        raise ConfigError(f"{path}: a series detector scores a whole series; streaming scores independent rows")
+    if isinstance(obj, AutoencoderDetector):
+        value = float(obj.threshold_.value)
+        names = list(obj.feature_names_in_) if hasattr(obj, "feature_names_in_") else _recorded_names(path)
+
+        def det_fn(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            s = obj.anomaly_score(x)
+            return s, s > value
+
+        return Scorer(det_fn, int(obj.n_features_in_), names, value, f"detector {path.name}")
+    if not hasattr(obj, "score") or not hasattr(obj, "model"):
+        raise ConfigError(f"{path}: a {type(obj).__name__} run gives no row scores; stream a detector or a training run")
+    names = (obj.meta.get("data") or {}).get("feature_names")
+    n = int(np.prod(obj.model.input_shape))
+    return Scorer(lambda x: (obj.score(x).astype(np.float64), np.zeros(len(x), dtype=bool)), n, names, None,
+                  f"run {path.name}")
+
+
+def _recorded_names(path: Path) -> list[str] | None:
+    """Column names `aekit detect` recorded beside the model, if any."""
+    import json
+
+    try:
+        names = json.loads((path / "model.json").read_text()).get("feature_names")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return None if not names else [str(n) for n in names]
+
+
+def is_series_model(source: str | Path) -> bool:
+    """Whether ``source`` (run folder or ``.onnx``) scores whole series rather than independent rows."""
+    import json
+
+    path = Path(source)
+    if path.is_file():
+        from aekit.runtime import load_exported
+
+        return load_exported(path).series is not None
+    try:
+        meta = json.loads((path / "model.json").read_text())
+    except (OSError, ValueError):
+        return False  # not readable here: open_scorer says why
+    if not isinstance(meta, dict):
+        return False
+    legacy = meta.get("detector")  # aekit 0.1's schema
+    return meta.get("kind") == "series_detector" or (isinstance(legacy, dict) and legacy.get("class") == "SeriesDetector")
+
+
+def table_files(source: str | Path) -> list[Path]:
+    """The CSV/Parquet files of ``source`` (one file, or a folder's files sorted by name)."""
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES)
+        if not files:
+            raise DataError(f"{path}: no .csv or .parquet files in the folder")
+        return files
+    if not path.is_file():
+        raise DataError(f"input not found: {path}")
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise DataError(f"{path}: streaming reads .csv or .parquet tables, got {path.suffix or 'no suffix'}")
+    return [path]
+
+
+def iter_chunks(files: list[Path], chunk_rows: int) -> Iterator[tuple[Path, Any]]:
+    """``(file, pandas chunk)`` of at most ``chunk_rows`` rows, file after file."""
+    import pandas as pd
+
+    for f in files:
+        try:
+            if f.suffix.lower() == ".parquet":
+                import pyarrow.parquet as pq
+
+                for batch in pq.ParquetFile(f).iter_batches(batch_size=chunk_rows):
+                    yield f, batch.to_pandas()
+            else:
+                yield from ((f, c) for c in pd.read_csv(f, chunksize=chunk_rows))
+        except (DataError, ConfigError):
+            raise
+        except Exception as err:  # noqa: BLE001 - pandas/pyarrow parser errors of many types
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise DataError(f"{f}: cannot read table ({first[:160]})") from None
+
+
+def _total_rows(files: list[Path]) -> int | None:
+    """Rows of Parquet files from their footers (``None`` when a CSV is among them: unknown without reading)."""
+    if any(f.suffix.lower() != ".parquet" for f in files):
+        return None
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+
+def _chunk_features(scorer: Scorer, df: Any, id_column: str | None, where: str, first_row: int) -> np.ndarray:
+    from aekit.runtime import frame_to_array
+
+    ignore = {id_column} if id_column else set()
+    if scorer.feature_names is None:
+        ignore |= {str(c) for c in df.columns if str(c).lower() in LABEL_COLUMNS}
+    else:
+        ignore |= {str(c) for c in df.columns if str(c).lower() in LABEL_COLUMNS and str(c) not in scorer.feature_names}
+    try:
+        return frame_to_array(df, scorer.n_features, scorer.feature_names, ignore)
+    except DataError as err:
+        msg = str(err)
+        if "NaN/inf" in msg:  # say the row over the whole input, not within the chunk
+            from aekit.runtime import check_finite
+
+            cols = [c for c in map(str, df.columns) if c not in ignore]
+            try:
+                check_finite(df.rename(columns=str)[cols].to_numpy(np.float32), cols, first_row)
+            except DataError as again:
+                msg = str(again)
+        raise DataError(f"{where}: {msg}") from None
+    except ShapeError as err:
+        raise ShapeError(f"{where}: {err}") from None
+
+
+def score_stream(model: str | Path | Scorer, source: str | Path, out: str | Path, id_column: str | None = None,
+                 chunk_rows: int = 65536, overwrite: bool = False, progress: bool = False) -> int:
+    """Score every row of ``source`` (CSV/Parquet file or folder) into ``out`` (``.csv``/``.parquet``).
+
+    Output columns: ``id_column`` (when given), ``score`` (float64, higher = worse) and
+    ``is_anomaly`` (0/1; all 0 for a plain run). Memory holds one chunk of ``chunk_rows``
+    rows. Returns the number of rows written. Raises :class:`ConfigError` for an existing
+    ``out`` (without ``overwrite``) or a bad suffix, :class:`DataError` for a missing id
+    column or bad values (naming file and row); ``out`` is then left as it was.
+    """
+    from aekit.io import atomic_write_with
+
+    out = Path(out)
+    fmt = out.suffix.lower()
+    if fmt not in TABLE_SUFFIXES:
+        raise ConfigError(f"output must be a .csv or .parquet file, got {out}")
+    if out.exists() and not overwrite:
+        raise ConfigError(f"{out} exists; pass --overwrite to replace it")
+    if chunk_rows < 1:
+        raise ConfigError(f"chunk size must be at least 1 row, got {chunk_rows}")
+    files = table_files(source)
+    scorer = model if isinstance(model, Scorer) else open_scorer(model)
+    written = 0
+
+    def write(tmp: str) -> None:
+        nonlocal written
+        writer: Any = None
+        try:
+            with _progress(progress, _total_rows(files)) as advance:
+                for f, df in iter_chunks(files, chunk_rows):
+                    if len(df) == 0:  # an empty file among others: nothing to write
+                        continue
+                    writer = _write_chunk(writer, tmp, fmt, _scored_chunk(scorer, f, df, id_column, written), written == 0)
+                    written += len(df)
+                    advance(len(df))
+        finally:
+            if writer is not None:
+                writer.close()
+        if written == 0:
+            raise DataError(f"{source}: no rows to score")
+
+    atomic_write_with(out, write)
+    return written
+
+
+def _scored_chunk(scorer: Scorer, f: Path, df: Any, id_column: str | None, first_row: int) -> Any:
+    """One input chunk -> its output frame: ``[id_column,] score, is_anomaly``."""
+    import pandas as pd
+
+    if id_column is not None and id_column not in map(str, df.columns):
+        raise DataError(f"{f}: id column {id_column!r} not found; columns: {', '.join(map(str, df.columns[:10]))}")
+    score, flagged = scorer.fn(_chunk_features(scorer, df, id_column, str(f), first_row))
+    cols: dict[str, Any] = {} if id_column is None else {id_column: df[id_column].to_numpy()}
+    cols.update(score=np.asarray(score, dtype=np.float64), is_anomaly=np.asarray(flagged).astype(np.int8))
+    return pd.DataFrame(cols)
+
+
+def _write_chunk(writer: Any, tmp: str, fmt: str, part: Any, first: bool) -> Any:
+    """Append ``part`` to the output being written at ``tmp``; returns the (opened on first use) writer."""
+    if fmt == ".csv":
+        if writer is None:
+            writer = open(tmp, "w", newline="")  # noqa: SIM115 - closed by score_stream
+        part.to_csv(writer, header=first, index=False, float_format="%.8g")
+        return writer
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(part, preserve_index=False)
+    if writer is None:
+        writer = pq.ParquetWriter(tmp, table.schema)
+    elif table.schema != writer.schema:  # e.g. an id column read as int in one file, str in another
+        table = table.cast(writer.schema)
+    writer.write_table(table)
+    return writer
+
+
+class _progress:
+    """A rich progress bar on stderr (rows done; a total when known), silent unless ``enabled`` on a terminal."""
+
+    def __init__(self, enabled: bool, total: int | None) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.total = total
+        self.bar: Any = None
+
+    def __enter__(self) -> Callable[[int], None]:
+        if not self.enabled:
+            return lambda n: None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
+                            TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self.bar.__enter__()
+        task = self.bar.add_task("score", total=self.total)
+        return lambda n: self.bar.advance(task, n)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+# --- Dask ---------------------------------------------------------------------------------
+
+_SESSIONS: dict[str, Any] = {}  # per worker process: export hash -> loaded model (loaded once, reused)
+
+
+def _score_partition(df: Any, model_bytes: bytes, key: str, id_column: str | None, offsets: list[int] | None,
+                     partition_info: dict[str, Any] | None = None) -> Any:
+    """One Dask partition -> ``[id or row], score, is_anomaly`` (runs on a worker, torch-free)."""
+    import pandas as pd
+
+    from aekit.runtime import load_exported
+
+    if key not in _SESSIONS:
+        _SESSIONS[key] = load_exported(model_bytes, threads=1)
+    m = _SESSIONS[key]
+    n = len(df)
+    cols: dict[str, Any] = {}
+    if id_column is not None:
+        cols[id_column] = df[id_column].to_numpy()
+    elif offsets is not None:
+        start = offsets[partition_info["number"]] if partition_info else 0
+        cols["row"] = np.arange(start, start + n, dtype=np.int64)
+    if n == 0:
+        return pd.DataFrame({**cols, "score": np.zeros(0), "is_anomaly": np.zeros(0, dtype=np.int8)})
+    ignore = ({id_column} if id_column else set())
+    if m.feature_names is None:
+        ignore |= {str(c) for c in df.columns if str(c).lower() in LABEL_COLUMNS}
+    out = m.predict(df, [o for o in ("score", "is_anomaly") if o in m.outputs], ignore=ignore)
+    flagged = out.get("is_anomaly", np.zeros(n, dtype=bool))
+    return pd.DataFrame({**cols, "score": out["score"], "is_anomaly": np.asarray(flagged).astype(np.int8)})
+
+
+def score_parquet_dask(model: str | Path, source: str | Path, out: str | Path, id_column: str | None = None,
+                       n_workers: int = 2, scheduler: str | None = None, overwrite: bool = False) -> int:
+    """Score a folder (or file) of Parquet with Dask into the Parquet folder ``out``; returns the row count.
+
+    ``model``: an ``.onnx`` export or a run folder (exported in memory first). ``scheduler``:
+    the address of a running Dask scheduler; without it a local cluster of ``n_workers``
+    single-threaded worker processes is started and stopped. Output rows keep the input's
+    order, with ``id_column`` or a global ``row`` number beside ``score`` and ``is_anomaly``.
+    """
+    import hashlib
+    import logging
+
+    import dask.dataframe as dd
+    from dask.distributed import Client, LocalCluster
+
+    import os
+    import shutil
+
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise ConfigError(f"{out} exists; pass --overwrite to replace it")
+    files = [f for f in table_files(source) if f.suffix.lower() == ".parquet"]
+    if not files:
+        raise DataError(f"{source}: distributed scoring reads Parquet files; found none")
+    from aekit.runtime import load_exported
+
+    path = Path(model)
+    if path.is_dir():
+        from aekit.export import export_bytes
+
+        blob = export_bytes(path)
+    else:
+        blob = path.read_bytes()
+    if load_exported(blob).series is not None:  # also refuses a bad file here, not on every worker
+        raise ConfigError(f"{path}: a series model scores one whole series, not independent Parquet rows")
+    key = hashlib.sha256(blob).hexdigest()
+    cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                                  dashboard_address=None, silence_logs=logging.WARNING)
+    try:
+        with Client(scheduler or cluster) as client:  # noqa: F841 - makes this cluster Dask's default
+            ddf = dd.read_parquet([str(f) for f in files])
+            if id_column is not None and id_column not in ddf.columns:
+                raise DataError(f"{source}: id column {id_column!r} not found; columns: {', '.join(map(str, ddf.columns[:10]))}")
+            offsets = None
+            if id_column is None:
+                lengths = ddf.map_partitions(len).compute().tolist()
+                offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(int).tolist()
+            import pandas as pd
+
+            meta = pd.DataFrame({**({id_column: ddf._meta[id_column]} if id_column else {"row": np.zeros(0, np.int64)}),
+                                 "score": np.zeros(0, np.float64), "is_anomaly": np.zeros(0, np.int8)})
+            scored = ddf.map_partitions(_score_partition, blob, key, id_column, offsets, meta=meta)
+            tmp = out.parent / f".{out.name}.{key[:8]}.tmp"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            try:  # write beside, then swap: a failure leaves the old output (or none), never a part
+                scored.to_parquet(str(tmp), write_index=False)
+                if out.exists():
+                    shutil.rmtree(out)
+                os.replace(tmp, out)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            return int(offsets[-1]) if offsets is not None else int(ddf.map_partitions(len).compute().sum())
+    finally:
+        if cluster is not None:
+            cluster.close()
