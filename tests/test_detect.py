@@ -403,3 +403,13 @@ def test_sine_anomaly_experiment_command(tmp_path) -> None:
     assert "ROC-AUC" in res.stdout and "F1" in res.stdout
     bad = run_cli("sine-anomalies", "--length", "66", "-o", str(tmp_path / "bad"))
     assert bad.returncode == 2 and "multiple of 4" in bad.stderr and not (tmp_path / "bad").exists()
+
+
+def test_detect_shows_progress_unless_quiet(table_csv, tmp_path) -> None:
+    from tests.conftest import run_cli
+
+    loud = run_cli("detect", str(table_csv), "--out", str(tmp_path / "a"), "-e", "2")
+    quiet = run_cli("detect", str(table_csv), "--out", str(tmp_path / "b"), "-e", "2", "--quiet")
+    assert loud.returncode == 0 and quiet.returncode == 0, loud.stderr + quiet.stderr
+    assert "epoch 1/2:" in loud.stdout and "epoch 2/2:" in loud.stdout  # not a terminal: one plain line per epoch
+    assert "epoch 1/2" not in quiet.stdout

@@ -42,6 +42,7 @@ TRAINING_SETTINGS: dict[str, Any] = {
     "noise": None,  # corruption specs for denoising training (aekit.data.noise), None: plain reconstruction
     "random_state": 0,  # seeds weights, the validation split, shuffling and corruption
     "device": "cpu",  # where training runs: cpu, gpu or auto (inference always runs on the CPU)
+    "verbose": 0,  # 1: show training progress (a bar on a terminal, a line per epoch otherwise)
 }
 MIN_ROWS_FOR_VALIDATION = 20  # fewer rows than this: all of them train, the best epoch is chosen on training loss
 
@@ -160,7 +161,7 @@ class AutoencoderEstimator(BaseEstimator):
             trainer=TrainerConfig(
                 max_epochs=int(self.max_epochs), batch_size=max(1, min(int(self.batch_size), len(Xtr))),
                 patience=self.patience, seed=int(self.random_state),
-                accelerator="gpu" if self.device == "cuda" else self.device,
+                accelerator="gpu" if self.device == "cuda" else self.device, progress=bool(self.verbose),
             ),
             optim=OptimConfig(lr=float(self.lr), weight_decay=float(self.weight_decay)),
             noise=None if not self.noise else [dict(s) for s in self.noise],

@@ -38,6 +38,7 @@ def detect(
     lr: float = typer.Option(1e-3, help="Learning rate."),
     seed: int = typer.Option(0, help="Random seed."),
     noise: Optional[list[str]] = typer.Option(None, help="Training corruption (a denoising detector), e.g. dropout:p=0.5 (repeatable)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No training progress (a bar on a terminal, a line per epoch otherwise)."),
     standardize_errors: bool = typer.Option(False, "--standardize-errors/--raw-errors",
                                             help="Standardise each feature's (or time step's) error on the training data before averaging."),
 ) -> None:
@@ -67,7 +68,8 @@ def detect(
     rule = "contamination" if threshold == "best_f1" else threshold
     common: dict[str, Any] = dict(model_params=params, threshold=rule, threshold_param=threshold_param,
                                   contamination=contamination, max_epochs=epochs, batch_size=batch_size,
-                                  lr=lr, random_state=seed, noise=corruption, standardize_errors=standardize_errors)
+                                  lr=lr, random_state=seed, noise=corruption, standardize_errors=standardize_errors,
+                                  verbose=0 if quiet else 1)
     det: Any = (SeriesDetector(window=window, stride=stride, aggregation=aggregation, model=model or "conv", **common)
                 if is_series else AutoencoderDetector(model=model or "mlp", **common))
     start = time.perf_counter()

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import math
 import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -80,7 +81,7 @@ class TrainerConfig:
     strategy: str = "auto"  # Lightning strategy: "auto", "ddp", "ddp_spawn", ...
     precision: str = "auto"  # "auto" = bf16-mixed on a bf16 GPU, else "32-true"
     deterministic: bool = True  # deterministic algorithms (CPU runs are bit-reproducible)
-    progress: bool = False  # rich progress bar
+    progress: bool = False  # a rich progress bar on a terminal, one line per epoch otherwise
     gradient_clip: float | None = None  # clip gradient norm
     data_on_device: bool = True  # copy the whole training set to the GPU once when it fits
 
@@ -112,8 +113,10 @@ class LitAutoencoder(L.LightningModule):
         corruption: Any = None,
         seed: int = 0,
         move_data: bool = True,
+        epoch_lines: bool = False,
     ) -> None:
         super().__init__()
+        self.epoch_lines = epoch_lines  # print one plain line per epoch (progress where no terminal shows a bar)
         self.model = model
         self.optim = optim
         self.max_epochs = max_epochs
@@ -199,6 +202,9 @@ class LitAutoencoder(L.LightningModule):
                 row[k] = float(v)
         row["lr"] = float(self.trainer.optimizers[0].param_groups[0]["lr"])
         self.history.append(row)
+        if self.epoch_lines and self.trainer.is_global_zero:
+            losses = ", ".join(f"{k} {v:.5g}" for k, v in row.items() if k.endswith("/loss"))
+            print(f"epoch {row['epoch']}/{self.max_epochs}: {losses}", flush=True)
         value = row.get(self._monitor)
         if value is not None and (value < self.best_value or self.best_state is None):
             self.best_value, self.best_epoch = value, self.current_epoch + 1
@@ -358,7 +364,10 @@ def fit_model(
     Tva = None if Xva is None or val_target is None else as_tensor(val_target)
     train_b = TensorBatches(Xtr, tcfg.batch_size, shuffle=True, seed=tcfg.seed, target=Ttr)
     val_b = None if Xva is None else TensorBatches(Xva, max(tcfg.batch_size, 1024), target=Tva)
-    lit = LitAutoencoder(model, train_b, val_b, ocfg, tcfg.max_epochs, corruption, tcfg.seed, tcfg.data_on_device)
+    # progress: a rich bar on a terminal, plain lines per epoch otherwise (logs, pipes, CI)
+    bar = tcfg.progress and sys.stdout.isatty()
+    lit = LitAutoencoder(model, train_b, val_b, ocfg, tcfg.max_epochs, corruption, tcfg.seed, tcfg.data_on_device,
+                         epoch_lines=tcfg.progress and not bar)
     monitor = lit._monitor
     cbs: list[L.Callback] = [*callbacks]
     if tcfg.patience is not None:
@@ -380,12 +389,12 @@ def fit_model(
             if not last.is_file():
                 raise ConfigError(f"cannot resume: {last} does not exist")
             ckpt_path = str(last)
-    if tcfg.progress:
+    if bar:
         cbs.append(_progress_bar())
     deterministic: Any = tcfg.deterministic if tcfg.accelerator == "cpu" else ("warn" if tcfg.deterministic else False)
     try:
         with quiet_lightning():
-            pl_trainer = _make_trainer(tcfg, deterministic, loggers, cbs, run_dir, train_b, val_b)
+            pl_trainer = _make_trainer(tcfg, deterministic, loggers, cbs, run_dir, train_b, val_b, bar)
     except (ValueError, TypeError, RuntimeError) as err:  # e.g. an unknown strategy name
         raise ConfigError(f"trainer settings rejected by Lightning: {str(err).splitlines()[0]}") from None
     start = time.perf_counter()
@@ -412,7 +421,7 @@ def fit_model(
 
 
 def _make_trainer(tcfg: TrainerConfig, deterministic: Any, loggers: Any, cbs: list[L.Callback],
-                  run_dir: Path | None, train_b: TensorBatches, val_b: TensorBatches | None) -> L.Trainer:
+                  run_dir: Path | None, train_b: TensorBatches, val_b: TensorBatches | None, bar: bool) -> L.Trainer:
     return L.Trainer(
         max_epochs=tcfg.max_epochs,
         accelerator=tcfg.accelerator,
@@ -424,7 +433,7 @@ def _make_trainer(tcfg: TrainerConfig, deterministic: Any, loggers: Any, cbs: li
         logger=loggers,
         callbacks=cbs,
         enable_checkpointing=run_dir is not None,
-        enable_progress_bar=tcfg.progress,
+        enable_progress_bar=bar,
         enable_model_summary=False,
         num_sanity_val_steps=0,
         log_every_n_steps=max(len(train_b), 1),
