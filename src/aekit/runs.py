@@ -101,11 +101,16 @@ class TrainedAutoencoder:
     training split, check the shape, and batch through the model without gradients.
     """
 
-    def __init__(self, model: Autoencoder, scaler: Scaler | None, meta: dict[str, Any], path: Path | None = None) -> None:
+    def __init__(self, model: Autoencoder, scaler: Scaler | None, meta: dict[str, Any], path: Path | None = None,
+                 device: str = "cpu") -> None:
         self.model = model.eval()
         self.scaler = scaler
         self.meta = meta
         self.path = path
+        self.device = torch.device(device)
+        if next(iter(self.model.parameters()), None) is not None:
+            self.model.to(self.device)
+        self._latent_shape: tuple[int, ...] | None = None
 
     @property
     def family(self) -> str:
@@ -146,8 +151,17 @@ class TrainedAutoencoder:
     @torch.no_grad()
     def _batched(self, fn: Any, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
-        outs = [fn(t[i : i + batch_size]) for i in range(0, len(t), batch_size)]
+        outs = [fn(t[i : i + batch_size].to(self.device)).cpu() for i in range(0, len(t), batch_size)]
         return torch.cat(outs).numpy()
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one code, e.g. ``(8,)`` (found by encoding one zero input)."""
+        if self._latent_shape is None:
+            with torch.no_grad():
+                probe = torch.zeros((1, *self.model.input_shape), device=self.device)
+                self._latent_shape = tuple(self.model.encode(probe).shape[1:])
+        return self._latent_shape
 
     def encode(self, X: Any) -> np.ndarray:
         """Codes of ``X`` (deterministic; a VAE's posterior mean), shape ``(N, latent...)``."""
@@ -156,6 +170,14 @@ class TrainedAutoencoder:
     def decode(self, Z: Any) -> np.ndarray:
         """Decode codes back to inputs in original units."""
         z = np.asarray(Z, dtype=np.float32)
+        want = self.latent_shape
+        if z.ndim == len(want):  # one code
+            z = z[None]
+        if tuple(z.shape[1:]) != want:
+            if z.ndim >= 2 and int(np.prod(z.shape[1:])) == int(np.prod(want)):
+                z = z.reshape(len(z), *want)
+            else:
+                raise ShapeError(f"codes have shape {tuple(z.shape[1:])} each, the model's code shape is {want}")
         out = self._batched(self.model.decode, z)
         return out if self.scaler is None else self.scaler.inverse_transform(out)
 
@@ -183,7 +205,7 @@ class TrainedAutoencoder:
         t = torch.from_numpy(self._prepare(X))
         sums: dict[str, float] = {}
         for i in range(0, len(t), batch_size):
-            xb = t[i : i + batch_size]
+            xb = t[i : i + batch_size].to(self.device)
             out = self.model.loss(xb)
             for k, v in {"loss": out.total, **out.parts}.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * len(xb)
@@ -193,7 +215,30 @@ class TrainedAutoencoder:
         return save_model(folder, self.model, self.scaler, {k: v for k, v in self.meta.items() if k not in ("format", "family", "config", "preprocessing", "weights_sha256")})
 
 
-def load(path: str | Path) -> TrainedAutoencoder:
-    """Load a run folder (or a folder with model.json + model.safetensors)."""
+def load(path: str | Path, device: str = "cpu", check_state: bool = True) -> TrainedAutoencoder:
+    """Load a run folder (or a folder with model.json + model.safetensors) to run on ``device``.
+
+    Weights load the same whichever device trained them; ``device`` ("cpu", "cuda",
+    "cuda:1", "mps") is where inference runs. A run folder whose ``state.json`` says it
+    is not finished (interrupted, failed, still running) is refused with one line
+    (``check_state=False`` skips that, e.g. for the report written while finishing).
+    """
+    target = _check_device(device)
+    if check_state and Path(path).is_dir():
+        from aekit.runstate import ensure_finished
+
+        ensure_finished(path)
     model, scaler, meta = load_model(path)
-    return TrainedAutoencoder(model, scaler, meta, Path(path))
+    return TrainedAutoencoder(model, scaler, meta, Path(path), device=target)
+
+
+def _check_device(device: str) -> str:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ConfigError(f"device must be cpu, cuda[:N] or mps, got {device!r} ({err})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for, but no CUDA GPU is available here (use cpu)")
+    if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ConfigError(f"device {device!r} asked for, but no Apple GPU is available here (use cpu)")
+    return str(dev)

@@ -39,6 +39,7 @@ def detect(
     noise: Optional[list[str]] = typer.Option(None, help="Training corruption (a denoising detector), e.g. dropout:p=0.5 (repeatable)."),
     standardize_errors: bool = typer.Option(False, "--standardize-errors/--raw-errors",
                                             help="Tables: standardise each feature's error on the training rows before averaging."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out folder."),
 ) -> None:
     """Train a detector on DATA, score every row/point, threshold, and evaluate when labels exist."""
     import numpy as np
@@ -48,8 +49,11 @@ def detect(
     from aekit.apps.thresholds import METHODS, best_f1
     from aekit.data import load_dataset
     from aekit.errors import ConfigError
-    from aekit.io import atomic_save_json
+    from aekit.io import atomic_save_json, new_folder, refuse_existing
+    from aekit.runstate import write_state
 
+    if out is not None:  # before any training: never write into another run's folder
+        refuse_existing(out, overwrite, "run folder")
     if threshold not in METHODS:
         raise ConfigError(f"--threshold must be {THRESHOLDS}; got {threshold!r}")
     opts = {"label_column": label_column} if label_column else {}
@@ -90,9 +94,11 @@ def detect(
             value, f1 = best_f1(scores, y)
             metrics["oracle_best_f1"] = {"threshold": value, "f1": f1, "note": "uses labels; for reference only"}
     run = out or Path("runs") / f"detect-{ds.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    save_detector(det, run)
-    _write_scores(run / "scores.csv", scores, flagged, y)
-    atomic_save_json(run / "metrics.json", metrics)
+    with new_folder(run, overwrite, "run folder") as tmp:  # the folder appears complete, in one rename
+        save_detector(det, tmp)
+        _write_scores(tmp / "scores.csv", scores, flagged, y)
+        atomic_save_json(tmp / "metrics.json", metrics)
+        write_state(tmp, "finished")
     _report(metrics, run)
 
 
@@ -156,6 +162,10 @@ def score(
     if contamination is not None and not 0.0 < contamination <= 0.5:
         raise ConfigError(f"--contamination must be in (0, 0.5], got {contamination:g}")
     meta_path = run / "model.json"
+    if run.is_dir():
+        from aekit.runstate import ensure_finished
+
+        ensure_finished(run)
     if not meta_path.is_file():
         raise ModelFileError(f"{run}: no model.json (not a finished aekit run?)")
     try:

@@ -211,7 +211,7 @@ class _RunContext:
         from aekit.runs import load
 
         if (self.dir / "model.json").is_file():
-            self.trained = load(self.dir)
+            self.trained = load(self.dir, check_state=False)  # also drawn while the run finishes
         if self.trained is None or not self.config:
             return
         try:

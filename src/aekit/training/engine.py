@@ -29,8 +29,8 @@ from aekit.models.base import Autoencoder
 # Lightning's start-up chatter (tips, "GPU available", device lines) is noise for a CLI user.
 for _name in ("lightning.pytorch", "lightning.fabric", "lightning"):
     logging.getLogger(_name).setLevel(logging.ERROR)
-warnings.filterwarnings("ignore", message=r".*(does not have many workers|LeafSpec|treespec).*")
-warnings.filterwarnings("ignore", message=r".*the number of training batches.*")
+# Lightning/PyTorch warnings raised while training are filtered or sent to the run's
+# logs/warnings.log by aekit.training.checkpoints.warnings_to_file, never globally here.
 
 
 @dataclass
@@ -223,10 +223,24 @@ _ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "tpu", "auto")
 _PRECISIONS = ("auto", "32-true", "32", "16-mixed", "16", "bf16-mixed", "bf16", "bf16-true", "16-true", "64-true", "64")
 
 
-def check_settings(tcfg: TrainerConfig, ocfg: OptimConfig) -> None:
+def check_accelerator(accelerator: str) -> None:
+    """Refuse an accelerator this machine does not have, in one line (before Lightning does, in 60)."""
+    import importlib.util
+
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.accelerator is {accelerator!r} but no CUDA GPU is available here (use cpu or auto)")
+    if accelerator == "tpu" and importlib.util.find_spec("torch_xla") is None:
+        raise ConfigError("trainer.accelerator is 'tpu' but torch_xla is not installed here (use cpu, gpu or auto)")
+    if accelerator == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ConfigError("trainer.accelerator is 'mps' but no Apple GPU is available here (use cpu or auto)")
+
+
+def check_settings(tcfg: TrainerConfig, ocfg: OptimConfig, check_device: bool = True) -> None:
     """Refuse trainer/optimiser settings that would only fail (or silently diverge) later.
 
     Called before a run folder is created, so a typo never leaves a half-made run behind.
+    ``check_device=False`` skips the "is that accelerator here" check: loading or
+    evaluating a run trained on a GPU needs no GPU.
     """
     def positive(value: float, name: str, allow_zero: bool = False) -> None:
         ok = math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
@@ -253,8 +267,8 @@ def check_settings(tcfg: TrainerConfig, ocfg: OptimConfig) -> None:
             raise ConfigError(f"trainer.devices must be a number or 'auto', got {tcfg.devices!r}") from None
     if isinstance(devices, int) and devices < 1:
         raise ConfigError(f"trainer.devices must be >= 1, got {devices}")
-    if tcfg.accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
-        raise ConfigError("trainer.accelerator is 'gpu' but no CUDA GPU is available here (use cpu or auto)")
+    if check_device:
+        check_accelerator(tcfg.accelerator)
     if tcfg.gradient_clip is not None:
         positive(tcfg.gradient_clip, "trainer.gradient_clip")
     positive(ocfg.lr, "optim.lr")
@@ -304,12 +318,14 @@ def fit_model(
     noise: Sequence[dict[str, Any]] | None = None,
     run_dir: str | Path | None = None,
     callbacks: Sequence[L.Callback] = (),
-    resume: bool = False,
+    resume: bool | str | Path = False,
 ) -> FitResult:
     """Train ``model`` on ``train_X`` (``(N, *input_shape)``), early-stopping on ``val_X``.
 
-    With ``run_dir``, checkpoints (``best.ckpt``, ``last.ckpt``) and CSV/TensorBoard logs
-    go under it and ``resume=True`` continues from ``checkpoints/last.ckpt``. ``noise``
+    With ``run_dir``, checkpoints (``best.ckpt``, ``last.ckpt``, written atomically) and
+    CSV/TensorBoard logs go under it; ``resume=True`` continues from ``checkpoints/last.ckpt``
+    if it loads, else from ``best.ckpt`` (``resume`` may also be a verified checkpoint path),
+    and ``logs/metrics.csv`` keeps the earlier rows. ``noise``
     (see :mod:`aekit.data.noise`) corrupts training inputs only; the loss compares with
     the clean input. Returns the model with the best weights loaded, in eval mode.
     """
@@ -335,19 +351,28 @@ def fit_model(
     ckpt_path = None
     if run_dir is not None:
         from lightning.pytorch.callbacks import ModelCheckpoint
-        from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        from aekit.training.checkpoints import AppendingCSVLogger, checkpoint_epoch, pick_resume_checkpoint
 
         run_dir = Path(run_dir)
         cbs.append(ModelCheckpoint(
             dirpath=run_dir / "checkpoints", filename="best", monitor=monitor, mode="min",
             save_top_k=1, save_last=True, enable_version_counter=False,
         ))
-        loggers = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="logs", version="tensorboard")]
-        last = run_dir / "checkpoints" / "last.ckpt"
-        if resume:
-            if not last.is_file():
-                raise ConfigError(f"cannot resume: {last} does not exist")
-            ckpt_path = str(last)
+        completed = None
+        if isinstance(resume, (str, Path)):  # a checkpoint the caller has verified
+            ckpt_path, completed = str(resume), checkpoint_epoch(Path(resume))
+        elif resume:  # only a checkpoint that loads is trusted; best.ckpt stands in for a broken last.ckpt
+            chosen, note = pick_resume_checkpoint(run_dir)
+            if note:
+                from aekit.errors import AekitWarning
+
+                warnings.warn(note, AekitWarning, stacklevel=2)
+            ckpt_path, completed = str(chosen), checkpoint_epoch(chosen)
+        loggers = [AppendingCSVLogger(run_dir, name="logs", version="", completed_epochs=completed),
+                   TensorBoardLogger(run_dir, name="logs", version="tensorboard")]
+    cbs.append(_StopOnSignal())
     if tcfg.progress:
         cbs.append(_progress_bar())
     deterministic: Any = tcfg.deterministic if tcfg.accelerator == "cpu" else ("warn" if tcfg.deterministic else False)
@@ -355,9 +380,14 @@ def fit_model(
         pl_trainer = _make_trainer(tcfg, deterministic, loggers, cbs, run_dir, train_b, val_b)
     except (ValueError, TypeError, RuntimeError) as err:  # e.g. an unknown strategy name
         raise ConfigError(f"trainer settings rejected by Lightning: {str(err).splitlines()[0]}") from None
+    from aekit.runstate import deferred_signals
+    from aekit.training.checkpoints import warnings_to_file
+
     start = time.perf_counter()
     model.train()
-    pl_trainer.fit(lit, ckpt_path=ckpt_path)
+    # a signal waits for the end of the current batch (_StopOnSignal), so no checkpoint is cut in half
+    with deferred_signals(), warnings_to_file(None if run_dir is None else run_dir / "logs" / "warnings.log"):
+        pl_trainer.fit(lit, ckpt_path=ckpt_path)
     seconds = time.perf_counter() - start
     if lit.best_state is not None:
         model.load_state_dict(lit.best_state)
@@ -375,9 +405,24 @@ def fit_model(
     )
 
 
+class _StopOnSignal(L.Callback):
+    """Raise the pending SIGINT/SIGTERM (see :mod:`aekit.runstate`) between batches, never mid-write."""
+
+    def on_train_batch_end(self, *args: Any) -> None:
+        from aekit.runstate import raise_if_signalled
+
+        raise_if_signalled()
+
+    on_validation_batch_end = on_train_batch_end
+    on_train_epoch_start = on_train_batch_end
+
+
 def _make_trainer(tcfg: TrainerConfig, deterministic: Any, loggers: Any, cbs: list[L.Callback],
                   run_dir: Path | None, train_b: TensorBatches, val_b: TensorBatches | None) -> L.Trainer:
+    from aekit.training.checkpoints import AtomicCheckpointIO
+
     return L.Trainer(
+        plugins=[AtomicCheckpointIO()] if run_dir is not None else None,
         max_epochs=tcfg.max_epochs,
         accelerator=tcfg.accelerator,
         devices=tcfg.devices,
