@@ -57,7 +57,7 @@ def train(
         from aekit.runstate import is_finished
 
         if (resume / "config.yaml").is_file() and is_finished(resume):
-            console().print(f"{resume} is already finished; nothing to resume")
+            typer.echo(f"{resume} is already finished; nothing to resume")  # one line, never wrapped
             return
         trained = run_train({}, resume=resume)
         _report_run(trained)

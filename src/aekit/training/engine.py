@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -387,7 +388,14 @@ def fit_model(
     model.train()
     # a signal waits for the end of the current batch (_StopOnSignal), so no checkpoint is cut in half
     with deferred_signals(), warnings_to_file(None if run_dir is None else run_dir / "logs" / "warnings.log"):
-        pl_trainer.fit(lit, ckpt_path=ckpt_path)
+        try:
+            pl_trainer.fit(lit, ckpt_path=ckpt_path)
+        except SystemExit as err:  # Lightning's own SIGTERM handling exits with code 0: it is an interruption
+            if type(err).__name__ != "SIGTERMException":
+                raise
+            from aekit.errors import RunInterrupted
+
+            raise RunInterrupted(int(signal.SIGTERM)) from None
     seconds = time.perf_counter() - start
     if lit.best_state is not None:
         model.load_state_dict(lit.best_state)
