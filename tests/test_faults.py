@@ -156,9 +156,9 @@ def test_sigint_during_the_final_writes_never_leaves_a_finished_looking_folder(t
     assert (run / "figures" / "loss_curves.png").exists()
 
 
-@pytest.mark.parametrize("nth", [2, 6, 14])
+@pytest.mark.parametrize("nth", [2, 6, 14, 16])
 def test_a_full_disk_names_the_run_and_keeps_the_last_good_checkpoint(table, tmp_path, monkeypatch, nth):
-    """ENOSPC at the n-th durable write: config/state, a checkpoint, or the final files."""
+    """ENOSPC at the n-th durable write: config.yaml, a checkpoint, metrics.json, the final state."""
     real, count = aekit.io._fsync_file, [0]
 
     def fsync_enospc(path):
