@@ -179,6 +179,7 @@ def test_a_full_disk_names_the_run_and_keeps_the_last_good_checkpoint(table, tmp
         return
     _assert_resumable(run, "failed")
     assert "No space left" in read_state(run)["message"]
+    assert f"aekit train --resume {run}" in str(info.value)
     _resume_to_the_end(run)
 
 
@@ -267,9 +268,11 @@ def test_cli_ctrl_c_and_kill_9(table, tmp_path):
         while not last.exists() and proc.poll() is None and time.time() < deadline:
             time.sleep(0.05)
         time.sleep(0.2)  # inside a later epoch
-        if sig == signal.SIGKILL:  # while it trains, nobody else may write its folder
+        if sig == signal.SIGKILL:  # while it trains, nobody else may write its folder, nor read it as done
             with pytest.raises(ConfigError, match="in use"):
                 aekit.train({}, resume=tmp_path / name)
+            with pytest.raises(ModelFileError, match="still in progress"):
+                aekit.load(tmp_path / name)
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=60)
         run = tmp_path / name
@@ -280,7 +283,7 @@ def test_cli_ctrl_c_and_kill_9(table, tmp_path):
         else:
             assert proc.returncode == -signal.SIGKILL
             assert read_state(run)["state"] == "running" and effective_state(run) == "interrupted"
-        assert checkpoint_problem(last) is None and _no_temp_files(run)
+        assert checkpoint_problem(last) is None and (sig == signal.SIGKILL or _no_temp_files(run))
         with pytest.raises(ModelFileError, match="interrupted before it finished"):
             aekit.load(run)
     # resume the killed one for two more epochs: the history from before the kill is kept
@@ -290,6 +293,7 @@ def test_cli_ctrl_c_and_kill_9(table, tmp_path):
     done = aekit.train({}, resume=run)
     assert [int(h["epoch"]) for h in done.metrics["history"]] == list(range(total))
     assert _epochs_in_csv(run) == list(range(total)) and read_state(run)["state"] == "finished"
+    assert _no_temp_files(run)  # what the kill left half-written is gone
 
 
 def test_a_run_trained_on_a_gpu_evaluates_on_a_cpu_machine(table, tmp_path, capsys):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import os
 import re
 import shutil
@@ -154,6 +155,10 @@ def run_attempt(run_dir: Path) -> Iterator[Path]:
     from aekit.errors import RunInterrupted
     from aekit.runstate import write_state
 
+    for folder in (run_dir, run_dir / "checkpoints", run_dir / "logs"):  # left by a kill -9 mid-write
+        for tmp in folder.glob(".*.tmp*"):
+            if tmp.is_file():
+                tmp.unlink(missing_ok=True)
     write_state(run_dir, "running", new_attempt=True)
     try:
         yield run_dir
@@ -163,6 +168,9 @@ def run_attempt(run_dir: Path) -> Iterator[Path]:
         raise
     except BaseException as err:
         _record_state(run_dir, "failed", f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC and (run_dir / "checkpoints" / "last.ckpt").is_file():
+            raise OSError(err.errno, f"{err.strerror}; the run keeps its last complete checkpoint: free space, "
+                                     f"then continue with aekit train --resume {run_dir}", err.filename) from None
         raise
 
 

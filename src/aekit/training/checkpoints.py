@@ -96,10 +96,12 @@ class _AppendingWriter(ExperimentWriter):
         path = Path(self.metrics_file_path)
         if not path.is_file():
             return
-        with path.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            header = list(reader.fieldnames or [])
-            rows = list(reader)
+        text = path.read_text()
+        if text and not text.endswith("\n"):  # a process killed mid-write left half a row
+            text = text[: text.rfind("\n") + 1]
+        reader = csv.DictReader(io.StringIO(text))
+        header = list(reader.fieldnames or [])
+        rows = [r for r in reader if None not in r.values()]  # short rows are cut-off writes too
         limit = self.keep_epochs_below
         if limit is not None:  # rows of epochs the resumed run will train again would repeat
             rows = [r for r in rows if not r.get("epoch") or float(r["epoch"]) < limit]
