@@ -6,7 +6,8 @@
 * :func:`pick_resume_checkpoint` verifies a checkpoint loads before a resume trusts it
   and falls back to ``best.ckpt``.
 * :class:`AppendingCSVLogger` keeps ``logs/metrics.csv`` across resumes (Lightning's
-  own logger deletes it), dropping only the rows of epochs the resume will re-run.
+  own logger deletes it), dropping the rows of epochs the resume will re-run and
+  restoring, from the checkpoint's history, an epoch a crash kept out of the log.
 * :func:`warnings_to_file` sends third-party warnings raised while training to
   ``logs/warnings.log`` instead of the user's terminal.
 """
@@ -76,21 +77,22 @@ def pick_resume_checkpoint(run_dir: Path) -> tuple[Path, str | None]:
     raise ModelFileError(f"cannot resume: {last} is {problem} and no earlier checkpoint is usable")
 
 
-def checkpoint_epoch(path: Path) -> int:
-    """Number of epochs the checkpoint at ``path`` holds (the resumed run starts with the next one)."""
+def checkpoint_history(path: Path) -> tuple[int, list[dict[str, float]]]:
+    """(epochs completed, per-epoch history) stored in the checkpoint at ``path``."""
     import torch
 
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    history = ckpt.get("aekit_history")
+    history = list(ckpt.get("aekit_history") or [])
     if history:
-        return int(max(row["epoch"] for row in history)) + 1
-    return int(ckpt.get("epoch", -1)) + 1  # checkpoints are written at the end of an epoch
+        return int(max(row["epoch"] for row in history)) + 1, history
+    return int(ckpt.get("epoch", -1)) + 1, history  # checkpoints are written at the end of an epoch
 
 
 class _AppendingWriter(ExperimentWriter):
     """Lightning's CSV writer without the "previous log files will be deleted" step."""
 
     keep_epochs_below: int | None = None
+    history: list[dict[str, float]] = []
 
     def _check_log_dir_exists(self) -> None:
         path = Path(self.metrics_file_path)
@@ -105,6 +107,12 @@ class _AppendingWriter(ExperimentWriter):
         limit = self.keep_epochs_below
         if limit is not None:  # rows of epochs the resumed run will train again would repeat
             rows = [r for r in rows if not r.get("epoch") or float(r["epoch"]) < limit]
+        # an epoch the checkpoint holds but the log missed (killed between the two writes)
+        logged = {int(float(r["epoch"])) for r in rows if r.get("epoch") and r.get("train/loss")}
+        for h in self.history:
+            if int(h["epoch"]) not in logged:
+                rows.append({k: (int(v) if k == "epoch" else v) for k, v in h.items() if k in header})
+        rows.sort(key=lambda r: float(r.get("epoch") or 0))
         self.metrics_keys = sorted(header)
         self._write_all(rows)
 
@@ -125,9 +133,11 @@ class _AppendingWriter(ExperimentWriter):
 class AppendingCSVLogger(CSVLogger):
     """``logs/metrics.csv`` that keeps earlier attempts' rows; ``completed_epochs`` trims re-run ones."""
 
-    def __init__(self, save_dir: Any, completed_epochs: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, save_dir: Any, completed_epochs: int | None = None,
+                 history: list[dict[str, float]] | None = None, **kwargs: Any) -> None:
         super().__init__(save_dir, **kwargs)
         self._completed = completed_epochs
+        self._history = list(history or [])
 
     @property
     @rank_zero_experiment
@@ -136,6 +146,7 @@ class AppendingCSVLogger(CSVLogger):
             self._fs.makedirs(self.root_dir, exist_ok=True)
             writer = _AppendingWriter.__new__(_AppendingWriter)
             writer.keep_epochs_below = self._completed
+            writer.history = self._history
             writer.__init__(log_dir=self.log_dir)  # type: ignore[misc]
             self._experiment = writer
         return self._experiment
@@ -173,5 +184,5 @@ def warnings_to_file(path: Path | None) -> Iterator[None]:
         yield
 
 
-__all__ = ["AtomicCheckpointIO", "AppendingCSVLogger", "checkpoint_problem", "checkpoint_epoch",
+__all__ = ["AtomicCheckpointIO", "AppendingCSVLogger", "checkpoint_problem", "checkpoint_history",
            "pick_resume_checkpoint", "warnings_to_file"]

@@ -354,24 +354,26 @@ def fit_model(
         from lightning.pytorch.callbacks import ModelCheckpoint
         from lightning.pytorch.loggers import TensorBoardLogger
 
-        from aekit.training.checkpoints import AppendingCSVLogger, checkpoint_epoch, pick_resume_checkpoint
+        from aekit.training.checkpoints import AppendingCSVLogger, checkpoint_history, pick_resume_checkpoint
 
         run_dir = Path(run_dir)
         cbs.append(ModelCheckpoint(
             dirpath=run_dir / "checkpoints", filename="best", monitor=monitor, mode="min",
             save_top_k=1, save_last=True, enable_version_counter=False,
         ))
-        completed = None
+        completed, logged = None, None
         if isinstance(resume, (str, Path)):  # a checkpoint the caller has verified
-            ckpt_path, completed = str(resume), checkpoint_epoch(Path(resume))
+            ckpt_path = str(resume)
+            completed, logged = checkpoint_history(Path(resume))
         elif resume:  # only a checkpoint that loads is trusted; best.ckpt stands in for a broken last.ckpt
             chosen, note = pick_resume_checkpoint(run_dir)
             if note:
                 from aekit.errors import AekitWarning
 
                 warnings.warn(note, AekitWarning, stacklevel=2)
-            ckpt_path, completed = str(chosen), checkpoint_epoch(chosen)
-        loggers = [AppendingCSVLogger(run_dir, name="logs", version="", completed_epochs=completed),
+            ckpt_path = str(chosen)
+            completed, logged = checkpoint_history(chosen)
+        loggers = [AppendingCSVLogger(run_dir, name="logs", version="", completed_epochs=completed, history=logged),
                    TensorBoardLogger(run_dir, name="logs", version="tensorboard")]
     cbs.append(_StopOnSignal())
     if tcfg.progress:
