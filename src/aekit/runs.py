@@ -19,7 +19,7 @@ from torch import Tensor
 
 from aekit.config import to_dict
 from aekit.data.dataset import Scaler, check_array
-from aekit.errors import ConfigError, ModelFileError, ShapeError
+from aekit.errors import ConfigError, DataError, ModelFileError, ShapeError
 from aekit.io import atomic_save_json, atomic_write_bytes
 from aekit.models.base import Autoencoder, per_sample_error
 
@@ -178,6 +178,8 @@ class TrainedAutoencoder:
                 z = z.reshape(len(z), *want)
             else:
                 raise ShapeError(f"codes have shape {tuple(z.shape[1:])} each, the model's code shape is {want}")
+        if not np.isfinite(z).all():
+            raise DataError("codes hold NaN or inf values")
         out = self._batched(self.model.decode, z)
         return out if self.scaler is None else self.scaler.inverse_transform(out)
 
