@@ -186,9 +186,22 @@ def new_folder(dst: str | Path, overwrite: bool = False, what: str = "output fol
     nothing of the new folder is left and ``dst`` is untouched.
     """
     dst = refuse_existing(dst, overwrite, what)
-    with staged_folder(dst, replace=True) as tmp:
+    if overwrite:
+        with staged_folder(dst, replace=True) as tmp:
+            yield tmp
+        return
+    done = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.new")
+    with staged_folder(done) as tmp:  # on success the complete folder is at `done`
         yield tmp
-        refuse_existing(dst, overwrite, what)
+    try:
+        os.rename(done, dst)  # fails rather than merge if another command filled dst meanwhile
+    except OSError as err:
+        shutil.rmtree(done, ignore_errors=True)
+        if err.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            raise ConfigError(f"{what} {dst} already exists and is not empty: pick another one, "
+                              f"or replace it with --overwrite") from None
+        raise
+    _fsync_dir(dst.parent)
 
 
 def _umask() -> int:
