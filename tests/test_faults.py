@@ -259,43 +259,66 @@ def test_two_commands_never_write_one_folder(table, tmp_path, capsys):
     assert read_state(run)["state"] == "finished" and (run / "scores.csv").exists()
 
 
-def test_cli_ctrl_c_and_kill_9(table, tmp_path):
-    """Real signals against a real `aekit train`: one line and exit 130; kill -9 reads as interrupted."""
+def _cli_process(table: Path, out: Path, name: str, epochs: int, patch: str = "") -> subprocess.Popen[str]:
+    """`aekit train` in a fresh interpreter; ``patch`` is Python run first (a fault to inject)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    cmd = [*AEKIT, "train", "--data", str(table), "--epochs", "3000", "--batch-size", "16", "--hidden", "16",
-           "--latent-dim", "4", "--out", str(tmp_path), "--no-progress", "--set", "report=false"]
-    for name, sig in (("int", signal.SIGINT), ("kill", signal.SIGKILL)):
-        proc = subprocess.Popen([*cmd, "--name", name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        last = tmp_path / name / "checkpoints" / "last.ckpt"
-        deadline = time.time() + 120
-        while not last.exists() and proc.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2)  # inside a later epoch
-        if sig == signal.SIGKILL:  # while it trains, nobody else may write its folder, nor read it as done
-            with pytest.raises(ConfigError, match="in use"):
-                aekit.train({}, resume=tmp_path / name)
-            with pytest.raises(ModelFileError, match="still in progress"):
-                aekit.load(tmp_path / name)
-        proc.send_signal(sig)
-        out, err = proc.communicate(timeout=60)
-        run = tmp_path / name
-        if sig == signal.SIGINT:
-            assert proc.returncode == 130
-            assert err.strip().splitlines() == [f"interrupted: {run} can be resumed with aekit train --resume {run}"]
-            assert read_state(run)["state"] == "interrupted"
-        else:
-            assert proc.returncode == -signal.SIGKILL
-            assert read_state(run)["state"] == "running" and effective_state(run) == "interrupted"
-        assert checkpoint_problem(last) is None and (sig == signal.SIGKILL or _no_temp_files(run))
-        with pytest.raises(ModelFileError, match="interrupted before it finished"):
-            aekit.load(run)
-    # resume the killed one for two more epochs: the history from before the kill is kept
-    total = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["epoch"] + 3
-    cfg = run / "config.yaml"
-    cfg.write_text(cfg.read_text().replace("max_epochs: 3000", f"max_epochs: {total}"))
-    done = aekit.train({}, resume=run)
-    assert [int(h["epoch"]) for h in done.metrics["history"]] == list(range(total))
-    assert _epochs_in_csv(run) == list(range(total)) and read_state(run)["state"] == "finished"
+    args = ["train", "--data", str(table), "--epochs", str(epochs), "--batch-size", "16", "--hidden", "16",
+            "--latent-dim", "4", "--out", str(out), "--name", name, "--no-progress", "--set", "report=false"]
+    code = f"import os, signal, sys\n{patch}\nfrom aekit.cli.main import main\nmain(sys.argv[1:])"
+    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+
+
+def test_cli_ctrl_c_is_one_line_and_exit_130(table, tmp_path):
+    proc = _cli_process(table, tmp_path, "int", 3000)
+    run, deadline = tmp_path / "int", time.time() + 120
+    while not (run / "checkpoints" / "last.ckpt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    # while it trains, nobody else may write its folder, nor read it as a finished run
+    with pytest.raises(ConfigError, match="in use by another aekit process"):
+        aekit.train({}, resume=run)
+    with pytest.raises(ConfigError, match="already exists"):
+        aekit.train(_cfg(table, tmp_path, "int"))
+    with pytest.raises(ModelFileError, match="still in progress"):
+        aekit.load(run)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == [f"interrupted: {run} can be resumed with aekit train --resume {run}"]
+    assert read_state(run)["state"] == "interrupted" and _no_temp_files(run)
+    assert checkpoint_problem(run / "checkpoints" / "last.ckpt") is None
+
+
+KILL_IN_CHECKPOINT = """
+import aekit.io
+real, seen = aekit.io._fsync_file, []
+def fsync(path):
+    seen.extend([path] if ".last.ckpt." in str(path) else [])
+    if len(seen) == 2:  # epoch 1's checkpoint is complete in its temporary file, not yet renamed
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(path)
+aekit.io._fsync_file = fsync
+"""
+KILL_IN_FINAL_WRITES = """
+import aekit.pipeline
+aekit.pipeline.write_figures = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize("where,patch", [("checkpoint", KILL_IN_CHECKPOINT), ("final", KILL_IN_FINAL_WRITES)],
+                         ids=["checkpoint", "final-writes"])
+def test_kill_9_while_writing_leaves_a_run_that_reads_as_interrupted_and_resumes(table, tmp_path, where, patch):
+    proc = _cli_process(table, tmp_path, "k", EPOCHS, patch)
+    proc.communicate(timeout=120)
+    run = tmp_path / "k"
+    assert proc.returncode == -signal.SIGKILL
+    assert read_state(run)["state"] == "running" and effective_state(run) == "interrupted"  # its lock died with it
+    last = run / "checkpoints" / "last.ckpt"
+    assert checkpoint_problem(last) is None
+    assert torch.load(last, weights_only=False)["epoch"] == (0 if where == "checkpoint" else EPOCHS - 1)
+    with pytest.raises(ModelFileError, match="interrupted before it finished"):
+        aekit.load(run)
+    _resume_to_the_end(run)
     assert _no_temp_files(run)  # what the kill left half-written is gone
 
 

@@ -379,17 +379,19 @@ def fit_model(
     if tcfg.progress:
         cbs.append(_progress_bar())
     deterministic: Any = tcfg.deterministic if tcfg.accelerator == "cpu" else ("warn" if tcfg.deterministic else False)
-    try:
-        pl_trainer = _make_trainer(tcfg, deterministic, loggers, cbs, run_dir, train_b, val_b)
-    except (ValueError, TypeError, RuntimeError) as err:  # e.g. an unknown strategy name
-        raise ConfigError(f"trainer settings rejected by Lightning: {str(err).splitlines()[0]}") from None
     from aekit.runstate import deferred_signals
     from aekit.training.checkpoints import warnings_to_file
 
+    warn_log = None if run_dir is None else run_dir / "logs" / "warnings.log"
+    try:
+        with warnings_to_file(warn_log):
+            pl_trainer = _make_trainer(tcfg, deterministic, loggers, cbs, run_dir, train_b, val_b)
+    except (ValueError, TypeError, RuntimeError) as err:  # e.g. an unknown strategy name
+        raise ConfigError(f"trainer settings rejected by Lightning: {str(err).splitlines()[0]}") from None
     start = time.perf_counter()
     model.train()
     # a signal waits for the end of the current batch (_StopOnSignal), so no checkpoint is cut in half
-    with deferred_signals(), warnings_to_file(None if run_dir is None else run_dir / "logs" / "warnings.log"):
+    with deferred_signals(), warnings_to_file(warn_log):
         try:
             pl_trainer.fit(lit, ckpt_path=ckpt_path)
         except SystemExit as err:  # Lightning's own SIGTERM handling exits with code 0: it is an interruption
