@@ -3,8 +3,9 @@
 Every case checks the same three things: the previous good state is intact (the last
 checkpoint loads, finished files are unchanged), ``state.json`` tells the truth, and
 the command ends with the right exit code and one line. Signals and full disks are
-injected in-process at chosen points (a Lightning callback, a patched write); one
-subprocess each covers the CLI's Ctrl-C and ``kill -9``.
+injected in-process at chosen points (a Lightning callback, a patched write, a small
+tmpfs where the machine allows mounting one); real ``aekit train`` processes cover the
+CLI's Ctrl-C and ``kill -9`` inside a checkpoint write and inside the final writes.
 """
 
 from __future__ import annotations
