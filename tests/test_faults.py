@@ -219,6 +219,12 @@ def test_a_corrupt_last_checkpoint_falls_back_to_best_or_refuses_in_one_line(tab
         aekit.train({}, resume=run)
     assert "\n" not in str(info.value) and _snapshot(run) == before  # refused without touching anything
     best.write_bytes(good_best)
+    config = run / "config.yaml"
+    good_config = config.read_text()
+    config.write_text(good_config.replace("latent_dim: 4", "latent_dim: 5"))  # no longer the checkpoint's model
+    with pytest.warns(AekitWarning), pytest.raises(ModelFileError, match=r"best\.ckpt does not fit the model"):
+        aekit.train({}, resume=run)
+    config.write_text(good_config)
     with pytest.warns(AekitWarning, match="resuming from best.ckpt"):
         aekit.train({}, resume=run)
     assert read_state(run)["state"] == "finished" and _epochs_in_csv(run) == list(range(EPOCHS))

@@ -400,6 +400,13 @@ def fit_model(
             from aekit.errors import RunInterrupted
 
             raise RunInterrupted(int(signal.SIGTERM)) from None
+        except RuntimeError as err:
+            if ckpt_path is None or "state_dict" not in str(err):
+                raise
+            from aekit.errors import ModelFileError
+
+            detail = next((ln.strip() for ln in str(err).splitlines()[1:] if ln.strip()), str(err).splitlines()[0])
+            raise ModelFileError(f"cannot resume: {ckpt_path} does not fit the model in config.yaml ({detail})") from None
     seconds = time.perf_counter() - start
     if lit.best_state is not None:
         model.load_state_dict(lit.best_state)
