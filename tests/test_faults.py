@@ -259,7 +259,16 @@ def test_two_commands_never_write_one_folder(table, tmp_path, capsys):
         with pytest.raises(ConfigError, match="in use"):
             aekit.train(_cfg(table, tmp_path, "busy"), overwrite=True)
         assert _snapshot(busy) == kept
-    # --overwrite replaces a folder whole: nothing of the old run is left inside
+    # --overwrite: a new run that fails leaves the old one in place; one that finishes replaces it whole
+    bad = _cfg(table, tmp_path, "mine")
+    bad["trainer"]["strategy"] = "warp"
+    with pytest.raises(ConfigError, match="rejected by Lightning"):
+        aekit.train(bad, overwrite=True)
+    assert _snapshot(run) == before and not [p for p in tmp_path.iterdir() if p.name.startswith(".mine")]
+    (run / "note.txt").write_text("from the old run")
+    assert aekit.train(_cfg(table, tmp_path, "mine", epochs=1), overwrite=True).metrics["epochs"] == 1
+    assert not (run / "note.txt").exists() and read_state(run)["state"] == "finished"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".mine")]
     code, _, err = _cli(capsys, "detect", str(table), "-o", str(run), "-e", "1", "--overwrite")
     assert code == 0, err
     assert not (run / "config.yaml").exists() and not (run / "checkpoints").exists()
