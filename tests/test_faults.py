@@ -115,6 +115,12 @@ def test_sigint_during_an_epoch_keeps_the_last_checkpoint_and_resume_keeps_histo
     _assert_resumable(run)
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)["epoch"] == 1
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    from aekit.registry import build_model
+    from aekit.training.engine import TrainerConfig, fit_model
+
+    model = build_model("mlp", {"input_shape": [8], "hidden": [8], "latent_dim": 2})
+    fitted = fit_model(model, np.ones((32, 8), np.float32), trainer=TrainerConfig(max_epochs=1))
+    assert len(fitted.history) == 1  # the handled signal is forgotten: later training is not stopped by it
     _resume_to_the_end(run)
 
 

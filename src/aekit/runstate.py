@@ -199,6 +199,7 @@ def signals_handled() -> Iterator[None]:
         if _installed == 0:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+            _pending = None  # a later call without handlers must not see this block's signal
 
 
 @contextlib.contextmanager
