@@ -166,6 +166,18 @@ def test_sigint_during_the_final_writes_never_leaves_a_finished_looking_folder(t
     assert (run / "figures" / "loss_curves.png").exists()
 
 
+def test_ctrl_c_before_training_keeps_nothing_and_says_so(table, tmp_path, monkeypatch, capsys):
+    import aekit.pipeline
+
+    def load_then_signal(cfg):
+        os.kill(os.getpid(), signal.SIGINT)  # e.g. while a large data set loads
+
+    monkeypatch.setattr(aekit.pipeline, "prepare_data", load_then_signal)
+    code, out, err = _cli(capsys, "train", "--data", str(table), "--out", str(tmp_path), "--name", "early")
+    assert code == 130 and err == "interrupted: nothing was kept\n" and out == ""
+    assert not (tmp_path / "early").exists()
+
+
 @pytest.mark.parametrize("nth", [2, 6, 14, 16])
 def test_a_full_disk_names_the_run_and_keeps_the_last_good_checkpoint(table, tmp_path, monkeypatch, nth):
     """ENOSPC at the n-th durable write: config.yaml, a checkpoint, metrics.json, the final state."""
@@ -243,6 +255,8 @@ def test_resuming_a_finished_run_changes_nothing(table, tmp_path, capsys):
     assert code == 0 and out.strip() == f"{run} is already finished; nothing to resume" and err == ""
     assert aekit.train({}, resume=run).path == run
     assert _snapshot(run) == before
+    (run / "state.json").unlink()  # a run written before state files existed: still finished, still loads
+    assert aekit.train({}, resume=run).path == run and aekit.load(run).encode(np.zeros((1, 8))).shape == (1, 4)
 
 
 def test_two_commands_never_write_one_folder(table, tmp_path, capsys):
