@@ -11,9 +11,7 @@ CLI's Ctrl-C and ``kill -9`` inside a checkpoint write and inside the final writ
 from __future__ import annotations
 
 import errno
-import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,7 +30,6 @@ from aekit.errors import AekitWarning, ConfigError, DataError, ModelFileError, R
 from aekit.runstate import effective_state, folder_lock, read_state
 from aekit.training.checkpoints import checkpoint_problem
 
-from conftest import AEKIT
 
 EPOCHS = 4
 
