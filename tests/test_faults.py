@@ -282,6 +282,10 @@ def test_two_commands_never_write_one_folder(table, tmp_path, capsys):
     with pytest.raises(ConfigError, match="rejected by Lightning"):
         aekit.train(bad, overwrite=True)
     assert _snapshot(run) == before and not [p for p in tmp_path.iterdir() if p.name.startswith(".mine")]
+    (tmp_path / "empty").mkdir()  # a folder the user made for the run stays, and stays empty
+    with pytest.raises(ConfigError, match="rejected by Lightning"):
+        aekit.train({**bad, "name": "empty"})
+    assert list((tmp_path / "empty").iterdir()) == []
     (run / "note.txt").write_text("from the old run")
     assert aekit.train(_cfg(table, tmp_path, "mine", epochs=1), overwrite=True).metrics["epochs"] == 1
     assert not (run / "note.txt").exists() and read_state(run)["state"] == "finished"

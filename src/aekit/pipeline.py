@@ -128,8 +128,15 @@ def new_run_dir(cfg: RunConfig, overwrite: bool = False) -> Iterator[Path]:
                 with run_attempt(run_dir):
                     yield run_dir
             except BaseException:
-                if created and not (run_dir / "checkpoints" / "last.ckpt").exists():
-                    shutil.rmtree(run_dir, ignore_errors=True)
+                if not (run_dir / "checkpoints" / "last.ckpt").exists():  # nothing to resume: leave no trace
+                    if created:
+                        shutil.rmtree(run_dir, ignore_errors=True)
+                    else:  # the user's empty folder stays, empty (it was checked empty above)
+                        for child in run_dir.iterdir():
+                            if child.is_dir():
+                                shutil.rmtree(child, ignore_errors=True)
+                            else:
+                                child.unlink(missing_ok=True)
                 raise
     except BaseException:
         if old is not None and not run_dir.exists():
@@ -229,11 +236,14 @@ def _train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path |
     worker = is_launched_worker()
     checkpoint: Path | None = None
     if resume is not None:
-        from aekit.runstate import folder_lock, is_finished
+        from aekit.runstate import folder_lock, is_finished, is_locked, read_state
 
         run_dir = Path(resume)
         if not (run_dir / "config.yaml").is_file():
             raise ConfigError(f"cannot resume: {run_dir} has no config.yaml")
+        if not worker and is_locked(run_dir):  # say so before loading any data
+            raise ConfigError(f"run folder {run_dir} is in use by another aekit process "
+                              f"(pid {(read_state(run_dir) or {}).get('pid', '?')})")
         if is_finished(run_dir) and not worker:
             from aekit.runs import load
 
