@@ -95,7 +95,8 @@ def new_run_dir(cfg: RunConfig, overwrite: bool = False) -> Iterator[Path]:
 
     A named folder that already holds files is refused (resume it instead), so a finished
     run is never overwritten; ``overwrite=True`` moves the old folder aside and deletes it
-    once the new run has finished (it comes back if the new run leaves nothing). A failed
+    once the new run has finished (it comes back if the new run leaves nothing, and stays
+    aside as ``.NAME.PID.replaced`` if the new run stops with a checkpoint). A failed
     run leaves nothing behind unless it got far enough to write ``checkpoints/last.ckpt``,
     which ``--resume`` can continue from; then ``state.json`` says why it stopped.
     """
@@ -141,11 +142,10 @@ def new_run_dir(cfg: RunConfig, overwrite: bool = False) -> Iterator[Path]:
     except BaseException:
         if old is not None and not run_dir.exists():
             os.replace(old, run_dir)  # the new run left nothing: the user keeps the old one
-            old = None
+        # otherwise (the new run kept a checkpoint) the old folder stays aside, hidden but not lost
         raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    if old is not None:  # the new run finished: now the old one may go
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _has_files(folder: Path, ignore: Sequence[str] = ()) -> bool:
