@@ -31,8 +31,10 @@ def test_train_takes_arrays_frames_and_tensors(tmp_path: Path) -> None:
     assert run2.meta["data"]["feature_names"] == [f"c{i}" for i in range(6)]
     run3 = aekit.train(base, data=torch.from_numpy(X))
     np.testing.assert_array_equal(run3.encode(X), run.encode(X))  # same data, same seed: same model
-    with pytest.raises(DataError, match="in memory"):
-        aekit.train({}, resume=run.path)  # nothing to reload the data from: one clear line
+    from aekit.pipeline import parse_config, prepare_data
+
+    with pytest.raises(DataError, match="in memory"):  # a resume has nothing to reload the data from: one clear line
+        prepare_data(parse_config(run.path / "config.yaml"))
     with pytest.raises(DataError, match="not numeric"):
         aekit.train(base, data=np.array([["a", "b"]] * 30, dtype=object))
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import os
 import re
+import shutil
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
@@ -73,7 +76,8 @@ def parse_config(config: RunConfig | dict[str, Any] | str | Path) -> RunConfig:
     from aekit.data.loaders import is_builtin
     from aekit.training.engine import check_settings
 
-    check_settings(cfg.trainer, cfg.optim)
+    # where the run trains is checked by train(): reading a GPU-trained run needs no GPU
+    check_settings(cfg.trainer, cfg.optim, check_device=False)
     if not is_builtin(cfg.data.source) and Path(cfg.data.source).expanduser().exists():
         # stored runs must find their data again from any working folder
         cfg.data.source = str(Path(cfg.data.source).expanduser().resolve())
@@ -97,27 +101,105 @@ def _run_dir(cfg: RunConfig) -> Path:
 
 
 @contextlib.contextmanager
-def new_run_dir(cfg: RunConfig) -> Iterator[Path]:
-    """Create the run folder of ``cfg`` for a fresh run; remove it again if the run fails.
+def new_run_dir(cfg: RunConfig, overwrite: bool = False) -> Iterator[Path]:
+    """Create the run folder of ``cfg`` for a fresh run, locked and marked ``running``.
 
     A named folder that already holds files is refused (resume it instead), so a finished
-    run is never overwritten. A failed run leaves nothing behind unless it got far enough
-    to write ``checkpoints/last.ckpt``, which ``--resume`` can continue from.
+    run is never overwritten; ``overwrite=True`` moves the old folder aside and deletes it
+    once the new run has finished (it comes back if the new run leaves nothing, and stays
+    aside as ``.NAME.PID.replaced`` if the new run stops with a checkpoint). A failed
+    run leaves nothing behind unless it got far enough to write ``checkpoints/last.ckpt``,
+    which ``--resume`` can continue from; then ``state.json`` says why it stopped.
     """
+    from aekit.runstate import LOCK_FILE, folder_lock, is_locked
+
     run_dir = _run_dir(cfg)
-    from_env = bool(os.environ.get(RUN_DIR_ENV))
-    if not from_env and run_dir.is_dir() and any(run_dir.iterdir()):
-        raise ConfigError(f"run folder {run_dir} already exists and is not empty: pick another name, "
-                          f"or continue it with --resume {run_dir}")
+    if os.environ.get(RUN_DIR_ENV):  # a DDP worker's folder belongs to rank 0, which records and cleans up
+        run_dir.mkdir(parents=True, exist_ok=True)
+        yield run_dir
+        return
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"run folder {run_dir} exists and is not a folder")
-    from aekit.io import removed_on_failure
+    old: Path | None = None
+    if _has_files(run_dir):
+        if not overwrite:
+            raise ConfigError(f"run folder {run_dir} already exists and is not empty: pick another name, "
+                              f"continue it with --resume {run_dir}, or replace it with --overwrite")
+        if is_locked(run_dir):
+            raise ConfigError(f"run folder {run_dir} is in use by another aekit process; it cannot be overwritten")
+        old = run_dir.with_name(f".{run_dir.name}.{os.getpid()}.replaced")
+        os.replace(run_dir, old)
+    created = not run_dir.exists()
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with folder_lock(run_dir):
+            if _has_files(run_dir, ignore=(LOCK_FILE,)):  # another command got here first
+                raise ConfigError(f"run folder {run_dir} already exists and is not empty: pick another name, "
+                                  f"or continue it with --resume {run_dir}")
+            try:
+                with run_attempt(run_dir):
+                    yield run_dir
+            except BaseException:
+                if not (run_dir / "checkpoints" / "last.ckpt").exists():  # nothing to resume: leave no trace
+                    if created:
+                        shutil.rmtree(run_dir, ignore_errors=True)
+                    else:  # the user's empty folder stays, empty (it was checked empty above)
+                        for child in run_dir.iterdir():
+                            if child.is_dir():
+                                shutil.rmtree(child, ignore_errors=True)
+                            else:
+                                child.unlink(missing_ok=True)
+                raise
+    except BaseException:
+        if old is not None and not run_dir.exists():
+            os.replace(old, run_dir)  # the new run left nothing: the user keeps the old one
+        # otherwise (the new run kept a checkpoint) the old folder stays aside, hidden but not lost
+        raise
+    if old is not None:  # the new run finished: now the old one may go
+        shutil.rmtree(old, ignore_errors=True)
 
-    # a DDP worker's folder (from the environment) belongs to rank 0, which cleans up
-    keep = (lambda d: True) if from_env else (lambda d: (d / "checkpoints" / "last.ckpt").exists())
-    with removed_on_failure(run_dir, keep=keep) as folder:
-        folder.mkdir(parents=True, exist_ok=True)
-        yield folder
+
+def _has_files(folder: Path, ignore: Sequence[str] = ()) -> bool:
+    return folder.is_dir() and any(p.name not in ignore for p in folder.iterdir())
+
+
+@contextlib.contextmanager
+def run_attempt(run_dir: Path) -> Iterator[Path]:
+    """Mark ``run_dir`` running for the block and record how the attempt ended.
+
+    :func:`finish_run` marks it ``finished``; a signal leaves ``interrupted``, an error
+    ``failed`` with the error's first line. The caller holds the folder's lock.
+    """
+    from aekit.errors import RunInterrupted
+    from aekit.runstate import write_state
+
+    for folder in (run_dir, run_dir / "checkpoints", run_dir / "logs"):  # left by a kill -9 mid-write
+        for tmp in folder.glob(".*.tmp*"):
+            if tmp.is_file():
+                tmp.unlink(missing_ok=True)
+    write_state(run_dir, "running", new_attempt=True)
+    try:
+        yield run_dir
+    except RunInterrupted as err:
+        err.run_dir = run_dir
+        _record_state(run_dir, "interrupted")
+        raise
+    except BaseException as err:
+        _record_state(run_dir, "failed", f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC and (run_dir / "checkpoints" / "last.ckpt").is_file():
+            raise OSError(err.errno, f"{err.strerror}; the run keeps its last complete checkpoint: free space, "
+                                     f"then continue with aekit train --resume {run_dir}", err.filename) from None
+        raise
+
+
+def _record_state(run_dir: Path, state: str, message: str | None = None) -> None:
+    from aekit.runstate import read_state, write_state
+
+    try:
+        if (read_state(run_dir) or {}).get("state") != "finished":  # a complete run stays complete
+            write_state(run_dir, state, message)
+    except Exception:  # noqa: BLE001 - e.g. a full disk: the original error is the one to report
+        pass
 
 
 def prepare_data(cfg: RunConfig, data: Any = None) -> tuple[Any, Any, Any]:
@@ -137,27 +219,46 @@ def prepare_data(cfg: RunConfig, data: Any = None) -> tuple[Any, Any, Any]:
         columns = {k: v for k, v in (("label_column", cfg.data.label_column), ("id_column", cfg.data.id_column)) if v}
         ds = load_dataset(cfg.data.source, limit=cfg.data.limit, **columns)
     splits = split_dataset(ds, cfg.data.validation_fraction, cfg.data.test_fraction, cfg.data.seed)
+    n = len(ds.X)
+    test_fraction = 0.1 if cfg.data.test_fraction is None and ds.X_test is None else (cfg.data.test_fraction or 0.0)
+    for name, frac, split in (("validation_fraction", cfg.data.validation_fraction, splits.val),
+                              ("test_fraction", test_fraction, splits.test)):
+        if frac > 0 and (split is None or len(split.X) == 0):
+            raise DataError(f"{ds.name or cfg.data.source}: only {n} row{'s' if n != 1 else ''}, too few for "
+                            f"data.{name} {frac:g} (that split would be empty); use more rows or set data.{name}: 0")
     scaler = Scaler(cfg.data.scaling, cfg.data.per_feature).fit(splits.train.X)  # type: ignore[arg-type]
     return ds, splits, scaler
 
 
 def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | None = None,
-          callbacks: Sequence[Any] = (), *, pretrain: bool = False,
+          callbacks: Sequence[Any] = (), overwrite: bool = False, *, pretrain: bool = False,
           on_finish: Sequence[Callable[["RunOutcome"], Any]] = (), data: Any = None) -> "TrainedAutoencoder":
     """Train the model of ``config`` and write a run folder; returns the trained model.
 
-    ``resume`` continues an interrupted run folder from its ``checkpoints/last.ckpt``
-    (the folder's own ``config.yaml`` is used). ``callbacks`` are extra Lightning
-    callbacks (e.g. the tuner's pruning callback). ``pretrain`` runs the family's greedy
-    layer-wise schedule (``stacked``, ``dbn``; :mod:`aekit.training.greedy`) before the
-    end-to-end training. ``on_finish`` functions get the :class:`RunOutcome` (the
-    trained model and the in-memory splits) once the folder is written: that is how the
-    layers above draw figures and reports without loading anything again.
+    ``resume`` continues an interrupted or failed run folder from its last checkpoint
+    that loads (the folder's own ``config.yaml`` is used); resuming a finished run
+    changes nothing and returns it. ``overwrite`` replaces an existing run folder of the
+    same name. ``callbacks`` are extra Lightning callbacks (e.g. the tuner's pruning
+    callback). SIGINT/SIGTERM raise :class:`~aekit.errors.RunInterrupted` after the
+    folder is marked ``interrupted``. ``pretrain`` runs the family's greedy layer-wise
+    schedule (``stacked``, ``dbn``; :mod:`aekit.training.greedy`) before the end-to-end
+    training. ``on_finish`` functions get the :class:`RunOutcome` (the trained model and
+    the in-memory splits) once the folder is written: that is how the layers above draw
+    figures and reports without loading anything again.
 
     ``data`` hands the examples over in memory (a numpy array, torch tensor, ``(X, y)``
     pair or pandas data frame) instead of ``data.source``; a config whose ``data.source``
     is such an object works the same. The run folder then records ``<in-memory data>``.
     """
+    from aekit.runstate import signals_handled
+
+    with signals_handled():
+        return _train(config, resume, callbacks, overwrite, pretrain, on_finish, data)
+
+
+def _train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | None, callbacks: Sequence[Any],
+           overwrite: bool, pretrain: bool, on_finish: Sequence[Callable[["RunOutcome"], Any]],
+           data: Any) -> "TrainedAutoencoder":
     from aekit.io import atomic_write_text
     from aekit.registry import build_model
     from aekit.runs import TrainedAutoencoder
@@ -165,14 +266,39 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
 
     import yaml
 
+    worker = is_launched_worker()
+    checkpoint: Path | None = None
     if resume is not None:
+        from aekit.runstate import folder_lock, is_finished, is_locked, read_state
+
         run_dir = Path(resume)
         if not (run_dir / "config.yaml").is_file():
             raise ConfigError(f"cannot resume: {run_dir} has no config.yaml")
-        if not (run_dir / "checkpoints" / "last.ckpt").is_file():
-            raise ConfigError(f"cannot resume: {run_dir / 'checkpoints' / 'last.ckpt'} does not exist")
+        if not worker and is_locked(run_dir):  # say so before loading any data
+            raise ConfigError(f"run folder {run_dir} is in use by another aekit process "
+                              f"(pid {(read_state(run_dir) or {}).get('pid', '?')})")
+        if is_finished(run_dir) and not worker:
+            from aekit.runs import load
+
+            return load(run_dir)  # nothing to do, and nothing is touched
+        if worker:
+            checkpoint = run_dir / "checkpoints" / "last.ckpt"
+        else:
+            from aekit.training.checkpoints import pick_resume_checkpoint
+
+            checkpoint, note = pick_resume_checkpoint(run_dir)
+            if note:
+                from aekit.errors import AekitWarning
+
+                warnings.warn(note, AekitWarning, stacklevel=3)
         cfg = parse_config(run_dir / "config.yaml")
-        folder: Any = contextlib.nullcontext(run_dir)
+
+        @contextlib.contextmanager
+        def resumed() -> Iterator[Path]:
+            with folder_lock(run_dir), run_attempt(run_dir):
+                yield run_dir
+
+        folder: Any = contextlib.nullcontext(run_dir) if worker else resumed()
     else:
         config, data = _in_memory_source(config, data)
         cfg = parse_config(config)
@@ -180,7 +306,10 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
             from aekit.data.loaders import IN_MEMORY
 
             cfg.data.source = IN_MEMORY
-        folder = contextlib.nullcontext(_run_dir(cfg)) if is_launched_worker() else new_run_dir(cfg)
+        folder = contextlib.nullcontext(_run_dir(cfg)) if worker else new_run_dir(cfg, overwrite=overwrite)
+    from aekit.training.engine import check_accelerator
+
+    check_accelerator(cfg.trainer.accelerator)
     ds, splits, scaler = prepare_data(cfg, data)
     params = {k: v for k, v in cfg.model.items() if k != "family"}
     params.setdefault("input_shape", list(ds.shape))
@@ -193,10 +322,11 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
         from aekit.training.greedy import check_pretrainable, pretrain as run_schedule
 
         check_pretrainable(model)
+    if resume is None:
+        warn_if_not_compressing(model)
     Xtr = scaler.transform(splits.train.X)
     Xva = None if splits.val is None else scaler.transform(splits.val.X)
 
-    worker = is_launched_worker()
     with folder as run_dir:
         try:
             if not worker:
@@ -216,13 +346,16 @@ def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | 
                 extra = {"pretrain_seconds": round(pre_seconds, 3), "pretraining": stages}
             result = fit_model(
                 model, Xtr, Xva, trainer=cfg.trainer, optim=cfg.optim, noise=cfg.noise or None,
-                run_dir=run_dir, resume=resume is not None, callbacks=callbacks,
+                run_dir=run_dir, resume=checkpoint if checkpoint is not None else False, callbacks=callbacks,
             )
         finally:
             if not worker:
                 os.environ.pop(RUN_DIR_ENV, None)
         if not result.is_global_zero or worker:
             return TrainedAutoencoder(result.model, scaler, {}, None)
+        from aekit.runstate import raise_if_signalled
+
+        raise_if_signalled()  # a signal during the last batch: stop before writing a finished-looking folder
         return finish_run(cfg, ds, splits, scaler, result.model, run_dir, result.history, result.best_epoch,
                           result.seconds + pre_seconds, extra_metrics=extra, on_finish=on_finish)
 
@@ -238,6 +371,22 @@ def _in_memory_source(config: Any, data: Any) -> tuple[Any, Any]:
         raise ConfigError("give the data either as data.source or as data=..., not both")
     section = {k: v for k, v in config["data"].items() if k != "source"}
     return {**config, "data": section}, source
+
+
+def warn_if_not_compressing(model: Any) -> None:
+    """An undercomplete ``mlp`` whose code is at least as wide as its input can learn the identity: say so."""
+    import math
+
+    latent = getattr(model.config, "latent_dim", None)
+    if model.family != "mlp" or not isinstance(latent, int):
+        return
+    size = math.prod(model.input_shape)
+    if latent > size:
+        from aekit.errors import AekitWarning
+
+        warnings.warn(f"model.latent_dim {latent} is larger than the input size {size}: this mlp is overcomplete "
+                      f"and may learn the identity (use a smaller latent_dim, or a sparse/contractive/denoising "
+                      f"model)", AekitWarning, stacklevel=4)
 
 
 def check_data_range(model: Any, scaling: str, X: Any = None) -> None:
@@ -303,4 +452,7 @@ def finish_run(cfg: RunConfig, ds: Any, splits: Any, scaler: Any, model: Any, ru
     outcome = RunOutcome(cfg, ds, splits, trained, metrics)
     for hook in on_finish:
         hook(outcome)
+    from aekit.runstate import write_state
+
+    write_state(run_dir, "finished")  # last: a folder marked finished has every file
     return trained

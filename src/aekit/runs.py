@@ -19,7 +19,7 @@ from torch import Tensor
 
 from aekit.config import to_dict
 from aekit.data.dataset import Scaler, check_array
-from aekit.errors import ConfigError, ModelFileError, ShapeError
+from aekit.errors import ConfigError, DataError, ModelFileError, ShapeError
 from aekit.io import atomic_save_json, atomic_write_bytes
 from aekit.models.base import Autoencoder, per_sample_error
 
@@ -175,11 +175,16 @@ class TrainedAutoencoder:
     training split, check the shape, and batch through the model without gradients.
     """
 
-    def __init__(self, model: Autoencoder, scaler: Scaler | None, meta: dict[str, Any], path: Path | None = None) -> None:
+    def __init__(self, model: Autoencoder, scaler: Scaler | None, meta: dict[str, Any], path: Path | None = None,
+                 device: str = "cpu") -> None:
         self.model = model.eval()
         self.scaler = scaler
         self.meta = meta
         self.path = path
+        self.device = torch.device(device)
+        if next(iter(self.model.parameters()), None) is not None:
+            self.model.to(self.device)
+        self._latent_shape: tuple[int, ...] | None = None
 
     @property
     def family(self) -> str:
@@ -217,27 +222,48 @@ class TrainedAutoencoder:
                 raise ShapeError(f"input has shape {tuple(X.shape[1:])} per example, the model expects {shape}")
         return X if self.scaler is None else self.scaler.transform(X)
 
+    def _batched(self, fn: Any, X: np.ndarray) -> np.ndarray:
+        """:func:`batched` on this run's device (inputs moved there, results back to numpy)."""
+        device = self.device
+        return batched(lambda t: fn(t.to(device)).cpu(), X)
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one code, e.g. ``(8,)`` (found by encoding one zero input)."""
+        if self._latent_shape is None:
+            with torch.no_grad():
+                probe = torch.zeros((1, *self.model.input_shape), device=self.device)
+                self._latent_shape = tuple(self.model.encode(probe).shape[1:])
+        return self._latent_shape
+
     def encode(self, X: Any) -> np.ndarray:
         """Codes of ``X`` (deterministic; a VAE's posterior mean), shape ``(N, latent...)``."""
-        return batched(self.model.encode, self._prepare(X))
+        return self._batched(self.model.encode, self._prepare(X))
 
     def decode(self, Z: Any) -> np.ndarray:
         """Decode codes back to inputs in original units."""
         z = np.asarray(Z, dtype=np.float32)
-        code = tuple(getattr(self.model, "code_shape", (self.model.latent_dim,)))
-        if z.ndim < 1 or tuple(z.shape[1:]) != code and int(np.prod(z.shape[1:])) != int(np.prod(code)):
-            raise ShapeError(f"codes have shape {tuple(z.shape[1:])} per example, the model's code is {code}")
-        out = batched(self.model.decode, z.reshape(len(z), *code))
+        want = self.latent_shape
+        if z.ndim == len(want):  # one code
+            z = z[None]
+        if tuple(z.shape[1:]) != want:
+            if z.ndim >= 2 and int(np.prod(z.shape[1:])) == int(np.prod(want)):
+                z = z.reshape(len(z), *want)
+            else:
+                raise ShapeError(f"codes have shape {tuple(z.shape[1:])} each, the model's code shape is {want}")
+        if not np.isfinite(z).all():
+            raise DataError("codes hold NaN or inf values")
+        out = self._batched(self.model.decode, z)
         return out if self.scaler is None else self.scaler.inverse_transform(out)
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """Reconstruction of ``X`` in the input's original units."""
-        out = batched(self.model.reconstruct, self._prepare(X))
+        out = self._batched(self.model.reconstruct, self._prepare(X))
         return out if self.scaler is None else self.scaler.inverse_transform(out)
 
     def score(self, X: Any) -> np.ndarray:
         """Per-example mean reconstruction error in scaled units (higher = more anomalous)."""
-        return batched(self.model.score, self._prepare(X))
+        return self._batched(self.model.score, self._prepare(X))
 
     def error_map(self, X: Any) -> np.ndarray:
         """Element-wise reconstruction error, the input's shape (for plots)."""
@@ -246,7 +272,7 @@ class TrainedAutoencoder:
         def fn(t: Tensor) -> Tensor:
             return per_sample_error(self.model.reconstruct(t), t, kind)
 
-        return batched(fn, self._prepare(X))
+        return self._batched(fn, self._prepare(X))
 
     @torch.no_grad()
     def evaluate(self, X: Any, batch_size: int = 2048) -> dict[str, float]:
@@ -254,7 +280,7 @@ class TrainedAutoencoder:
         t = torch.from_numpy(self._prepare(X))
         sums: dict[str, float] = {}
         for i in range(0, len(t), batch_size):
-            xb = t[i : i + batch_size]
+            xb = t[i : i + batch_size].to(self.device)
             out = self.model.loss(xb)
             for k, v in {"loss": out.total, **out.parts}.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * len(xb)
@@ -271,11 +297,33 @@ class TrainedAutoencoder:
         return export(self, out, overwrite=overwrite, feature_names=feature_names)
 
 
-def load(path: str | Path) -> TrainedAutoencoder:
-    """Load the autoencoder of a run folder (any kind) with its preprocessing.
+def load(path: str | Path, device: str = "cpu", check_state: bool = True) -> TrainedAutoencoder:
+    """Load the autoencoder of a run folder (any kind) with its preprocessing, to run on ``device``.
 
     :func:`aekit.load` returns the application object for application runs; this gives
     the plain model view of any run.
+
+    Weights load the same whichever device trained them; ``device`` ("cpu", "cuda",
+    "cuda:1", "mps") is where inference runs. A run folder whose ``state.json`` says it
+    is not finished (interrupted, failed, still running) is refused with one line
+    (``check_state=False`` skips that, e.g. for the report written while finishing).
     """
+    target = _check_device(device)
+    if check_state and Path(path).is_dir():
+        from aekit.runstate import ensure_finished
+
+        ensure_finished(path)
     model, scaler, meta = load_model(path)
-    return TrainedAutoencoder(model, scaler, meta, Path(path))
+    return TrainedAutoencoder(model, scaler, meta, Path(path), device=target)
+
+
+def _check_device(device: str) -> str:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ConfigError(f"device must be cpu, cuda[:N] or mps, got {device!r} ({err})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for, but no CUDA GPU is available here (use cpu)")
+    if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ConfigError(f"device {device!r} asked for, but no Apple GPU is available here (use cpu)")
+    return str(dev)

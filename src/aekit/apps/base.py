@@ -276,18 +276,27 @@ def _upgrade(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
-def load(path: str | Path) -> Any:
+def load(path: str | Path, device: str = "cpu") -> Any:
     """Load any aekit run folder as what it holds: a :class:`~aekit.runs.TrainedAutoencoder` for
     ``aekit train`` runs, the fitted application (detector, reducer, denoiser, ...) otherwise.
-    ``model.json``'s ``kind`` decides; the caller never has to ask which command made it."""
-    from aekit.runs import TrainedAutoencoder, load_model
+    ``model.json``'s ``kind`` decides; the caller never has to ask which command made it.
+
+    Loading never depends on the device a run was trained on; ``device`` is where a
+    training run's model runs (applications score on the CPU). A folder whose
+    ``state.json`` says it is not finished is refused with one line.
+    """
+    from aekit.runs import TrainedAutoencoder, _check_device, load_model
+    from aekit.runstate import ensure_finished
 
     path = Path(path)
+    target = _check_device(device)
+    if path.is_dir():
+        ensure_finished(path)
     model, scaler, meta = load_model(path)
     if meta.get("format") == "aekit-model/1":
         meta = _upgrade(path, meta)
     if meta.get("kind", "autoencoder") == "autoencoder":
-        return TrainedAutoencoder(model, scaler, meta, path)
+        return TrainedAutoencoder(model, scaler, meta, path, device=target)
     return load_estimator(path, meta, model)
 
 

@@ -84,6 +84,9 @@ def load_audio(
     if sr is not None and sr != rate:
         y = resample(y, rate, sr)
         rate = sr
+    if data.shape[0] < 2 or y.shape[-1] < 2:  # e.g. one sample, which resampling turns into none
+        raise DataError(f"{path}: only {data.shape[0]} sample{'s' if data.shape[0] != 1 else ''} of audio, "
+                        f"too short to use")
     return np.ascontiguousarray(y, dtype=np.float32), rate
 
 

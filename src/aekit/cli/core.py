@@ -42,14 +42,24 @@ def train(
     out: Optional[str] = typer.Option(None, help="Parent folder of run folders."),
     name: Optional[str] = typer.Option(None, help="Run folder name."),
     resume: Optional[Path] = typer.Option(None, help="Continue an interrupted run folder from its last checkpoint."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder of the same name."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
-    """Train an autoencoder from a YAML config and/or flags; writes a run folder."""
+    """Train an autoencoder from a YAML config and/or flags; writes a run folder.
+
+    The folder's state.json says running, interrupted, failed or finished. Ctrl-C (or
+    SIGTERM) stops at a safe point and keeps the last complete checkpoint; --resume
+    continues from it, keeping logs/metrics.csv.
+    """
     from aekit.config import load_yaml, set_dotted
 
     if resume is not None:
         from aekit.reports.training import train as run_train
+        from aekit.runstate import is_finished
 
+        if (resume / "config.yaml").is_file() and is_finished(resume):
+            typer.echo(f"{resume} is already finished; nothing to resume")  # one line, never wrapped
+            return
         trained = run_train({}, resume=resume)
         _report_run(trained)
         return
@@ -73,7 +83,7 @@ def train(
         set_dotted(cfg, key, value)
     from aekit.reports.training import train as run_train
 
-    trained = run_train(cfg)
+    trained = run_train(cfg, overwrite=overwrite)
     _report_run(trained)
 
 

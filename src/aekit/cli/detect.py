@@ -41,6 +41,7 @@ def detect(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No training progress (a bar on a terminal, a line per epoch otherwise)."),
     standardize_errors: bool = typer.Option(False, "--standardize-errors/--raw-errors",
                                             help="Standardise each feature's (or time step's) error on the training data before averaging."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out folder."),
 ) -> None:
     """Train a detector on DATA, score every row/point, threshold, and evaluate when labels exist."""
     import numpy as np
@@ -50,8 +51,11 @@ def detect(
     from aekit.apps.thresholds import METHODS, best_f1
     from aekit.data import load_dataset
     from aekit.errors import ConfigError
-    from aekit.io import atomic_save_json
+    from aekit.io import atomic_save_json, new_folder, refuse_existing
+    from aekit.runstate import write_state
 
+    if out is not None:  # before any training: never write into another run's folder
+        refuse_existing(out, overwrite, "run folder")
     if threshold not in METHODS:
         raise ConfigError(f"--threshold must be {THRESHOLDS}; got {threshold!r}")
     opts = {"label_column": label_column} if label_column else {}
@@ -90,11 +94,13 @@ def detect(
             value, f1 = best_f1(scores, y)
             metrics["oracle_best_f1"] = {"threshold": value, "f1": f1, "note": "uses labels; for reference only"}
     run = out or Path("runs") / f"detect-{ds.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    save_detector(det, run)
-    if not is_series and ds.feature_names and len(ds.feature_names) == X.shape[1]:
-        _record_feature_names(run, ds.feature_names)
-    _write_scores(run / "scores.csv", scores, flagged, y)
-    atomic_save_json(run / "metrics.json", metrics)
+    with new_folder(run, overwrite, "run folder") as tmp:  # the folder appears complete, in one rename
+        save_detector(det, tmp)
+        if not is_series and ds.feature_names and len(ds.feature_names) == X.shape[1]:
+            _record_feature_names(tmp, ds.feature_names)
+        _write_scores(tmp / "scores.csv", scores, flagged, y)
+        atomic_save_json(tmp / "metrics.json", metrics)
+        write_state(tmp, "finished")
     _report(metrics, run)
 
 

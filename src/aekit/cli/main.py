@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import typer
 from typer.exceptions import Abort, Exit, TyperException
@@ -43,8 +44,51 @@ def _fail(message: str, code: int = 2) -> None:
     raise SystemExit(code)
 
 
+def _interrupted(err: BaseException) -> None:
+    """One line for SIGINT/SIGTERM: what was kept and how to continue; exit 130 / 143."""
+    from pathlib import Path
+
+    run = getattr(err, "run_dir", None)
+    if run is not None and (Path(run) / "checkpoints" / "last.ckpt").is_file():
+        print(f"interrupted: {run} can be resumed with aekit train --resume {run}", file=sys.stderr)
+    else:
+        print("interrupted: nothing was kept", file=sys.stderr)
+    raise SystemExit(getattr(err, "exit_code", 130))
+
+
+def _show_warning(message: object, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: object = None) -> None:
+    """aekit's own warnings are one line for the user; anything else keeps Python's format."""
+    from aekit.errors import AekitWarning
+
+    if issubclass(category, AekitWarning):
+        print(f"aekit: warning: {message}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)  # type: ignore[arg-type]
+
+
+_default_showwarning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; aekit errors and usage errors become a single line and exit code 2."""
+    """Run the CLI; aekit errors and usage errors become a single line and exit code 2.
+
+    SIGINT/SIGTERM stop a command at a safe point with one ``interrupted:`` line and
+    exit code 130/143 (see :mod:`aekit.runstate`).
+    """
+    from aekit.errors import RunInterrupted
+    from aekit.runstate import signals_handled
+
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            with signals_handled():
+                _main(argv)
+        except RunInterrupted as err:
+            _interrupted(err)
+
+
+def _main(argv: list[str] | None) -> None:
     from aekit.errors import AekitError
 
     try:

@@ -23,7 +23,10 @@ def report(
 ) -> None:
     """Write a self-contained HTML report of a run (figures also saved under RUN/figures)."""
     from aekit.reports.html import write_report
+    from aekit.runstate import ensure_finished
 
+    if run.is_dir():
+        ensure_finished(run)  # an interrupted or failed run says so instead of a report of half a run
     path = write_report(run, out)
     console().print(f"report: {path}")
 

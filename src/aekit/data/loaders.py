@@ -294,6 +294,11 @@ def table_to_dataset(df: Any, name: str = "table", label_column: str | None = No
     y = None
     if label is not None:
         y_raw = df[label]
+        empty = np.flatnonzero(y_raw.isna().to_numpy())
+        if len(empty):  # category codes would turn them into a -1 label that is nowhere in the file
+            rows = ", ".join(str(i + 1) for i in empty[:5]) + (", ..." if len(empty) > 5 else "")
+            raise DataError(f"{name}: label column {label!r} has {len(empty)} empty cell{'s' if len(empty) != 1 else ''} "
+                            f"(data row{'s' if len(empty) != 1 else ''} {rows}); fill or drop those rows")
         y = y_raw.to_numpy() if y_raw.dtype.kind in "iub" else y_raw.astype("category").cat.codes.to_numpy()
         df = df.drop(columns=[label])
     non_numeric = [str(c) for c in df.columns if df[c].dtype.kind not in "iufb"]

@@ -213,7 +213,7 @@ class _RunContext:
         from aekit.runs import load, load_examples
 
         if (self.dir / "model.json").is_file():
-            self.trained = load(self.dir)
+            self.trained = load(self.dir, check_state=False)  # also drawn while the run finishes
         if self.trained is None:
             return
         if examples is None:

@@ -39,17 +39,19 @@ def draw_run(outcome: "RunOutcome") -> list[Path]:
 
 
 def train(config: "RunConfig | dict[str, Any] | str | Path", resume: str | Path | None = None,
-          callbacks: Sequence[Any] = (), *, pretrain: bool = False, data: Any = None) -> "TrainedAutoencoder":
+          callbacks: Sequence[Any] = (), overwrite: bool = False, *, pretrain: bool = False,
+          data: Any = None) -> "TrainedAutoencoder":
     """Train the model of ``config`` into a run folder with figures and report (:func:`aekit.train`).
 
     ``config`` is a dict, a YAML path or a :class:`~aekit.pipeline.RunConfig`; ``resume``
-    continues an interrupted run folder; ``pretrain`` runs the greedy layer-wise schedule
+    continues an interrupted run folder; ``overwrite`` replaces an existing run folder of the
+    same name once the new run has finished; ``pretrain`` runs the greedy layer-wise schedule
     of ``stacked``/``dbn`` first (what ``aekit pretrain`` does); ``data`` hands the examples
     over in memory (array, tensor, ``(X, y)`` or data frame) instead of ``data.source``.
     """
     from aekit.pipeline import train as train_run
 
-    return train_run(config, resume, callbacks, pretrain=pretrain, on_finish=[draw_run], data=data)
+    return train_run(config, resume, callbacks, overwrite, pretrain=pretrain, on_finish=[draw_run], data=data)
 
 
 __all__ = ["draw_run", "train"]

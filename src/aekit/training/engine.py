@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import sys
+import signal
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -29,27 +30,23 @@ from aekit.errors import ConfigError
 from aekit.models.base import Autoencoder
 
 _LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning")
-_NOISE = (r".*(does not have many workers|LeafSpec|treespec).*", r".*the number of training batches.*")
 
 
 @contextlib.contextmanager
 def quiet_lightning() -> Iterator[None]:
-    """Silence Lightning's start-up chatter (tips, "GPU available", device lines) and its
-    warnings about loaders aekit does not use, for aekit's own calls only: the log levels
-    and warning filters are restored afterwards, so importing or calling aekit changes
-    nothing else in the process."""
+    """Silence Lightning's start-up chatter (tips, "GPU available", device lines) for aekit's
+    own calls only: the log levels are restored afterwards, so importing or calling aekit
+    changes nothing else in the process. (Warnings raised meanwhile are handled by
+    :func:`aekit.training.checkpoints.warnings_to_file`.)"""
     loggers = [logging.getLogger(n) for n in _LIGHTNING_LOGGERS]
     levels = [lg.level for lg in loggers]
-    with warnings.catch_warnings():
-        for pattern in _NOISE:
-            warnings.filterwarnings("ignore", message=pattern)
-        for lg in loggers:
-            lg.setLevel(logging.ERROR)
-        try:
-            yield
-        finally:
-            for lg, level in zip(loggers, levels):
-                lg.setLevel(level)
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 def _split_batch(batch: Batch) -> tuple[Tensor, Tensor | None]:
@@ -251,10 +248,24 @@ _ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "tpu", "auto")
 _PRECISIONS = ("auto", "32-true", "32", "16-mixed", "16", "bf16-mixed", "bf16", "bf16-true", "16-true", "64-true", "64")
 
 
-def check_settings(tcfg: TrainerConfig, ocfg: OptimConfig) -> None:
+def check_accelerator(accelerator: str) -> None:
+    """Refuse an accelerator this machine does not have, in one line (before Lightning does, in 60)."""
+    import importlib.util
+
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.accelerator is {accelerator!r} but no CUDA GPU is available here (use cpu or auto)")
+    if accelerator == "tpu" and importlib.util.find_spec("torch_xla") is None:
+        raise ConfigError("trainer.accelerator is 'tpu' but torch_xla is not installed here (use cpu, gpu or auto)")
+    if accelerator == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ConfigError("trainer.accelerator is 'mps' but no Apple GPU is available here (use cpu or auto)")
+
+
+def check_settings(tcfg: TrainerConfig, ocfg: OptimConfig, check_device: bool = True) -> None:
     """Refuse trainer/optimiser settings that would only fail (or silently diverge) later.
 
     Called before a run folder is created, so a typo never leaves a half-made run behind.
+    ``check_device=False`` skips the "is that accelerator here" check: loading or
+    evaluating a run trained on a GPU needs no GPU.
     """
     def positive(value: float, name: str, allow_zero: bool = False) -> None:
         ok = math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
@@ -281,8 +292,8 @@ def check_settings(tcfg: TrainerConfig, ocfg: OptimConfig) -> None:
             raise ConfigError(f"trainer.devices must be a number or 'auto', got {tcfg.devices!r}") from None
     if isinstance(devices, int) and devices < 1:
         raise ConfigError(f"trainer.devices must be >= 1, got {devices}")
-    if tcfg.accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
-        raise ConfigError("trainer.accelerator is 'gpu' but no CUDA GPU is available here (use cpu or auto)")
+    if check_device:
+        check_accelerator(tcfg.accelerator)
     if tcfg.gradient_clip is not None:
         positive(tcfg.gradient_clip, "trainer.gradient_clip")
     positive(ocfg.lr, "optim.lr")
@@ -334,7 +345,7 @@ def fit_model(
     noise: Sequence[dict[str, Any]] | None = None,
     run_dir: str | Path | None = None,
     callbacks: Sequence[L.Callback] = (),
-    resume: bool = False,
+    resume: bool | str | Path = False,
 ) -> FitResult:
     """Train ``model`` on ``train_X`` (``(N, *input_shape)``), early-stopping on ``val_X``.
 
@@ -343,8 +354,10 @@ def fit_model(
     Training seeds torch's generators inside :func:`torch.random.fork_rng`, so the
     caller's random state is the same afterwards.
 
-    With ``run_dir``, checkpoints (``best.ckpt``, ``last.ckpt``) and CSV/TensorBoard logs
-    go under it and ``resume=True`` continues from ``checkpoints/last.ckpt``. ``noise``
+    With ``run_dir``, checkpoints (``best.ckpt``, ``last.ckpt``, written atomically) and
+    CSV/TensorBoard logs go under it; ``resume=True`` continues from ``checkpoints/last.ckpt``
+    if it loads, else from ``best.ckpt`` (``resume`` may also be a verified checkpoint path),
+    and ``logs/metrics.csv`` keeps the earlier rows. ``noise``
     (see :mod:`aekit.data.noise`) corrupts training inputs only; the loss compares with
     the clean input. Returns the model with the best weights loaded, in eval mode.
     """
@@ -376,33 +389,63 @@ def fit_model(
     ckpt_path = None
     if run_dir is not None:
         from lightning.pytorch.callbacks import ModelCheckpoint
-        from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        from aekit.training.checkpoints import AppendingCSVLogger, checkpoint_history, pick_resume_checkpoint
 
         run_dir = Path(run_dir)
         cbs.append(ModelCheckpoint(
             dirpath=run_dir / "checkpoints", filename="best", monitor=monitor, mode="min",
             save_top_k=1, save_last=True, enable_version_counter=False,
         ))
-        loggers = [CSVLogger(run_dir, name="logs", version=""), TensorBoardLogger(run_dir, name="logs", version="tensorboard")]
-        last = run_dir / "checkpoints" / "last.ckpt"
-        if resume:
-            if not last.is_file():
-                raise ConfigError(f"cannot resume: {last} does not exist")
-            ckpt_path = str(last)
+        completed, logged = None, None
+        if isinstance(resume, (str, Path)):  # a checkpoint the caller has verified
+            ckpt_path = str(resume)
+            completed, logged = checkpoint_history(Path(resume))
+        elif resume:  # only a checkpoint that loads is trusted; best.ckpt stands in for a broken last.ckpt
+            chosen, note = pick_resume_checkpoint(run_dir)
+            if note:
+                from aekit.errors import AekitWarning
+
+                warnings.warn(note, AekitWarning, stacklevel=2)
+            ckpt_path = str(chosen)
+            completed, logged = checkpoint_history(chosen)
+        loggers = [AppendingCSVLogger(run_dir, name="logs", version="", completed_epochs=completed, history=logged),
+                   TensorBoardLogger(run_dir, name="logs", version="tensorboard")]
+    cbs.append(_StopOnSignal())
     if bar:
         cbs.append(_progress_bar())
     deterministic: Any = tcfg.deterministic if tcfg.accelerator == "cpu" else ("warn" if tcfg.deterministic else False)
+    from aekit.runstate import deferred_signals
+    from aekit.training.checkpoints import warnings_to_file
+
+    warn_log = None if run_dir is None else run_dir / "logs" / "warnings.log"
     try:
-        with quiet_lightning():
+        with quiet_lightning(), warnings_to_file(warn_log):
             pl_trainer = _make_trainer(tcfg, deterministic, loggers, cbs, run_dir, train_b, val_b, bar)
     except (ValueError, TypeError, RuntimeError) as err:  # e.g. an unknown strategy name
         raise ConfigError(f"trainer settings rejected by Lightning: {str(err).splitlines()[0]}") from None
     start = time.perf_counter()
     model.train()
     cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with quiet_lightning(), torch.random.fork_rng(devices=cuda):
+    # a signal waits for the end of the current batch (_StopOnSignal), so no checkpoint is cut in half
+    with deferred_signals(), quiet_lightning(), warnings_to_file(warn_log), torch.random.fork_rng(devices=cuda):
         torch.manual_seed(tcfg.seed)  # sampling inside the models (a VAE's z) is part of the seeded run
-        pl_trainer.fit(lit, ckpt_path=ckpt_path)
+        try:
+            pl_trainer.fit(lit, ckpt_path=ckpt_path)
+        except SystemExit as err:  # Lightning's own SIGTERM handling exits with code 0: it is an interruption
+            if type(err).__name__ != "SIGTERMException":
+                raise
+            from aekit.errors import RunInterrupted
+
+            raise RunInterrupted(int(signal.SIGTERM)) from None
+        except RuntimeError as err:
+            if ckpt_path is None or "state_dict" not in str(err):
+                raise
+            from aekit.errors import ModelFileError
+
+            detail = next((ln.strip() for ln in str(err).splitlines()[1:] if ln.strip()), str(err).splitlines()[0])
+            raise ModelFileError(f"cannot resume: {ckpt_path} does not fit the model in config.yaml ({detail})") from None
     seconds = time.perf_counter() - start
     if lit.best_state is not None:
         model.load_state_dict(lit.best_state)
@@ -420,9 +463,24 @@ def fit_model(
     )
 
 
+class _StopOnSignal(L.Callback):
+    """Raise the pending SIGINT/SIGTERM (see :mod:`aekit.runstate`) between batches, never mid-write."""
+
+    def on_train_batch_end(self, *args: Any) -> None:
+        from aekit.runstate import raise_if_signalled
+
+        raise_if_signalled()
+
+    on_validation_batch_end = on_train_batch_end
+    on_train_epoch_start = on_train_batch_end
+
+
 def _make_trainer(tcfg: TrainerConfig, deterministic: Any, loggers: Any, cbs: list[L.Callback],
                   run_dir: Path | None, train_b: TensorBatches, val_b: TensorBatches | None, bar: bool) -> L.Trainer:
+    from aekit.training.checkpoints import AtomicCheckpointIO
+
     return L.Trainer(
+        plugins=[AtomicCheckpointIO()] if run_dir is not None else None,
         max_epochs=tcfg.max_epochs,
         accelerator=tcfg.accelerator,
         devices=tcfg.devices,
