@@ -241,7 +241,7 @@ class FewShotClassifier(ClassifierMixin, BaseEstimator):
         noise: Sequence[dict[str, Any]] | None = DEFAULT_NOISE,
         head_C: float = 0.1,
         head_steps: int = 300,
-        finetune_steps: int = 100,
+        finetune_steps: int = 200,
         finetune_lr: float = 1e-3,
         encoder_lr: float = 1e-4,
         scratch_lr: float = 1e-3,
@@ -399,7 +399,7 @@ class FewShotSettings:
     max_epochs: int = 20  # pretraining epochs on the unlabelled data
     noise: Sequence[dict[str, Any]] = DEFAULT_NOISE  # pretraining input corruption (denoising AE); () for none
     head_steps: int = 300  # solver iterations of the head (and Adam steps of the scratch network)
-    finetune_steps: int = 100  # end-to-end steps after the head; 0 skips fine-tuning
+    finetune_steps: int = 200  # end-to-end steps after the head (at most; see validation_fraction); 0 skips fine-tuning
     validation_fraction: float = 0.1  # held out of the labels to choose the fine-tuning steps
     device: str = "cpu"  # pretraining device: cpu, gpu or auto
 

@@ -259,7 +259,7 @@ def fewshot(
     latent_dim: int = typer.Option(32, min=1, help="Code size (also PCA's number of components)."),
     epochs: int = typer.Option(20, "--epochs", "-e", min=1, help="Pretraining epochs on the unlabelled data (max_epochs)."),
     head_steps: int = typer.Option(300, min=1, help="Solver iterations of the head (Adam steps of the from-scratch network)."),
-    finetune_steps: int = typer.Option(100, min=0, help="End-to-end fine-tuning steps at most (0 = frozen-code probe only)."),
+    finetune_steps: int = typer.Option(200, min=0, help="End-to-end fine-tuning steps at most (0 = frozen-code probe only)."),
     validation_fraction: float = typer.Option(0.1, min=0.0, max=0.99,
                                               help="Part of the labels held out to choose the fine-tuning steps."),
     limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N training rows."),
