@@ -270,7 +270,7 @@ def fewshot(
     """Few-shot accuracy vs labels per class: aekit's default (pretrain, head, fine-tune), frozen-code probe,
     from scratch, PCA + logistic regression."""
     from aekit.io import removed_on_failure
-    from aekit.apps.fewshot import FewShotSettings, accuracy_plot, fewshot_benchmark, summarize
+    from aekit.apps.fewshot import LABELS, FewShotSettings, accuracy_plot, fewshot_benchmark, summarize
     from aekit.errors import DataError
 
     model = {"latent_dim": latent_dim}
@@ -287,7 +287,7 @@ def fewshot(
     methods = list(dict.fromkeys(r["method"] for r in summary))
     cell = {(r["method"], r["n"]): f"{r['mean']:.3f} ± {r['std']:.3f}" for r in summary}
     _table(f"{ds.name}: test accuracy ({len(Xte)} rows), mean ± std over {len(settings.seeds)} seeds",
-           ["method", *[f"N={n}" for n in shot_list]], [[m, *[cell[(m, n)] for n in shot_list]] for m in methods])
+           ["method", *[f"N={n}" for n in shot_list]], [[LABELS.get(m, m), *[cell[(m, n)] for n in shot_list]] for m in methods])
     with removed_on_failure(out):
         plot = accuracy_plot(summary, out / "fewshot_accuracy.png", f"{ds.name}: few-shot accuracy")
         _save_json(out / "fewshot.json", {"data": ds.name, "settings": {**vars(settings), "shots": list(settings.shots),
