@@ -31,8 +31,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 LABELS = {"fine-tuned": "aekit default", "frozen encoder": "frozen-code probe", "from scratch": "from scratch",
           "PCA + logreg": "PCA + LR"}
 
