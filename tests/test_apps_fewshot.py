@@ -1,16 +1,22 @@
-"""Few-shot classification: frozen encoder stays frozen, runs reproduce under a seed, baselines run."""
+"""Few-shot classification: the three named stages run in order, the encoder is frozen in
+the head stage and trained in fine-tuning, sampling is stratified and seeded, model
+selection sees only labelled training examples, runs reproduce under a seed, baselines run."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 
 from aekit.apps.fewshot import (
-    EncoderClassifier, FewShotClassifier, FewShotSettings, fewshot_benchmark, fit_classifier, sample_per_class, summarize,
+    EncoderClassifier, FewShotClassifier, FewShotSettings, fewshot_benchmark, fit_classifier, fit_head, held_out_labels,
+    sample_per_class, summarize,
 )
-from aekit.errors import DataError
+from aekit.errors import ConfigError, DataError
 from aekit.registry import build_model
+
+TINY = {"hidden": [32], "latent_dim": 8}
 
 
 @pytest.fixture(scope="module")
@@ -23,51 +29,146 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 
 def _tiny_ae() -> torch.nn.Module:
     torch.manual_seed(0)
-    return build_model("mlp", {"input_shape": [1, 8, 8], "hidden": [32], "latent_dim": 8})
+    return build_model("mlp", {"input_shape": [1, 8, 8], **TINY})
 
 
-def test_frozen_training_leaves_encoder_weights_unchanged(digits) -> None:
+def _state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _stages(history: list[dict]) -> list[str]:
+    """The stage names in the order they first appear."""
+    return list(dict.fromkeys(r["stage"] for r in history))
+
+
+def test_stages_run_in_order_pretrain_head_finetune(digits) -> None:
+    X, y = digits
+    idx = sample_per_class(y[:600], 5, seed=0)
+    est = FewShotClassifier(model=TINY, max_epochs=2, finetune_steps=20, random_state=1).fit(X[idx], y[idx], X_unlabelled=X[:600])
+    stages = [r["stage"] for r in est.history_]
+    assert _stages(est.history_) == ["pretrain", "head", "finetune"]
+    assert stages == sorted(stages, key=["pretrain", "head", "finetune"].index)  # no stage comes back later
+    pretrain = [r for r in est.history_ if r["stage"] == "pretrain"]
+    assert [r["epoch"] for r in pretrain] == [0.0, 1.0] and all("train/loss" in r for r in pretrain)  # the engine's rows
+    final = [r for r in est.history_ if r["stage"] == "finetune" and not r.get("selection")]
+    assert len(final) == est.selected_steps_ and 0 <= est.selected_steps_ <= 20
+
+
+def test_head_stage_keeps_encoder_frozen(digits) -> None:
     X, y = digits
     ae = _tiny_ae()
-    before = {k: v.clone() for k, v in ae.state_dict().items()}
+    before = _state(ae)
     clf = EncoderClassifier(ae, 10)
+    clf.fit_code_statistics(X[:500] / 16)
     head_before = clf.head.weight.detach().clone()
-    losses = fit_classifier(clf, torch.from_numpy(X[:100] / 16), torch.from_numpy(y[:100]), steps=30, lr=1e-2,
-                            freeze_encoder=True)
-    after = ae.state_dict()
+    row = fit_head(clf, torch.from_numpy(X[:100] / 16), torch.from_numpy(y[:100]), C=1.0)
     for k, v in before.items():
-        assert torch.equal(v, after[k]), k
+        assert torch.equal(v, ae.state_dict()[k]), k
     assert not torch.equal(head_before, clf.head.weight)
-    assert losses[-1] < losses[0]
+    assert row["stage"] == "head" and row["loss"] < np.log(10)  # better than uniform guessing on its labels
+
+
+def test_frozen_adam_training_leaves_encoder_weights_unchanged(digits) -> None:
+    X, y = digits
+    ae = _tiny_ae()
+    before = _state(ae)
+    clf = EncoderClassifier(ae, 10)
+    rows = fit_classifier(clf, torch.from_numpy(X[:100] / 16), torch.from_numpy(y[:100]), steps=30, lr=1e-2,
+                          freeze_encoder=True)
+    for k, v in before.items():
+        assert torch.equal(v, ae.state_dict()[k]), k
+    assert rows[-1]["loss"] < rows[0]["loss"]
     assert all(p.requires_grad for p in ae.parameters())  # unfrozen again for later fine-tuning
 
 
-def test_finetuning_changes_a_copy_not_the_callers_encoder(digits) -> None:
+def test_encoder_frozen_in_head_stage_trainable_in_finetune_stage(digits) -> None:
     X, y = digits
     ae = _tiny_ae()
-    before = {k: v.clone() for k, v in ae.state_dict().items()}
-    est = FewShotClassifier(encoder=ae, head_steps=20, finetune_steps=20).fit(X[:100], y[:100], X_unlabelled=X)
+    before = _state(ae)
+    kw = {"encoder": ae, "validation_fraction": 0.0, "random_state": 0}
+    probe = FewShotClassifier(finetune_steps=0, **kw).fit(X[:100], y[:100], X_unlabelled=X)
+    tuned = FewShotClassifier(finetune_steps=20, **kw).fit(X[:100], y[:100], X_unlabelled=X)
+    probe_state, tuned_state = probe.classifier_.autoencoder.state_dict(), tuned.classifier_.autoencoder.state_dict()
     for k, v in before.items():
-        assert torch.equal(v, ae.state_dict()[k])
-    tuned = est.classifier_.autoencoder.state_dict()
-    assert any(not torch.equal(before[k], tuned[k]) for k in before)
+        assert torch.equal(v, probe_state[k]), k  # stage "head" only: the encoder is exactly as pretrained
+        assert torch.equal(v, ae.state_dict()[k]), k  # and the caller's model never changes
+    assert any(not torch.equal(before[k], tuned_state[k]) for k in before if k.startswith("encoder"))
+    assert _stages(probe.history_) == ["pretrain", "head"] and probe.history_[0]["given"]
+    assert [r["step"] for r in tuned.history_ if r["stage"] == "finetune"] == list(range(1, 21))
 
 
-def test_fewshot_classifier_is_reproducible(digits) -> None:
+def test_encoder_learns_slower_than_head_in_finetuning(digits, monkeypatch) -> None:
     X, y = digits
-    kw = {"model": {"hidden": [32], "latent_dim": 8}, "pretrain_epochs": 2, "head_steps": 30, "finetune_steps": 10,
-          "random_state": 3}
+    ae = _tiny_ae()
+    Xt, yt = torch.from_numpy(X[:100] / 16), torch.from_numpy(y[:100])
+    seen: dict[str, float] = {}
+    real_adam = torch.optim.Adam
+
+    def spy(groups, **kw):  # record the learning rate of each parameter group
+        for g in groups:
+            seen["head" if any(p is clf.head.weight for p in g["params"]) else "encoder"] = g["lr"]
+        return real_adam(groups, **kw)
+
+    clf = EncoderClassifier(ae, 10)
+    monkeypatch.setattr(torch.optim, "Adam", spy)
+    fit_classifier(clf, Xt, yt, steps=2, lr=1e-3, encoder_lr=1e-4, freeze_encoder=False)
+    assert seen == {"head": 1e-3, "encoder": 1e-4}
+
+
+def test_finetuning_steps_chosen_on_held_out_labels_only(digits) -> None:
+    X, y = digits
+    idx = sample_per_class(y, 10, seed=2)
+    est = FewShotClassifier(encoder=_tiny_ae(), finetune_steps=30, validation_fraction=0.2, random_state=2)
+    est.fit(X[idx], y[idx], X_unlabelled=X[:500])
+    sel = [r for r in est.history_ if r.get("selection")]
+    scored = [r for r in sel if "val_accuracy" in r]
+    assert [r["step"] for r in scored] == [0, 10, 20, 30] and all(r["held_out"] == 20 for r in sel)
+    best = max(r["val_accuracy"] for r in scored)
+    assert est.selected_steps_ == max(r["step"] for r in scored if r["val_accuracy"] == best)
+    # the held-out part is 2 of the 10 labels of every class, drawn from the labelled examples only
+    tr, ho = held_out_labels(y[idx], 0.2, seed=2)
+    assert np.bincount(y[idx][ho]).tolist() == [2] * 10 and np.bincount(y[idx][tr]).tolist() == [8] * 10
+    assert set(tr).isdisjoint(ho) and len(tr) + len(ho) == len(idx)
+    assert held_out_labels(np.arange(10) % 5, 0.5, seed=0) is not None
+    assert held_out_labels(np.arange(5), 0.5, seed=0) is None  # one label per class: nothing to hold out
+
+
+def test_benchmark_fits_never_see_test_examples_or_labels(digits, monkeypatch) -> None:
+    X, y = digits
+    X_pool, y_pool, X_test, y_test = X[:600], y[:600], X[600:800], y[600:800]
+    fits: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    real_fit = FewShotClassifier.fit
+
+    def recording_fit(self, X_l, y_l, X_unlabelled=None):
+        fits.append((np.asarray(X_l), np.asarray(y_l), np.asarray(X_unlabelled)))
+        return real_fit(self, X_l, y_l, X_unlabelled)
+
+    monkeypatch.setattr(FewShotClassifier, "fit", recording_fit)
+    s = FewShotSettings(shots=(3,), seeds=(0,), model=TINY, max_epochs=1, head_steps=20, finetune_steps=10,
+                        validation_fraction=0.34)
+    fewshot_benchmark(X_pool, y_pool, X_test, y_test, s)
+    assert len(fits) == 3  # fine-tuned, frozen encoder, from scratch
+    pool_rows = {r.tobytes() for r in X_pool}
+    for X_l, y_l, X_u in fits:
+        assert {r.tobytes() for r in X_l} <= pool_rows  # the labelled examples are training rows
+        assert np.array_equal(X_u, X_pool)  # unlabelled data: the training pool, not the test set
+        assert np.bincount(y_l).tolist() == [3] * 10
+
+
+def test_fewshot_classifier_is_reproducible_and_clonable(digits) -> None:
+    X, y = digits
+    kw = {"model": TINY, "max_epochs": 2, "head_steps": 30, "finetune_steps": 10, "random_state": 3}
     a = FewShotClassifier(**kw).fit(X[:50], y[:50], X_unlabelled=X[:600])
-    b = FewShotClassifier(**kw).fit(X[:50], y[:50], X_unlabelled=X[:600])
+    b = clone(FewShotClassifier(**kw)).fit(X[:50], y[:50], X_unlabelled=X[:600])
     np.testing.assert_array_equal(a.decision_function(X[600:700]), b.decision_function(X[600:700]))
     assert a.predict_proba(X[:5]).sum(1) == pytest.approx(np.ones(5), abs=1e-5)
     assert set(a.predict(X[:50])) <= set(range(10))
+    assert a.get_params()["max_epochs"] == 2 and a.score(X[:50], y[:50]) > 0.3
 
 
 def test_benchmark_rows_reproducible_and_summarised(digits) -> None:
     X, y = digits
-    s = FewShotSettings(shots=(1, 5), seeds=(0, 1), model={"hidden": [32], "latent_dim": 8}, pretrain_epochs=2,
-                        head_steps=20, finetune_steps=5)
+    s = FewShotSettings(shots=(1, 5), seeds=(0, 1), model=TINY, max_epochs=2, head_steps=20, finetune_steps=5)
     rows = fewshot_benchmark(X[:800], y[:800], X[800:1000], y[800:1000], s)
     again = fewshot_benchmark(X[:800], y[:800], X[800:1000], y[800:1000], s)
     assert rows == again
@@ -79,11 +180,13 @@ def test_benchmark_rows_reproducible_and_summarised(digits) -> None:
     assert pca5["mean"] > 0.3  # well above chance (0.1) with 5 labels per class
 
 
-def test_sample_per_class() -> None:
+def test_sample_per_class_is_stratified_and_seeded() -> None:
     y = np.repeat(np.arange(3), 5)
     idx = sample_per_class(y, 2, seed=0)
     assert np.bincount(y[idx]).tolist() == [2, 2, 2]
     np.testing.assert_array_equal(idx, sample_per_class(y, 2, seed=0))
+    draws = {tuple(sample_per_class(y, 2, seed=s)) for s in range(5)}
+    assert len(draws) > 1  # the seed changes the draw
     with pytest.raises(DataError, match="only 5"):
         sample_per_class(y, 6, seed=0)
 
@@ -92,3 +195,15 @@ def test_needs_two_classes(digits) -> None:
     X, _ = digits
     with pytest.raises(DataError, match="two classes"):
         FewShotClassifier(pretrained=False, head_steps=1).fit(X[:4], np.zeros(4))
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"max_epochs": 0}, "max_epochs must be >= 1"),
+    ({"encoder_lr": 0.0}, "encoder_lr must be > 0"),
+    ({"validation_fraction": 1.0}, "validation_fraction must be in"),
+    ({"finetune_steps": -1}, "finetune_steps must be >= 0"),
+])
+def test_bad_settings_refused_before_training(digits, params, message) -> None:
+    X, y = digits
+    with pytest.raises(ConfigError, match=message):
+        FewShotClassifier(**params).fit(X[:20], y[:20])

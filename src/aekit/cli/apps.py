@@ -70,7 +70,7 @@ def reduce(
     curves: bool = typer.Option(False, help="Also run the y = mx^p + c experiment (p = 1, 2, 8)."),
     curve_epochs: int = typer.Option(300, min=1, help="Epochs of the curve experiment's autoencoders."),
     seed: int = typer.Option(0, min=0, help="Random seed."),
-    accelerator: str = typer.Option("cpu", help="cpu, gpu or auto (training)."),
+    accelerator: str = typer.Option("cpu", "--device", "--accelerator", help="Where training runs: cpu, gpu or auto."),
     out: Path = typer.Option(Path("runs/reduce"), help="Folder for the table (reduce.json) and figures."),
 ) -> None:
     """Autoencoder vs PCA at equal code sizes: test reconstruction MSE and 2-D embeddings."""
@@ -104,7 +104,7 @@ def denoise(
     limit: Optional[int] = typer.Option(None, min=1, help="Use a seeded, stratified sample of N training images."),
     test_limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N test images."),
     seed: int = typer.Option(0, min=0, help="Random seed."),
-    accelerator: str = typer.Option("cpu", help="cpu, gpu or auto (training)."),
+    accelerator: str = typer.Option("cpu", "--device", "--accelerator", help="Where training runs: cpu, gpu or auto."),
     out: Path = typer.Option(Path("runs/denoise"), help="Folder for models, grids and denoise.json."),
     run: Optional[Path] = typer.Option(None, help="Apply this trained denoiser (a model folder) instead of training."),
     images: Optional[Path] = typer.Option(None, help="With --run: folder of PNG images to denoise."),
@@ -207,28 +207,31 @@ def latent(
 
 def fewshot(
     data: str = typer.Option("mnist", "--data", "-d", help="Built-in labelled data set or a file/folder."),
-    shots: str = typer.Option("1,10,100", help="Labelled examples per class."),
+    shots: str = typer.Option("1,5,10,100", help="Labelled examples per class."),
     seeds: str = typer.Option("0,1,2", help="Seeds (label draws and initialisations)."),
     family: str = typer.Option("mlp", help="Autoencoder family."),
     latent_dim: int = typer.Option(32, min=1, help="Code size (also PCA's number of components)."),
-    epochs: int = typer.Option(20, "--epochs", "-e", min=1, help="Pretraining epochs on the unlabelled data."),
-    head_steps: int = typer.Option(300, min=1, help="Training steps of the head (and of the from-scratch network)."),
-    finetune_steps: int = typer.Option(100, min=0, help="End-to-end fine-tuning steps (0 = no fine-tuning)."),
+    epochs: int = typer.Option(20, "--epochs", "-e", min=1, help="Pretraining epochs on the unlabelled data (max_epochs)."),
+    head_steps: int = typer.Option(300, min=1, help="Solver iterations of the head (Adam steps of the from-scratch network)."),
+    finetune_steps: int = typer.Option(200, min=0, help="End-to-end fine-tuning steps at most (0 = frozen-code probe only)."),
+    validation_fraction: float = typer.Option(0.1, min=0.0, max=0.99,
+                                              help="Part of the labels held out to choose the fine-tuning steps."),
     limit: Optional[int] = typer.Option(None, min=1, help="Use a seeded, stratified sample of N training rows."),
     test_limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N test rows."),
-    accelerator: str = typer.Option("cpu", help="cpu, gpu or auto (pretraining)."),
+    device: str = typer.Option("cpu", help="cpu, gpu or auto (pretraining)."),
     out: Path = typer.Option(Path("runs/fewshot"), help="Folder for fewshot.json and the accuracy plot."),
 ) -> None:
-    """Few-shot accuracy vs labels per class: frozen pretrained encoder, fine-tuned, from scratch, PCA + logreg."""
+    """Few-shot accuracy vs labels per class: aekit's default (pretrain, head, fine-tune), frozen-code probe,
+    from scratch, PCA + logistic regression."""
     from aekit.io import removed_on_failure
-    from aekit.apps.fewshot import FewShotSettings, accuracy_plot, fewshot_benchmark, summarize
+    from aekit.apps.fewshot import LABELS, FewShotSettings, accuracy_plot, fewshot_benchmark, summarize
     from aekit.errors import DataError
 
     model = {"latent_dim": latent_dim}
     # the settings check shots and seeds; fewshot_benchmark checks them against the data before pretraining
     settings = FewShotSettings(shots=_ints(shots, "--shots"), seeds=_ints(seeds, "--seeds"), family=family, model=model,
-                               pretrain_epochs=epochs, head_steps=head_steps, finetune_steps=finetune_steps,
-                               accelerator=accelerator)
+                               max_epochs=epochs, head_steps=head_steps, finetune_steps=finetune_steps,
+                               validation_fraction=validation_fraction, device=device)
     ds, Xtr, ytr, Xte, yte = load_split(data, limit, test_limit, 0)
     if ytr is None or yte is None:
         raise DataError(f"{ds.name}: few-shot classification needs labels")
@@ -238,10 +241,11 @@ def fewshot(
     methods = list(dict.fromkeys(r["method"] for r in summary))
     cell = {(r["method"], r["n"]): f"{r['mean']:.3f} ± {r['std']:.3f}" for r in summary}
     _table(f"{ds.name}: test accuracy ({len(Xte)} rows), mean ± std over {len(settings.seeds)} seeds",
-           ["method", *[f"N={n}" for n in shot_list]], [[m, *[cell[(m, n)] for n in shot_list]] for m in methods])
+           ["method", *[f"N={n}" for n in shot_list]], [[LABELS.get(m, m), *[cell[(m, n)] for n in shot_list]] for m in methods])
     with removed_on_failure(out):
         plot = accuracy_plot(summary, out / "fewshot_accuracy.png", f"{ds.name}: few-shot accuracy")
         _save_json(out / "fewshot.json", {"data": ds.name, "settings": {**vars(settings), "shots": list(settings.shots),
-                                                                        "seeds": list(settings.seeds)},
+                                                                        "seeds": list(settings.seeds),
+                                                                        "noise": list(settings.noise)},
                                           "summary": summary, "runs": rows})
     console().print(f"results: {out / 'fewshot.json'}\nfigure: {plot}")
