@@ -223,3 +223,22 @@ def test_outputs_keep_identifiers(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     rec = pd.read_csv(tmp_path / "rec.csv")
     assert list(rec.columns) == ["id", "w", "x", "y2", "z"] and rec["id"].iloc[5] == "row-5"
+
+
+def test_experiment_outputs_never_mix_with_an_existing_folder(tmp_path: Path) -> None:
+    """reduce/denoise/fewshot/sine-anomalies refuse a non-empty --out before any training
+    (nothing in it changes); --overwrite replaces it whole."""
+    from conftest import run_cli
+
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    for args in (("reduce", "--data", "digits", "--dims", "2"), ("denoise", "--data", "digits"),
+                 ("fewshot", "--data", "digits"), ("sine-anomalies",)):
+        r = run_cli(*args, "--out", str(out))
+        assert r.returncode == 2 and "already exists and is not empty" in r.stderr, (args, r.stderr)
+        assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    r = run_cli("sine-anomalies", "--n-train", "20", "--n-normal", "8", "--n-per-kind", "2", "--length", "32", "-e", "1",
+                "--out", str(out), "--overwrite")
+    assert r.returncode == 0, r.stderr
+    assert not (out / "keep.txt").exists() and (out / "sine_anomalies.json").is_file()

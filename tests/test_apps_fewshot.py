@@ -49,7 +49,7 @@ def test_stages_run_in_order_pretrain_head_finetune(digits) -> None:
     assert _stages(est.history_) == ["pretrain", "head", "finetune"]
     assert stages == sorted(stages, key=["pretrain", "head", "finetune"].index)  # no stage comes back later
     pretrain = [r for r in est.history_ if r["stage"] == "pretrain"]
-    assert [r["epoch"] for r in pretrain] == [0.0, 1.0] and all("train/loss" in r for r in pretrain)  # the engine's rows
+    assert [r["epoch"] for r in pretrain] == [1, 2] and all("train/loss" in r for r in pretrain)  # the engine's rows (from 1)
     final = [r for r in est.history_ if r["stage"] == "finetune" and not r.get("selection")]
     assert len(final) == est.selected_steps_ and 0 <= est.selected_steps_ <= 20
 

@@ -72,9 +72,13 @@ def reduce(
     seed: int = typer.Option(0, min=0, help="Random seed."),
     accelerator: str = typer.Option("cpu", "--device", "--accelerator", help="Where training runs: cpu, gpu or auto."),
     out: Path = typer.Option(Path("runs/reduce"), help="Folder for the table (reduce.json) and figures."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write over an existing --out folder."),
 ) -> None:
     """Autoencoder vs PCA at equal code sizes: test reconstruction MSE and 2-D embeddings."""
     from aekit.experiments.reduction import ae_vs_pca, curve_result
+    from aekit.io import refuse_existing
+
+    refuse_existing(out, overwrite)  # before any training, not after
 
     result = ae_vs_pca(data, _ints(dims, "--dims"), _ints(hidden, "--hidden"), activation, epochs, batch_size, lr,
                        limit, test_limit, seed, accelerator)
@@ -87,7 +91,7 @@ def reduce(
                [[f"p = {r['power']}", f"{r['pca_mse']:.5f}", f"{r['ae_mse']:.5f}"] for r in crv.summary["curves"]])
         result.summary["curves"] = crv.summary["curves"]
         result.figures.update(crv.figures)
-    written = result.save(out)
+    written = result.save(out, overwrite)
     console().print(f"results: {written.pop('json')}")
     for f in written.values():
         console().print(f"figure: {f}")
@@ -109,6 +113,7 @@ def denoise(
     run: Optional[Path] = typer.Option(None, help="Apply this trained denoiser (a model folder) instead of training."),
     images: Optional[Path] = typer.Option(None, help="With --run: folder of PNG images to denoise."),
     output: Optional[Path] = typer.Option(None, help="With --run: folder for the denoised PNGs."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write over an existing --out folder."),
 ) -> None:
     """Train denoising autoencoders and compare them with mean/median/opening/closing by PSNR and SSIM,
     or (--run --images --output) denoise a folder of PNG images."""
@@ -129,6 +134,9 @@ def denoise(
     from aekit.experiments.denoising import DEFAULT_CONDITIONS, denoise_vs_filters
 
     check_filter_size(filter_size, "--filter-size")
+    from aekit.io import refuse_existing
+
+    refuse_existing(out, overwrite)  # before any training, not after
     specs = [parse_noise(n) for n in noise] if noise else list(DEFAULT_CONDITIONS)
     result = denoise_vs_filters(data, specs, family, epochs, batch_size, lr, filter_size, limit, test_limit, seed,
                                 accelerator)
@@ -136,7 +144,7 @@ def denoise(
     for cond in s["conditions"]:
         _table(f"{s['data']}, {cond['label']}: mean over {s['test_images']} test images", ["method", "PSNR (dB)", "SSIM"],
                [[k, f"{m['psnr']:.2f}", f"{m['ssim']:.3f}"] for k, m in cond["metrics"].items()])
-    written = result.save(out)
+    written = result.save(out, overwrite)
     console().print(f"results: {written.pop('json')}")
     for name, path in written.items():
         console().print(f"{'grid' if name.startswith('grid_') else 'model'}: {path}")
@@ -220,12 +228,15 @@ def fewshot(
     test_limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N test rows."),
     device: str = typer.Option("cpu", help="cpu, gpu or auto (pretraining)."),
     out: Path = typer.Option(Path("runs/fewshot"), help="Folder for fewshot.json and the accuracy plot."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write over an existing --out folder."),
 ) -> None:
     """Few-shot accuracy vs labels per class: aekit's default (pretrain, head, fine-tune), frozen-code probe,
     from scratch, PCA + logistic regression."""
-    from aekit.io import removed_on_failure
     from aekit.apps.fewshot import LABELS, FewShotSettings, accuracy_plot, fewshot_benchmark, summarize
     from aekit.errors import DataError
+    from aekit.io import new_folder, refuse_existing
+
+    refuse_existing(out, overwrite)  # before hours of training, not after
 
     model = {"latent_dim": latent_dim}
     # the settings check shots and seeds; fewshot_benchmark checks them against the data before pretraining
@@ -242,10 +253,10 @@ def fewshot(
     cell = {(r["method"], r["n"]): f"{r['mean']:.3f} ± {r['std']:.3f}" for r in summary}
     _table(f"{ds.name}: test accuracy ({len(Xte)} rows), mean ± std over {len(settings.seeds)} seeds",
            ["method", *[f"N={n}" for n in shot_list]], [[LABELS.get(m, m), *[cell[(m, n)] for n in shot_list]] for m in methods])
-    with removed_on_failure(out):
-        plot = accuracy_plot(summary, out / "fewshot_accuracy.png", f"{ds.name}: few-shot accuracy")
-        _save_json(out / "fewshot.json", {"data": ds.name, "settings": {**vars(settings), "shots": list(settings.shots),
+    with new_folder(out, overwrite) as tmp:
+        accuracy_plot(summary, tmp / "fewshot_accuracy.png", f"{ds.name}: few-shot accuracy")
+        _save_json(tmp / "fewshot.json", {"data": ds.name, "settings": {**vars(settings), "shots": list(settings.shots),
                                                                         "seeds": list(settings.seeds),
                                                                         "noise": list(settings.noise)},
                                           "summary": summary, "runs": rows})
-    console().print(f"results: {out / 'fewshot.json'}\nfigure: {plot}")
+    console().print(f"results: {out / 'fewshot.json'}\nfigure: {out / 'fewshot_accuracy.png'}")

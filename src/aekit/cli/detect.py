@@ -262,6 +262,7 @@ def sine_anomalies(
     percentile: float = typer.Option(99.0, min=0.0, max=100.0, help="Threshold: this percentile of held-out normal errors."),
     seed: int = typer.Option(0, min=0, help="Random seed."),
     out: Path = typer.Option(Path("runs/sine-anomalies"), "--out", "-o", help="Folder for the JSON and figures."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write over an existing --out folder."),
 ) -> None:
     """The English deck's experiment: the Conv1D autoencoder on sine mixtures with six anomaly kinds;
     ROC-AUC per kind, threshold, precision/recall/F1, confusion matrix and figures."""
@@ -270,6 +271,9 @@ def sine_anomalies(
 
     if length % 4:
         raise ConfigError(f"--length must be a multiple of 4 (two pools of 2 in the Conv1D preset), got {length}")
+    from aekit.io import refuse_existing
+
+    refuse_existing(out, overwrite)  # before any training, not after
     r = sine_anomaly_experiment(n_train, n_normal, n_per_kind, length, epochs, threshold_param=percentile, seed=seed)
     s = r.summary
     from rich.table import Table
@@ -283,7 +287,7 @@ def sine_anomalies(
     (tn, fp), (fn, tp) = s["confusion_matrix"]
     console().print(f"threshold {s['threshold']:.4g} ({s['settings']['threshold']}): precision {s['precision']:.3f}, "
                     f"recall {s['recall']:.3f}, F1 {s['f1']:.3f}; confusion tn {tn} fp {fp} / fn {fn} tp {tp}")
-    written = r.save(out)
+    written = r.save(out, overwrite)
     console().print(f"results: {written.pop('json')}")
     for f in written.values():
         console().print(f"figure: {f}")

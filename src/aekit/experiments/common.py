@@ -50,19 +50,30 @@ class Result:
     figures: dict[str, Any] = field(default_factory=dict, repr=False)  # name -> matplotlib Figure
     json_name: str = "result.json"
 
-    def save(self, folder: str | Path) -> dict[str, Path]:
-        """Write ``json_name`` and one PNG per figure into ``folder`` (atomically, all or nothing)."""
-        from aekit.io import atomic_write_text, removed_on_failure
-        from aekit.plotting import save_figure
+    def save(self, folder: str | Path, overwrite: bool = False, add_to: bool = False) -> dict[str, Path]:
+        """Write ``json_name`` and one PNG per figure into ``folder``, all or nothing.
+
+        A folder that already holds files is refused, so a finished result is never mixed
+        with a new one by accident: ``overwrite`` replaces it whole, ``add_to`` adds these
+        files to it (a run's own ``figures/``).
+        """
+        from aekit.io import new_folder, staged_folder
 
         folder = Path(folder)
-        written: dict[str, Path] = {}
-        with removed_on_failure(folder):
-            for name, fig in self.figures.items():
-                written[name] = save_figure(fig, folder / f"{name}.png")
-            written["json"] = atomic_write_text(folder / self.json_name,
-                                                json.dumps(self.summary, indent=2, default=_plain) + "\n")
-        return written
+        with (staged_folder(folder) if add_to else new_folder(folder, overwrite)) as tmp:
+            self._write(tmp)
+        return self._paths(folder)
+
+    def _write(self, folder: Path) -> None:
+        from aekit.io import atomic_write_text
+        from aekit.plotting import save_figure
+
+        for name, fig in self.figures.items():
+            save_figure(fig, folder / f"{name}.png")
+        atomic_write_text(folder / self.json_name, json.dumps(self.summary, indent=2, default=_plain) + "\n")
+
+    def _paths(self, folder: Path) -> dict[str, Path]:
+        return {**{name: folder / f"{name}.png" for name in self.figures}, "json": folder / self.json_name}
 
 
 def _plain(obj: Any) -> Any:

@@ -31,18 +31,19 @@ class DenoisingResult(Result):
         return pd.DataFrame([{"condition": c["label"], "method": m, **v}
                              for c in self.summary["conditions"] for m, v in c["metrics"].items()])
 
-    def save(self, folder: str | Path) -> dict[str, Path]:
+    def _write(self, folder: Path) -> None:
         """The JSON and grids, plus each condition's denoiser as a run folder (``aekit.load`` reads it)."""
-        from aekit.io import removed_on_failure
+        for name, den in self.denoisers.items():
+            den.save(folder / name)
+        super()._write(folder)
 
+    def save(self, folder: str | Path, overwrite: bool = False, add_to: bool = False) -> dict[str, Path]:
         folder = Path(folder)
-        with removed_on_failure(folder):
-            written = {name: den.save(folder / name) for name, den in self.denoisers.items()}
-            for cond in self.summary["conditions"]:  # the JSON names each model's folder and grid
-                name = Path(cond["model"]).name
-                cond["model"], cond["grid"] = str(folder / name), str(folder / f"grid_{name}.png")
-            written.update(super().save(folder))
-        return written
+        for cond in self.summary["conditions"]:  # the JSON names each model's folder and grid where they end up
+            name = Path(cond["model"]).name
+            cond["model"], cond["grid"] = str(folder / name), str(folder / f"grid_{name}.png")
+        written = super().save(folder, overwrite, add_to)
+        return {**written, **{name: folder / name for name in self.denoisers}}
 
 
 def slug(label: str) -> str:

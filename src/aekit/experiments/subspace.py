@@ -98,15 +98,15 @@ class SubspaceResult:
     n_examples: int
     figures: dict[str, Any]
 
-    def save(self, folder: str | Path) -> dict[str, Path]:
-        """``pca_compare.json`` and ``principal_angles.png`` into ``folder``."""
+    def save(self, folder: str | Path, overwrite: bool = False, add_to: bool = False) -> dict[str, Path]:
+        """``pca_compare.json`` and ``principal_angles.png`` into ``folder`` (see :meth:`Result.save`)."""
         from aekit.experiments.common import Result
 
         c = self.comparison
         summary = {"data": self.where, "examples": self.n_examples, "angles_deg": c.angles_deg.tolist(),
                    "max_angle_deg": c.max_angle_deg, "ae_mse": c.ae_mse, "pca_mse": c.pca_mse,
                    "explained_variance_ratio": c.explained_variance_ratio}
-        return Result(summary, self.figures, "pca_compare.json").save(folder)
+        return Result(summary, self.figures, "pca_compare.json").save(folder, overwrite, add_to)
 
 
 def angles_figure(angles_deg: np.ndarray) -> Any:
