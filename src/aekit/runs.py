@@ -290,12 +290,6 @@ class TrainedAutoencoder:
         own = ("format", "kind", "aekit_version", "family", "config", "preprocessing", "weights_sha256")
         return save_model(folder, self.model, self.scaler, {k: v for k, v in self.meta.items() if k not in own})
 
-    def export(self, out: str | Path, overwrite: bool = False, feature_names: list[str] | None = None) -> Path:
-        """Write the whole scoring path (scaling, model, error, score) as one ONNX file; see :mod:`aekit.export`."""
-        from aekit.export import export  # the export layer sits above runs: imported on use
-
-        return export(self, out, overwrite=overwrite, feature_names=feature_names)
-
 
 def load(path: str | Path, device: str = "cpu", check_state: bool = True) -> TrainedAutoencoder:
     """Load the autoencoder of a run folder (any kind) with its preprocessing, to run on ``device``.
