@@ -35,8 +35,7 @@ _LAZY = {
     "FewShotClassifier": ("aekit.apps.fewshot", "FewShotClassifier"),
     "SpeechDenoiser": ("aekit.apps.speech", "SpeechDenoiser"),
     "AudioAnomalyDetector": ("aekit.apps.sound", "AudioAnomalyDetector"),
-    # deployment
-    "export": ("aekit.export", "export"),
+    # deployment (the export function itself is aekit.export.export: aekit.export is its module)
     "load_exported": ("aekit.runtime", "load_exported"),
 }
 
