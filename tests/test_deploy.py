@@ -73,8 +73,6 @@ def test_plain_run_export_matches_torch(family: str, tmp_path: Path) -> None:
     if family == "mlp":  # the same export from the loaded run object, and through aekit's lazy API
         import aekit
 
-        from aekit.export import export
-
         again = aekit.load_exported(export(run, tmp_path / "again.onnx"))
         np.testing.assert_array_equal(again.score(X), out["score"])
 
