@@ -50,3 +50,14 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: int = 300,
     """Run ``aekit ARGS`` in a fresh interpreter, as a user would (``env`` adds variables)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1", **(env or {})}
     return subprocess.run([*AEKIT, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env)
+
+
+NAMES = [f"f{i}" for i in range(6)]  # column names of table_rows' tables
+
+
+def table_rows(n: int, seed: int) -> np.ndarray:
+    """``n`` rows of a 6-column float32 table with one correlated column (something to learn)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 6)).astype(np.float32)
+    X[:, 3] = 2 * X[:, 0] + 0.1 * X[:, 1]
+    return X

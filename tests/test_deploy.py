@@ -20,18 +20,10 @@ from aekit.export import export, export_bytes
 from aekit.registry import build_model, families
 from aekit.runs import load, save_model
 from aekit.runtime import load_exported
-from tests.conftest import run_cli
+from tests.conftest import NAMES, table_rows as _rows, run_cli
 from tests.test_families import TINY
 
 FAST = dict(max_epochs=2, batch_size=32)
-NAMES = [f"f{i}" for i in range(6)]
-
-
-def _rows(n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, 6)).astype(np.float32)
-    X[:, 3] = 2 * X[:, 0] + 0.1 * X[:, 1]
-    return X
 
 
 @pytest.fixture(scope="module")

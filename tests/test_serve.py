@@ -20,16 +20,8 @@ import pytest
 from aekit.apps.detect import AutoencoderDetector, save_detector
 from aekit.export import export
 from aekit.runtime import load_exported
-from tests.conftest import AEKIT
+from tests.conftest import NAMES, table_rows as _rows, AEKIT
 
-NAMES = [f"f{i}" for i in range(6)]
-
-
-def _rows(n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, 6)).astype(np.float32)
-    X[:, 3] = 2 * X[:, 0] + 0.1 * X[:, 1]
-    return X
 
 
 def _free_port() -> int:

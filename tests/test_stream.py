@@ -13,16 +13,8 @@ from aekit.errors import ConfigError, DataError
 from aekit.export import export
 from aekit.runtime import load_exported
 from aekit.stream import score_parquet_dask, score_stream
-from tests.conftest import run_cli
+from tests.conftest import NAMES, table_rows as _rows, run_cli
 
-NAMES = [f"f{i}" for i in range(6)]
-
-
-def _rows(n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, 6)).astype(np.float32)
-    X[:, 3] = 2 * X[:, 0] + 0.1 * X[:, 1]
-    return X
 
 
 @pytest.fixture(scope="module")
