@@ -78,3 +78,14 @@ def test_old_setting_name_is_read_and_bernoulli_takes_unit_data_unscaled(tmp_pat
     aekit.train(base, data=_X())  # already in [0, 1]: fine without scaling
     with pytest.raises(ConfigError, match=r"\[0, 1\]"):
         aekit.train(base, data=2 * _X())
+
+
+@pytest.mark.parametrize("policy,files", [("best_and_last", ["best.ckpt", "last.ckpt"]), ("last", ["last.ckpt"]),
+                                          ("none", [])])
+def test_checkpoint_policy_keeps_fewer_files(policy: str, files: list[str], tmp_path: Path) -> None:
+    run = aekit.train({"model": {"family": "mlp", "hidden": [4], "latent_dim": 2},
+                       "trainer": {"max_epochs": 2, "checkpoints": policy}, "out_dir": str(tmp_path), "report": False},
+                      data=_X())
+    folder = run.path / "checkpoints"
+    assert sorted(p.name for p in folder.iterdir()) == files if folder.exists() else files == []
+    assert aekit.load(run.path).encode(_X()).shape == (80, 2)  # the model itself never depends on them

@@ -81,6 +81,7 @@ class TrainerConfig:
     progress: bool = False  # a rich progress bar on a terminal, one line per epoch otherwise
     gradient_clip: float | None = None  # clip gradient norm
     data_on_device: bool = True  # copy the whole training set to the GPU once when it fits
+    checkpoints: Literal["best_and_last", "last", "none"] = "best_and_last"  # what a run folder keeps for --resume
 
 
 @dataclass
@@ -394,10 +395,13 @@ def fit_model(
         from aekit.training.checkpoints import AppendingCSVLogger, checkpoint_history, pick_resume_checkpoint
 
         run_dir = Path(run_dir)
-        cbs.append(ModelCheckpoint(
-            dirpath=run_dir / "checkpoints", filename="best", monitor=monitor, mode="min",
-            save_top_k=1, save_last=True, enable_version_counter=False,
-        ))
+        if tcfg.checkpoints != "none":
+            # last.ckpt is what --resume needs; best.ckpt is a spare for a resume whose last.ckpt is unreadable
+            # (the best weights themselves are kept in memory and end up in model.safetensors either way)
+            cbs.append(ModelCheckpoint(
+                dirpath=run_dir / "checkpoints", filename="best", monitor=monitor, mode="min",
+                save_top_k=1 if tcfg.checkpoints == "best_and_last" else 0, save_last=True, enable_version_counter=False,
+            ))
         completed, logged = None, None
         if isinstance(resume, (str, Path)):  # a checkpoint the caller has verified
             ckpt_path = str(resume)
@@ -490,7 +494,7 @@ def _make_trainer(tcfg: TrainerConfig, deterministic: Any, loggers: Any, cbs: li
         deterministic=deterministic,
         logger=loggers,
         callbacks=cbs,
-        enable_checkpointing=run_dir is not None,
+        enable_checkpointing=run_dir is not None and tcfg.checkpoints != "none",
         enable_progress_bar=bar,
         enable_model_summary=False,
         num_sanity_val_steps=0,
