@@ -242,3 +242,33 @@ def test_experiment_outputs_never_mix_with_an_existing_folder(tmp_path: Path) ->
                 "--out", str(out), "--overwrite")
     assert r.returncode == 0, r.stderr
     assert not (out / "keep.txt").exists() and (out / "sine_anomalies.json").is_file()
+
+
+def test_data_kinds_are_read_as_what_they_are(tmp_path: Path) -> None:
+    """A 1-D .npy is one series (windows, said out loud), an (N, 1, L) array works with the Conv1D
+    preset in detect, and --series on sequences is refused with a line naming what was found."""
+    from conftest import run_cli
+
+    t = np.arange(1200, dtype=np.float32)
+    np.save(tmp_path / "series.npy", np.sin(t / 9) + 0.05 * np.random.default_rng(0).standard_normal(1200))
+    det = run_cli("detect", str(tmp_path / "series.npy"), "--window", "32", "--stride", "8", "-e", "1", "--quiet",
+                  "--out", str(tmp_path / "d"))
+    assert det.returncode == 0, det.stderr
+    assert "read as a series of 1200 time steps" in det.stdout
+    assert json.loads((tmp_path / "d" / "metrics.json").read_text())["series"] is True
+    tr = run_cli("train", "--data", str(tmp_path / "series.npy"), "--window", "40", "--hidden", "8", "--latent-dim", "4",
+                 "-e", "1", "--out", str(tmp_path / "runs"), "--name", "s", "--no-progress")
+    assert tr.returncode == 0, tr.stderr
+    assert json.loads((tmp_path / "runs" / "s" / "model.json").read_text())["config"]["input_shape"] == [1, 40]
+    warn = run_cli("train", "--data", str(tmp_path / "series.npy"), "--hidden", "8", "--latent-dim", "4", "-e", "1",
+                   "--out", str(tmp_path / "runs"), "--name", "w", "--no-progress")
+    assert warn.returncode == 0 and "windows of 64 steps" in warn.stderr
+
+    seqs = np.sin(np.linspace(0, 20, 64))[None, None, :] * np.random.default_rng(1).uniform(0.5, 1.5, (60, 1, 1))
+    np.savez(tmp_path / "seqs.npz", X=seqs.astype(np.float32))
+    conv = run_cli("detect", str(tmp_path / "seqs.npz"), "--model", "timeseries_conv1d", "-e", "1", "--quiet",
+                   "--out", str(tmp_path / "c"))
+    assert conv.returncode == 0, conv.stderr
+    assert "60 examples of shape (1, 64)" in conv.stdout
+    bad = run_cli("detect", str(tmp_path / "seqs.npz"), "--series", "--out", str(tmp_path / "x"))
+    assert bad.returncode == 2 and "60 sequences" in bad.stderr and not (tmp_path / "x").exists()

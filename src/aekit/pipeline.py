@@ -39,7 +39,9 @@ class DataConfig:
     test_fraction: float | None = None  # None: official test split if any, else 0.1
     scaling: str = "minmax"  # minmax, standard or none; fitted on the training split
     per_feature: bool | None = None  # None: per feature for tables, global for images/series
-    limit: int | None = None  # keep only the first N rows (quick experiments)
+    limit: int | None = None  # keep a seeded, stratified sample of N rows (quick experiments)
+    window: int | None = None  # a single series (a 1-D array, say) trains on windows of this many steps (None: 64)
+    stride: int | None = None  # steps between window starts (None: a quarter of the window)
     seed: int = 0  # split seed
 
 
@@ -218,6 +220,8 @@ def prepare_data(cfg: RunConfig, data: Any = None) -> tuple[Any, Any, Any]:
     else:
         columns = {k: v for k, v in (("label_column", cfg.data.label_column), ("id_column", cfg.data.id_column)) if v}
         ds = load_dataset(cfg.data.source, limit=cfg.data.limit, **columns)
+    if ds.kind == "series":
+        ds = series_windows(ds, cfg.data.window, cfg.data.stride)
     splits = split_dataset(ds, cfg.data.validation_fraction, cfg.data.test_fraction, cfg.data.seed)
     n = len(ds.X)
     test_fraction = 0.1 if cfg.data.test_fraction is None and ds.X_test is None else (cfg.data.test_fraction or 0.0)
@@ -228,6 +232,29 @@ def prepare_data(cfg: RunConfig, data: Any = None) -> tuple[Any, Any, Any]:
                             f"data.{name} {frac:g} (that split would be empty); use more rows or set data.{name}: 0")
     scaler = Scaler(cfg.data.scaling, cfg.data.per_feature).fit(splits.train.X)  # type: ignore[arg-type]
     return ds, splits, scaler
+
+
+DEFAULT_WINDOW = 64
+
+
+def series_windows(ds: Any, window: int | None, stride: int | None) -> Any:
+    """One long series ``(T, C)`` as a data set of windows ``(N, C, window)`` (kind ``sequence``).
+
+    Without a ``window`` the default (64 steps, stride 16) is used and a warning says so,
+    so a series never trains silently as a one-column table.
+    """
+    from aekit.data.dataset import Dataset
+    from aekit.data.series import sliding_windows
+    from aekit.errors import AekitWarning
+
+    T, C = ds.X.shape[0], ds.X.shape[1]
+    if window is None:
+        window = min(DEFAULT_WINDOW, T)
+        warnings.warn(f"{ds.name}: one series of {T} steps x {C} channel(s); training on windows of {window} steps "
+                      f"(set data.window / data.stride to choose)", AekitWarning, stacklevel=3)
+    stride = stride or max(1, window // 4)
+    W, _ = sliding_windows(ds.X, int(window), int(stride))
+    return Dataset(W, name=ds.name, kind="sequence")
 
 
 def train(config: RunConfig | dict[str, Any] | str | Path, resume: str | Path | None = None,

@@ -32,6 +32,8 @@ def train(
     lr: Optional[float] = typer.Option(None, help="Learning rate."),
     patience: Optional[int] = typer.Option(None, help="Early-stopping patience (epochs)."),
     noise: Optional[list[str]] = typer.Option(None, help="Corruption for denoising, e.g. gaussian:sigma=0.3 (repeatable)."),
+    window: Optional[int] = typer.Option(None, min=1, help="A single series (1-D array): train on windows of this many steps (default 64)."),
+    stride: Optional[int] = typer.Option(None, min=1, help="A single series: steps between windows (default window / 4)."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Any config value, e.g. model.activation=elu (repeatable)."),
     accelerator: Optional[str] = typer.Option(None, help="cpu, gpu or auto."),
     devices: Optional[str] = typer.Option(None, help="Devices per node (number or auto)."),
@@ -67,6 +69,7 @@ def train(
     cfg.setdefault("model", {}).setdefault("family", "mlp")
     flags = {
         "model.family": model, "data.source": data, "model.latent_dim": latent_dim,
+        "data.window": window, "data.stride": stride,
         "model.hidden": None if hidden is None else _int_list(hidden, "--hidden"),
         "trainer.max_epochs": epochs, "trainer.batch_size": batch_size, "optim.lr": lr,
         "trainer.patience": patience, "trainer.accelerator": accelerator,

@@ -61,6 +61,10 @@ def detect(
     opts = {"label_column": label_column} if label_column else {}
     ds = load_dataset(data, **opts)
     is_series = ds.kind == "series" if series is None else series
+    if is_series and ds.X.ndim > 2:
+        raise ConfigError(f"{ds.name} holds {len(ds.X)} sequences of shape {ds.shape} (examples), not one long series: "
+                          "drop --series to score each sequence")
+    console().print(_describe(ds, is_series, window, stride), markup=False)
     X = ds.X.reshape(len(ds.X), -1)
     y = None if ds.y is None else np.asarray(ds.y)
     if y is not None and not np.isin(y, (0, 1)).all():
@@ -75,7 +79,8 @@ def detect(
                                   lr=lr, random_state=seed, noise=corruption, standardize_errors=standardize_errors,
                                   verbose=0 if quiet else 1)
     det: Any = (SeriesDetector(window=window, stride=stride, aggregation=aggregation, model=model or "conv", **common)
-                if is_series else AutoencoderDetector(model=model or "mlp", **common))
+                if is_series else AutoencoderDetector(model=model or "mlp",
+                                                      input_shape=ds.shape if ds.X.ndim > 2 else None, **common))
     start = time.perf_counter()
     det.fit(X)
     fit_s = time.perf_counter() - start
@@ -102,6 +107,19 @@ def detect(
         atomic_save_json(tmp / "metrics.json", metrics)
         write_state(tmp, "finished")
     _report(metrics, run)
+
+
+def _describe(ds: Any, is_series: bool, window: int, stride: int) -> str:
+    """One line saying how DATA was read, and the flag that changes it."""
+    if is_series:
+        T, C = ds.X.shape[0], ds.X.shape[1]
+        how = "a series" if ds.kind == "series" else "a series (--series)"
+        return (f"data: {ds.name} read as {how} of {T} time steps x {C} channel(s); windows of {window} every "
+                f"{stride} step(s) (--window/--stride; --table scores rows instead)")
+    if ds.X.ndim > 2:
+        return f"data: {ds.name} read as {len(ds.X)} examples of shape {ds.shape} (conv families take them as they are)"
+    note = " (--series reads the rows as time steps)" if ds.kind == "series" or ds.X.shape[1] <= 4 else ""
+    return f"data: {ds.name} read as a table of {len(ds.X)} rows x {ds.X.shape[1]} features{note}"
 
 
 def _record_feature_names(run: Path, names: list[str]) -> None:

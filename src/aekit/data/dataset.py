@@ -9,7 +9,9 @@ import numpy as np
 
 from aekit.errors import DataError, ShapeError
 
-DataKind = Literal["image", "table", "series", "audio"]
+# image (N, C, H, W); table (N, F); series: ONE long series (T, C), cut into windows to train;
+# sequence (N, C, L): examples that are short series (windows, signals); audio
+DataKind = Literal["image", "table", "series", "sequence", "audio"]
 
 
 @dataclass

@@ -214,7 +214,9 @@ def _load_idx_file(path: Path, **_: Any) -> Dataset:
 # --- numpy ------------------------------------------------------------------------
 
 def _kind_of(X: np.ndarray) -> str:
-    return {2: "table", 3: "series", 4: "image"}.get(X.ndim, "table")
+    """What an array of this many dimensions holds: a 1-D array is one series of time steps,
+    2-D a table, 3-D sequences ``(N, C, L)``, 4-D images ``(N, C, H, W)``."""
+    return {1: "series", 2: "table", 3: "sequence", 4: "image"}.get(X.ndim, "table")
 
 
 def _load_npy(path: Path, **_: Any) -> Dataset:
