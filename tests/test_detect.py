@@ -413,3 +413,18 @@ def test_detect_shows_progress_unless_quiet(table_csv, tmp_path) -> None:
     assert loud.returncode == 0 and quiet.returncode == 0, loud.stderr + quiet.stderr
     assert "epoch 1/2:" in loud.stdout and "epoch 2/2:" in loud.stdout  # not a terminal: one plain line per epoch
     assert "epoch 1/2" not in quiet.stdout
+
+
+def test_detect_writes_a_whole_run_folder_with_a_filled_report(table_csv, tmp_path) -> None:
+    """config.yaml, model, metrics, scores and report.html, like every training command; the report's
+    overview has no placeholder, its metrics appear once, and a table gets per-feature errors by name."""
+    from tests.conftest import run_cli
+
+    run = tmp_path / "det"
+    res = run_cli("detect", str(table_csv), "--out", str(run), "-e", "2", "--quiet")
+    assert res.returncode == 0, res.stderr
+    for name in ("config.yaml", "model.json", "metrics.json", "scores.csv", "report.html", "figures/reconstructions.png"):
+        assert (run / name).is_file(), name
+    html = (run / "report.html").read_text()
+    assert "data - (-)" not in html and "input shape ()" not in html and ".tmp" not in html
+    assert html.count(">ROC-AUC<") == 1 and ">roc_auc<" not in html

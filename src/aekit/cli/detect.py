@@ -105,6 +105,14 @@ def detect(
             _record_feature_names(tmp, ds.feature_names)
         _write_scores(tmp / "scores.csv", scores, flagged, y)
         atomic_save_json(tmp / "metrics.json", metrics)
+        _write_config(tmp, data, det, is_series)
+        if not is_series:  # held-out examples for the report's figures (a series is drawn from its scores)
+            from aekit.runs import save_examples
+
+            save_examples(tmp, X if ds.X.ndim <= 2 else ds.X, y)
+        from aekit.reports.html import write_report
+
+        write_report(tmp, shown_as=run)
         write_state(tmp, "finished")
     _report(metrics, run)
 
@@ -120,6 +128,23 @@ def _describe(ds: Any, is_series: bool, window: int, stride: int) -> str:
         return f"data: {ds.name} read as {len(ds.X)} examples of shape {ds.shape} (conv families take them as they are)"
     note = " (--series reads the rows as time steps)" if ds.kind == "series" or ds.X.shape[1] <= 4 else ""
     return f"data: {ds.name} read as a table of {len(ds.X)} rows x {ds.X.shape[1]} features{note}"
+
+
+def _write_config(run: Path, data: str, det: Any, is_series: bool) -> None:
+    """``config.yaml``: the data and every setting of the detector, as a run folder of `aekit train` has."""
+    import json
+
+    import yaml
+
+    from aekit.apps.base import _json_safe
+    from aekit.data.loaders import is_builtin
+    from aekit.io import atomic_write_text
+
+    source = data if is_builtin(data) else str(Path(data).expanduser().resolve())
+    params = _json_safe(det.get_params(deep=False))
+    text = yaml.safe_dump({"command": "detect", "data": {"source": source, "series": is_series},
+                           "detector": {"class": type(det).__name__, **json.loads(json.dumps(params))}}, sort_keys=False)
+    atomic_write_text(run / "config.yaml", text)
 
 
 def _record_feature_names(run: Path, names: list[str]) -> None:
@@ -170,7 +195,8 @@ def _report(metrics: dict[str, Any], run: Path) -> None:
     for k, v in rows:
         table.add_row(k, v)
     console().print(table)
-    console().print(f"run: {run} (scores.csv, metrics.json, model.json)")
+    console().print(f"run: {run} (scores.csv, metrics.json, model.json, config.yaml)")
+    console().print(f"report: {run / 'report.html'}")
 
 
 def score(

@@ -196,6 +196,7 @@ class _RunContext:
         import yaml
 
         self.dir = run_dir
+        self.shown_as = run_dir  # the folder's name on the page (a staging folder shows its final name)
         self.fig_dir = run_dir / "figures"
         self.metrics = _read_json(run_dir / "metrics.json")
         self.meta = _read_json(run_dir / "model.json")
@@ -247,17 +248,28 @@ class _RunContext:
 
 
 def _overview(ctx: _RunContext) -> Section:
+    """Who made the run and on what; an application run (``aekit detect``) fills it from its own
+    metrics and model, so no row is left as a placeholder."""
     m, meta = ctx.metrics, ctx.meta
-    data = meta.get("data", {})
-    rows = [
-        ("run folder", str(ctx.dir)),
-        ("family", meta.get("family") or m.get("family", "-")),
-        ("data", f"{data.get('name', '-')} ({data.get('kind', '-')}), input shape {tuple(data.get('input_shape', ()))}"),
-        ("examples (train / val / test)", " / ".join(str(m.get("splits", {}).get(k, "-")) for k in ("train", "val", "test"))),
-        ("epochs run (best)", f"{m.get('epochs', '-')} ({m['best_epoch'] if isinstance(m.get('best_epoch'), int) else '-'})"),
-        ("training time", f"{m['seconds']:.1f} s" if isinstance(m.get("seconds"), (int, float)) else "-"),
-    ]
-    return Section("overview", "Overview", tables=[Table(["", ""], [[Cell(a), Cell(str(b))] for a, b in rows])],
+    data = meta.get("data") or {}
+    shape = tuple(data.get("input_shape") or (meta.get("config") or {}).get("input_shape") or ())
+    name = data.get("name") or m.get("data") or "-"
+    kind = data.get("kind") or meta.get("kind", "-")
+    rows = [("run folder", str(ctx.shown_as)), ("kind", meta.get("kind", "autoencoder")),
+            ("family", meta.get("family") or m.get("family", "-")),
+            ("data", f"{name} ({kind}), input shape {shape}")]
+    if isinstance(m.get("splits"), dict):
+        rows.append(("examples (train / val / test)", " / ".join(str(m["splits"].get(k, "-")) for k in ("train", "val", "test"))))
+    elif "rows" in m:
+        rows.append(("examples scored", f"{m['rows']:,}"))
+    if m.get("history") or "epochs" in m:
+        epochs = m.get("epochs", len(m.get("history") or []))
+        best = m.get("best_epoch")
+        rows.append(("epochs run (best)", f"{epochs}" + (f" ({best})" if isinstance(best, int) else "")))
+    seconds = m.get("seconds", m.get("fit_seconds"))
+    if isinstance(seconds, (int, float)):
+        rows.append(("training time", f"{seconds:.1f} s"))
+    return Section("overview", "Overview", tables=[Table(["item", "value"], [[Cell(a), Cell(str(b))] for a, b in rows])],
                    warnings=list(ctx.skipped))
 
 
@@ -312,6 +324,14 @@ def _reconstructions(ctx: _RunContext) -> Section | None:
     if X.ndim == 4:
         labels = None if ctx.y is None else ctx.y[:10]
         fig = ctx.figure(lambda p: reconstruction_grid(X, X_hat, p, labels=labels), "reconstructions", "Held-out inputs (top) and their reconstructions (bottom).", reuse=True)
+    elif X.ndim == 2:  # a table: per-feature errors, named, in scaled units
+        from aekit.reports.plots import feature_errors
+
+        Xa = ctx.X
+        names = (ctx.meta.get("data") or {}).get("feature_names") or ctx.meta.get("feature_names")
+        fig = ctx.figure(lambda p: feature_errors(Xa, ctx.trained.reconstruct(Xa), names, ctx.trained.scaler, p),
+                         "reconstructions", f"Mean squared reconstruction error of each feature over {len(Xa)} "
+                         "held-out rows, in scaled units, worst first.")
     else:
         from aekit.reports.plots import series_overlay
 
@@ -409,6 +429,11 @@ def _detector(ctx: _RunContext) -> Section | None:
     scores, labels, threshold, info = found
     figs = [ctx.figure(lambda p: error_histogram(scores, labels, threshold, p), "score_histogram",
                        "Anomaly scores with the decision threshold (dashed).")]
+    if ctx.metrics.get("series"):  # a series detector: where in time the scores rise
+        from aekit.reports.plots import scores_over_time
+
+        figs.append(ctx.figure(lambda p: scores_over_time(scores, labels, threshold, p), "scores_over_time",
+                               "Point scores along the series, the threshold (dashed) and labelled anomalies (shaded)."))
     rows: list[list[Any]] = [["examples scored", len(scores)], ["threshold", threshold]]
     if threshold is not None:
         rows.append(["flagged as anomalous", int((scores > threshold).sum())])
@@ -429,8 +454,12 @@ def _detector(ctx: _RunContext) -> Section | None:
             prec, rec = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
             rows += [["precision at threshold", prec], ["recall at threshold", rec],
                      ["F1 at threshold", 2 * prec * rec / max(prec + rec, 1e-12)]]
+    # each metric once: names the table already shows (ROC-AUC as roc_auc, ...) are not repeated
+    same = {"roc_auc": "ROC-AUC", "average_precision": "average precision", "threshold": "threshold",
+            "precision": "precision at threshold", "recall": "recall at threshold", "f1": "F1 at threshold"}
     shown = {str(r[0]) for r in rows}
-    rows += [[k, v] for k, v in info.items() if k not in shown and not isinstance(v, (dict, list))]
+    rows += [[k, v] for k, v in info.items()
+             if k not in shown and same.get(k) not in shown and not isinstance(v, (dict, list))]
     return Section("detector", "Anomaly detection", tables=[simple_table(["", "value"], rows)], figures=figs)
 
 
@@ -440,11 +469,12 @@ SECTION_BUILDERS: list[Callable[[_RunContext], Section | None]] = [
 
 
 def write_report(run_dir: str | Path, out: str | Path | None = None,
-                 examples: tuple[np.ndarray, np.ndarray | None] | None = None) -> Path:
+                 examples: tuple[np.ndarray, np.ndarray | None] | None = None, shown_as: str | Path | None = None) -> Path:
     """Write ``report.html`` (or ``out``) for a run folder; figures also go to ``figures/*.png``.
 
     ``examples`` (held-out ``X``, ``y`` in original units) are what the data figures
-    draw; without them the run's ``examples.npz`` is read.
+    draw; without them the run's ``examples.npz`` is read. ``shown_as`` is the folder the
+    page names, when it is written in a staging folder that becomes the run folder later.
 
     Raises only :class:`~aekit.errors.ModelFileError` (no run folder, page not writable);
     a model, data set or figure that cannot be loaded or drawn becomes a warning on the
@@ -456,6 +486,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None,
     if not any((run_dir / f).is_file() for f in ("model.json", "metrics.json", SCORES_FILE, "scores.csv")):
         raise ModelFileError(f"{run_dir}: no model.json, metrics.json or scores: not an aekit run folder")
     ctx = _RunContext(run_dir)
+    ctx.shown_as = Path(shown_as) if shown_as is not None else run_dir
     try:
         ctx.load(examples)
     except Exception as err:  # noqa: BLE001 - the report must never break training
@@ -472,6 +503,6 @@ def write_report(run_dir: str | Path, out: str | Path | None = None,
     family = ctx.meta.get("family") or ctx.metrics.get("family") or "run"
     target = Path(out) if out is not None else run_dir / REPORT_FILE
     try:
-        return render_page(target, f"aekit report: {run_dir.name}", sections, subtitle=f"{family} autoencoder")
+        return render_page(target, f"aekit report: {ctx.shown_as.name}", sections, subtitle=f"{family} autoencoder")
     except OSError as err:
         raise ModelFileError(f"cannot write {target}: {err}") from None

@@ -90,6 +90,41 @@ def series_overlay(X: np.ndarray, X_hat: np.ndarray, path: str | Path, n: int = 
     return save_figure(fig, path)
 
 
+def feature_errors(X: np.ndarray, X_hat: np.ndarray, names: Sequence[str] | None, scaler: Any,
+                   path: str | Path, top: int = 30) -> Path:
+    """Mean squared reconstruction error per feature of a table, in scaled units (so large-valued
+    columns do not dominate), the ``top`` worst features as horizontal bars with their names."""
+    plt = _plt()
+    A, B = (X, X_hat) if scaler is None else (scaler.transform(X), scaler.transform(X_hat))
+    err = np.mean((np.asarray(B, np.float64) - np.asarray(A, np.float64)) ** 2, axis=0)
+    labels = list(names) if names is not None and len(names) == len(err) else [f"x{i}" for i in range(len(err))]
+    order = np.argsort(err)[::-1][:top][::-1]
+    fig, ax = plt.subplots(figsize=(6.5, 0.25 * len(order) + 1.2))
+    ax.barh([labels[i] for i in order], err[order], color="tab:blue")
+    ax.set(xlabel="mean squared error per feature (scaled units)", title="reconstruction error by feature")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def scores_over_time(scores: np.ndarray, labels: np.ndarray | None, threshold: float | None, path: str | Path) -> Path:
+    """A series detector's point scores against time, the threshold, and labelled anomalies shaded."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, 3))
+    t = np.arange(len(scores))
+    ax.plot(t, scores, lw=0.7, label="anomaly score")
+    if threshold is not None:
+        ax.axhline(threshold, color="k", ls="--", lw=0.8, label="threshold")
+    if labels is not None and np.any(labels):
+        from aekit.apps.metrics import events
+
+        for j, (a, b) in enumerate(events(labels)):
+            ax.axvspan(a - 0.5, b - 0.5, color="tab:red", alpha=0.2, label="labelled anomaly" if j == 0 else None)
+    ax.set(xlabel="time step", ylabel="score")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
 def error_histogram(scores: np.ndarray, labels: np.ndarray | None, threshold: float | None, path: str | Path) -> Path:
     """Anomaly-score histogram (per class when labels exist) with the decision threshold."""
     plt = _plt()
