@@ -150,7 +150,8 @@ def evaluate(
 
         X, where = load_array(data), data
     result = trained.evaluate(X)
-    table = Table(title=f"{run} on {where} ({len(X)} examples)")
+    console().print(f"{run} on {where} ({len(X)} examples)", markup=False, soft_wrap=True)  # a path never wraps mid-way
+    table = Table()
     table.add_column("part")
     table.add_column("mean", justify="right")
     for k, v in result.items():

@@ -201,7 +201,9 @@ def rich_table(comp: Comparison) -> Any:
     shared = "; ".join(f"{k}: {fmt(v)}" for k, v in comp.common.items())
     t = RichTable(title=f"{len(comp.rows)} runs", caption=f"shared: {shared}" if shared else None)
     for c in comp.columns:
-        t.add_column(c, justify="right" if c in METRIC_COLUMNS or c in ("epochs", "params", "lr", "latent") else "left")
+        # fold rather than cut: at 80 columns a number or run name wraps instead of ending in "…"
+        t.add_column(c, justify="right" if c in METRIC_COLUMNS or c in ("epochs", "params", "lr", "latent") else "left",
+                     overflow="fold")
     for i, r in enumerate(comp.rows):
         t.add_row(*(f"[bold green]{fmt(r.get(c, '-'))}[/]" if comp.best.get(c) == i else fmt(r.get(c, "-")) for c in comp.columns))
     return t
