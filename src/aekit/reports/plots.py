@@ -183,7 +183,7 @@ def overlaid_curves(histories: Mapping[str, Sequence[dict[str, float]]], path: s
         if np.isfinite(tr).any():
             ax.plot(ep, tr, ":", color=color, label=f"{name} (train)" if not np.isfinite(val).any() else None)
     ax.set(xlabel="epoch", ylabel=key, title=f"{key}: validation (solid, * = best epoch), training (dotted)")
-    if len(histories) <= 12:
+    if len(histories) <= 12 and ax.get_legend_handles_labels()[0]:  # runs without a history draw no line
         ax.legend(fontsize=7)
     fig.tight_layout()
     return save_figure(fig, path)
