@@ -428,3 +428,17 @@ def test_detect_writes_a_whole_run_folder_with_a_filled_report(table_csv, tmp_pa
     html = (run / "report.html").read_text()
     assert "data - (-)" not in html and "input shape ()" not in html and ".tmp" not in html
     assert html.count(">ROC-AUC<") == 1 and ">roc_auc<" not in html
+
+
+def test_detect_set_takes_the_yaml_keys_train_takes(table_csv, tmp_path) -> None:
+    import json
+
+    from tests.conftest import run_cli
+
+    res = run_cli("detect", str(table_csv), "--set", "model.latent_dim=2", "--set", "model.hidden=[8]", "-e", "1",
+                  "--quiet", "--out", str(tmp_path / "d"))
+    assert res.returncode == 0, res.stderr
+    config = json.loads((tmp_path / "d" / "model.json").read_text())["config"]
+    assert config["latent_dim"] == 2 and config["hidden"] == [8]
+    bad = run_cli("detect", str(table_csv), "--set", "trainer.max_epochs=2", "--out", str(tmp_path / "e"))
+    assert bad.returncode == 2 and "model.NAME" in bad.stderr

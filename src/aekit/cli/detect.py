@@ -24,7 +24,7 @@ def detect(
     data: str = typer.Argument(..., help="Table (CSV/Parquet/npy), series file, or built-in set (cardio, arrhythmia, lympho, mitdb, yahoo)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder to write (default runs/detect-<data>-<time>)."),
     model: str = typer.Option("", "--model", "-m", help="Model family; default mlp for tables, conv for series."),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help="Model config value, e.g. latent_dim=4 (repeatable)."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Model config value with the same key as in a YAML config, e.g. model.latent_dim=4 (repeatable)."),
     series: Optional[bool] = typer.Option(None, "--series/--table", help="Rows are time steps (default: from the data kind)."),
     window: int = typer.Option(64, help="Series: window length."),
     stride: int = typer.Option(1, help="Series: window stride."),
@@ -71,7 +71,7 @@ def detect(
         raise ConfigError(f"{ds.name}: labels must be 0 (normal) / 1 (anomaly) to evaluate; found {np.unique(y)[:5].tolist()}")
     if threshold == "best_f1" and y is None:
         raise ConfigError("--threshold best_f1 needs labels in the data")
-    params = dict(parse_set(set_ or [])) or None
+    params = _model_settings(parse_set(set_ or [])) or None
     corruption = [parse_noise(n) for n in noise] if noise else None
     rule = "contamination" if threshold == "best_f1" else threshold
     common: dict[str, Any] = dict(model_params=params, threshold=rule, threshold_param=threshold_param,
@@ -115,6 +115,20 @@ def detect(
         write_report(tmp, shown_as=run)
         write_state(tmp, "finished")
     _report(metrics, run)
+
+
+def _model_settings(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``--set`` pairs as model parameters. Keys are written as in a YAML config (``model.latent_dim``),
+    as ``aekit train`` takes them; the bare ``latent_dim`` is accepted too."""
+    from aekit.errors import ConfigError
+
+    out = {}
+    for key, value in pairs:
+        section, dot, name = key.partition(".")
+        if dot and section != "model":
+            raise ConfigError(f"--set {key}: detect takes model settings (model.NAME); use the flags for the others")
+        out[name if dot else key] = value
+    return out
 
 
 def _describe(ds: Any, is_series: bool, window: int, stride: int) -> str:
