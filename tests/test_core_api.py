@@ -89,3 +89,11 @@ def test_checkpoint_policy_keeps_fewer_files(policy: str, files: list[str], tmp_
     folder = run.path / "checkpoints"
     assert sorted(p.name for p in folder.iterdir()) == files if folder.exists() else files == []
     assert aekit.load(run.path).encode(_X()).shape == (80, 2)  # the model itself never depends on them
+
+
+def test_every_metric_names_its_unit(tmp_path: Path) -> None:
+    base = {"trainer": {"max_epochs": 1}, "out_dir": str(tmp_path), "report": False}
+    mlp = aekit.train({**base, "model": {"family": "mlp", "hidden": [4], "latent_dim": 2, "loss": "bce"}}, data=_X())
+    assert mlp.metrics["units"]["recon"] == "mean BCE per input element, in scaled units"
+    vae = aekit.train({**base, "model": {"family": "vae", "hidden": [4], "latent_dim": 2}}, data=_X())
+    assert set(vae.metrics["units"]) == {"loss", "recon", "kl"} and all("nats per example" in u for u in vae.metrics["units"].values())

@@ -473,6 +473,8 @@ def finish_run(cfg: RunConfig, ds: Any, splits: Any, scaler: Any, model: Any, ru
     for name, split in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
         if split is not None:
             metrics[name] = trained.evaluate(split.X)
+    parts = list(next((metrics[k] for k in ("test", "val", "train") if k in metrics), {"loss": 0.0}))
+    metrics["units"] = model.loss_units(parts)  # what each number of train/val/test measures
     atomic_save_json(run_dir / "metrics.json", metrics)
     held_out = splits.test or splits.val or splits.train
     save_examples(run_dir, held_out.X, held_out.y)

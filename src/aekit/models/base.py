@@ -137,11 +137,20 @@ class Autoencoder(nn.Module):
         recon = reconstruction_loss(out, x if target is None else target, self.config.loss)
         return LossOutput(total=recon, parts={"recon": recon}, output=out)
 
+    def loss_units(self, parts: list[str] | tuple[str, ...] = ("loss", "recon")) -> dict[str, str]:
+        """What each loss part measures, for metrics and reports (a number without its unit misleads:
+        a mean BCE per element and nats per example differ by a factor of the input size)."""
+        recon = f"mean {self.config.loss.upper()} per input element, in scaled units"
+        units = {"loss": recon if list(parts) in (["loss", "recon"], ["recon"]) else f"{recon}, plus the weighted penalties",
+                 "recon": recon}
+        return {p: units.get(p, "weighted penalty, added to the loss") for p in parts}
+
     def reconstruct(self, x: Tensor) -> Tensor:
         """Deterministic reconstruction (the mean of a VAE's decoder at the posterior mean)."""
         return self(x).x_hat
 
     def score(self, x: Tensor) -> Tensor:
-        """Per-example mean reconstruction error, shape ``(B,)`` (higher = worse)."""
+        """Per-example mean reconstruction error (``config.loss`` per input element, scaled units),
+        shape ``(B,)`` (higher = worse)."""
         err = per_sample_error(self.reconstruct(x), x, self.config.loss)
         return err.flatten(1).mean(1)

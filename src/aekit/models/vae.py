@@ -204,6 +204,12 @@ class VAE(Autoencoder):
         kl = self.kl_weight * q.kl().mean()
         return LossOutput(total=recon + kl, parts={"recon": recon, "kl": kl}, output=out)
 
+    def loss_units(self, parts: list[str] | tuple[str, ...] = ("loss", "recon", "kl")) -> dict[str, str]:
+        """The VAE's loss parts are in nats per example (summed over dimensions), not per element."""
+        units = {"loss": "nats per example (the negative ELBO, with beta)", "recon": "nats per example (-log p(x|z))",
+                 "kl": "nats per example (beta-weighted KL(q(z|x) || p(z)))"}
+        return {p: units.get(p, "nats per example") for p in parts}
+
     # --- evaluation --------------------------------------------------------------
     def elbo(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Single-sample ELBO = E_q[log p(x|z)] − KL, nats per example, shape ``(B,)`` (β = 1)."""

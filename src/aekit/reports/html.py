@@ -310,8 +310,11 @@ def _metrics(ctx: _RunContext) -> Section | None:
         return None
     parts = list(dict.fromkeys(k for s in splits for k in ctx.metrics[s]))
     rows = [[p, *(ctx.metrics[s].get(p, float("nan")) for s in splits)] for p in parts]
+    units = ctx.metrics.get("units") or {}
+    rows = [[*r, units.get(r[0], "-")] for r in rows] if units else rows
+    columns = ["part", *splits, *(["unit"] if units else [])]
     return Section("metrics", "Metrics", notes=["Mean of each loss part per split (best weights, no corruption)."],
-                   tables=[simple_table(["part", *splits], rows)])
+                   tables=[simple_table(columns, rows)])
 
 
 def _reconstructions(ctx: _RunContext) -> Section | None:
