@@ -198,7 +198,7 @@ def test_needs_two_classes(digits) -> None:
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"max_epochs": 0}, "max_epochs must be >= 1"),
+    ({"max_epochs": 0}, "max_epochs must be an integer >= 1"),
     ({"encoder_lr": 0.0}, "encoder_lr must be > 0"),
     ({"validation_fraction": 1.0}, "validation_fraction must be in"),
     ({"finetune_steps": -1}, "finetune_steps must be >= 0"),

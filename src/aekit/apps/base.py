@@ -232,7 +232,7 @@ def _json_safe(obj: Any) -> Any:
 
 # the modules whose estimators register a kind (importing one registers its classes)
 APPLICATION_MODULES = ("aekit.apps.detect", "aekit.apps.reduce", "aekit.apps.denoise", "aekit.apps.speech",
-                       "aekit.apps.sound")
+                       "aekit.apps.sound", "aekit.apps.fewshot")
 
 
 def estimator_kinds() -> dict[str, type[AutoencoderEstimator]]:

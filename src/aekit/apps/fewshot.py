@@ -36,15 +36,16 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from aekit.registry import build_model
-from aekit.runs import batched
+from aekit.apps.base import AutoencoderEstimator
 from aekit.errors import ConfigError, DataError
 from aekit.models.base import Autoencoder
+from aekit.registry import build_model
+from aekit.runs import batched
 
 DEFAULT_MLP: dict[str, Any] = {"hidden": [256, 128], "latent_dim": 32, "output_activation": "sigmoid"}
 # masking noise: the denoising code separated Fashion-MNIST classes better than a plain one
@@ -156,30 +157,27 @@ def fit_classifier(
     return rows
 
 
+def new_autoencoder(X: np.ndarray, family: str = "mlp", params: dict[str, Any] | None = None, seed: int = 0) -> Autoencoder:
+    """The untrained autoencoder of stage "pretrain" for inputs like ``X``: ``family`` with the few-shot
+    defaults (:data:`DEFAULT_MLP` for ``mlp``) under ``params``, seeded."""
+    p = dict(DEFAULT_MLP if family == "mlp" else {})
+    p.update(params or {})
+    p["input_shape"] = list(X.shape[1:])
+    return build_model(family, p, seed=seed)
+
+
 def pretrain_autoencoder(
     X: np.ndarray, family: str = "mlp", params: dict[str, Any] | None = None, *, max_epochs: int = 20,
     batch_size: int = 128, lr: float = 1e-3, random_state: int = 0, validation_fraction: float = 0.1,
     noise: Sequence[dict[str, Any]] | None = DEFAULT_NOISE, device: str = "cpu",
 ) -> Any:
-    """Stage "pretrain": train an autoencoder of ``family`` on unlabelled ``X`` (already scaled).
-
-    Goes through the shared engine (:func:`aekit.training.fit_model`); ``noise`` corrupts
-    the inputs only (a denoising autoencoder), ``validation_fraction`` of ``X`` picks the
-    best epoch. Returns the engine's :class:`~aekit.training.engine.FitResult`.
-    """
-    from aekit.training import OptimConfig, TrainerConfig, fit_model
-
-    p = dict(DEFAULT_MLP if family == "mlp" else {})
-    p.update(params or {})
-    p["input_shape"] = list(X.shape[1:])
-    model = build_model(family, p, seed=random_state)
-    perm = np.random.default_rng(random_state).permutation(len(X))
-    n_val = int(round(len(X) * validation_fraction)) if len(X) >= 20 else 0
-    return fit_model(
-        model, X[perm[n_val:]], X[perm[:n_val]] if n_val else None,
-        trainer=TrainerConfig(max_epochs=max_epochs, batch_size=batch_size, seed=random_state, accelerator=device),
-        optim=OptimConfig(lr=lr), noise=list(noise) if noise else None,
-    )
+    """Stage "pretrain" on its own (the benchmark pretrains once and shares it): an autoencoder of
+    ``family`` trained on unlabelled ``X`` (already scaled) through the classifier's own path into the
+    engine. Returns the engine's :class:`~aekit.training.engine.FitResult`."""
+    est = FewShotClassifier(family=family, model=params, max_epochs=max_epochs, batch_size=batch_size, lr=lr,
+                            random_state=random_state, validation_fraction=validation_fraction,
+                            noise=tuple(noise) if noise else None, device=device)
+    return est._fit_engine(new_autoencoder(X, family, params, random_state), X)
 
 
 def sample_per_class(y: np.ndarray, n_per_class: int, seed: int) -> np.ndarray:
@@ -214,7 +212,7 @@ def held_out_labels(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarr
     return np.setdiff1d(np.arange(len(y)), ho), ho
 
 
-class FewShotClassifier(ClassifierMixin, BaseEstimator):
+class FewShotClassifier(ClassifierMixin, AutoencoderEstimator):
     """Pretrain, linear head on the frozen encoder, fine-tune: a scikit-learn classifier.
 
     ``fit(X, y, X_unlabelled=None)`` runs the stages of the module docstring and records
@@ -230,57 +228,31 @@ class FewShotClassifier(ClassifierMixin, BaseEstimator):
     ``pretrained=False`` is the from-scratch baseline: the same network, random weights,
     trained end to end on the labels for ``head_steps`` steps at ``scratch_lr``.
     Inputs are scaled with a global min-max scaler fitted on the unlabelled data.
+
+    Defaults that differ from :data:`~aekit.apps.base.TRAINING_SETTINGS` (the pretraining's
+    settings): 20 epochs, batches of 128 and 30 % input masking, chosen on a validation
+    split of the training sets (docs/applications.md): a denoising autoencoder's codes made
+    the best features for few labels, and longer pretraining did not help.
     """
 
-    def __init__(
-        self,
-        encoder: Autoencoder | None = None,
-        family: str = "mlp",
-        model: dict[str, Any] | None = None,
-        pretrained: bool = True,
-        max_epochs: int = 20,
-        batch_size: int = 128,
-        lr: float = 1e-3,
-        noise: Sequence[dict[str, Any]] | None = DEFAULT_NOISE,
-        head_C: float = 0.1,
-        head_steps: int = 300,
-        finetune_steps: int = 200,
-        finetune_lr: float = 1e-3,
-        encoder_lr: float = 1e-4,
-        scratch_lr: float = 1e-3,
-        validation_fraction: float = 0.1,
-        random_state: int = 0,
-        device: str = "cpu",
-    ) -> None:
-        self.encoder = encoder
-        self.family = family
-        self.model = model
-        self.pretrained = pretrained
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.noise = noise
-        self.head_C = head_C
-        self.head_steps = head_steps
-        self.finetune_steps = finetune_steps
-        self.finetune_lr = finetune_lr
-        self.encoder_lr = encoder_lr
-        self.scratch_lr = scratch_lr
-        self.validation_fraction = validation_fraction
-        self.random_state = random_state
-        self.device = device
+    kind = "fewshot"
+    params = {
+        "encoder": None, "family": "mlp", "model": None, "pretrained": True, "head_C": 0.1, "head_steps": 300,
+        "finetune_steps": 200, "finetune_lr": 1e-3, "encoder_lr": 1e-4, "scratch_lr": 1e-3,
+    }
+    settings = {"max_epochs": 20, "batch_size": 128, "noise": DEFAULT_NOISE}
+
+
 
     def _check_params(self) -> None:
-        for name in ("max_epochs", "batch_size", "head_steps"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        self._check_settings()
+        if int(self.head_steps) < 1:
+            raise ConfigError(f"head_steps must be >= 1, got {self.head_steps}")
         if int(self.finetune_steps) < 0:
             raise ConfigError(f"finetune_steps must be >= 0, got {self.finetune_steps}")
-        for name in ("lr", "head_C", "finetune_lr", "encoder_lr", "scratch_lr"):
+        for name in ("head_C", "finetune_lr", "encoder_lr", "scratch_lr"):
             if not float(getattr(self, name)) > 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
-        if not 0.0 <= float(self.validation_fraction) < 1.0:
-            raise ConfigError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
 
     def fit(self, X: Any, y: Any, X_unlabelled: Any = None) -> "FewShotClassifier":
         from aekit.data.dataset import Scaler, check_array
@@ -371,11 +343,34 @@ class FewShotClassifier(ClassifierMixin, BaseEstimator):
                 raise ConfigError(f"encoder expects {self.encoder.input_shape}, data has {pool.shape[1:]}")
             self.history_.append({"stage": "pretrain", "given": True})
             return self.encoder  # every classifier stage works on a copy: the caller's model never changes
-        fit = pretrain_autoencoder(pool, self.family, self.model, max_epochs=self.max_epochs,
-                                   batch_size=self.batch_size, lr=self.lr, random_state=self.random_state,
-                                   validation_fraction=self.validation_fraction, noise=self.noise, device=self.device)
-        self.history_ += [{"stage": "pretrain", **r} for r in fit.history]
-        return fit.model
+        staged = self.history_
+        model = self._fit_engine(new_autoencoder(pool, self.family, self.model, int(self.random_state)), pool).model
+        self.history_ = staged + [{"stage": "pretrain", **r} for r in self.history_]  # the engine's rows, staged
+        return model
+
+    def _saved_model(self) -> Any:
+        return self.classifier_.autoencoder
+
+    def _state(self) -> dict[str, Any]:
+        clf = self.classifier_
+        return {"classes": self.classes_.tolist(), "head_weight": clf.head.weight.detach().tolist(),
+                "head_bias": clf.head.bias.detach().tolist(), "code_shift": clf.code_shift.tolist(),
+                "code_scale": clf.code_scale.tolist(), "selected_steps": getattr(self, "selected_steps_", None)}
+
+    def _restore(self, state: dict[str, Any], model: Any, preprocessing: dict[str, Any] | None) -> None:
+        from aekit.data.dataset import Scaler
+
+        self.scaler_ = Scaler.from_dict(preprocessing)  # type: ignore[arg-type]
+        self.classes_ = np.asarray(state["classes"])
+        clf = EncoderClassifier(model, len(self.classes_))
+        with torch.no_grad():
+            clf.head.weight.copy_(torch.tensor(state["head_weight"]))
+            clf.head.bias.copy_(torch.tensor(state["head_bias"]))
+            clf.code_shift.copy_(torch.tensor(state["code_shift"]))
+            clf.code_scale.copy_(torch.tensor(state["code_scale"]))
+        self.classifier_ = clf.eval()
+        if state.get("selected_steps") is not None:
+            self.selected_steps_ = int(state["selected_steps"])
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Class logits, shape ``(n_samples, n_classes)``."""
