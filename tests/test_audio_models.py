@@ -211,3 +211,26 @@ def test_cli_bad_audio_arguments_fail_cleanly(cli_inputs: Path, args: list[str],
     assert proc.stderr.startswith("aekit: error: ") and message in proc.stderr, proc.stderr
     assert snapshot() == before  # no output (not even a staging folder), no input touched
     assert not any(p.name.startswith(("out", ".")) for p in cli_inputs.rglob("*"))
+
+
+def test_speech_folder_never_leaks_its_held_out_part_into_training(tmp_path: Path) -> None:
+    """A --speech folder is split like the built-in corpora: by speaker sub-folders when it has
+    them (no voice on both sides), else by file name; the held-out clips are never trained on."""
+    import json
+
+    from aekit.audio.speech import folder_split
+
+    rng = np.random.default_rng(0)
+    flat, voices = tmp_path / "flat", tmp_path / "voices"
+    for k in range(12):
+        save_audio(flat / f"clip{k:02d}.wav", 0.1 * rng.standard_normal(2000).astype(np.float32), 8000)
+        save_audio(voices / f"spk{k % 4}" / f"c{k}.wav", 0.1 * rng.standard_normal(2000).astype(np.float32), 8000)
+    train, test, how = folder_split(voices)
+    assert "speaker" in how and train and test
+    assert not {f.parent.name for f in train} & {f.parent.name for f in test}
+    res = run_cli("audio", "train-denoiser", str(tmp_path / "den"), "--speech", str(flat), "--epochs", "1", "--mixes", "1")
+    assert res.returncode == 0, res.stderr
+    used = json.loads((tmp_path / "den" / "metrics.json").read_text())["speech_folders"][str(flat)]
+    assert used["held_out"] and not set(used["held_out"]) & set(used["train"])
+    assert sorted(used["train"] + used["held_out"]) == sorted(str(p) for p in flat.glob("*.wav"))
+    assert folder_split(flat)[1] == [Path(p) for p in used["held_out"]]  # the same split every time

@@ -57,6 +57,35 @@ def asterisk_files(split: Split, test_fraction: float = 0.2, limit: int | None =
     return chosen[:limit] if limit else chosen
 
 
+def folder_split(folder: str | Path, test_fraction: float = 0.2) -> tuple[list[Path], list[Path], str]:
+    """``(train, test, how)`` clips of a user's speech folder, split like the built-in corpora.
+
+    With one sub-folder per speaker (two or more), whole speakers go to one side, chosen by a
+    stable hash of the speaker's name, so no voice is in both; otherwise files are split by a
+    hash of their names. The same folder always splits the same way, so the clips a denoiser
+    is tested on were never trained on.
+    """
+    from aekit.audio.io import list_audio
+    from aekit.errors import DataError
+
+    folder = Path(folder)
+    files = sorted(p for p in list_audio(folder, "**/*") if p.is_file())
+    if not files:
+        raise DataError(f"no audio files in {folder}")
+    speakers = sorted({f.parent.relative_to(folder).as_posix() for f in files} - {"."})
+    if len(speakers) >= 2:
+        held = {sp for sp in speakers if _in_test(sp, test_fraction)}
+        if not held or len(held) == len(speakers):  # both sides need a voice
+            held = {speakers[-1]}
+        test = [f for f in files if f.parent.relative_to(folder).as_posix() in held]
+        how = f"by speaker ({len(speakers) - len(held)} train, {len(held)} held-out speakers)"
+    else:
+        test = [f for f in files if _in_test(f.relative_to(folder).as_posix(), test_fraction)]
+        how = "by file name"
+    train = [f for f in files if f not in set(test)]
+    return train, test, how
+
+
 def asterisk_split(test_fraction: float = 0.2, limit: int | None = None) -> tuple[list[Path], list[Path]]:
     """``(train, test)`` Asterisk prompt files; no file is in both."""
     return asterisk_files("train", test_fraction, limit), asterisk_files("test", test_fraction, limit)

@@ -96,10 +96,10 @@ def train_denoiser(
     limit: int = typer.Option(0, help="Use at most this many training clips (0 = all)."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
-    """Train a speech denoiser on the training split (held-out files and voices are never used)."""
+    """Train a speech denoiser on the training split (held-out files and voices are never used; a
+    --speech folder is split the same way, by speaker sub-folders when it has them)."""
     from aekit.apps.speech import SpeechDenoiser
-    from aekit.audio.io import list_audio
-    from aekit.audio.speech import asterisk_split, espeak_files
+    from aekit.audio.speech import asterisk_split, espeak_files, folder_split
     from aekit.errors import ConfigError
     from aekit.io import atomic_save_json
 
@@ -120,18 +120,22 @@ def train_denoiser(
                          random_state=seed).check_params()
 
     clips: list[Path] = []
+    splits: dict[str, dict[str, object]] = {}
     for s in sources:
         if s == "asterisk":
             clips += asterisk_split()[0]
         elif s == "espeak":
             clips += espeak_files("train")
-        else:
-            clips += list_audio(s)
+        else:  # a user's folder is split like the built-in speech: its held-out part never trains
+            train, test, how = folder_split(s)
+            clips += train
+            splits[s] = {"train": [str(f) for f in train], "held_out": [str(f) for f in test], "split": how}
+            console().print(f"{s}: {len(train)} clips train, {len(test)} held out, split {how}", markup=False)
     if limit:
         clips = clips[:limit]
     den.fit(clips)
     den.save(out)
-    atomic_save_json(out / "metrics.json", {"train_clips": len(clips), "history": den.history_})
+    atomic_save_json(out / "metrics.json", {"train_clips": len(clips), "speech_folders": splits, "history": den.history_})
     last = den.history_[-1] if den.history_ else {}
     console().print(f"trained on {len(clips)} clips; final val loss {last.get('val/loss', float('nan')):.4f} -> {out}")
 
