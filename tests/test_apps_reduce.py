@@ -66,7 +66,7 @@ def test_pipeline_with_classifier() -> None:
     assert pipe.score(X[1000:1400], y[1000:1400]) > 0.7  # chance is 0.1
 
 
-def test_compare_with_pca_reports_both_errors() -> None:
+def test_ae_and_pca_at_one_code_size_report_both_errors() -> None:
     X = _low_rank(n=120, d=8)
     r = ae_and_pca_at(X[:100], X[100:], 2, hidden=(16,), max_epochs=3)
     assert r["pca_codes"].shape == r["ae_codes"].shape == (20, 2)
