@@ -93,3 +93,10 @@ def test_save_load_round_trip_and_eval_determinism(family, tmp_path):
         assert torch.equal(model.reconstruct(x), loaded.reconstruct(x))
         assert torch.equal(loaded.encode(x), loaded.encode(x))
         assert torch.equal(loaded.reconstruct(x), loaded.reconstruct(x))
+
+
+def test_the_torch_free_family_listing_matches_the_registry() -> None:
+    """`aekit models` lists families without importing torch; the listing must be the registry's."""
+    from aekit.registry import families, family_index
+
+    assert family_index() == {name: fam.description for name, fam in families().items()}

@@ -235,13 +235,13 @@ def models() -> None:
     """List the registered model families."""
     from rich.table import Table
 
-    from aekit.registry import families
+    from aekit.registry import family_index
 
     table = Table(title="aekit model families")
     table.add_column("name", style="bold")
     table.add_column("description")
-    for name, fam in families().items():
-        table.add_row(name, fam.description)
+    for name, description in family_index().items():  # read without importing torch
+        table.add_row(name, description)
     console().print(table)
 
 
