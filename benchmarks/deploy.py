@@ -174,19 +174,14 @@ async def _load(base: str, clients: int, requests: int, rows: int) -> tuple[floa
 
 
 def server(onnx: Path, clients: int, requests: int) -> None:
-    import httpx
+    from aekit.serve import wait_until_ready
 
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "aekit.cli.main", "serve", str(onnx), "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env())
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until_ready(base, timeout=30, alive=lambda: proc.poll() is None)
         print(f"\n== aekit serve on loopback, {clients} concurrent clients (client and server share this machine)")
         for rows, n in ((1, requests), (1000, max(20, requests // 10))):
             wall, lat, errors = asyncio.run(_load(base, clients, n, rows))

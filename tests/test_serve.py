@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -44,17 +43,11 @@ def server(onnx_file: Path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([*AEKIT, "serve", str(onnx_file), "--port", str(port), "--max-body-mb", "0.05"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    import httpx
+    from aekit.serve import wait_until_ready
 
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-        if proc.poll() is not None:
-            pytest.fail(f"server exited: {proc.stderr.read()}")
+    if not wait_until_ready(base, timeout=30, alive=lambda: proc.poll() is None) and proc.poll() is not None:
+        pytest.fail(f"server exited: {proc.stderr.read()}")
     yield base, proc
     if proc.poll() is None:
         proc.kill()

@@ -327,3 +327,25 @@ def run_server(source: str | Path, cfg: ServeConfig) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
         print("aekit serve: stopped", flush=True)
+
+
+def wait_until_ready(base: str, timeout: float = 30.0, alive: Any = None) -> bool:
+    """Poll ``base``/health until the server answers 200 (True) or ``timeout`` seconds pass (False).
+
+    ``alive`` (a callable) is asked between tries; when it returns False (the server process
+    exited) the wait stops at once.
+    """
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            time.sleep(0.1)
+        if alive is not None and not alive():
+            return False
+    return False
