@@ -173,7 +173,14 @@ async def _load(base: str, clients: int, requests: int, rows: int) -> tuple[floa
     return wall, np.asarray(latencies), errors
 
 
-def server(onnx: Path, clients: int, requests: int) -> None:
+def server(onnx: Path, clients: list[int], requests: int) -> None:
+    """Single-row and 1,000-row request rates and latencies at each concurrency in ``clients``.
+
+    With ``c`` clients each waiting for its answer before sending again, Little's law ties
+    the mean latency to the rate: latency = c / (requests/s). A p99 target at a given
+    concurrency is therefore a throughput target; the sweep shows both the latency of a lone
+    request (the server's own cost) and where queueing takes over.
+    """
     from aekit.serve import wait_until_ready
 
     port = _free_port()
@@ -182,11 +189,17 @@ def server(onnx: Path, clients: int, requests: int) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(base, timeout=30, alive=lambda: proc.poll() is None)
-        print(f"\n== aekit serve on loopback, {clients} concurrent clients (client and server share this machine)")
-        for rows, n in ((1, requests), (1000, max(20, requests // 10))):
-            wall, lat, errors = asyncio.run(_load(base, clients, n, rows))
-            print(f"{rows:5d}-row requests: {n} in {wall:.2f} s = {n / wall:8.1f} req/s ({n * rows / wall:,.0f} rows/s), "
-                  f"p50 {1000 * np.percentile(lat, 50):.1f} ms, p99 {1000 * np.percentile(lat, 99):.1f} ms, errors {errors}")
+        print("\n== aekit serve on loopback (client and server share this machine)")
+        for c in clients:
+            for rows, n in ((1, requests), (1000, max(20, requests // 10))):
+                if rows > 1 and c != max(clients):
+                    continue  # big requests only at the highest concurrency
+                wall, lat, errors = asyncio.run(_load(base, c, n, rows))
+                rate = n / wall
+                print(f"{c:4d} clients, {rows:5d}-row requests: {n} in {wall:.2f} s = {rate:8.1f} req/s "
+                      f"({n * rows / wall:,.0f} rows/s), p50 {1000 * np.percentile(lat, 50):.1f} ms, "
+                      f"p99 {1000 * np.percentile(lat, 99):.1f} ms, errors {errors}; "
+                      f"Little's law mean {1000 * c / rate:.1f} ms")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -282,7 +295,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000, help="rows for the export parity check")
     ap.add_argument("--table-rows", type=int, default=200_000, help="rows of the in-memory throughput table")
     ap.add_argument("--csv-mb", type=float, default=50.0, help="size of the generated CSV for streaming")
-    ap.add_argument("--clients", type=int, default=200)
+    ap.add_argument("--clients", default="1,10,50,200", help="concurrent clients, comma-separated (a sweep)")
     ap.add_argument("--requests", type=int, default=2000, help="single-row requests (1,000-row ones: a tenth)")
     ap.add_argument("--dask-rows", type=int, default=400_000)
     ap.add_argument("--stream-models", default="torch,onnx", help="which models stream the CSV: torch, onnx or both")
@@ -303,7 +316,7 @@ def main() -> None:
         if "throughput" in parts:
             throughput(run, onnx, args.table_rows)
         if "server" in parts:
-            server(onnx, args.clients, args.requests)
+            server(onnx, [int(c) for c in args.clients.split(",")], args.requests)
         if "stream" in parts:
             streaming(run, onnx, tmp, args.csv_mb, args.stream_models.split(","))
         if "dask" in parts:

@@ -33,7 +33,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   quiet_pip .venv/bin/python -m pip install -q --upgrade pip
   # torch first and alone: pip takes the local CPU wheel (find-links) instead of a CUDA build
   quiet_pip .venv/bin/python -m pip install -q "torch==2.13.0"
-  quiet_pip .venv/bin/python -m pip install -q -c .venv/constraints.txt -e ".[dev,bench,audio,viz,deploy]"
+  quiet_pip .venv/bin/python -m pip install -q -c .venv/constraints.txt -e ".[torch,dev,bench,audio,viz,deploy]"
   touch "$stamp"
 fi
 PYTHON=.venv/bin/python quiet_pip scripts/fetch_data.sh

@@ -225,6 +225,76 @@ def test_runtime_imports_and_scores_without_torch(detector_onnx: Path) -> None:
     np.testing.assert_allclose(got["scores"], load_exported(detector_onnx).score(X), atol=0)
 
 
+def _installed_closure(dist: str, extras: tuple[str, ...]) -> set[str]:
+    """Every distribution that installing ``dist[extras]`` pulls in, from installed metadata (normalised names)."""
+    import re
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.requirements import Requirement
+
+    seen: set[str] = set()
+    todo = [(dist, extras)]
+    while todo:
+        name, wanted = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            lines = requires(name) or []
+        except PackageNotFoundError:
+            continue
+        for line in lines:
+            req = Requirement(line)
+            if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in (*wanted, "")):
+                todo.append((req.name, tuple(req.extras)))
+    return seen
+
+
+def test_runtime_extra_installs_neither_torch_nor_lightning() -> None:
+    runtime = _installed_closure("aekit", ("runtime",))
+    assert {"onnxruntime", "numpy"} <= runtime
+    assert not runtime & {"torch", "lightning", "pytorch-lightning", "torchmetrics"}
+    assert {"torch", "lightning"} <= _installed_closure("aekit", ("torch",))  # the walk does see them when asked
+
+
+# A finder that makes torch and Lightning look uninstalled: importing them fails like a missing module.
+NO_TORCH = """import importlib.machinery, sys
+class _Missing:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('torch', 'lightning'):
+            return importlib.machinery.ModuleSpec(name, self)
+    def create_module(self, spec):
+        raise ModuleNotFoundError(f'No module named {spec.name!r}', name=spec.name)
+    def exec_module(self, module):
+        pass
+sys.meta_path.insert(0, _Missing())
+from aekit.cli.main import main
+main(sys.argv[1:])
+"""
+
+
+def test_cli_without_torch_scores_exports_and_names_the_extra_for_runs(detector_run: Path, detector_onnx: Path,
+                                                                      tmp_path: Path) -> None:
+    pd.DataFrame(_rows(12, 4), columns=NAMES).to_csv(tmp_path / "x.csv", index=False)
+    script = tmp_path / "no_torch.py"
+    script.write_text(NO_TORCH)
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120,
+                              env=os.environ.copy())
+
+    ok = cli("score", str(detector_onnx), str(tmp_path / "x.csv"), str(tmp_path / "s.csv"), "--quiet")
+    assert ok.returncode == 0, ok.stderr
+    assert len(pd.read_csv(tmp_path / "s.csv")) == 12
+    for args in (("score", str(detector_run), str(tmp_path / "x.csv"), str(tmp_path / "t.csv")),
+                 ("train", "--data", str(tmp_path / "x.csv"), "-e", "1")):
+        res = cli(*args)
+        assert res.returncode == 2 and "Traceback" not in res.stderr
+        assert res.stderr.strip().count("\n") == 0 and "aekit[torch]" in res.stderr, res.stderr
+    assert not (tmp_path / "t.csv").exists()
+
+
 # --- CLI -----------------------------------------------------------------------------------
 
 def test_cli_export_writes_refuses_and_overwrites(detector_run: Path, tmp_path: Path) -> None:

@@ -140,7 +140,8 @@ def test_serve_refuses_a_bad_model_file(tmp_path: Path) -> None:
     assert res.returncode == 2 and "not a readable ONNX model" in res.stderr and len(res.stderr.splitlines()) == 1
 
 
-def test_micro_batcher_groups_concurrent_requests_into_one_pass() -> None:
+@pytest.mark.parametrize("wait_s", [0.05, 0.0])
+def test_micro_batcher_groups_concurrent_requests_into_one_pass(wait_s: float) -> None:
     from aekit.serve import MicroBatcher
 
     calls: list[int] = []
@@ -151,7 +152,7 @@ def test_micro_batcher_groups_concurrent_requests_into_one_pass() -> None:
             return {"score": x.sum(axis=1)}
 
     async def go() -> list[np.ndarray]:
-        b = MicroBatcher(Model(), wait_s=0.05, max_rows=1000)
+        b = MicroBatcher(Model(), wait_s=wait_s, max_rows=1000)  # 0: no wait, what is queued goes together
         await b.start()
         try:
             outs = await asyncio.gather(*(b.submit(np.full((i + 1, 2), float(i), np.float32)) for i in range(10)))

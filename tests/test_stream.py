@@ -60,7 +60,10 @@ def test_folder_of_parquet_and_csv_files_is_read_in_order(run: Path, tmp_path: P
     pd.DataFrame(X[25:], columns=NAMES).to_parquet(folder / "c.parquet")
     (folder / "notes.txt").write_text("ignored")
     assert score_stream(run, folder, tmp_path / "s.csv", chunk_rows=4) == 30
-    np.testing.assert_allclose(pd.read_csv(tmp_path / "s.csv")["score"], load_detector(run).anomaly_score(X), rtol=1e-7)
+    got = pd.read_csv(tmp_path / "s.csv")
+    assert list(got.columns) == ["row", "score", "is_anomaly"]  # no id column named: the global row number
+    assert got["row"].tolist() == list(range(30))
+    np.testing.assert_allclose(got["score"], load_detector(run).anomaly_score(X), rtol=1e-7)
 
 
 def test_stream_refuses_bad_input_and_leaves_no_output(run: Path, table: tuple[Path, np.ndarray], tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def test_doctor_names_missing_optional_part_and_its_command(tmp_path: Path) -> N
     assert strict.returncode == 1
 
 
-def test_doctor_fails_when_a_required_part_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+def _without(monkeypatch: pytest.MonkeyPatch, missing: str) -> list:
     import importlib.metadata as md
 
     from aekit import doctor
@@ -94,15 +94,32 @@ def test_doctor_fails_when_a_required_part_is_missing(monkeypatch: pytest.Monkey
     real = md.version
 
     def version(name: str) -> str:
-        if name == "lightning":
+        if name == missing:
             raise md.PackageNotFoundError(name)
         return real(name)
 
     monkeypatch.setattr(doctor.md, "version", version)
-    checks = doctor.check_environment()
+    return doctor.check_environment()
+
+
+def test_doctor_fails_when_a_required_part_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aekit import doctor
+
+    checks = _without(monkeypatch, "pandas")
     bad = [c for c in checks if not c.ok]
-    assert [c.name for c in bad] == ["lightning"] and bad[0].required and "pip install" in bad[0].fix
+    assert [c.name for c in bad] == ["pandas"] and bad[0].required and "pip install" in bad[0].fix
     assert doctor.exit_code(checks) == 1
+
+
+def test_doctor_names_the_torch_extra_without_failing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aekit import doctor
+
+    # torch and Lightning are the `torch` extra: a runtime-only install (aekit[runtime]) is not broken without them
+    checks = _without(monkeypatch, "lightning")
+    bad = [c for c in checks if not c.ok]
+    assert [(c.group, c.name) for c in bad] == [("extra torch", "lightning")] and not bad[0].required
+    assert "aekit[torch]" in bad[0].fix
+    assert doctor.exit_code(checks) == 0 and doctor.exit_code(checks, strict=True) == 1
 
 
 def test_train_denoiser_runs_with_default_speech(tmp_path: Path) -> None:

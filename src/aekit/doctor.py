@@ -19,7 +19,27 @@ from aekit.errors import AekitError
 
 MIN_PYTHON = (3, 11)
 # the CPU build pip finds on this project's machines; scripts/setup.sh pins it
-TORCH_INSTALL = "pip install torch==2.13.0 (scripts/setup.sh does, CPU build)"
+TORCH_INSTALL = "pip install torch==2.13.0 'aekit[torch]' (scripts/setup.sh does, CPU build)"
+
+# The extra that brings each optional top-level module, for the one-line error a command
+# gives when it needs a part that is not installed (aekit.cli.main). torch and Lightning
+# are an extra so that `aekit[runtime]` scores exported files without them.
+MODULE_EXTRAS = {
+    "torch": "torch", "lightning": "torch", "torchinfo": "torch", "tensorboard": "torch",
+    "onnx": "deploy", "onnxruntime": "runtime", "fastapi": "deploy", "uvicorn": "deploy",
+    "httpx": "deploy", "dask": "deploy", "distributed": "deploy", "multipart": "deploy",
+    "pesq": "audio", "pystoi": "audio", "umap": "viz", "pyod": "bench",
+}
+
+
+def missing_part(module: str | None) -> str | None:
+    """One line saying which extra installs ``module`` (a missing import's name), or None if none does."""
+    top = (module or "").split(".")[0]
+    extra = MODULE_EXTRAS.get(top)
+    if extra is None:
+        return None
+    how = TORCH_INSTALL if extra == "torch" else f"pip install 'aekit[{extra}]'"
+    return f"this needs {top}, which is not installed: {how}"
 
 
 @dataclass
@@ -65,7 +85,7 @@ def _package_checks() -> list[Check]:
     checks = []
     for name, extra, spec in _requirements():
         group = "package" if extra is None else f"extra {extra}"
-        fix = (TORCH_INSTALL if name == "torch" else f"pip install '{name}{spec}'") if extra is None \
+        fix = TORCH_INSTALL if name == "torch" else f"pip install '{name}{spec}'" if extra is None \
             else f"pip install 'aekit[{extra}]'"
         try:
             version = md.version(name)
@@ -82,7 +102,8 @@ def _torch_build() -> Check:
     """CPU or CUDA build, read from torch/version.py without importing torch."""
     spec = importlib.util.find_spec("torch")
     if spec is None or not spec.submodule_search_locations:
-        return Check("torch", "torch build", False, "torch not installed", TORCH_INSTALL, required=True)
+        # not required: `aekit[runtime]` and `aekit serve` of an .onnx file work without torch
+        return Check("torch", "torch build", False, "torch not installed", TORCH_INSTALL)
     text = (Path(list(spec.submodule_search_locations)[0]) / "version.py").read_text(errors="replace")
     cuda = re.search(r"^cuda\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", text, flags=re.M)
     return Check("torch", "torch build", True, f"CUDA {cuda.group(1)}" if cuda else "CPU")

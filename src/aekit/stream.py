@@ -190,7 +190,8 @@ def score_stream(model: str | Path | Scorer, source: str | Path, out: str | Path
                  chunk_rows: int = 65536, overwrite: bool = False, progress: bool = False) -> int:
     """Score every row of ``source`` (CSV/Parquet file or folder) into ``out`` (``.csv``/``.parquet``).
 
-    Output columns: ``id_column`` (when given), ``score`` (float64, higher = worse) and
+    Output columns: ``id_column`` (when given, else ``row``: the 0-based row number over all
+    input files in order), ``score`` (float64, higher = worse) and
     ``is_anomaly`` (0/1; all 0 for a plain run). Memory holds one chunk of ``chunk_rows``
     rows. Returns the number of rows written. Raises :class:`ConfigError` for an existing
     ``out`` (without ``overwrite``) or a bad suffix, :class:`DataError` for a missing id
@@ -232,13 +233,15 @@ def score_stream(model: str | Path | Scorer, source: str | Path, out: str | Path
 
 
 def _scored_chunk(scorer: Scorer, f: Path, df: Any, id_column: str | None, first_row: int) -> Any:
-    """One input chunk -> its output frame: ``[id_column,] score, is_anomaly``."""
+    """One input chunk -> its output frame: ``id_column`` (or ``row``), ``score``, ``is_anomaly``."""
     import pandas as pd
 
     if id_column is not None and id_column not in map(str, df.columns):
         raise DataError(f"{f}: id column {id_column!r} not found; columns: {', '.join(map(str, df.columns[:10]))}")
     score, flagged = scorer.fn(_chunk_features(scorer, df, id_column, str(f), first_row))
-    cols: dict[str, Any] = {} if id_column is None else {id_column: df[id_column].to_numpy()}
+    # without an id column the global row number (0-based, over all files in order) says which row each score is
+    cols: dict[str, Any] = {"row": np.arange(first_row, first_row + len(df), dtype=np.int64)} if id_column is None \
+        else {id_column: df[id_column].to_numpy()}
     cols.update(score=np.asarray(score, dtype=np.float64), is_anomaly=np.asarray(flagged).astype(np.int8))
     return pd.DataFrame(cols)
 

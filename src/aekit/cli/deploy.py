@@ -37,7 +37,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind (default loopback only)."),
     port: int = typer.Option(8000, help="TCP port."),
     max_body_mb: float = typer.Option(32.0, help="Largest request body in MB (larger: 413)."),
-    batch_wait_ms: float = typer.Option(2.0, help="Micro-batching: how long to gather concurrent requests."),
+    batch_wait_ms: float = typer.Option(0.0, help="Micro-batching: extra wait for more requests before scoring (0: score what is queued at once; batches still form under load)."),
     max_batch_rows: int = typer.Option(8192, help="Micro-batching: most rows scored in one pass."),
     threads: Optional[int] = typer.Option(None, help="onnxruntime threads (default: its own choice)."),
 ) -> None:

@@ -108,6 +108,13 @@ def _main(argv: list[str] | None) -> None:
         _fail("interrupted", 130)
     except Exit as err:
         raise SystemExit(err.exit_code) from None
+    except ModuleNotFoundError as err:  # an optional part (the torch or deploy extra) is not installed
+        from aekit.doctor import missing_part
+
+        line = missing_part(err.name)
+        if line is None:
+            raise
+        _fail(line)
     except FileNotFoundError as err:
         _fail(f"file not found: {err.filename or err}")
     except OSError as err:  # permission denied, disk full, a folder where a file should go, ...
