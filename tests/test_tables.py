@@ -77,6 +77,14 @@ def test_column_roles_from_one_place() -> None:
     assert not hasattr(det, "table_") and list(det.feature_names_in_) == list("abc")
 
 
+def test_explore_lists_the_same_roles(tmp_path: Path) -> None:
+    from aekit.reports.explore import profile_data
+
+    mixed_table(120, 0).to_csv(tmp_path / "orders.csv", index=False)
+    notes = " ".join(profile_data(tmp_path / "orders.csv").notes)
+    assert "order_id: id" in notes and "ts: date" in notes and "channel: categorical" in notes and "comment: text" in notes
+
+
 def test_fit_on_a_mixed_table_and_a_json_round_trip_scores_the_same(tmp_path: Path) -> None:
     import aekit
 
@@ -179,6 +187,9 @@ def test_chunked_score_equals_in_memory_and_reports_what_it_filled(files: dict[s
     assert not (tmp_path / "text.out.csv").exists()
     from aekit.stream import score_stream
 
+    new.to_parquet(tmp_path / "new.parquet")  # pyarrow batches type each chunk on their own, too
+    score_stream(files["run"], tmp_path / "new.parquet", tmp_path / "p.csv", chunk_rows=6)
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["score"], expected, rtol=1e-6)
     new.assign(discount=1.0).to_csv(tmp_path / "extra.csv", index=False)
     new.drop(columns=["amount"]).to_csv(tmp_path / "short.csv", index=False)
     for name, message in (("extra", "unknown column 'discount'"), ("short", "column 'amount' is missing")):

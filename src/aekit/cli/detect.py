@@ -136,7 +136,7 @@ def _read_table_file(data: str, label_column: str | None, series: bool | None) -
     if series or is_builtin(data) or not path.is_file() or not path.name.lower().endswith((".csv", ".csv.gz", ".parquet")):
         return None
     df = read_table(path)
-    name = path.name[: -len(".csv.gz")] if path.name.lower().endswith(".csv.gz") else path.stem
+    name = path.stem  # as aekit.data.load_dataset names a table
     if len(df) == 0:
         return table_to_dataset(df, name=name, label_column=label_column), None, None  # says "no rows"
     frame, y = split_label(df, name, label_column)

@@ -115,7 +115,10 @@ def as_text(values: Any) -> np.ndarray:
     """
     import pandas as pd
 
-    raw = np.asarray(pd.Series(values).to_numpy(dtype=object, na_value=np.nan), dtype=object)
+    series = pd.Series(values)
+    raw = np.asarray(series.to_numpy(dtype=object, na_value=np.nan), dtype=object)
+    if pd.api.types.infer_dtype(series, skipna=True) == "string":  # the common case: text and gaps, no cell to convert
+        return raw
     out = np.empty(len(raw), dtype=object)
     for i, v in enumerate(raw):
         if v is None or (isinstance(v, float) and v != v) or v is pd.NaT or v is pd.NA:
