@@ -12,7 +12,8 @@ detect`` and :class:`~aekit.apps.detect.AutoencoderDetector` act on them):
   is left out on purpose: data scored later comes from later years, and a year the model
   never saw would flag every new row;
 * ``id``: unique per row and named like an id (``id``, ``customer_id``, ``CustomerID``, ...),
-  or integers that increase down the table, or strings unique per row. Not a feature; the
+  or (over at least :data:`ID_MIN_ROWS` rows) integers that increase down the table or strings
+  unique per row. Not a feature; the
   first one is kept as the row identifier (``aekit detect`` writes it beside the scores);
 * ``text``: strings with more distinct values than a category may have, but not unique:
   dropped (free text needs a text model, not a one-hot column per phrase);
@@ -50,6 +51,7 @@ from aekit.errors import DataError, ModelFileError
 MAX_CATEGORIES = 50  # distinct values a string column may have and still be one-hot encoded
 DATE_SHARE = 0.9  # share of a column's non-empty values that must parse as dates under one format
 DATE_PARTS = ("month", "day", "weekday")  # plus "hour" when training times are not all midnight
+ID_MIN_ROWS = 10  # an unnamed column is an id only when it is unique over at least this many rows
 FEATURE_ROLES = ("numeric", "categorical", "date")  # roles that become model inputs
 ID_NAMES = {"id", "uuid", "guid", "key", "index", "rowid", "row_id", "unnamed: 0"}
 STATE_FORMAT = "aekit-table/1"
@@ -164,7 +166,7 @@ def _role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRole:
         if unique_per_row and types.is_integer_dtype(s):
             if _id_name(name):
                 return ColumnRole(name, "id", "unique per row, named like an id")
-            if bool(np.all(np.diff(nonnull.to_numpy()) > 0)):
+            if n_rows >= ID_MIN_ROWS and bool(np.all(np.diff(nonnull.to_numpy()) > 0)):
                 return ColumnRole(name, "id", "integers increasing down the table")
         if unique_per_row and _id_name(name):
             return ColumnRole(name, "id", "unique per row, named like an id")
@@ -177,7 +179,7 @@ def _role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRole:
         fmt = _date_format(text)
         if fmt is not None:
             return ColumnRole(name, "date", date_format=fmt)
-        if unique_per_row:
+        if unique_per_row and (n_rows >= ID_MIN_ROWS or _id_name(name)):
             return ColumnRole(name, "id", "a different string in every row")
     if distinct <= max_categories:
         return ColumnRole(name, "categorical")
