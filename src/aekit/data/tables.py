@@ -241,6 +241,9 @@ class TablePreprocessor:
                 stamps = self._dates(df[r.name], r)
                 has_time = bool(((stamps.dt.hour != 0) | (stamps.dt.minute != 0)).fillna(False).any())
                 self.date_parts_[r.name] = [*DATE_PARTS, *(("hour",) if has_time else ())]
+        clash = [(p, d) for d, parts in self.date_parts_.items() for p in (f"{d}_{q}" for q in parts) if p in df.columns]
+        if clash:
+            raise DataError(f"column {clash[0][0]!r} has the name of a part of date column {clash[0][1]!r}; rename one of them")
         frame = self._frame(df)
         self.fill_, self.categories_ = {}, {}
         for col in self._numeric_inputs():
@@ -400,8 +403,7 @@ class TablePreprocessor:
             elif r.role == "categorical":
                 values = frame[r.name]
                 n = int(values.isna().sum())
-                known = set(self.categories_.get(r.name, ()))
-                unseen = int(sum(1 for v in values.dropna() if v not in known))
+                unseen = int((values.notna() & ~values.isin(self.categories_.get(r.name, []))).sum())
                 if unseen:
                     counts.unseen[r.name] = unseen
             else:
