@@ -157,20 +157,21 @@ def _role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRole:
     nonnull = s.dropna()
     if len(nonnull) == 0:
         return ColumnRole(name, "empty", "no values")
-    unique_per_row = len(nonnull) == n_rows and nonnull.nunique() == n_rows and n_rows > 1
+    complete = len(nonnull) == n_rows and n_rows > 1
     if types.is_datetime64_any_dtype(s):
         return ColumnRole(name, "constant", "one value") if nonnull.nunique() == 1 else ColumnRole(name, "date")
     if types.is_numeric_dtype(s) and not types.is_bool_dtype(s):
-        if nonnull.nunique() == 1:
-            return ColumnRole(name, "constant", f"always {nonnull.iloc[0]!r}")
-        if unique_per_row and types.is_integer_dtype(s):
+        values = nonnull.to_numpy()
+        if values.min() == values.max():
+            return ColumnRole(name, "constant", f"always {values[0]!r}")
+        # only an integer or id-named column pays for counting distinct values (wide float tables stay cheap)
+        if complete and (_id_name(name) or types.is_integer_dtype(s)) and nonnull.nunique() == n_rows:
             if _id_name(name):
                 return ColumnRole(name, "id", "unique per row, named like an id")
-            if n_rows >= ID_MIN_ROWS and bool(np.all(np.diff(nonnull.to_numpy()) > 0)):
+            if n_rows >= ID_MIN_ROWS and bool(np.all(np.diff(values) > 0)):
                 return ColumnRole(name, "id", "integers increasing down the table")
-        if unique_per_row and _id_name(name):
-            return ColumnRole(name, "id", "unique per row, named like an id")
         return ColumnRole(name, "numeric")
+    unique_per_row = complete and nonnull.nunique() == n_rows
     text = as_text(nonnull)
     distinct = len(set(text))
     if distinct == 1:
