@@ -130,8 +130,8 @@ def _profile_table(path: Path, label_column: str | None) -> DataProfile:
                        X=flat.astype(np.float32))
     prof.problems += _feature_problems(features, len(df))
     if other:
-        prof.problems.append(f"non-numeric column(s) {', '.join(map(str, other[:10]))}: `aekit detect` encodes them by their "
-                             "role (below); for other commands encode or drop them before training")
+        prof.problems.append(f"non-numeric column(s) {', '.join(map(str, other[:10]))}: `aekit detect` encodes them by their column "
+                             "role (see the note); for other commands encode or drop them before training")
     from aekit.data.tables import column_roles  # the one place column roles are decided
 
     roles = [r for r in column_roles(feats) if r.role != "numeric"]
