@@ -106,6 +106,8 @@ def test_fit_on_a_mixed_table_and_a_json_round_trip_scores_the_same(tmp_path: Pa
     back = aekit.load(tmp_path / "run")
     np.testing.assert_array_equal(back.anomaly_score(df), scores)
     assert back.table_.feature_names_out_ == t.feature_names_out_
+    with pytest.raises(DataError, match="this run takes a table"):  # encoded numbers are not the table
+        back.anomaly_score(np.zeros((2, 11)))
     # ids and dropped columns are optional at scoring; column order does not matter
     np.testing.assert_array_equal(back.anomaly_score(df.drop(columns=["order_id", "comment", "country"]).iloc[:, ::-1]), scores)
 
