@@ -41,7 +41,7 @@ def run(data: str, shots: list[int], seeds: list[int], epochs: int, limit: int |
     from aekit.data import load_dataset, split_dataset
 
     ds = load_dataset(data, limit=limit)
-    sp = split_dataset(ds, val_fraction=0.0, test_fraction=None if ds.X_test is not None else 0.2, seed=0)
+    sp = split_dataset(ds, validation_fraction=0.0, test_fraction=None if ds.X_test is not None else 0.2, seed=0)
     Xte, yte = sp.test.X, sp.test.y
     if test_limit is not None:
         Xte, yte = Xte[:test_limit], yte[:test_limit]

@@ -260,9 +260,10 @@ def _series_spec(det: Any, where: str) -> ScoringSpec:
     return spec
 
 
-def _load_source(source: Any) -> tuple[Any, ScoringSpec, str]:
+def _load_source(source: Any, encoded_table: bool = False) -> tuple[Any, ScoringSpec, str]:
     """``source``: a run folder, or what :func:`aekit.load` returns for one (a
-    :class:`~aekit.runs.TrainedAutoencoder` or a fitted application) -> (model, spec, name for messages)."""
+    :class:`~aekit.runs.TrainedAutoencoder` or a fitted application) -> (model, spec, name for messages).
+    A run fitted on a mixed-type table is refused unless ``encoded_table`` (see :func:`export_bytes`)."""
     where, names = "model", None
     if isinstance(source, (str, Path)):
         path = Path(source)
@@ -278,6 +279,11 @@ def _load_source(source: Any) -> tuple[Any, ScoringSpec, str]:
     from aekit.apps.base import AutoencoderEstimator
     from aekit.apps.detect import AutoencoderDetector, SeriesDetector
     from aekit.runs import TrainedAutoencoder
+
+    if getattr(source, "table_", None) is not None and not encoded_table:
+        raise ConfigError(f"{where}: this run preprocesses a mixed-type table (ids, gaps, text, category or date columns; "
+                          "aekit.data.tables) before its model and an aekit ONNX export takes float rows only, so it cannot be exported; "
+                          f"score it with `aekit score {where} DATA` or serve it with `aekit serve {where}`")
 
     if isinstance(source, TrainedAutoencoder):
         names = (source.meta.get("data") or {}).get("feature_names") or source.meta.get("feature_names")
@@ -316,8 +322,13 @@ def _metadata(spec: ScoringSpec, outputs: Sequence[str]) -> dict[str, str]:
     }
 
 
-def export_bytes(source: Any, feature_names: Sequence[str] | None = None) -> bytes:
+def export_bytes(source: Any, feature_names: Sequence[str] | None = None, encoded_table: bool = False) -> bytes:
     """The ONNX file of ``source`` (run folder, TrainedAutoencoder or fitted detector) as bytes.
+
+    A detector fitted on a mixed-type table (:mod:`aekit.data.tables`) is refused: its
+    one-hot encoding and date parsing take strings, which this export does not carry.
+    ``encoded_table=True`` exports it anyway with the *encoded* features as its input
+    (``feature_names_out_``): what ``aekit serve`` runs after encoding each request itself.
 
     Raises :class:`ConfigError` naming the family and the reason when it cannot be exported,
     :class:`ModelFileError` when the run folder is not a readable aekit run.
@@ -325,7 +336,7 @@ def export_bytes(source: Any, feature_names: Sequence[str] | None = None) -> byt
     import onnx
     import torch
 
-    model, spec, where = _load_source(source)
+    model, spec, where = _load_source(source, encoded_table)
     if feature_names is not None:
         names = [str(n) for n in feature_names]
         if len(names) != spec.n_features or len(set(names)) != len(names):

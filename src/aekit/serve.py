@@ -150,8 +150,17 @@ class Unsupported(Exception):
     """A request body of another content type than JSON or multipart (answered with 415)."""
 
 
-def _rows_schema() -> Any:
+def _rows_schema(table: bool = False) -> Any:
     from pydantic import BaseModel, Field
+
+    if table:
+        class TableRows(BaseModel):
+            """Rows of a mixed-type table: objects keyed by column name (or lists in column order);
+            text for categories and dates, ``null`` for a missing value (filled as in training)."""
+
+            rows: list[list[float | str | bool | None]] | list[dict[str, float | str | bool | None]] = Field(min_length=1)
+
+        return TableRows
 
     class Rows(BaseModel):
         """Rows to score: lists of numbers in feature order, or objects keyed by feature name."""
@@ -161,14 +170,77 @@ def _rows_schema() -> Any:
     return Rows
 
 
+class TableModel:
+    """A mixed-type table run served: its model's export (taking the encoded features) behind
+    the run's own preprocessing (:class:`aekit.data.tables.TablePreprocessor`), so requests
+    carry the table's columns as they are (text for categories and dates, ``null`` for gaps;
+    a category never seen in training encodes as all zeros). Everything else is the export's."""
+
+    def __init__(self, inner: Any, table: Any) -> None:
+        self.inner = inner
+        self.table = table
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The table's feature columns (what a request sends)."""
+        return list(self.table.feature_columns)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.table.feature_columns)
+
+    def prepare(self, X: Any, ignore: Any = ()) -> np.ndarray:
+        """Rows of the table (a DataFrame, or rows of the feature columns in order) -> encoded float32 features."""
+        df = self.table.as_frame(X)
+        drop = [c for c in df.columns if c in set(map(str, ignore))]
+        return self.inner.prepare(self.table.transform(df.drop(columns=drop)).astype(np.float32))
+
+    def info(self) -> dict[str, Any]:
+        out = self.inner.info()
+        out.update(feature_names=self.feature_names, n_features=self.n_features,
+                   encoded_features=self.inner.feature_names, table=self.table.to_dict()["columns"])
+        return out
+
+
+def _table_rows(model: TableModel, rows: list[Any]) -> np.ndarray:
+    """JSON rows of a mixed-type table, each checked for unknown and missing columns, encoded."""
+    import pandas as pd
+
+    if not isinstance(rows[0], dict):
+        widths = {len(r) for r in rows}
+        if len(widths) > 1:
+            raise DataError(f"rows have different lengths ({', '.join(map(str, sorted(widths)))})")
+        return model.prepare(pd.DataFrame(rows, columns=model.feature_names) if widths == {model.n_features}
+                             else np.asarray(rows, dtype=object))
+    known, needed = set(model.table.known_columns), model.feature_names
+    for i, row in enumerate(rows):
+        unknown = [k for k in row if k not in known]
+        if unknown:
+            raise DataError(f"rows.{i}: unknown feature {unknown[0]!r}")
+        missing = [n for n in needed if n not in row]
+        if missing:
+            raise DataError(f"rows.{i}: missing feature {missing[0]!r} (send null for a missing value)")
+    return model.prepare(pd.DataFrame.from_records(rows))
+
+
 def _one_line(err: Any) -> str:
     """The deepest pydantic error as ``field: message`` (e.g. ``rows.0.2: Input should be a valid number``)."""
     first = max(err.errors(), key=lambda e: len(e.get("loc", ())))  # the union branch that got furthest
-    loc = ".".join(str(p) for p in first.get("loc", ()) if p not in ("list[list[float]]", "list[dict[str,float]]"))
+    loc = ".".join(str(p) for p in first.get("loc", ()) if not _type_step(p))
     return f"{loc or 'body'}: {first.get('msg', 'invalid')}"
 
 
+def _type_step(part: Any) -> bool:
+    """Whether a pydantic error location step names a type of the schema's unions (``list[list[float]]``, ``str``)."""
+    return isinstance(part, str) and (part.startswith(("list[", "dict[", "nullable[", "union[")) or part in ("float", "str", "bool"))
+
+
 def _rows_to_array(model: Any, rows: list[Any]) -> np.ndarray:
+    if isinstance(model, TableModel):
+        return _table_rows(model, rows)
     if isinstance(rows[0], dict):
         names = model.feature_names
         if names is None:
@@ -215,7 +287,7 @@ def create_app(model: Any, cfg: ServeConfig | None = None) -> Any:
     from pydantic import ValidationError
 
     cfg = cfg or ServeConfig()
-    rows_schema = _rows_schema()
+    rows_schema = _rows_schema(table=isinstance(model, TableModel))
     batcher = MicroBatcher(model, cfg.batch_wait_s, cfg.max_batch_rows)
 
     @contextlib.asynccontextmanager
@@ -302,15 +374,33 @@ def create_app(model: Any, cfg: ServeConfig | None = None) -> Any:
 
 
 def load_for_serving(source: str | Path, threads: int | None = None) -> Any:
-    """An ``.onnx`` export, or a run folder exported in memory, as an :class:`~aekit.runtime.ExportedModel`."""
+    """An ``.onnx`` export, or a run folder exported in memory, as an :class:`~aekit.runtime.ExportedModel`
+    (a :class:`TableModel` around it for a run fitted on a mixed-type table)."""
     from aekit.runtime import load_exported
 
     path = Path(source)
     if path.is_dir():
         from aekit.export import export_bytes
 
-        return load_exported(export_bytes(path), threads=threads)
+        table = _table_of(path)
+        model = load_exported(export_bytes(path, encoded_table=table is not None), threads=threads)
+        return model if table is None else TableModel(model, table)
     return load_exported(path, threads=threads)
+
+
+def _table_of(run: Path) -> Any:
+    """The table preprocessing saved in ``run``'s ``model.json``, or ``None`` (also when unreadable: the export says why)."""
+    import json
+
+    try:
+        state = ((json.loads((run / "model.json").read_text()).get("estimator") or {}).get("state") or {}).get("table")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if state is None:
+        return None
+    from aekit.data.tables import TablePreprocessor
+
+    return TablePreprocessor.from_dict(state)
 
 
 def run_server(source: str | Path, cfg: ServeConfig) -> None:

@@ -37,14 +37,20 @@ class Scorer:
     """Scores float32 rows ``(n, n_features)``: ``fn(x) -> (score float64 (n,), flagged bool (n,))``.
 
     ``feature_names``: when known, frame columns are matched by name; ``threshold``: ``None``
-    for a plain run (nothing is flagged).
+    for a plain run (nothing is flagged). A detector fitted on a mixed-type table
+    (:mod:`aekit.data.tables`) takes the chunk's frame itself (``frame``), names its row id
+    column (``id_column``, copied beside the scores when the input has it) and adds up the
+    values its preprocessing filled in or found unseen (``counts``).
     """
 
-    fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+    fn: Callable[[Any], tuple[np.ndarray, np.ndarray]]
     n_features: int
     feature_names: list[str] | None
     threshold: float | None
     label: str
+    frame: bool = False
+    id_column: str | None = None
+    counts: Any = None
 
 
 def open_scorer(source: str | Path) -> Scorer:
@@ -72,6 +78,19 @@ def open_scorer(source: str | Path) -> Scorer:
         raise ConfigError(f"{path}: a series detector scores a whole series; streaming scores independent rows")
     if isinstance(obj, AutoencoderDetector):
         value = float(obj.threshold_.value)
+        table = getattr(obj, "table_", None)
+        if table is not None:  # text, dates, ids, gaps: the frame goes to the detector, which encodes it
+            from aekit.data.tables import TableCounts
+
+            tally = TableCounts()
+
+            def table_fn(df: Any) -> tuple[np.ndarray, np.ndarray]:
+                s = obj.anomaly_score(df)
+                tally.add(obj.table_.last_counts_)
+                return s, s > value
+
+            return Scorer(table_fn, len(table.feature_columns), table.known_columns, value, f"detector {path.name}",
+                          frame=True, id_column=table.id_column_, counts=tally)
         names = list(obj.feature_names_in_) if hasattr(obj, "feature_names_in_") else _recorded_names(path)
 
         def det_fn(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +180,7 @@ def _total_rows(files: list[Path]) -> int | None:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
-def _chunk_features(scorer: Scorer, df: Any, id_column: str | None, where: str, first_row: int) -> np.ndarray:
+def _chunk_features(scorer: Scorer, df: Any, id_column: str | None, where: str, first_row: int) -> Any:
     from aekit.runtime import frame_to_array
 
     ignore = {id_column} if id_column else set()
@@ -169,6 +188,9 @@ def _chunk_features(scorer: Scorer, df: Any, id_column: str | None, where: str, 
         ignore |= {str(c) for c in df.columns if str(c).lower() in LABEL_COLUMNS}
     else:
         ignore |= {str(c) for c in df.columns if str(c).lower() in LABEL_COLUMNS and str(c) not in scorer.feature_names}
+    if scorer.frame:  # the scorer checks and encodes the columns itself (aekit.data.tables)
+        frame = df.rename(columns=str)
+        return frame.drop(columns=[c for c in frame.columns if c in ignore])
     try:
         return frame_to_array(df, scorer.n_features, scorer.feature_names, ignore)
     except DataError as err:
@@ -190,7 +212,8 @@ def score_stream(model: str | Path | Scorer, source: str | Path, out: str | Path
                  chunk_rows: int = 65536, overwrite: bool = False, progress: bool = False) -> int:
     """Score every row of ``source`` (CSV/Parquet file or folder) into ``out`` (``.csv``/``.parquet``).
 
-    Output columns: ``id_column`` (when given, else ``row``: the 0-based row number over all
+    Output columns: ``id_column`` (when given; for a run fitted on a mixed-type table, its
+    own id column when the input has it; else ``row``: the 0-based row number over all
     input files in order), ``score`` (float64, higher = worse) and
     ``is_anomaly`` (0/1; all 0 for a plain run). Memory holds one chunk of ``chunk_rows``
     rows. Returns the number of rows written. Raises :class:`ConfigError` for an existing
@@ -238,7 +261,14 @@ def _scored_chunk(scorer: Scorer, f: Path, df: Any, id_column: str | None, first
 
     if id_column is not None and id_column not in map(str, df.columns):
         raise DataError(f"{f}: id column {id_column!r} not found; columns: {', '.join(map(str, df.columns[:10]))}")
-    score, flagged = scorer.fn(_chunk_features(scorer, df, id_column, str(f), first_row))
+    if id_column is None and scorer.id_column is not None and scorer.id_column in map(str, df.columns):
+        id_column = scorer.id_column
+    try:
+        score, flagged = scorer.fn(_chunk_features(scorer, df, id_column, str(f), first_row))
+    except DataError as err:
+        if not scorer.frame:
+            raise
+        raise DataError(f"{f}: {err}") from None
     # without an id column the global row number (0-based, over all files in order) says which row each score is
     cols: dict[str, Any] = {"row": np.arange(first_row, first_row + len(df), dtype=np.int64)} if id_column is None \
         else {id_column: df[id_column].to_numpy()}

@@ -200,8 +200,11 @@ class AutoencoderEstimator(BaseEstimator):
 
         if not hasattr(self, "history_") and not hasattr(self, "model_"):
             raise ConfigError(f"{type(self).__name__} is not fitted; call fit() first")
+        state = self._state()
+        if getattr(self, "table_", None) is not None:  # a mixed-type table's preprocessing (aekit.data.tables)
+            state["table"] = self.table_.to_dict()
         estimator = {"class": type(self).__name__, "params": _json_safe(self.get_params(deep=False)),
-                     "state": _json_safe(self._state())}
+                     "state": _json_safe(state)}
         return save_model(Path(folder), self._saved_model(), preprocessing=self._preprocessing(),
                           kind=self.kind, extra={"estimator": estimator})
 
@@ -220,6 +223,10 @@ class AutoencoderEstimator(BaseEstimator):
         try:
             obj = cls(**est.get("params", {}))
             obj._restore(est.get("state", {}), model, meta.get("preprocessing"))
+            if (est.get("state") or {}).get("table") is not None:
+                from aekit.data.tables import TablePreprocessor
+
+                obj.table_ = TablePreprocessor.from_dict(est["state"]["table"])
         except (TypeError, KeyError, ValueError) as err:
             raise ModelFileError(f"model.json: {cls.kind} state does not fit this aekit version ({type(err).__name__}: {err})") from None
         return obj

@@ -131,7 +131,9 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
             raise ConfigError(f"score_type must be one of {', '.join(SCORES)}, got {self.score_type!r}")
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
-        return self._validate_table(X, reset)
+        from aekit.data.tables import table_input  # a DataFrame with text, dates, ids or gaps: encoded (table_)
+
+        return self._validate_table(table_input(self, X, reset), reset)
 
     def _shape(self, n_features: int) -> tuple[int, ...]:
         shape = (n_features,) if self.input_shape is None else tuple(int(s) for s in self.input_shape)

@@ -59,13 +59,16 @@ def detect(
     if threshold not in METHODS:
         raise ConfigError(f"--threshold must be {THRESHOLDS}; got {threshold!r}")
     opts = {"label_column": label_column} if label_column else {}
-    ds = load_dataset(data, **opts)
+    # a CSV/Parquet table is read once here; one with text, dates, ids or gaps is encoded (aekit.data.tables)
+    ds, frame, table = _read_table_file(data, label_column, series) or (load_dataset(data, **opts), None, None)
     is_series = ds.kind == "series" if series is None else series
     if is_series and ds.X.ndim > 2:
         raise ConfigError(f"{ds.name} holds {len(ds.X)} sequences of shape {ds.shape} (examples), not one long series: "
                           "drop --series to score each sequence")
     console().print(_describe(ds, is_series, window, stride), markup=False)
-    X = ds.X.reshape(len(ds.X), -1)
+    if table is not None:
+        console().print(table.summary(), markup=False)
+    X = ds.X.reshape(len(ds.X), -1) if frame is None else frame  # the detector fits the table's preprocessing itself
     y = None if ds.y is None else np.asarray(ds.y)
     if y is not None and not np.isin(y, (0, 1)).all():
         raise ConfigError(f"{ds.name}: labels must be 0 (normal) / 1 (anomaly) to evaluate; found {np.unique(y)[:5].tolist()}")
@@ -103,18 +106,45 @@ def detect(
         save_detector(det, tmp)
         if not is_series and ds.feature_names and len(ds.feature_names) == X.shape[1]:
             _record_feature_names(tmp, ds.feature_names)
-        _write_scores(tmp / "scores.csv", scores, flagged, y)
+        _write_scores(tmp / "scores.csv", scores, flagged, y, ids=None if table is None or table.id_column_ is None
+                      else (table.id_column_, frame[table.id_column_].to_numpy()))
         atomic_save_json(tmp / "metrics.json", metrics)
         _write_config(tmp, data, det, is_series)
         if not is_series:  # held-out examples for the report's figures (a series is drawn from its scores)
             from aekit.runs import save_examples
 
-            save_examples(tmp, X if ds.X.ndim <= 2 else ds.X, y)
+            save_examples(tmp, X if ds.X.ndim <= 2 and frame is None else ds.X, y)
         from aekit.reports.html import write_report
 
         write_report(tmp, shown_as=run)
         write_state(tmp, "finished")
     _report(metrics, run)
+
+
+def _read_table_file(data: str, label_column: str | None, series: bool | None) -> tuple[Any, Any, Any] | None:
+    """A CSV/Parquet file as ``(Dataset, feature frame or None, fitted TablePreprocessor or None)``; ``None``
+    for other data. A table with text, category, date or id columns or missing values
+    (:func:`aekit.data.tables.needs_preprocessing`) comes with its feature frame (labels taken
+    out; what the detector fits) and the preprocessing, whose encoded features the Dataset holds."""
+    import numpy as np
+
+    from aekit.data.dataset import Dataset
+    from aekit.data.loaders import is_builtin, read_table, split_label, table_to_dataset
+    from aekit.data.tables import TablePreprocessor, needs_preprocessing
+
+    path = Path(data).expanduser()
+    if series or is_builtin(data) or not path.is_file() or not path.name.lower().endswith((".csv", ".csv.gz", ".parquet")):
+        return None
+    df = read_table(path)
+    name = path.stem  # as aekit.data.load_dataset names a table
+    if len(df) == 0:
+        return table_to_dataset(df, name=name, label_column=label_column), None, None  # says "no rows"
+    frame, y = split_label(df, name, label_column)
+    if not needs_preprocessing(frame):
+        return table_to_dataset(df, name=name, label_column=label_column), None, None
+    table = TablePreprocessor().fit(frame)
+    ids = None if table.id_column_ is None else frame[table.id_column_].astype(str).tolist()
+    return Dataset(table.transform(frame).astype(np.float32), y, name=name, kind="table", ids=ids), frame, table
 
 
 def _model_settings(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -172,12 +202,21 @@ def _record_feature_names(run: Path, names: list[str]) -> None:
     atomic_save_json(run / "model.json", meta)
 
 
-def _write_scores(path: Path, scores: Any, flagged: Any, labels: Any = None) -> None:
-    """CSV with one row per input row/point: ``score,is_anomaly[,label]``."""
+def _write_scores(path: Path, scores: Any, flagged: Any, labels: Any = None, ids: tuple[str, Any] | None = None) -> None:
+    """CSV with one row per input row/point: ``[id,]score,is_anomaly[,label]``; ``ids``: (column name, values)."""
     import numpy as np
 
     from aekit.io import atomic_write_with
 
+    if ids is not None:  # ids may be text: written through pandas
+        import pandas as pd
+
+        cols = {ids[0]: ids[1], "score": np.asarray(scores, dtype=np.float64), "is_anomaly": np.asarray(flagged).astype(np.int64)}
+        if labels is not None:
+            cols["label"] = np.asarray(labels).astype(np.int64)
+        frame = pd.DataFrame(cols)
+        atomic_write_with(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.8g"))
+        return
     cols = [np.asarray(scores, dtype=np.float64), np.asarray(flagged).astype(np.int64)]
     header = "score,is_anomaly"
     if labels is not None:
@@ -263,6 +302,8 @@ def score(
                          progress=not quiet)
         how = "no threshold" if scorer.threshold is None else f"threshold {scorer.threshold:.6g}"
         console().print(f"wrote {n} scores to {target} ({scorer.label}, {how})")
+        if scorer.counts is not None and scorer.counts.line():  # a mixed-type table's gaps and unseen categories
+            console().print(scorer.counts.line(), markup=False)
         return
     if id_column is not None:
         raise ConfigError("--id-column needs a CSV/Parquet input (and no --contamination)")

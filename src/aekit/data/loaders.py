@@ -268,15 +268,37 @@ def _load_image_file(path: Path, color: bool = False, **_: Any) -> Dataset:
     return Dataset(X, name=path.stem, kind="image", ids=[path.name])
 
 
-def _load_table(path: Path, label_column: str | None = None, id_column: str | None = None, **_: Any) -> Dataset:
+def read_table(path: Path) -> Any:
+    """A CSV or Parquet file as a pandas DataFrame (one-line :class:`DataError` when it does not parse)."""
     import pandas as pd
 
     try:
-        df = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+        return pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
     except Exception as err:  # pandas raises many parser error types
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise DataError(f"{path}: cannot parse table ({msg})") from None
-    return table_to_dataset(df, name=path.stem, label_column=label_column, id_column=id_column)
+
+
+def _load_table(path: Path, label_column: str | None = None, id_column: str | None = None, **_: Any) -> Dataset:
+    return table_to_dataset(read_table(path), name=path.stem, label_column=label_column, id_column=id_column)
+
+
+def split_label(df: Any, name: str = "table", label_column: str | None = None) -> tuple[Any, np.ndarray | None]:
+    """``(features, labels)`` of a DataFrame: the label column named, or the one named like a
+    label (``label``, ``y``, ``class``, ``target``), taken out; ``None`` labels without one."""
+    if label_column is not None and label_column not in df.columns:
+        raise DataError(f"{name}: label column {label_column!r} not found; columns: {', '.join(map(str, df.columns))}")
+    label = label_column or next((c for c in df.columns if str(c).lower() in LABEL_COLUMNS), None)
+    if label is None:
+        return df, None
+    y_raw = df[label]
+    empty = np.flatnonzero(y_raw.isna().to_numpy())
+    if len(empty):  # category codes would turn them into a -1 label that is nowhere in the file
+        rows = ", ".join(str(i + 1) for i in empty[:5]) + (", ..." if len(empty) > 5 else "")
+        raise DataError(f"{name}: label column {label!r} has {len(empty)} empty cell{'s' if len(empty) != 1 else ''} "
+                        f"(data row{'s' if len(empty) != 1 else ''} {rows}); fill or drop those rows")
+    y = y_raw.to_numpy() if y_raw.dtype.kind in "iub" else y_raw.astype("category").cat.codes.to_numpy()
+    return df.drop(columns=[label]), np.asarray(y).astype(np.int64)
 
 
 def table_to_dataset(df: Any, name: str = "table", label_column: str | None = None, id_column: str | None = None) -> Dataset:
@@ -290,22 +312,11 @@ def table_to_dataset(df: Any, name: str = "table", label_column: str | None = No
             raise DataError(f"{name}: id column {id_column!r} not found; columns: {', '.join(map(str, df.columns))}")
         ids = df[id_column].astype(str).tolist()
         df = df.drop(columns=[id_column])
-    if label_column is not None and label_column not in df.columns:
-        raise DataError(f"{name}: label column {label_column!r} not found; columns: {', '.join(map(str, df.columns))}")
-    label = label_column or next((c for c in df.columns if str(c).lower() in LABEL_COLUMNS), None)
-    y = None
-    if label is not None:
-        y_raw = df[label]
-        empty = np.flatnonzero(y_raw.isna().to_numpy())
-        if len(empty):  # category codes would turn them into a -1 label that is nowhere in the file
-            rows = ", ".join(str(i + 1) for i in empty[:5]) + (", ..." if len(empty) > 5 else "")
-            raise DataError(f"{name}: label column {label!r} has {len(empty)} empty cell{'s' if len(empty) != 1 else ''} "
-                            f"(data row{'s' if len(empty) != 1 else ''} {rows}); fill or drop those rows")
-        y = y_raw.to_numpy() if y_raw.dtype.kind in "iub" else y_raw.astype("category").cat.codes.to_numpy()
-        df = df.drop(columns=[label])
+    df, y = split_label(df, name, label_column)
     non_numeric = [str(c) for c in df.columns if df[c].dtype.kind not in "iufb"]
     if non_numeric:
-        raise DataError(f"{name}: non-numeric columns {', '.join(non_numeric[:5])}; encode or drop them first")
+        raise DataError(f"{name}: non-numeric columns {', '.join(non_numeric[:5])}; encode or drop them first "
+                        "(`aekit detect` and AutoencoderDetector on a DataFrame do it: aekit.data.tables)")
     X = df.to_numpy(dtype=np.float32)
     nan_cols = [str(c) for c, bad in zip(df.columns, ~np.isfinite(X).all(axis=0)) if bad]
     if nan_cols:

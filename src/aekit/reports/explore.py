@@ -130,7 +130,14 @@ def _profile_table(path: Path, label_column: str | None) -> DataProfile:
                        X=flat.astype(np.float32))
     prof.problems += _feature_problems(features, len(df))
     if other:
-        prof.problems.append(f"non-numeric column(s) {', '.join(map(str, other[:10]))}: encode or drop them before training")
+        prof.problems.append(f"non-numeric column(s) {', '.join(map(str, other[:10]))}: `aekit detect` encodes them by their column "
+                             "role (see the note); for other commands encode or drop them before training")
+    from aekit.data.tables import column_roles  # the one place column roles are decided
+
+    roles = [r for r in column_roles(feats) if r.role != "numeric"]
+    if roles:
+        prof.notes.append("column roles (how `aekit detect` treats them; numeric otherwise): " + "; ".join(
+            f"{r.name}: {r.role}" + (f" ({r.note})" if r.note else "") for r in roles[:20]))
     prof.duplicates = int(df.duplicated().sum())
     if label is not None:
         prof.class_counts = _class_counts(df[label].astype(str))

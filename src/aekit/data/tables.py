@@ -1,0 +1,515 @@
+"""Real-world tables: text, categories, dates, ids and missing values in, numbers out.
+
+A CSV as people keep them has more than numbers. :func:`column_roles` gives every column
+one role, the one place this is decided (``aekit explore`` shows the roles, ``aekit
+detect`` and :class:`~aekit.apps.detect.AutoencoderDetector` act on them):
+
+* ``numeric``: numbers (gaps are filled with the training median);
+* ``categorical``: strings or booleans with at most :data:`MAX_CATEGORIES` distinct values,
+  one-hot encoded (gaps filled with the training mode);
+* ``date``: strings that parse as dates under one format (or a datetime column), expanded
+  to month, day of month, weekday and (when the times are not all midnight) hour. The year
+  is left out on purpose: data scored later comes from later years, and a year the model
+  never saw would flag every new row;
+* ``id``: unique per row and named like an id (``id``, ``customer_id``, ``CustomerID``, ...),
+  or (over at least :data:`ID_MIN_ROWS` rows) integers that increase down the table or strings
+  unique per row. Not a feature; the
+  first one is kept as the row identifier (``aekit detect`` writes it beside the scores);
+* ``text``: strings with more distinct values than a category may have, but not unique:
+  dropped (free text needs a text model, not a one-hot column per phrase);
+* ``constant`` (one value) and ``empty`` (no value at all): dropped, they carry nothing.
+
+:class:`TablePreprocessor` is built on scikit-learn: a ``ColumnTransformer`` of a
+``SimpleImputer`` for the numbers and a ``SimpleImputer`` + ``OneHotEncoder(handle_unknown=
+"ignore")`` for the categories. Scaling stays with the estimator's one
+:class:`~aekit.data.Scaler`. Its whole fitted state (roles, date formats and parts,
+fill values, categories, output names) is plain JSON (:meth:`TablePreprocessor.to_dict`),
+saved in the run's ``model.json``; the scikit-learn transformer is rebuilt from that state,
+at fit time and at load time alike, so a saved run transforms exactly as the fitted one.
+
+Every row is transformed on its own (fixed categories, fill values and date formats), so
+a table scored in chunks gives the same numbers as the whole table at once. At scoring:
+
+* a category value never seen in training encodes as all zeros in its one-hot block and is
+  counted (:attr:`TablePreprocessor.last_counts_`);
+* a missing value, and a date that does not parse, gets the training fill value and is counted;
+* a feature column missing from the input, a column the run never saw, and a value in a
+  numeric column that is not a number are :class:`~aekit.errors.DataError`\\ s naming the column.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from aekit.errors import DataError, ModelFileError
+
+MAX_CATEGORIES = 50  # distinct values a string column may have and still be one-hot encoded
+DATE_SHARE = 0.9  # share of a column's non-empty values that must parse as dates under one format
+DATE_PARTS = ("month", "day", "weekday")  # plus "hour" when training times are not all midnight
+ID_MIN_ROWS = 10  # an unnamed column is an id only when it is unique over at least this many rows
+FEATURE_ROLES = ("numeric", "categorical", "date")  # roles that become model inputs
+ID_NAMES = {"id", "uuid", "guid", "key", "index", "rowid", "row_id", "unnamed: 0"}
+STATE_FORMAT = "aekit-table/1"
+
+
+@dataclass
+class ColumnRole:
+    """What one column is (see the module docstring); ``note`` says why when it is dropped,
+    ``date_format`` is the strftime format a string date column parses with (``None``: datetimes)."""
+
+    name: str
+    role: str
+    note: str = ""
+    date_format: str | None = None
+
+
+@dataclass
+class TableCounts:
+    """Values a transform filled in (``missing``, per column: empty cells and unparseable dates)
+    and category values it had never seen (``unseen``, per column; encoded as all zeros)."""
+
+    missing: dict[str, int] = field(default_factory=dict)
+    unseen: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: "TableCounts") -> None:
+        for mine, theirs in ((self.missing, other.missing), (self.unseen, other.unseen)):
+            for k, v in theirs.items():
+                mine[k] = mine.get(k, 0) + v
+
+    def line(self) -> str | None:
+        """One line for a person, or ``None`` when nothing was filled in or unseen."""
+        parts = []
+        n_missing, n_unseen = sum(self.missing.values()), sum(self.unseen.values())
+        if n_missing:
+            parts.append(f"{n_missing} missing value(s) filled with the training values ({_top(self.missing)})")
+        if n_unseen:
+            parts.append(f"{n_unseen} category value(s) unseen in training, encoded as all-zero one-hot ({_top(self.unseen)})")
+        return "; ".join(parts) or None
+
+
+def _top(counts: dict[str, int], n: int = 3) -> str:
+    items = sorted(((v, k) for k, v in counts.items() if v), reverse=True)
+    return ", ".join(f"{k!r}: {v}" for v, k in items[:n]) + (", ..." if len(items) > n else "")
+
+
+def is_frame(X: Any) -> bool:
+    """Whether ``X`` is a pandas DataFrame (without importing pandas)."""
+    return type(X).__module__.startswith("pandas") and hasattr(X, "columns") and hasattr(X, "dtypes")
+
+
+# --- roles -------------------------------------------------------------------------------
+
+def _id_name(name: str) -> bool:
+    low = name.strip().lower()
+    return low in ID_NAMES or bool(re.search(r"[_\s.\-]id$", low)) or name.endswith(("Id", "ID"))
+
+
+def as_text(values: Any) -> np.ndarray:
+    """A column's values as strings, object array ``(N,)`` with ``nan`` where empty.
+
+    The same cell gives the same string however the reader typed its chunk: ``True`` read as
+    a bool or as an object is ``"True"``, ``3`` read as an int or (beside a gap) as ``3.0`` is ``"3"``.
+    """
+    import pandas as pd
+
+    series = pd.Series(values)
+    raw = np.asarray(series.to_numpy(dtype=object, na_value=np.nan), dtype=object)
+    if pd.api.types.infer_dtype(series, skipna=True) == "string":  # the common case: text and gaps, no cell to convert
+        return raw
+    out = np.empty(len(raw), dtype=object)
+    for i, v in enumerate(raw):
+        if v is None or (isinstance(v, float) and v != v) or v is pd.NaT or v is pd.NA:
+            out[i] = np.nan
+        elif isinstance(v, (bool, np.bool_)):
+            out[i] = "True" if v else "False"
+        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+            out[i] = str(int(v))
+        else:
+            out[i] = str(v)
+    return out
+
+
+def _date_format(text: np.ndarray) -> str | None:
+    """The one strftime format most non-empty strings of ``text`` parse with, or ``None``."""
+    import pandas as pd
+    from pandas.tseries.api import guess_datetime_format
+
+    values = [v for v in text if isinstance(v, str)][:2000]
+    if not values or all(re.fullmatch(r"[+-]?\d+(\.\d*)?", v.strip()) for v in values[:50]):
+        return None  # numbers stored as text are not dates
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fmt = guess_datetime_format(values[0])
+        if fmt is None:
+            return None
+        parsed = pd.to_datetime(pd.Series(values), format=fmt, errors="coerce")
+    return fmt if parsed.notna().mean() >= DATE_SHARE else None
+
+
+def _role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRole:
+    from pandas.api import types
+
+    nonnull = s.dropna()
+    if len(nonnull) == 0:
+        return ColumnRole(name, "empty", "no values")
+    complete = len(nonnull) == n_rows and n_rows > 1
+    if types.is_datetime64_any_dtype(s):
+        return ColumnRole(name, "constant", "one value") if nonnull.nunique() == 1 else ColumnRole(name, "date")
+    if types.is_numeric_dtype(s) and not types.is_bool_dtype(s):
+        values = nonnull.to_numpy()
+        if values.min() == values.max():
+            return ColumnRole(name, "constant", f"always {values[0]!r}")
+        # only an integer or id-named column pays for counting distinct values (wide float tables stay cheap)
+        if complete and (_id_name(name) or types.is_integer_dtype(s)) and nonnull.nunique() == n_rows:
+            if _id_name(name):
+                return ColumnRole(name, "id", "unique per row, named like an id")
+            if n_rows >= ID_MIN_ROWS and bool(np.all(np.diff(values) > 0)):
+                return ColumnRole(name, "id", "integers increasing down the table")
+        return ColumnRole(name, "numeric")
+    unique_per_row = complete and nonnull.nunique() == n_rows
+    text = as_text(nonnull)
+    distinct = len(set(text))
+    if distinct == 1:
+        return ColumnRole(name, "constant", f"always {text[0]!r}")
+    if not types.is_bool_dtype(s):
+        fmt = _date_format(text)
+        if fmt is not None:
+            return ColumnRole(name, "date", date_format=fmt)
+        if unique_per_row and (n_rows >= ID_MIN_ROWS or _id_name(name)):
+            return ColumnRole(name, "id", "a different string in every row")
+    if distinct <= max_categories:
+        return ColumnRole(name, "categorical")
+    return ColumnRole(name, "text", f"{distinct} distinct values, more than {max_categories} categories")
+
+
+def column_roles(df: Any, max_categories: int = MAX_CATEGORIES) -> list[ColumnRole]:
+    """The role of every column of ``df`` (a pandas DataFrame of features, labels removed), in order."""
+    return [_role(str(c), df[c], len(df), max_categories) for c in df.columns]
+
+
+def needs_preprocessing(df: Any) -> bool:
+    """Whether a DataFrame needs :class:`TablePreprocessor`: it has a column other than numbers
+    (text, categories, booleans, dates, an id) or a missing value. A table of plain numbers
+    without gaps goes to the estimators as it is (its constant columns included)."""
+    if not is_frame(df):
+        return False
+    if bool(df.isna().to_numpy().any()):
+        return True
+    return any(r.role not in ("numeric", "constant") for r in column_roles(df))
+
+
+# --- the preprocessor --------------------------------------------------------------------
+
+class TablePreprocessor:
+    """Mixed-type table ``(N, columns)`` -> float64 features ``(N, n_features_out)``; see the module docstring.
+
+    Fitted attributes: ``roles_`` (:class:`ColumnRole` per input column, in order),
+    ``id_column_`` (the row identifier or ``None``), ``date_parts_`` (parts per date column),
+    ``fill_`` (the value a gap gets, per numeric column, date part and categorical column),
+    ``categories_`` (sorted training values per categorical column), ``feature_names_out_``,
+    ``fit_counts_`` (what the training table had filled in), ``last_counts_`` (what the
+    latest :meth:`transform` filled in or found unseen).
+    """
+
+    def __init__(self, max_categories: int = MAX_CATEGORIES) -> None:
+        self.max_categories = max_categories
+
+    # --- fitting -------------------------------------------------------------------------
+
+    def fit(self, df: Any) -> "TablePreprocessor":
+        """Decide the roles and learn fill values and categories from the training table ``df``."""
+        if not is_frame(df):
+            raise DataError(f"a table with text, date or id columns must be a pandas DataFrame, got {type(df).__name__}")
+        if len(df) < 1:
+            raise DataError("table has no rows")
+        df = df.rename(columns=str)
+        if len(set(df.columns)) != len(df.columns):
+            raise DataError(f"table has repeated column names: {', '.join(sorted({c for c in df.columns if list(df.columns).count(c) > 1}))}")
+        self.roles_ = column_roles(df, self.max_categories)
+        if not any(r.role in FEATURE_ROLES for r in self.roles_):
+            raise DataError("no feature column left: every column is an id, free text, constant or empty "
+                            f"({', '.join(f'{r.name}: {r.role}' for r in self.roles_[:8])})")
+        ids = [r.name for r in self.roles_ if r.role == "id"]
+        self.id_column_ = ids[0] if ids else None
+        self.date_parts_ = {}
+        for r in self.roles_:
+            if r.role == "date":
+                stamps = self._dates(df[r.name], r)
+                has_time = bool(((stamps.dt.hour != 0) | (stamps.dt.minute != 0)).fillna(False).any())
+                self.date_parts_[r.name] = [*DATE_PARTS, *(("hour",) if has_time else ())]
+        clash = [(p, d) for d, parts in self.date_parts_.items() for p in (f"{d}_{q}" for q in parts) if p in df.columns]
+        if clash:
+            raise DataError(f"column {clash[0][0]!r} has the name of a part of date column {clash[0][1]!r}; rename one of them")
+        frame = self._frame(df)
+        self.fill_, self.categories_ = {}, {}
+        for col in self._numeric_inputs():
+            values = frame[col].dropna()
+            self.fill_[col] = float(values.median()) if len(values) else 0.0
+        for col in self._categorical():
+            values = frame[col].dropna()
+            counts = values.value_counts()
+            self.categories_[col] = sorted(str(v) for v in counts.index)
+            top = counts.max()
+            self.fill_[col] = min(str(v) for v, c in counts.items() if c == top)  # ties: the first in order, as scikit-learn
+        self._build()
+        self.last_counts_ = self._counts(frame)
+        self.fit_counts_ = self.last_counts_
+        return self
+
+    def _numeric_inputs(self) -> list[str]:
+        """The transformer's numeric columns: numeric inputs, then each date's parts (``"ts_month"``, ...)."""
+        cols = [r.name for r in self.roles_ if r.role == "numeric"]
+        for name, parts in self.date_parts_.items():
+            cols += [f"{name}_{p}" for p in parts]
+        return cols
+
+    def _categorical(self) -> list[str]:
+        return [r.name for r in self.roles_ if r.role == "categorical"]
+
+    def _build(self) -> None:
+        """The scikit-learn transformer from the fitted state (the same at fit and at load).
+
+        It is fitted on one row of the fill values: a median or mode of one value is that
+        value, and the one-hot categories are given, so its statistics are exactly the state's.
+        """
+        import pandas as pd
+        from sklearn.compose import ColumnTransformer
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import OneHotEncoder
+
+        num, cat = self._numeric_inputs(), self._categorical()
+        parts: list[tuple[str, Any, list[str]]] = []
+        if num:
+            parts.append(("numeric", SimpleImputer(strategy="median"), num))
+        if cat:
+            onehot = OneHotEncoder(categories=[np.asarray(self.categories_[c], dtype=object) for c in cat],
+                                   handle_unknown="ignore", sparse_output=False, dtype=np.float64)
+            parts.append(("categorical", Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("onehot", onehot)]), cat))
+        seed = pd.DataFrame({c: pd.Series([self.fill_[c]], dtype=np.float64 if c in num else object) for c in num + cat})
+        for verbose in (False, True):  # short names ("color_red") unless two columns would share one
+            ct = ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=verbose)
+            ct.fit(seed)
+            try:
+                names = [str(n) for n in ct.get_feature_names_out()]
+            except ValueError:
+                continue
+            self.transformer_, self.feature_names_out_ = ct, names
+            return
+
+    # --- transforming ---------------------------------------------------------------------
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """The input columns that become features (numeric, categorical, date), in table order."""
+        return [r.name for r in self.roles_ if r.role in FEATURE_ROLES]
+
+    @property
+    def known_columns(self) -> list[str]:
+        """Every column the training table had (dropped ones too: they are accepted and ignored)."""
+        return [r.name for r in self.roles_]
+
+    def as_frame(self, X: Any) -> Any:
+        """``X`` as a DataFrame with string column names: a DataFrame as it is, an array or
+        list of rows ``(N, n_feature_columns)`` as the feature columns in order."""
+        import pandas as pd
+
+        if is_frame(X):
+            return X.rename(columns=str)
+        try:
+            arr = np.asarray(X, dtype=object)
+        except (TypeError, ValueError) as err:
+            raise DataError(f"input: not a table of rows ({err})") from None
+        arr = arr[None, :] if arr.ndim == 1 else arr
+        cols = self.feature_columns
+        if arr.ndim != 2 or arr.shape[1] != len(cols):
+            raise DataError(f"input has {arr.shape[1] if arr.ndim == 2 else arr.shape} values per row; this run takes a table "
+                            f"(a pandas DataFrame) with the columns {', '.join(map(repr, cols[:8]))}{', ...' if len(cols) > 8 else ''}")
+        return pd.DataFrame(arr, columns=cols)
+
+    def check_columns(self, df: Any) -> None:
+        """A column the run never saw, or a feature column that is not there: one-line :class:`DataError`."""
+        known = set(self.known_columns)
+        unknown = [c for c in df.columns if c not in known]
+        if unknown:
+            raise DataError(f"unknown column {unknown[0]!r}: the run was fitted without it "
+                            f"(its columns: {', '.join(map(repr, self.known_columns[:10]))}{', ...' if len(known) > 10 else ''}); drop it")
+        missing = [c for c in self.feature_columns if c not in set(df.columns)]
+        if missing:
+            raise DataError(f"column {missing[0]!r} is missing ({len(missing)} of the run's {len(self.feature_columns)} "
+                            "feature columns missing); send it, empty cells where values are unknown")
+
+    def _dates(self, s: Any, role: ColumnRole) -> Any:
+        """``s`` as timestamps (naive, UTC when the strings carry offsets); NaT where empty or unparseable."""
+        import pandas as pd
+
+        from pandas.api import types
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if types.is_datetime64_any_dtype(s) and role.date_format is None:
+                stamps = s
+            else:
+                fmt = role.date_format
+                utc = fmt is not None and "%z" in fmt
+                try:
+                    stamps = pd.to_datetime(pd.Series(as_text(s), index=s.index), format=fmt, errors="coerce", utc=utc)
+                except (ValueError, TypeError) as err:
+                    raise DataError(f"column {role.name!r}: dates do not parse with the training format {fmt!r} ({err})") from None
+        if getattr(stamps.dt, "tz", None) is not None:
+            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        return stamps
+
+    def _frame(self, df: Any) -> Any:
+        """The transformer's input: numbers as float64 (a value that is not a number is an error),
+        dates as their parts, categories as strings (``nan`` where empty)."""
+        import pandas as pd
+
+        cols: dict[str, Any] = {}
+        for r in self.roles_:
+            if r.role == "numeric":
+                s = df[r.name]
+                num = pd.to_numeric(s, errors="coerce") if s.dtype.kind not in "iuf" else s
+                bad = num.isna().to_numpy() & s.notna().to_numpy()
+                if bad.any():
+                    i = int(np.flatnonzero(bad)[0])
+                    raise DataError(f"column {r.name!r}: value {str(s.iloc[i])[:40]!r} at row {df.index[i]} is not a number "
+                                    f"({int(bad.sum())} such value(s))")
+                num = num.astype(np.float64)
+                if np.isinf(num.to_numpy()).any():
+                    i = int(np.flatnonzero(np.isinf(num.to_numpy()))[0])
+                    raise DataError(f"column {r.name!r}: infinite value at row {df.index[i]}")
+                cols[r.name] = num
+            elif r.role == "date":
+                stamps = self._dates(df[r.name], r)
+                for part in self.date_parts_[r.name]:
+                    values = stamps.dt.weekday if part == "weekday" else getattr(stamps.dt, part)
+                    cols[f"{r.name}_{part}"] = values.astype(np.float64)
+            elif r.role == "categorical":
+                cols[r.name] = pd.Series(as_text(df[r.name]), index=df.index, dtype=object)
+        return pd.DataFrame(cols, index=df.index)[self._numeric_inputs() + self._categorical()]  # the transformer's order
+
+    def _counts(self, frame: Any) -> TableCounts:
+        counts = TableCounts()
+        for r in self.roles_:
+            if r.role == "numeric":
+                n = int(frame[r.name].isna().sum())
+            elif r.role == "date":
+                n = int(frame[f"{r.name}_{self.date_parts_[r.name][0]}"].isna().sum())
+            elif r.role == "categorical":
+                values = frame[r.name]
+                n = int(values.isna().sum())
+                unseen = int((values.notna() & ~values.isin(self.categories_.get(r.name, []))).sum())
+                if unseen:
+                    counts.unseen[r.name] = unseen
+            else:
+                continue
+            if n:
+                counts.missing[r.name] = n
+        return counts
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Features ``(N, n_features_out)`` float64 of the table ``X`` (a DataFrame; an array of
+        rows holds the feature columns in order). Ids and dropped columns may be present or not."""
+        df = self.as_frame(X)
+        self.check_columns(df)
+        if len(df) == 0:
+            return np.zeros((0, len(self.feature_names_out_)), dtype=np.float64)
+        frame = self._frame(df)
+        self.last_counts_ = self._counts(frame)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unseen categories are counted above, not warned about per call
+            out = self.transformer_.transform(frame)
+        return np.ascontiguousarray(out, dtype=np.float64)
+
+    def transform_frame(self, X: Any) -> Any:
+        """:meth:`transform` as a DataFrame with ``feature_names_out_`` as columns (what an estimator validates)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.transform(X), columns=self.feature_names_out_)
+
+    # --- describing and saving ------------------------------------------------------------
+
+    def summary(self) -> str:
+        """One line saying what the preprocessing does, e.g. ``columns: 3 numeric, 2 categorical
+        -> 7 one-hot, id column 'customer_id' kept as row id, date column 'ts' -> month/day/weekday,
+        12 missing values imputed``."""
+        by = {role: [r for r in self.roles_ if r.role == role] for role in ("numeric", "categorical", "date", "id", "text", "constant", "empty")}
+        parts = [f"{len(by['numeric'])} numeric"]
+        if by["categorical"]:
+            n_hot = sum(len(self.categories_[r.name]) for r in by["categorical"])
+            parts.append(f"{len(by['categorical'])} categorical -> {n_hot} one-hot")
+        if self.id_column_ is not None:
+            parts.append(f"id column {self.id_column_!r} kept as row id")
+        for r in by["id"][1:]:
+            parts.append(f"id column {r.name!r} dropped")
+        for r in by["date"]:
+            parts.append(f"date column {r.name!r} -> {'/'.join(self.date_parts_[r.name])}")
+        for role, what in (("text", "text"), ("constant", "constant"), ("empty", "empty")):
+            if by[role]:
+                names = ", ".join(repr(r.name) for r in by[role][:4]) + (", ..." if len(by[role]) > 4 else "")
+                parts.append(f"{len(by[role])} {what} column(s) dropped ({names})")
+        n_missing = sum(self.fit_counts_.missing.values())
+        if n_missing:
+            parts.append(f"{n_missing} missing value(s) imputed")
+        return f"columns: {', '.join(parts)}; {len(self.feature_names_out_)} features in all"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted state as JSON values (saved in ``model.json``; :meth:`from_dict` reads it)."""
+        columns = []
+        for r in self.roles_:
+            entry: dict[str, Any] = {"name": r.name, "role": r.role}
+            if r.note:
+                entry["note"] = r.note
+            if r.role == "date":
+                entry.update(date_format=r.date_format, parts=list(self.date_parts_[r.name]))
+            if r.role == "categorical":
+                entry["categories"] = list(self.categories_[r.name])
+            columns.append(entry)
+        return {"format": STATE_FORMAT, "max_categories": int(self.max_categories), "columns": columns,
+                "id_column": self.id_column_, "fill": dict(self.fill_), "feature_names_out": list(self.feature_names_out_),
+                "fit_counts": {"missing": dict(self.fit_counts_.missing), "unseen": dict(self.fit_counts_.unseen)}}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> "TablePreprocessor":
+        """Rebuild a fitted preprocessor from :meth:`to_dict`'s output (the transformer is rebuilt, never unpickled)."""
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            raise ModelFileError(f"model.json: table preprocessing is not in format {STATE_FORMAT}")
+        try:
+            obj = cls(int(state["max_categories"]))
+            obj.roles_ = [ColumnRole(c["name"], c["role"], c.get("note", ""), c.get("date_format")) for c in state["columns"]]
+            obj.id_column_ = state["id_column"]
+            obj.date_parts_ = {c["name"]: list(c["parts"]) for c in state["columns"] if c["role"] == "date"}
+            obj.categories_ = {c["name"]: [str(v) for v in c["categories"]] for c in state["columns"] if c["role"] == "categorical"}
+            obj.fill_ = dict(state["fill"])
+            counts = state.get("fit_counts") or {}
+            obj.fit_counts_ = TableCounts(dict(counts.get("missing", {})), dict(counts.get("unseen", {})))
+            obj.last_counts_ = TableCounts()
+            obj._build()
+        except (KeyError, TypeError, ValueError) as err:
+            raise ModelFileError(f"model.json: table preprocessing does not fit this aekit version ({type(err).__name__}: {err})") from None
+        if obj.feature_names_out_ != list(state["feature_names_out"]):
+            raise ModelFileError("model.json: table preprocessing rebuilds other features than it was saved with")
+        return obj
+
+
+def table_input(est: Any, X: Any, reset: bool) -> Any:
+    """What an estimator validates in place of ``X``: at fit (``reset``) a DataFrame that
+    :func:`needs_preprocessing` fits ``est.table_`` and comes back encoded (a DataFrame
+    named by ``feature_names_out_``); later, an estimator with ``table_`` encodes ``X`` the same way.
+    Anything else is returned as it is."""
+    if reset:
+        if hasattr(est, "table_"):
+            del est.table_
+        if needs_preprocessing(X):
+            est.table_ = TablePreprocessor().fit(X)
+            return est.table_.transform_frame(X)
+        return X
+    table = getattr(est, "table_", None)
+    return X if table is None else table.transform_frame(X)
+

@@ -1,0 +1,240 @@
+"""Mixed-type tables (aekit.data.tables): column roles, the saved preprocessing, and every path that
+scores a saved run (Python API, chunked `aekit score`, `aekit serve`), on a tiny synthetic CSV."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aekit.apps.detect import AutoencoderDetector
+from aekit.data.tables import TablePreprocessor, column_roles, needs_preprocessing
+from aekit.errors import DataError
+from tests.conftest import AEKIT, run_cli
+
+SMALL = dict(model_params={"hidden": [8], "latent_dim": 3}, max_epochs=2, contamination=0.1)
+
+
+def mixed_table(n: int, seed: int) -> pd.DataFrame:
+    """``n`` orders: a string id, a timestamp, numbers with gaps, a category with gaps, a boolean
+    with gaps, free text, a constant column and 0/1 labels (the first 5 rows are odd ones)."""
+    rng = np.random.default_rng(seed)
+    qty = rng.integers(1, 6, n)
+    df = pd.DataFrame({
+        "order_id": [f"O{seed}-{i:05d}" for i in range(n)],
+        "ts": pd.date_range("2024-03-01 08:00", periods=n, freq="5h").strftime("%Y-%m-%d %H:%M"),
+        "amount": (qty * 20 + rng.normal(0, 2, n)).round(2),
+        "qty": qty,
+        "channel": rng.choice(["web", "shop", "phone"], n),
+        "member": rng.choice([True, False], n).astype(object),
+        "comment": [f"note {i % 60}" for i in range(n)],  # 60 distinct phrases: text, not a category
+        "country": "DE",
+    })
+    df.loc[[i for i in (7, 30, 61) if i < n], "amount"] = np.nan
+    df.loc[[i for i in (11, 50) if i < n], "channel"] = None
+    df.loc[[i for i in (70, 95) if i < n], "member"] = None  # only in later rows: chunks of the first rows read it as bool
+    df["label"] = 0
+    df.loc[:4, "label"] = 1
+    df.loc[:4, "amount"] = 900.0
+    return df
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The training CSV, a CSV to score (new id, unseen category, gaps) and an `aekit detect` run on the first."""
+    folder = tmp_path_factory.mktemp("tables")
+    train = mixed_table(120, 0)
+    train.to_csv(folder / "orders.csv", index=False)
+    new = mixed_table(40, 1).drop(columns=["label"])
+    new.loc[2, "channel"] = "fax"  # never seen in training
+    new.loc[3, "qty"] = np.nan
+    new.to_csv(folder / "new.csv", index=False)
+    res = run_cli("detect", str(folder / "orders.csv"), "-o", str(folder / "run"), "-e", "2", "-q",
+                  "--set", "model.latent_dim=3")
+    assert res.returncode == 0, res.stderr
+    (folder / "detect.out").write_text(res.stdout)
+    return {"train": folder / "orders.csv", "new": folder / "new.csv", "run": folder / "run", "stdout": folder / "detect.out"}
+
+
+def test_column_roles_from_one_place() -> None:
+    df = mixed_table(120, 0).drop(columns=["label"])
+    df["row"] = np.arange(len(df))  # integers increasing down the table: an id
+    roles = {r.name: r.role for r in column_roles(df)}
+    assert roles == {"order_id": "id", "ts": "date", "amount": "numeric", "qty": "numeric", "channel": "categorical",
+                     "member": "categorical", "comment": "text", "country": "constant", "row": "id"}
+    assert {r.name: r.role for r in column_roles(pd.DataFrame({"customer_id": [5, 3, 9], "x": [1.0, 2.0, 3.5]}))} == \
+        {"customer_id": "id", "x": "numeric"}
+    assert needs_preprocessing(df)
+    plain = pd.DataFrame(np.random.default_rng(0).standard_normal((20, 3)), columns=list("abc"))
+    assert not needs_preprocessing(plain)  # plain numbers go in as they are
+    det = AutoencoderDetector(**SMALL).fit(plain)
+    assert not hasattr(det, "table_") and list(det.feature_names_in_) == list("abc")
+
+
+def test_explore_lists_the_same_roles(tmp_path: Path) -> None:
+    from aekit.reports.explore import profile_data
+
+    mixed_table(120, 0).to_csv(tmp_path / "orders.csv", index=False)
+    notes = " ".join(profile_data(tmp_path / "orders.csv").notes)
+    assert "order_id: id" in notes and "ts: date" in notes and "channel: categorical" in notes and "comment: text" in notes
+
+
+def test_fit_on_a_mixed_table_and_a_json_round_trip_scores_the_same(tmp_path: Path) -> None:
+    import aekit
+
+    df = mixed_table(120, 0).drop(columns=["label"])
+    det = AutoencoderDetector(**SMALL).fit(df)
+    t = det.table_
+    assert t.id_column_ == "order_id"
+    assert t.date_parts_ == {"ts": ["month", "day", "weekday", "hour"]}
+    assert t.feature_names_out_ == ["amount", "qty", "ts_month", "ts_day", "ts_weekday", "ts_hour", "channel_phone",
+                                    "channel_shop", "channel_web", "member_False", "member_True"]
+    assert det.n_features_in_ == 11 and sum(t.fit_counts_.missing.values()) == 7
+    assert "2 categorical -> 5 one-hot" in t.summary() and "id column 'order_id'" in t.summary()
+    scores = det.anomaly_score(df)
+    assert scores[:5].mean() > np.median(scores)  # the 900.0 orders stand out
+    det.save(tmp_path / "run")
+    saved = json.loads((tmp_path / "run" / "model.json").read_text())["estimator"]["state"]["table"]
+    assert saved["fill"]["channel"] in ("phone", "shop", "web") and saved["columns"][0]["role"] == "id"
+    assert not list((tmp_path / "run").glob("*.pkl")) and not list((tmp_path / "run").glob("*.joblib"))
+    back = aekit.load(tmp_path / "run")
+    np.testing.assert_array_equal(back.anomaly_score(df), scores)
+    assert back.table_.feature_names_out_ == t.feature_names_out_
+    with pytest.raises(DataError, match="this run takes a table"):  # encoded numbers are not the table
+        back.anomaly_score(np.zeros((2, 11)))
+    # ids and dropped columns are optional at scoring; column order does not matter
+    np.testing.assert_array_equal(back.anomaly_score(df.drop(columns=["order_id", "comment", "country"]).iloc[:, ::-1]), scores)
+
+
+def test_unseen_categories_and_missing_values_at_scoring() -> None:
+    df = mixed_table(120, 0).drop(columns=["label"])
+    t = TablePreprocessor().fit(df)
+    names = t.feature_names_out_
+    row = df.iloc[[20]].copy()
+    row["channel"] = "fax"  # unseen: all zeros in its block, counted
+    row["amount"] = np.nan  # missing: the training median
+    row["member"] = None  # missing: the training mode
+    row["ts"] = "not a date"  # unparseable: the training medians of the parts, counted as missing
+    out = dict(zip(names, t.transform(row)[0]))
+    assert [out[n] for n in names if n.startswith("channel_")] == [0.0, 0.0, 0.0]
+    assert out["amount"] == pytest.approx(df["amount"].median())
+    assert out[f"member_{t.fill_['member']}"] == 1.0
+    assert out["ts_hour"] == t.fill_["ts_hour"]
+    assert t.last_counts_.unseen == {"channel": 1} and t.last_counts_.missing == {"ts": 1, "amount": 1, "member": 1}
+    assert "encoded as all-zero one-hot" in t.last_counts_.line()
+
+
+def test_bad_tables_at_scoring_are_one_line_errors() -> None:
+    df = mixed_table(60, 0).drop(columns=["label"])
+    t = TablePreprocessor().fit(df)
+    with pytest.raises(DataError, match="column 'qty' is missing"):
+        t.transform(df.drop(columns=["qty"]))
+    with pytest.raises(DataError, match="unknown column 'discount'"):
+        t.transform(df.assign(discount=1.0))
+    bad = df.astype({"amount": object})
+    bad.loc[4, "amount"] = "12,50"
+    with pytest.raises(DataError, match=r"column 'amount': value '12,50' at row 4 is not a number"):
+        t.transform(bad)
+    with pytest.raises(DataError, match="no feature column left"):
+        TablePreprocessor().fit(df[["order_id", "country"]])
+
+
+def test_detect_on_a_mixed_csv_says_what_it_did_and_writes_the_ids(files: dict[str, Path]) -> None:
+    out = " ".join(files["stdout"].read_text().split())  # rich wraps long lines
+    assert "columns: 2 numeric, 2 categorical -> 5 one-hot" in out
+    assert "id column 'order_id' kept as row id" in out and "date column 'ts' -> month/day/weekday/hour" in out
+    assert "1 text column(s) dropped ('comment')" in out and "7 missing value(s) imputed" in out
+    scores = pd.read_csv(files["run"] / "scores.csv")
+    assert list(scores.columns) == ["order_id", "score", "is_anomaly", "label"]
+    train = pd.read_csv(files["train"])
+    assert scores["order_id"].tolist() == train["order_id"].tolist()
+    import aekit
+
+    det = aekit.load(files["run"])
+    np.testing.assert_allclose(scores["score"], det.anomaly_score(train.drop(columns=["label"])), rtol=1e-6)
+    # ONNX takes float rows only: the export refuses with one line that names the way out
+    res = run_cli("export", str(files["run"]), str(files["run"].parent / "x.onnx"))
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "mixed-type table" in res.stderr and "aekit serve" in res.stderr
+    assert not (files["run"].parent / "x.onnx").exists()
+
+
+def test_chunked_score_equals_in_memory_and_reports_what_it_filled(files: dict[str, Path], tmp_path: Path) -> None:
+    import aekit
+
+    det = aekit.load(files["run"])
+    new = pd.read_csv(files["new"])
+    expected = det.anomaly_score(new)
+    res = run_cli("score", str(files["run"]), str(files["new"]), "-o", str(tmp_path / "s.csv"), "--chunk-rows", "7", "-q")
+    assert res.returncode == 0, res.stderr
+    got = pd.read_csv(tmp_path / "s.csv")
+    assert got["order_id"].tolist() == new["order_id"].tolist()  # the run's id column, copied
+    np.testing.assert_allclose(got["score"], expected, rtol=1e-6)
+    np.testing.assert_array_equal(got["is_anomaly"], (expected > det.threshold_.value).astype(int))
+    out = " ".join(res.stdout.split())
+    assert "category value(s) unseen in training" in out and "'channel': 1" in out and "missing value(s) filled" in out
+    # bad input: one line naming the file and the column, exit 2, no output
+    text = new.astype({"qty": object})
+    text.loc[12, "qty"] = "three"  # in the third chunk of 5 rows: the row counts over the whole file
+    text.to_csv(tmp_path / "text.csv", index=False)
+    res = run_cli("score", str(files["run"]), str(tmp_path / "text.csv"), "-o", str(tmp_path / "text.out.csv"), "--chunk-rows", "5")
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "text.csv: column 'qty': value 'three' at row 12 is not a number" in res.stderr
+    assert not (tmp_path / "text.out.csv").exists()
+    from aekit.stream import score_stream
+
+    new.to_parquet(tmp_path / "new.parquet")  # pyarrow batches type each chunk on their own, too
+    score_stream(files["run"], tmp_path / "new.parquet", tmp_path / "p.csv", chunk_rows=6)
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["score"], expected, rtol=1e-6)
+    new.assign(discount=1.0).to_csv(tmp_path / "extra.csv", index=False)
+    new.drop(columns=["amount"]).to_csv(tmp_path / "short.csv", index=False)
+    for name, message in (("extra", "unknown column 'discount'"), ("short", "column 'amount' is missing")):
+        with pytest.raises(DataError, match=message):
+            score_stream(files["run"], tmp_path / f"{name}.csv", tmp_path / f"{name}.out.csv", chunk_rows=5)
+        assert not (tmp_path / f"{name}.out.csv").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_takes_rows_with_string_categories(files: dict[str, Path]) -> None:
+    import httpx
+
+    import aekit
+    from aekit.serve import wait_until_ready
+
+    det = aekit.load(files["run"])
+    new = pd.read_csv(files["new"])
+    expected = det.anomaly_score(new)
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([*AEKIT, "serve", str(files["run"]), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert wait_until_ready(base, timeout=60, alive=lambda: proc.poll() is None), proc.stderr.read() if proc.poll() is not None else "no answer"
+        meta = httpx.get(f"{base}/v1/metadata").json()
+        assert meta["feature_names"] == ["ts", "amount", "qty", "channel", "member"]
+        rows = json.loads(new.to_json(orient="records"))  # strings for channel and ts, null for gaps, the id too
+        assert rows[2]["channel"] == "fax" and rows[3]["qty"] is None
+        r = httpx.post(f"{base}/v1/score", json={"rows": rows})
+        assert r.status_code == 200, r.text
+        np.testing.assert_allclose(r.json()["score"], expected, rtol=1e-5)
+        assert r.json()["is_anomaly"] == (np.asarray(r.json()["score"]) > det.threshold_.value).tolist()
+        for body, message in ((dict(rows[0], discount=1.0), "rows.0: unknown feature 'discount'"),
+                              ({k: v for k, v in rows[0].items() if k != "qty"}, "rows.0: missing feature 'qty'"),
+                              (dict(rows[0], amount="lots"), "column 'amount': value 'lots'")):
+            r = httpx.post(f"{base}/v1/score", json={"rows": [body]})
+            assert r.status_code == 422 and message in r.json()["error"], r.text
+    finally:
+        proc.kill()
+        proc.wait()
