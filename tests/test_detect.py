@@ -332,12 +332,13 @@ def test_cli_detect_and_score(table_csv, tmp_path) -> None:
     assert "roc_auc" in res.stdout
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["flagged"] == 6 and 0 <= metrics["roc_auc"] <= 1
-    assert (run / "scores.csv").read_text().splitlines()[0] == "score,is_anomaly,label"
+    scored = (run / "scores.csv").read_text().splitlines()
+    assert scored[0] == "row,score,is_anomaly,label" and scored[1].startswith("0,")  # each score says its row
     out = tmp_path / "scores.csv"
     res = run_cli("score", str(run), str(table_csv), "--out", str(out))
     assert res.returncode == 0, res.stderr
     lines = out.read_text().splitlines()
-    assert lines[0] == "score,is_anomaly" and len(lines) == 121
+    assert lines[0] == "row,score,is_anomaly" and len(lines) == 121 and lines[-1].startswith("119,")
     bad = run_cli("detect", str(table_csv), "--threshold", "magic")
     assert bad.returncode == 2 and bad.stderr.startswith("aekit: error:") and len(bad.stderr.splitlines()) == 1
     narrow = tmp_path / "narrow.npy"
@@ -363,10 +364,10 @@ def test_cli_denoising_detector_with_standardised_errors_round_trips(table_csv, 
     est = meta["estimator"]
     assert est["params"]["standardize_errors"] is True and est["state"]["err_scale"] is not None
     assert est["params"]["noise"] == [{"kind": "dropout", "p": 0.5}]
-    detected = np.loadtxt(run / "scores.csv", delimiter=",", skiprows=1)[:, 0]
+    detected = np.loadtxt(run / "scores.csv", delimiter=",", skiprows=1)[:, 1]
     out = tmp_path / "again.csv"
     assert run_cli("score", str(run), str(table_csv), "--out", str(out)).returncode == 0
-    np.testing.assert_allclose(np.loadtxt(out, delimiter=",", skiprows=1)[:, 0], detected, rtol=1e-6)
+    np.testing.assert_allclose(np.loadtxt(out, delimiter=",", skiprows=1)[:, 1], detected, rtol=1e-6)
 
 
 def test_series_detector_takes_the_table_detectors_options(tmp_path) -> None:

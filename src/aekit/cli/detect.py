@@ -203,28 +203,23 @@ def _record_feature_names(run: Path, names: list[str]) -> None:
 
 
 def _write_scores(path: Path, scores: Any, flagged: Any, labels: Any = None, ids: tuple[str, Any] | None = None) -> None:
-    """CSV with one row per input row/point: ``[id,]score,is_anomaly[,label]``; ``ids``: (column name, values)."""
+    """CSV with one row per input row/point: ``id,score,is_anomaly[,label]``.
+
+    ``ids``: (column name, values), e.g. a table's id column; without one the first column
+    is ``row``, the 0-based row (or time step) of the input, so every score says where it came from.
+    """
     import numpy as np
+    import pandas as pd
 
     from aekit.io import atomic_write_with
 
-    if ids is not None:  # ids may be text: written through pandas
-        import pandas as pd
-
-        cols = {ids[0]: ids[1], "score": np.asarray(scores, dtype=np.float64), "is_anomaly": np.asarray(flagged).astype(np.int64)}
-        if labels is not None:
-            cols["label"] = np.asarray(labels).astype(np.int64)
-        frame = pd.DataFrame(cols)
-        atomic_write_with(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.8g"))
-        return
-    cols = [np.asarray(scores, dtype=np.float64), np.asarray(flagged).astype(np.int64)]
-    header = "score,is_anomaly"
+    scores = np.asarray(scores, dtype=np.float64)
+    name, values = ids if ids is not None else ("row", np.arange(len(scores)))
+    cols = {name: values, "score": scores, "is_anomaly": np.asarray(flagged).astype(np.int64)}
     if labels is not None:
-        cols.append(np.asarray(labels).astype(np.int64))
-        header += ",label"
-    table = np.column_stack(cols)
-    fmt = ["%.8g"] + ["%d"] * (len(cols) - 1)
-    atomic_write_with(path, lambda tmp: np.savetxt(tmp, table, delimiter=",", header=header, comments="", fmt=fmt))
+        cols["label"] = np.asarray(labels).astype(np.int64)
+    frame = pd.DataFrame(cols)  # ids may be text: written through pandas
+    atomic_write_with(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.8g"))
 
 
 def _report(metrics: dict[str, Any], run: Path) -> None:
@@ -339,7 +334,7 @@ def _score_in_memory(run: Path, input: str, target: Path, contamination: float |
 
 
 def _write_table(path: Path, scores: Any, flagged: Any) -> None:
-    """``score,is_anomaly`` as CSV (:func:`_write_scores`) or Parquet, atomically."""
+    """``row,score,is_anomaly`` as CSV (:func:`_write_scores`) or Parquet, atomically."""
     if path.suffix.lower() == ".csv":
         _write_scores(path, scores, flagged)
         return
@@ -348,7 +343,8 @@ def _write_table(path: Path, scores: Any, flagged: Any) -> None:
 
     from aekit.io import atomic_write_with
 
-    frame = pd.DataFrame({"score": np.asarray(scores, np.float64), "is_anomaly": np.asarray(flagged).astype(np.int8)})
+    frame = pd.DataFrame({"row": np.arange(len(scores)), "score": np.asarray(scores, np.float64),
+                          "is_anomaly": np.asarray(flagged).astype(np.int8)})
     atomic_write_with(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 

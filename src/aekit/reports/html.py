@@ -394,7 +394,7 @@ def read_scores(run_dir: Path) -> tuple[np.ndarray, np.ndarray | None, float | N
     """Anomaly scores of a run folder: ``(scores, labels or None, threshold or None, info)``.
 
     Reads ``scores.npz`` + ``detector.json`` (:func:`save_detector_scores`) or, as written
-    by ``aekit detect``, ``scores.csv`` (``score,is_anomaly[,label]``) with the threshold
+    by ``aekit detect``, ``scores.csv`` (``id or row,score,is_anomaly[,label]``) with the threshold
     in ``model.json``'s estimator state and the metrics in ``metrics.json``.
     """
     npz, csv = run_dir / SCORES_FILE, run_dir / "scores.csv"
@@ -409,13 +409,14 @@ def read_scores(run_dir: Path) -> tuple[np.ndarray, np.ndarray | None, float | N
         return scores, labels, info.pop("threshold", None), info
     if not csv.is_file():
         return None
-    try:
-        header = csv.open().readline().strip().split(",")
-        table = np.loadtxt(csv, delimiter=",", skiprows=1, ndmin=2)
-        scores = table[:, header.index("score")]
-    except (OSError, ValueError) as err:
+    import pandas as pd
+
+    try:  # the first column is an id (text for a table's own ids) or the row number: only score and label are read
+        table = pd.read_csv(csv, usecols=lambda c: c in ("score", "label"))
+        scores = table["score"].to_numpy(np.float64)
+    except (OSError, ValueError, KeyError) as err:
         raise ModelFileError(f"{csv}: cannot read scores ({err})") from None
-    labels = table[:, header.index("label")].astype(np.int64) if "label" in header else None
+    labels = table["label"].to_numpy().astype(np.int64) if "label" in table.columns else None
     meta = _read_json(run_dir / "model.json")
     state = (meta.get("estimator") or {}).get("state") or meta.get("detector") or {}  # today's schema, or aekit 0.1's
     threshold = (state.get("threshold") or {}).get("value")
