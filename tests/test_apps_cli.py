@@ -198,7 +198,7 @@ def test_outputs_keep_identifiers(tmp_path: Path) -> None:
             Image.fromarray((rng.random((8, 8)) * 255).astype(np.uint8)).save(folder / cls / f"img{k}.png")
     run = tmp_path / "runs" / "r"
     res = run_cli("train", "--data", str(folder), "--model", "mlp", "--hidden", "8", "--latent-dim", "3", "-e", "1",
-                  "--out", str(tmp_path / "runs"), "--name", "r", "--no-progress")
+                  "--out", str(tmp_path / "runs" / "r"), "--no-progress")
     assert res.returncode == 0, res.stderr
     assert run_cli("encode", str(run), str(folder), str(tmp_path / "codes.csv")).returncode == 0
     codes = pd.read_csv(tmp_path / "codes.csv")
@@ -216,7 +216,7 @@ def test_outputs_keep_identifiers(tmp_path: Path) -> None:
     frame.insert(0, "key", [f"row-{i}" for i in range(40)])
     frame.to_csv(table, index=False)
     res = run_cli("train", "--data", str(table), "--hidden", "4", "--latent-dim", "2",
-                  "-e", "1", "--out", str(tmp_path / "runs"), "--name", "t", "--no-progress",
+                  "-e", "1", "--out", str(tmp_path / "runs" / "t"), "--no-progress",
                   "--set", "data.id_column=key")
     assert res.returncode == 0, res.stderr
     out = run_cli("reconstruct", str(tmp_path / "runs" / "t"), str(table), str(tmp_path / "rec.csv"), "--id-column", "key")
@@ -257,11 +257,11 @@ def test_data_kinds_are_read_as_what_they_are(tmp_path: Path) -> None:
     assert "read as a series of 1200 time steps" in det.stdout
     assert json.loads((tmp_path / "d" / "metrics.json").read_text())["series"] is True
     tr = run_cli("train", "--data", str(tmp_path / "series.npy"), "--window", "40", "--hidden", "8", "--latent-dim", "4",
-                 "-e", "1", "--out", str(tmp_path / "runs"), "--name", "s", "--no-progress")
+                 "-e", "1", "--out", str(tmp_path / "runs" / "s"), "--no-progress")
     assert tr.returncode == 0, tr.stderr
     assert json.loads((tmp_path / "runs" / "s" / "model.json").read_text())["config"]["input_shape"] == [1, 40]
     warn = run_cli("train", "--data", str(tmp_path / "series.npy"), "--hidden", "8", "--latent-dim", "4", "-e", "1",
-                   "--out", str(tmp_path / "runs"), "--name", "w", "--no-progress")
+                   "--out", str(tmp_path / "runs" / "w"), "--no-progress")
     assert warn.returncode == 0 and "windows of 64 steps" in warn.stderr
 
     seqs = np.sin(np.linspace(0, 20, 64))[None, None, :] * np.random.default_rng(1).uniform(0.5, 1.5, (60, 1, 1))

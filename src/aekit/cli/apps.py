@@ -71,7 +71,7 @@ def reduce(
     curve_epochs: int = typer.Option(300, min=1, help="Epochs of the curve experiment's autoencoders."),
     seed: int = typer.Option(0, min=0, help="Random seed."),
     accelerator: str = typer.Option("cpu", "--device", "--accelerator", help="Where training runs: cpu, gpu or auto."),
-    out: Path = typer.Option(Path("runs/reduce"), help="Folder for the table (reduce.json) and figures."),
+    out: Path = typer.Option(Path("runs/reduce"), "--out", "-o", help="Folder to write: the table (reduce.json) and figures."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Write over an existing --out folder."),
 ) -> None:
     """Autoencoder vs PCA at equal code sizes: test reconstruction MSE and 2-D embeddings."""
@@ -100,7 +100,8 @@ def reduce(
 def denoise(
     data: str = typer.Option("mnist", "--data", "-d", help="Built-in image data set or an image file/folder."),
     noise: Optional[list[str]] = typer.Option(None, help="Noise condition, e.g. gaussian:sigma=0.3 (repeatable; one denoiser each)."),
-    family: str = typer.Option("conv", "--model", "-m", "--family", help="Model family of the denoiser."),
+    family: str = typer.Option("conv", "--model", "-m", "--family", help="Model family of the denoiser (--family is its old name)."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Model setting as in a YAML config, e.g. model.latent_dim=16 (repeatable)."),
     epochs: int = typer.Option(20, "--epochs", "-e", min=1, help="Training epochs."),
     batch_size: int = typer.Option(128, min=1, help="Batch size."),
     lr: float = typer.Option(1e-3, help="Learning rate."),
@@ -109,7 +110,7 @@ def denoise(
     test_limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N test images."),
     seed: int = typer.Option(0, min=0, help="Random seed."),
     accelerator: str = typer.Option("cpu", "--device", "--accelerator", help="Where training runs: cpu, gpu or auto."),
-    out: Path = typer.Option(Path("runs/denoise"), help="Folder for models, grids and denoise.json."),
+    out: Path = typer.Option(Path("runs/denoise"), "--out", "-o", help="Folder to write: models, grids and denoise.json."),
     run: Optional[Path] = typer.Option(None, help="Apply this trained denoiser (a model folder) instead of training."),
     images: Optional[Path] = typer.Option(None, help="With --run: folder of PNG images to denoise."),
     output: Optional[Path] = typer.Option(None, help="With --run: folder for the denoised PNGs."),
@@ -138,8 +139,11 @@ def denoise(
 
     refuse_existing(out, overwrite)  # before any training, not after
     specs = [parse_noise(n) for n in noise] if noise else list(DEFAULT_CONDITIONS)
+    from aekit.cli.common import model_settings, parse_set
+
+    params = model_settings(parse_set(set_ or []), "denoise") or None
     result = denoise_vs_filters(data, specs, family, epochs, batch_size, lr, filter_size, limit, test_limit, seed,
-                                accelerator)
+                                accelerator, model_params=params)
     s = result.summary
     for cond in s["conditions"]:
         _table(f"{s['data']}, {cond['label']}: mean over {s['test_images']} test images", ["method", "PSNR (dB)", "SSIM"],
@@ -160,7 +164,7 @@ def generate(
     attribute: Optional[str] = typer.Option(None, help="Labels A,B: add (mean code of A - mean code of B) to B examples."),
     limit: Optional[int] = typer.Option(2000, min=1, help="Examples of the data to encode."),
     seed: int = typer.Option(0, min=0, help="Random seed of the prior samples."),
-    out: Optional[Path] = typer.Option(None, help="Output folder (default RUN/generated)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder to write (default RUN/generated)."),
 ) -> None:
     """Samples from the prior, a latent grid, an interpolation and attribute arithmetic, as PNG + generated.npz."""
     import aekit
@@ -192,7 +196,7 @@ def latent(
     method: str = typer.Option("auto", help="auto (2-D codes direct, else PCA), pca, tsne or umap."),
     limit: Optional[int] = typer.Option(2000, min=1, help="Examples to encode."),
     seed: int = typer.Option(0, min=0, help="Random seed of the projection."),
-    out: Optional[Path] = typer.Option(None, help="Output folder (default RUN/figures)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder to write (default RUN/figures)."),
 ) -> None:
     """Scatter of the codes coloured by label (beside PCA of the inputs) and, for conv codes, the code maps."""
     import aekit
@@ -217,7 +221,8 @@ def fewshot(
     data: str = typer.Option("mnist", "--data", "-d", help="Built-in labelled data set or a file/folder."),
     shots: str = typer.Option("1,5,10,100", help="Labelled examples per class."),
     seeds: str = typer.Option("0,1,2", help="Seeds (label draws and initialisations)."),
-    family: str = typer.Option("mlp", help="Autoencoder family."),
+    family: str = typer.Option("mlp", "--model", "-m", "--family", help="Autoencoder family (--family is its old name)."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Model setting as in a YAML config, e.g. model.hidden=[64] (repeatable)."),
     latent_dim: int = typer.Option(32, min=1, help="Code size (also PCA's number of components)."),
     epochs: int = typer.Option(20, "--epochs", "-e", min=1, help="Pretraining epochs on the unlabelled data (max_epochs)."),
     head_steps: int = typer.Option(300, min=1, help="Solver iterations of the head (Adam steps of the from-scratch network)."),
@@ -227,7 +232,7 @@ def fewshot(
     limit: Optional[int] = typer.Option(None, min=1, help="Use a seeded, stratified sample of N training rows."),
     test_limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N test rows."),
     device: str = typer.Option("cpu", help="cpu, gpu or auto (pretraining)."),
-    out: Path = typer.Option(Path("runs/fewshot"), help="Folder for fewshot.json and the accuracy plot."),
+    out: Path = typer.Option(Path("runs/fewshot"), "--out", "-o", help="Folder to write: fewshot.json and the accuracy plot."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Write over an existing --out folder."),
 ) -> None:
     """Few-shot accuracy vs labels per class: aekit's default (pretrain, head, fine-tune), frozen-code probe,
@@ -238,7 +243,9 @@ def fewshot(
 
     refuse_existing(out, overwrite)  # before hours of training, not after
 
-    model = {"latent_dim": latent_dim}
+    from aekit.cli.common import model_settings, parse_set
+
+    model = {"latent_dim": latent_dim, **model_settings(parse_set(set_ or []), "fewshot")}
     # the settings check shots and seeds; fewshot_benchmark checks them against the data before pretraining
     settings = FewShotSettings(shots=_ints(shots, "--shots"), seeds=_ints(seeds, "--seeds"), family=family, model=model,
                                max_epochs=epochs, head_steps=head_steps, finetune_steps=finetune_steps,

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from aekit.cli.common import console, parse_set
+from aekit.cli.common import console, model_settings, parse_set
 from aekit.cli.core import parse_noise
 
 THRESHOLDS = "contamination, percentile, mean_std, median_mad or best_f1 (uses labels)"
@@ -71,7 +71,7 @@ def detect(
         raise ConfigError(f"{ds.name}: labels must be 0 (normal) / 1 (anomaly) to evaluate; found {np.unique(y)[:5].tolist()}")
     if threshold == "best_f1" and y is None:
         raise ConfigError("--threshold best_f1 needs labels in the data")
-    params = _model_settings(parse_set(set_ or [])) or None
+    params = model_settings(parse_set(set_ or []), "detect") or None
     corruption = [parse_noise(n) for n in noise] if noise else None
     rule = "contamination" if threshold == "best_f1" else threshold
     common: dict[str, Any] = dict(model_params=params, threshold=rule, threshold_param=threshold_param,
@@ -115,20 +115,6 @@ def detect(
         write_report(tmp, shown_as=run)
         write_state(tmp, "finished")
     _report(metrics, run)
-
-
-def _model_settings(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """``--set`` pairs as model parameters. Keys are written as in a YAML config (``model.latent_dim``),
-    as ``aekit train`` takes them; the bare ``latent_dim`` is accepted too."""
-    from aekit.errors import ConfigError
-
-    out = {}
-    for key, value in pairs:
-        section, dot, name = key.partition(".")
-        if dot and section != "model":
-            raise ConfigError(f"--set {key}: detect takes model settings (model.NAME); use the flags for the others")
-        out[name if dot else key] = value
-    return out
 
 
 def _describe(ds: Any, is_series: bool, window: int, stride: int) -> str:
