@@ -49,7 +49,7 @@ def test_denoise_train_then_apply_to_pngs(tmp_path: Path) -> None:
     res = json.loads((tmp_path / "denoise.json").read_text())
     cond = res["conditions"][0]
     assert cond["noise"] == {"kind": "salt_pepper", "fraction": 0.2}
-    assert set(cond["metrics"]) == {"noisy", "mean", "median", "opening", "closing", "autoencoder"}
+    assert set(cond["metrics"]) == {"noisy", "mean", "median", "closing-opening", "autoencoder"}
     assert Path(cond["grid"]).is_file()
     write_pngs(np.random.default_rng(0).random((3, 1, 8, 8)), ["a.png", "b.png", "c.png"], tmp_path / "in")
     _ok("denoise", "--run", cond["model"], "--images", str(tmp_path / "in"), "--output", str(tmp_path / "out"))

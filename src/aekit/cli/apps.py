@@ -116,7 +116,7 @@ def denoise(
     output: Optional[Path] = typer.Option(None, help="With --run: folder for the denoised PNGs."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Write over an existing --out folder."),
 ) -> None:
-    """Train denoising autoencoders and compare them with mean/median/opening/closing by PSNR and SSIM,
+    """Train denoising autoencoders and compare them with mean/median/closing-opening filters by PSNR and SSIM,
     or (--run --images --output) denoise a folder of PNG images."""
     from aekit.io import removed_on_failure
     from aekit.errors import ConfigError

@@ -1,5 +1,5 @@
 """Image denoising: a denoising autoencoder per noise condition against the Polish deck's
-classic filters (mean, median, opening, closing), by PSNR and SSIM (``aekit denoise``)."""
+classic filters (mean, median, closing-opening), by PSNR and SSIM (``aekit denoise``)."""
 
 from __future__ import annotations
 
