@@ -71,6 +71,11 @@ def test_generate_and_latent_commands(mlp_run: Path, tmp_path: Path) -> None:
     assert "interpolation" in out
     arrays = np.load(tmp_path / "generated.npz")
     assert arrays["interpolation"].shape == (5, 1, 8, 8) and "samples" not in arrays  # an mlp has no prior
+    quality = json.loads((tmp_path / "quality.json").read_text())
+    assert quality["of"] == "interpolation in-between points" and quality["n_generated"] == 3
+    splits = json.loads((mlp_run / "metrics.json").read_text())["splits"]  # the run's own split, not a new one
+    assert (quality["n_train"], quality["n_real"]) == (splits["train"], splits["test"]) and quality["ratio"] > 0
+    assert f"ratio {quality['ratio']:.2f}" in " ".join(out.split())
     _ok("latent", str(mlp_run), "--method", "pca", "--limit", "200", "--out", str(tmp_path))
     assert (tmp_path / "latent_pca.png").stat().st_size > 1000
 

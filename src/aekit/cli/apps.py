@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
     app.command("generate")(generate)
     app.command("latent")(latent)
     app.command("fewshot")(fewshot)
+    app.command("k-sparse")(k_sparse)
 
 
 def _ints(text: str, flag: str) -> list[int]:
@@ -178,16 +179,30 @@ def generate(
     if attr is not None and (len(attr) != 2 or not all(attr)):
         raise ConfigError(f"--attribute expects two labels, e.g. 1,7; got {attribute!r}")
     trained = aekit.load(run)
-    X = y = None
+    X = y = X_train = None
     source = data or (trained.meta.get("data") or {}).get("source")
     if source:
-        _, _, _, X, y = load_split(source, None, limit, 0)
+        from aekit.experiments.common import run_split
+
+        # the run's own splits: its held-out rows were never trained on
+        sp = run_split(run, limit) if data is None and (run / "config.yaml").is_file() \
+            else load_split(source, None, limit, 0)[0]
+        X_train, X, y = sp.X_train, sp.X_test, sp.y_test
         check_indices(pair, len(X), "--interpolate index")
     # generate_all checks the rest before it creates the folder, and removes it if it fails
     written = generate_all(trained, out or run / "generated", X, y, n_samples=samples, grid_steps=grid,
-                           interp=(pair[0], pair[1]), interp_steps=steps, attribute=attr, seed=seed)  # type: ignore[arg-type]
+                           interp=(pair[0], pair[1]), interp_steps=steps, attribute=attr, seed=seed,  # type: ignore[arg-type]
+                           X_train=X_train)
     for name, path in written.items():
         console().print(f"{name}: {path}")
+    if "quality" in written:
+        import json
+
+        q = json.loads(written["quality"].read_text())
+        console().print(f"nearest-neighbour distance to the {q['n_train']} training examples (RMS per feature, "
+                        f"scaled units): {q['of']} {q['generated_nn']:.4f}, {q['n_real']} held-out real examples "
+                        f"{q['real_nn']:.4f}; ratio {q['ratio']:.2f} (1 = as close to the data as new real data, "
+                        f"above 1 = off the data, far below 1 = copies of training examples)")
 
 
 def latent(
@@ -267,3 +282,39 @@ def fewshot(
                                                                         "noise": list(settings.noise)},
                                           "summary": summary, "runs": rows})
     console().print(f"results: {out / 'fewshot.json'}\nfigure: {out / 'fewshot_accuracy.png'}")
+
+
+def k_sparse(
+    data: str = typer.Option("mnist", "--data", "-d", help="Built-in data set or a file/folder (images show as images)."),
+    k: str = typer.Option("5,10,20,40", "--k", help="Code units kept per example, one autoencoder each."),
+    latent_dim: int = typer.Option(200, min=1, help="Code units of every autoencoder."),
+    epochs: int = typer.Option(15, "--epochs", "-e", min=1, help="Training epochs per k."),
+    batch_size: int = typer.Option(128, min=1, help="Batch size."),
+    lr: float = typer.Option(1e-3, help="Learning rate."),
+    filters: int = typer.Option(49, min=1, help="Filters drawn per k (the most used units)."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Use a seeded, stratified sample of N training rows."),
+    test_limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N test rows."),
+    seed: int = typer.Option(0, min=0, help="Random seed."),
+    device: str = typer.Option("cpu", help="cpu, gpu or auto."),
+    out: Path = typer.Option(Path("runs/k-sparse"), "--out", "-o", help="Folder to write: k_sparse.json and the figure."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write over an existing --out folder."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No training progress."),
+) -> None:
+    """The deck's k-sparse autoencoder figure: decoder filters learned for each k, and the test
+    reconstruction MSE per k (one single-layer ksparse autoencoder per k)."""
+    from aekit.experiments.ksparse import check_ks, ksparse_filters
+    from aekit.io import refuse_existing
+
+    ks = check_ks(_ints(k, "--k"), latent_dim)  # before any data is read
+    refuse_existing(out, overwrite)  # before any training, not after
+    result = ksparse_filters(data, ks, latent_dim, epochs, batch_size, lr, limit, test_limit, seed, device, filters,
+                             progress=not quiet)
+    s = result.summary
+    console().print(f"{s['data']}: {s['train_rows']} training and {s['test_rows']} test rows, {latent_dim} code units; "
+                    "MSE on pixels in [0, 1], units used = chosen by at least one test row", markup=False)
+    _table("k-sparse autoencoders: test MSE per k", ["k", "test MSE", "units used"], [[str(r["k"]), f"{r['test_mse']:.5f}", f"{r['units_used']} / {latent_dim}"]
+                                              for r in s["results"]])
+    written = result.save(out, overwrite)
+    console().print(f"results: {written.pop('json')}")
+    for f in written.values():
+        console().print(f"figure: {f}")
