@@ -298,6 +298,7 @@ def k_sparse(
     device: str = typer.Option("cpu", help="cpu, gpu or auto."),
     out: Path = typer.Option(Path("runs/k-sparse"), "--out", "-o", help="Folder to write: k_sparse.json and the figure."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Write over an existing --out folder."),
+    schedule: bool = typer.Option(True, help="Lower k from latent_dim/2 over the first half of the epochs (against dead units)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No training progress."),
 ) -> None:
     """The deck's k-sparse autoencoder figure: decoder filters learned for each k, and the test
@@ -308,11 +309,11 @@ def k_sparse(
     ks = check_ks(_ints(k, "--k"), latent_dim)  # before any data is read
     refuse_existing(out, overwrite)  # before any training, not after
     result = ksparse_filters(data, ks, latent_dim, epochs, batch_size, lr, limit, test_limit, seed, device, filters,
-                             progress=not quiet)
+                             progress=not quiet, schedule=schedule)
     s = result.summary
     console().print(f"{s['data']}: {s['train_rows']} training and {s['test_rows']} test rows, {latent_dim} code units; "
                     "MSE on pixels in [0, 1], units used = chosen by at least one test row", markup=False)
-    _table("k-sparse autoencoders: test MSE per k", ["k", "test MSE", "units used"], [[str(r["k"]), f"{r['test_mse']:.5f}", f"{r['units_used']} / {latent_dim}"]
+    _table("test MSE per k", ["k", "test MSE", "units used"], [[str(r["k"]), f"{r['test_mse']:.5f}", f"{r['units_used']} / {latent_dim}"]
                                               for r in s["results"]])
     written = result.save(out, overwrite)
     console().print(f"results: {written.pop('json')}")
