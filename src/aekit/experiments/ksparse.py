@@ -93,7 +93,7 @@ def _filter_figure(filters: dict[int, np.ndarray], shape: tuple[int, ...], rows:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle("k-sparse autoencoder: decoder filters of the most used code units", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.93))  # room for the title above the panels' two-line titles
     return fig
 
 
