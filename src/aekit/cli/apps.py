@@ -223,7 +223,13 @@ def latent(
     source = data or (trained.meta.get("data") or {}).get("source")
     if not source:
         raise ConfigError(f"{run}: no data source recorded; pass --data")
-    ds, _, _, X, y = load_split(source, None, limit, 0)
+    if data is None and (run / "config.yaml").is_file():  # the run's own held-out rows, never trained on
+        from aekit.experiments.common import run_split
+
+        ds = run_split(run, limit)
+        X, y = ds.X_test, ds.y_test
+    else:
+        ds, _, _, X, y = load_split(source, None, limit, 0)
     # refuses too few rows for the projection before anything is written
     view = inspect_latent(trained, X, y, method, seed)  # type: ignore[arg-type]
     folder = out or run / "figures"
