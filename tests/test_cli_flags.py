@@ -97,3 +97,13 @@ def test_progress_bar_counts_epochs_from_one_like_metrics(tmp_path: Path) -> Non
     assert [row["epoch"] for row in metrics["history"]] == [1, 2, 3] == shown, text
     assert metrics["epochs"] == 3 and "Epoch 0" not in text
     assert re.search(r"epochs: 3 \(best [123]\)", text), text
+
+
+def test_denoise_set_reaches_the_model(tmp_path: Path) -> None:
+    res = run_cli("denoise", "--data", "digits", "--noise", "salt_pepper:fraction=0.2", "-e", "1", "--limit", "200",
+                  "--test-limit", "20", "--set", "model.channels=[8,8]", "-o", str(tmp_path / "den"))
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((tmp_path / "den" / "denoise.json").read_text())
+    meta = json.loads((Path(summary["conditions"][0]["model"]) / "model.json").read_text())
+    assert meta["config"]["channels"] == [8, 8]
+    assert set(summary["conditions"][0]["metrics"]) == {"noisy", "mean", "median", "closing-opening", "autoencoder"}
