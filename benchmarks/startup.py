@@ -41,7 +41,7 @@ def main() -> None:
         rng = np.random.default_rng(0)
         np.savetxt(table, rng.random((200, 8)), delimiter=",", header=",".join(f"c{i}" for i in range(8)), comments="")
         train = [*aekit, "train", "--data", str(table), "--hidden", "8", "--latent-dim", "2", "-e", "1", "--no-progress",
-                 "--set", "report=false", "--out", tmp, "--overwrite", "--name", "r"]
+                 "--set", "report=false", "--out", str(Path(tmp) / "r"), "--overwrite"]
         subprocess.run(train, check=True, capture_output=True)
         rows = {
             "python -c 'import torch' (floor)": wall([sys.executable, "-c", "import torch"], args.repeats),

@@ -49,7 +49,7 @@ def test_denoise_train_then_apply_to_pngs(tmp_path: Path) -> None:
     res = json.loads((tmp_path / "denoise.json").read_text())
     cond = res["conditions"][0]
     assert cond["noise"] == {"kind": "salt_pepper", "fraction": 0.2}
-    assert set(cond["metrics"]) == {"noisy", "mean", "median", "opening", "closing", "autoencoder"}
+    assert set(cond["metrics"]) == {"noisy", "mean", "median", "closing-opening", "autoencoder"}
     assert Path(cond["grid"]).is_file()
     write_pngs(np.random.default_rng(0).random((3, 1, 8, 8)), ["a.png", "b.png", "c.png"], tmp_path / "in")
     _ok("denoise", "--run", cond["model"], "--images", str(tmp_path / "in"), "--output", str(tmp_path / "out"))
@@ -71,6 +71,11 @@ def test_generate_and_latent_commands(mlp_run: Path, tmp_path: Path) -> None:
     assert "interpolation" in out
     arrays = np.load(tmp_path / "generated.npz")
     assert arrays["interpolation"].shape == (5, 1, 8, 8) and "samples" not in arrays  # an mlp has no prior
+    quality = json.loads((tmp_path / "quality.json").read_text())
+    assert quality["of"] == "interpolation in-between points" and quality["n_generated"] == 3
+    splits = json.loads((mlp_run / "metrics.json").read_text())["splits"]  # the run's own split, not a new one
+    assert (quality["n_train"], quality["n_real"]) == (splits["train"], splits["test"]) and quality["ratio"] > 0
+    assert f"ratio {quality['ratio']:.2f}" in " ".join(out.split())
     _ok("latent", str(mlp_run), "--method", "pca", "--limit", "200", "--out", str(tmp_path))
     assert (tmp_path / "latent_pca.png").stat().st_size > 1000
 
@@ -198,7 +203,7 @@ def test_outputs_keep_identifiers(tmp_path: Path) -> None:
             Image.fromarray((rng.random((8, 8)) * 255).astype(np.uint8)).save(folder / cls / f"img{k}.png")
     run = tmp_path / "runs" / "r"
     res = run_cli("train", "--data", str(folder), "--model", "mlp", "--hidden", "8", "--latent-dim", "3", "-e", "1",
-                  "--out", str(tmp_path / "runs"), "--name", "r", "--no-progress")
+                  "--out", str(tmp_path / "runs" / "r"), "--no-progress")
     assert res.returncode == 0, res.stderr
     assert run_cli("encode", str(run), str(folder), str(tmp_path / "codes.csv")).returncode == 0
     codes = pd.read_csv(tmp_path / "codes.csv")
@@ -216,7 +221,7 @@ def test_outputs_keep_identifiers(tmp_path: Path) -> None:
     frame.insert(0, "key", [f"row-{i}" for i in range(40)])
     frame.to_csv(table, index=False)
     res = run_cli("train", "--data", str(table), "--hidden", "4", "--latent-dim", "2",
-                  "-e", "1", "--out", str(tmp_path / "runs"), "--name", "t", "--no-progress",
+                  "-e", "1", "--out", str(tmp_path / "runs" / "t"), "--no-progress",
                   "--set", "data.id_column=key")
     assert res.returncode == 0, res.stderr
     out = run_cli("reconstruct", str(tmp_path / "runs" / "t"), str(table), str(tmp_path / "rec.csv"), "--id-column", "key")
@@ -257,11 +262,11 @@ def test_data_kinds_are_read_as_what_they_are(tmp_path: Path) -> None:
     assert "read as a series of 1200 time steps" in det.stdout
     assert json.loads((tmp_path / "d" / "metrics.json").read_text())["series"] is True
     tr = run_cli("train", "--data", str(tmp_path / "series.npy"), "--window", "40", "--hidden", "8", "--latent-dim", "4",
-                 "-e", "1", "--out", str(tmp_path / "runs"), "--name", "s", "--no-progress")
+                 "-e", "1", "--out", str(tmp_path / "runs" / "s"), "--no-progress")
     assert tr.returncode == 0, tr.stderr
     assert json.loads((tmp_path / "runs" / "s" / "model.json").read_text())["config"]["input_shape"] == [1, 40]
     warn = run_cli("train", "--data", str(tmp_path / "series.npy"), "--hidden", "8", "--latent-dim", "4", "-e", "1",
-                   "--out", str(tmp_path / "runs"), "--name", "w", "--no-progress")
+                   "--out", str(tmp_path / "runs" / "w"), "--no-progress")
     assert warn.returncode == 0 and "windows of 64 steps" in warn.stderr
 
     seqs = np.sin(np.linspace(0, 20, 64))[None, None, :] * np.random.default_rng(1).uniform(0.5, 1.5, (60, 1, 1))

@@ -64,3 +64,17 @@ def test_vae_samples_and_grid(tiny_images, tmp_path) -> None:
     assert grid.shape == (16, 1, 8, 8) and codes.shape == (16, 2)
     written = generate_all(trained, tmp_path, tiny_images * 255, None, n_samples=9, grid_steps=4)
     assert {"samples", "grid", "interpolation", "arrays"} <= set(written)
+
+
+def test_nearest_neighbour_ratio_tells_copies_from_noise(tiny_images) -> None:
+    from aekit.apps.generate import nearest_neighbour_ratio
+
+    trained = _trained("mlp", tiny_images, hidden=[16])
+    X = tiny_images * 255
+    train, real = X[:48], X[48:]
+    copies = nearest_neighbour_ratio(trained, train[:8], train, real)
+    assert copies["generated_nn"] == pytest.approx(0.0, abs=1e-6) and copies["ratio"] < 0.01
+    noise = np.random.default_rng(3).random((8, 1, 8, 8)).astype(np.float32) * 255
+    off = nearest_neighbour_ratio(trained, noise, train, real)
+    assert off["ratio"] > 2 and off["real_nn"] == pytest.approx(copies["real_nn"])
+    assert off["n_generated"] == 8 and off["n_real"] == 16 and off["n_train"] == 48

@@ -333,7 +333,7 @@ def test_detect_export_score_end_to_end(table_csv: Path, tmp_path: Path) -> None
 def test_a_trained_image_run_exports_and_scores_flat_or_shaped_rows(tiny_images: np.ndarray, tmp_path: Path) -> None:
     np.save(tmp_path / "imgs.npy", tiny_images)
     res = run_cli("train", "--data", str(tmp_path / "imgs.npy"), "--model", "conv", "--latent-dim", "4",
-                  "--epochs", "1", "--out", str(tmp_path), "--name", "run", "--no-progress")
+                  "--epochs", "1", "--out", str(tmp_path / "run"), "--no-progress")
     assert res.returncode == 0, res.stderr
     res = run_cli("export", str(tmp_path / "run"), str(tmp_path / "c.onnx"))
     assert res.returncode == 0, res.stderr

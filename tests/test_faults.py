@@ -170,7 +170,7 @@ def test_ctrl_c_before_training_keeps_nothing_and_says_so(table, tmp_path, monke
         os.kill(os.getpid(), signal.SIGINT)  # e.g. while a large data set loads
 
     monkeypatch.setattr(aekit.pipeline, "prepare_data", load_then_signal)
-    code, out, err = _cli(capsys, "train", "--data", str(table), "--out", str(tmp_path), "--name", "early")
+    code, out, err = _cli(capsys, "train", "--data", str(table), "--out", str(tmp_path / "early"))
     assert code == 130 and err == "interrupted: nothing was kept\n" and out == ""
     assert not (tmp_path / "early").exists()
 
@@ -301,7 +301,7 @@ def _cli_process(table: Path, out: Path, name: str, epochs: int, patch: str = ""
     """`aekit train` in a fresh interpreter; ``patch`` is Python run first (a fault to inject)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     args = ["train", "--data", str(table), "--epochs", str(epochs), "--batch-size", "16", "--hidden", "16",
-            "--latent-dim", "4", "--out", str(out), "--name", name, "--no-progress", "--set", "report=false"]
+            "--latent-dim", "4", "--out", str(out / name), "--no-progress", "--set", "report=false"]
     code = f"import os, signal, sys\n{patch}\nfrom aekit.cli.main import main\nmain(sys.argv[1:])"
     return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)

@@ -139,7 +139,7 @@ def test_truncated_or_tampered_weights_are_refused(tmp_path):
 def test_resume_after_interruption_finishes_the_run(tmp_path):
     """Kill a training process after its first checkpoint, then resume it to the end."""
     cmd = [*AEKIT, "train", "--data", "digits", "--epochs", "40", "--hidden", "64", "--latent-dim", "8",
-           "--batch-size", "16", "--out", str(tmp_path), "--name", "r", "--no-progress"]
+           "--batch-size", "16", "--out", str(tmp_path / "r"), "--no-progress"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
     last = tmp_path / "r" / "checkpoints" / "last.ckpt"
     deadline = time.time() + 120
@@ -161,7 +161,7 @@ def test_resume_after_interruption_finishes_the_run(tmp_path):
 @pytest.mark.slow
 def test_ddp_with_two_cpu_processes_trains_and_saves_one_model(tmp_path):
     res = run_cli("train", "--data", "digits", "--epochs", "2", "--strategy", "ddp", "--devices", "2",
-                  "--accelerator", "cpu", "--out", str(tmp_path), "--name", "ddp", "--no-progress", cwd=tmp_path)
+                  "--accelerator", "cpu", "--out", str(tmp_path / "ddp"), "--no-progress", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == ["ddp"]
     run = aekit.load(tmp_path / "ddp")
@@ -171,7 +171,7 @@ def test_ddp_with_two_cpu_processes_trains_and_saves_one_model(tmp_path):
 def test_cli_end_to_end(tmp_path):
     res = run_cli("train", "--data", "digits", "--epochs", "2", "--latent-dim", "4", "--hidden", "32",
                   "--set", "data.limit=300", "--set", "model.activation=elu", "--noise", "gaussian:sigma=0.1",
-                  "--out", str(tmp_path), "--name", "cli", "--no-progress")
+                  "--out", str(tmp_path / "cli"), "--no-progress")
     assert res.returncode == 0, res.stderr
     assert "run:" in res.stdout and "test:" in res.stdout
     run_dir = tmp_path / "cli"

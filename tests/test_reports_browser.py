@@ -1,12 +1,15 @@
 """Reports opened in a real headless Chromium (Debian's, driven by Playwright).
 
-For an MLP run, a conv run, a VAE run and a detector run: no console errors, every
-image decoded (naturalWidth > 0), the expected sections present; a screenshot of each
-page is written to the test's temporary folder.
+For every kind of run (training runs of an MLP, a conv model and a VAE; a table detector
+and a series detector from `aekit detect`; the reducer, image denoiser and few-shot
+classifier saved by their estimators): no console errors, every image decoded
+(naturalWidth > 0), the expected sections present, no overview cell empty or a
+placeholder; a screenshot of each page is written to the test's temporary folder.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Iterator
@@ -27,7 +30,20 @@ EXPECTED = {
     "conv": COMMON + ["reconstructions", "latent"],
     "vae": COMMON + ["reconstructions", "latent", "generative"],
     "detector": ["overview", "model", "detector"],
+    "series_detector": ["overview", "config", "model", "detector"],
+    "reducer": ["overview", "model", "curves"],
+    "image_denoiser": ["overview", "model", "curves"],
+    "fewshot": ["overview", "model"],
 }
+# run kinds of aekit.apps.base.estimator_kinds() whose reports are tested with the audio commands
+AUDIO_KINDS = {"speech_denoiser", "sound_detector"}
+PLACEHOLDERS = re.compile(r"^\s*(-|\(\)|none|nan)?\s*$|input shape \(\)|\s-\s\(|\(-\)", re.IGNORECASE)
+
+
+def test_every_run_kind_is_covered() -> None:
+    from aekit.apps.base import estimator_kinds
+
+    assert set(estimator_kinds()) - AUDIO_KINDS <= set(EXPECTED), sorted(estimator_kinds())
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +65,18 @@ def make_run(kind: str, out: Path) -> Path:
         return tiny_run(out, kind, {"family": "conv", "channels": [8, 16], "latent_dim": 4})
     if kind == "vae":
         return tiny_run(out, kind, {"family": "vae", "latent_dim": 2})
+    if kind in ("reducer", "image_denoiser", "fewshot"):
+        return _estimator_run(kind, out)
+    rng = np.random.default_rng(0)
+    if kind == "series_detector":  # a 1-D array is a series: windows from --window/--stride
+        t = np.sin(np.linspace(0, 60, 1200)) + 0.05 * rng.standard_normal(1200)
+        t[600:606] += 3.0
+        np.save(out / "series.npy", t.astype(np.float32))
+        assert cli("detect", str(out / "series.npy"), "--window", "32", "--stride", "8", "-e", "1", "--quiet",
+                   "-o", str(out / "series_detector")) == 0
+        return out / "series_detector"
     import pandas as pd
 
-    rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 5))
     y = (rng.random(300) < 0.1).astype(int)
     X[y == 1] += 3.0
@@ -59,6 +84,29 @@ def make_run(kind: str, out: Path) -> Path:
     df.to_csv(out / "table.csv", index=False)
     assert cli("detect", str(out / "table.csv"), "--out", str(out / "detector"), "-e", "3") == 0
     return out / "detector"
+
+
+def _estimator_run(kind: str, out: Path) -> Path:
+    """A run folder saved by an application estimator, trained for one or two epochs on 8x8 digits."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X, y = digits.images[:300, None].astype(np.float32), digits.target[:300]
+    if kind == "reducer":
+        from aekit.apps.reduce import AutoencoderReducer
+
+        est = AutoencoderReducer(n_components=2, hidden=(16,), max_epochs=2).fit(X.reshape(300, -1))
+    elif kind == "image_denoiser":
+        from aekit.apps.denoise import ImageDenoiser
+
+        est = ImageDenoiser(max_epochs=1, batch_size=64).fit(X)
+    else:
+        from aekit.apps.fewshot import FewShotClassifier
+
+        est = FewShotClassifier(max_epochs=1, head_steps=5, finetune_steps=0, model={"latent_dim": 4, "hidden": [16]})
+        est.fit(X[:40].reshape(40, -1), y[:40], X_unlabelled=X[40:].reshape(260, -1))
+    est.save(out / kind)
+    return out / kind
 
 
 @pytest.mark.parametrize("kind", list(EXPECTED))
@@ -75,10 +123,13 @@ def test_report_renders_in_chromium(kind: str, browser: Any, tmp_path: Path) -> 
     page.wait_for_load_state("load")
     widths = page.eval_on_selector_all("img", "els => els.map(e => e.complete ? e.naturalWidth : 0)")
     sections = page.eval_on_selector_all("section", "els => els.map(e => e.id)")
+    overview = page.eval_on_selector_all("#overview td", "els => els.map(e => e.innerText)")
     shot = tmp_path / f"report-{kind}.png"
     page.screenshot(path=str(shot), full_page=True)
     page.close()
     assert errors == []
-    assert widths and all(w > 0 for w in widths), widths
+    # a few-shot classifier's run keeps no per-epoch history or examples: nothing to draw
+    assert (widths or kind == "fewshot") and all(w > 0 for w in widths), widths
     assert [s for s in EXPECTED[kind] if s not in sections] == [], sections
+    assert len(overview) >= 8 and [c for c in overview if PLACEHOLDERS.search(c)] == [], overview
     assert shot.stat().st_size > 10_000

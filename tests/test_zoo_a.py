@@ -292,7 +292,7 @@ def test_cli_trains_a_denoising_vae_and_the_run_folder_loads(tmp_path):
     main([
         "train", "--model", "vae", "--data", "digits", "--latent-dim", "4", "--hidden", "32", "-e", "2",
         "--noise", "masking:fraction=0.3", "--set", "model.warmup_epochs=1", "--set", "data.limit=300",
-        "--set", "report=false", "--out", str(tmp_path), "--name", "vae", "--no-progress",
+        "--set", "report=false", "--out", str(tmp_path / "vae"), "--no-progress",
     ])
     trained = aekit.load(tmp_path / "vae")
     assert trained.family == "vae" and trained.config["model"]["warmup_epochs"] == 1
@@ -319,7 +319,7 @@ def test_cli_lists_and_trains_the_zoo_families_from_flags_and_yaml(tmp_path, cap
 
     main(["train", "--model", "ksparse", "--data", "digits", "--latent-dim", "40", "--hidden", "32", "--epochs", "2",
           "--set", "model.k=5", "--set", "model.alpha=2", "--set", "data.limit=300",
-          "--set", "report=false", "--out", str(tmp_path), "--name", "ks", "--no-progress"])
+          "--set", "report=false", "--out", str(tmp_path / "ks"), "--no-progress"])
     ks = aekit.load(tmp_path / "ks")
     codes = ks.encode(np.random.default_rng(0).random((7, 1, 8, 8), dtype=np.float32) * 16)
     assert codes.shape == (7, 40) and ((codes != 0).sum(1) <= 10).all()  # α·k = 10 units at encoding time

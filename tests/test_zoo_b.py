@@ -340,7 +340,7 @@ def test_cli_pretrain_writes_a_normal_run_folder(tmp_path: Path, capsys, family,
     from aekit.cli.main import main
 
     main(["pretrain", "--model", family, "--data", "digits", "--hidden", "24", "--latent-dim", "6",
-          "--stage-epochs", "2", "--epochs", "2", "--out", str(tmp_path), "--name", "run", "--set", "data.limit=300"])
+          "--stage-epochs", "2", "--epochs", "2", "--out", str(tmp_path / "run"), "--set", "data.limit=300"])
     out = capsys.readouterr().out
     assert "stage 1" in out and "stage 2" in out and "run:" in out
     run = tmp_path / "run"

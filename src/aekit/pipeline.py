@@ -125,7 +125,7 @@ def new_run_dir(cfg: RunConfig, overwrite: bool = False) -> Iterator[Path]:
     old: Path | None = None
     if _has_files(run_dir):
         if not overwrite:
-            raise ConfigError(f"run folder {run_dir} already exists and is not empty: pick another name, "
+            raise ConfigError(f"run folder {run_dir} already exists and is not empty: pick another --out folder, "
                               f"continue it with --resume {run_dir}, or replace it with --overwrite")
         if is_locked(run_dir):
             raise ConfigError(f"run folder {run_dir} is in use by another aekit process; it cannot be overwritten")
@@ -136,7 +136,7 @@ def new_run_dir(cfg: RunConfig, overwrite: bool = False) -> Iterator[Path]:
         run_dir.mkdir(parents=True, exist_ok=True)
         with folder_lock(run_dir):
             if _has_files(run_dir, ignore=(LOCK_FILE,)):  # another command got here first
-                raise ConfigError(f"run folder {run_dir} already exists and is not empty: pick another name, "
+                raise ConfigError(f"run folder {run_dir} already exists and is not empty: pick another --out folder, "
                                   f"or continue it with --resume {run_dir}")
             try:
                 with run_attempt(run_dir):

@@ -205,8 +205,14 @@ class AutoencoderEstimator(BaseEstimator):
             state["table"] = self.table_.to_dict()
         estimator = {"class": type(self).__name__, "params": _json_safe(self.get_params(deep=False)),
                      "state": _json_safe(state)}
-        return save_model(Path(folder), self._saved_model(), preprocessing=self._preprocessing(),
+        path = save_model(Path(folder), self._saved_model(), preprocessing=self._preprocessing(),
                           kind=self.kind, extra={"estimator": estimator})
+        history = getattr(self, "history_", None)
+        if history and all("epoch" in row for row in history):  # the engine's per-epoch rows: the report draws them
+            from aekit.io import atomic_save_json
+
+            atomic_save_json(Path(folder) / "metrics.json", {"epochs": len(history), "history": _json_safe(history)})
+        return path
 
     @classmethod
     def load(cls, folder: str | Path) -> Any:

@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
     app.command("generate")(generate)
     app.command("latent")(latent)
     app.command("fewshot")(fewshot)
+    app.command("k-sparse")(k_sparse)
 
 
 def _ints(text: str, flag: str) -> list[int]:
@@ -71,7 +72,7 @@ def reduce(
     curve_epochs: int = typer.Option(300, min=1, help="Epochs of the curve experiment's autoencoders."),
     seed: int = typer.Option(0, min=0, help="Random seed."),
     accelerator: str = typer.Option("cpu", "--device", "--accelerator", help="Where training runs: cpu, gpu or auto."),
-    out: Path = typer.Option(Path("runs/reduce"), help="Folder for the table (reduce.json) and figures."),
+    out: Path = typer.Option(Path("runs/reduce"), "--out", "-o", help="Folder to write: the table (reduce.json) and figures."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Write over an existing --out folder."),
 ) -> None:
     """Autoencoder vs PCA at equal code sizes: test reconstruction MSE and 2-D embeddings."""
@@ -100,7 +101,8 @@ def reduce(
 def denoise(
     data: str = typer.Option("mnist", "--data", "-d", help="Built-in image data set or an image file/folder."),
     noise: Optional[list[str]] = typer.Option(None, help="Noise condition, e.g. gaussian:sigma=0.3 (repeatable; one denoiser each)."),
-    family: str = typer.Option("conv", "--model", "-m", "--family", help="Model family of the denoiser."),
+    family: str = typer.Option("conv", "--model", "-m", "--family", help="Model family of the denoiser (--family is its old name)."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Model setting as in a YAML config, e.g. model.latent_dim=16 (repeatable)."),
     epochs: int = typer.Option(20, "--epochs", "-e", min=1, help="Training epochs."),
     batch_size: int = typer.Option(128, min=1, help="Batch size."),
     lr: float = typer.Option(1e-3, help="Learning rate."),
@@ -109,13 +111,13 @@ def denoise(
     test_limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N test images."),
     seed: int = typer.Option(0, min=0, help="Random seed."),
     accelerator: str = typer.Option("cpu", "--device", "--accelerator", help="Where training runs: cpu, gpu or auto."),
-    out: Path = typer.Option(Path("runs/denoise"), help="Folder for models, grids and denoise.json."),
+    out: Path = typer.Option(Path("runs/denoise"), "--out", "-o", help="Folder to write: models, grids and denoise.json."),
     run: Optional[Path] = typer.Option(None, help="Apply this trained denoiser (a model folder) instead of training."),
     images: Optional[Path] = typer.Option(None, help="With --run: folder of PNG images to denoise."),
     output: Optional[Path] = typer.Option(None, help="With --run: folder for the denoised PNGs."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Write over an existing --out folder."),
 ) -> None:
-    """Train denoising autoencoders and compare them with mean/median/opening/closing by PSNR and SSIM,
+    """Train denoising autoencoders and compare them with mean/median/closing-opening filters by PSNR and SSIM,
     or (--run --images --output) denoise a folder of PNG images."""
     from aekit.io import removed_on_failure
     from aekit.errors import ConfigError
@@ -138,8 +140,11 @@ def denoise(
 
     refuse_existing(out, overwrite)  # before any training, not after
     specs = [parse_noise(n) for n in noise] if noise else list(DEFAULT_CONDITIONS)
+    from aekit.cli.common import model_settings, parse_set
+
+    params = model_settings(parse_set(set_ or []), "denoise") or None
     result = denoise_vs_filters(data, specs, family, epochs, batch_size, lr, filter_size, limit, test_limit, seed,
-                                accelerator)
+                                accelerator, model_params=params)
     s = result.summary
     for cond in s["conditions"]:
         _table(f"{s['data']}, {cond['label']}: mean over {s['test_images']} test images", ["method", "PSNR (dB)", "SSIM"],
@@ -160,7 +165,7 @@ def generate(
     attribute: Optional[str] = typer.Option(None, help="Labels A,B: add (mean code of A - mean code of B) to B examples."),
     limit: Optional[int] = typer.Option(2000, min=1, help="Examples of the data to encode."),
     seed: int = typer.Option(0, min=0, help="Random seed of the prior samples."),
-    out: Optional[Path] = typer.Option(None, help="Output folder (default RUN/generated)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder to write (default RUN/generated)."),
 ) -> None:
     """Samples from the prior, a latent grid, an interpolation and attribute arithmetic, as PNG + generated.npz."""
     import aekit
@@ -174,16 +179,30 @@ def generate(
     if attr is not None and (len(attr) != 2 or not all(attr)):
         raise ConfigError(f"--attribute expects two labels, e.g. 1,7; got {attribute!r}")
     trained = aekit.load(run)
-    X = y = None
+    X = y = X_train = None
     source = data or (trained.meta.get("data") or {}).get("source")
     if source:
-        _, _, _, X, y = load_split(source, None, limit, 0)
+        from aekit.experiments.common import run_split
+
+        # the run's own splits: its held-out rows were never trained on
+        sp = run_split(run, limit) if data is None and (run / "config.yaml").is_file() \
+            else load_split(source, None, limit, 0)[0]
+        X_train, X, y = sp.X_train, sp.X_test, sp.y_test
         check_indices(pair, len(X), "--interpolate index")
     # generate_all checks the rest before it creates the folder, and removes it if it fails
     written = generate_all(trained, out or run / "generated", X, y, n_samples=samples, grid_steps=grid,
-                           interp=(pair[0], pair[1]), interp_steps=steps, attribute=attr, seed=seed)  # type: ignore[arg-type]
+                           interp=(pair[0], pair[1]), interp_steps=steps, attribute=attr, seed=seed,  # type: ignore[arg-type]
+                           X_train=X_train)
     for name, path in written.items():
         console().print(f"{name}: {path}")
+    if "quality" in written:
+        import json
+
+        q = json.loads(written["quality"].read_text())
+        console().print(f"nearest-neighbour distance to the {q['n_train']} training examples (RMS per feature, "
+                        f"scaled units): {q['of']} {q['generated_nn']:.4f}, {q['n_real']} held-out real examples "
+                        f"{q['real_nn']:.4f}; ratio {q['ratio']:.2f} (1 = as close to the data as new real data, "
+                        f"above 1 = off the data, far below 1 = copies of training examples)")
 
 
 def latent(
@@ -192,7 +211,7 @@ def latent(
     method: str = typer.Option("auto", help="auto (2-D codes direct, else PCA), pca, tsne or umap."),
     limit: Optional[int] = typer.Option(2000, min=1, help="Examples to encode."),
     seed: int = typer.Option(0, min=0, help="Random seed of the projection."),
-    out: Optional[Path] = typer.Option(None, help="Output folder (default RUN/figures)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder to write (default RUN/figures)."),
 ) -> None:
     """Scatter of the codes coloured by label (beside PCA of the inputs) and, for conv codes, the code maps."""
     import aekit
@@ -204,7 +223,13 @@ def latent(
     source = data or (trained.meta.get("data") or {}).get("source")
     if not source:
         raise ConfigError(f"{run}: no data source recorded; pass --data")
-    ds, _, _, X, y = load_split(source, None, limit, 0)
+    if data is None and (run / "config.yaml").is_file():  # the run's own held-out rows, never trained on
+        from aekit.experiments.common import run_split
+
+        ds = run_split(run, limit)
+        X, y = ds.X_test, ds.y_test
+    else:
+        ds, _, _, X, y = load_split(source, None, limit, 0)
     # refuses too few rows for the projection before anything is written
     view = inspect_latent(trained, X, y, method, seed)  # type: ignore[arg-type]
     folder = out or run / "figures"
@@ -217,7 +242,8 @@ def fewshot(
     data: str = typer.Option("mnist", "--data", "-d", help="Built-in labelled data set or a file/folder."),
     shots: str = typer.Option("1,5,10,100", help="Labelled examples per class."),
     seeds: str = typer.Option("0,1,2", help="Seeds (label draws and initialisations)."),
-    family: str = typer.Option("mlp", help="Autoencoder family."),
+    family: str = typer.Option("mlp", "--model", "-m", "--family", help="Autoencoder family (--family is its old name)."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Model setting as in a YAML config, e.g. model.hidden=[64] (repeatable)."),
     latent_dim: int = typer.Option(32, min=1, help="Code size (also PCA's number of components)."),
     epochs: int = typer.Option(20, "--epochs", "-e", min=1, help="Pretraining epochs on the unlabelled data (max_epochs)."),
     head_steps: int = typer.Option(300, min=1, help="Solver iterations of the head (Adam steps of the from-scratch network)."),
@@ -227,7 +253,7 @@ def fewshot(
     limit: Optional[int] = typer.Option(None, min=1, help="Use a seeded, stratified sample of N training rows."),
     test_limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N test rows."),
     device: str = typer.Option("cpu", help="cpu, gpu or auto (pretraining)."),
-    out: Path = typer.Option(Path("runs/fewshot"), help="Folder for fewshot.json and the accuracy plot."),
+    out: Path = typer.Option(Path("runs/fewshot"), "--out", "-o", help="Folder to write: fewshot.json and the accuracy plot."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Write over an existing --out folder."),
 ) -> None:
     """Few-shot accuracy vs labels per class: aekit's default (pretrain, head, fine-tune), frozen-code probe,
@@ -238,7 +264,9 @@ def fewshot(
 
     refuse_existing(out, overwrite)  # before hours of training, not after
 
-    model = {"latent_dim": latent_dim}
+    from aekit.cli.common import model_settings, parse_set
+
+    model = {"latent_dim": latent_dim, **model_settings(parse_set(set_ or []), "fewshot")}
     # the settings check shots and seeds; fewshot_benchmark checks them against the data before pretraining
     settings = FewShotSettings(shots=_ints(shots, "--shots"), seeds=_ints(seeds, "--seeds"), family=family, model=model,
                                max_epochs=epochs, head_steps=head_steps, finetune_steps=finetune_steps,
@@ -260,3 +288,40 @@ def fewshot(
                                                                         "noise": list(settings.noise)},
                                           "summary": summary, "runs": rows})
     console().print(f"results: {out / 'fewshot.json'}\nfigure: {out / 'fewshot_accuracy.png'}")
+
+
+def k_sparse(
+    data: str = typer.Option("mnist", "--data", "-d", help="Built-in data set or a file/folder (images show as images)."),
+    k: str = typer.Option("5,10,20,40", "--k", help="Code units kept per example, one autoencoder each."),
+    latent_dim: int = typer.Option(200, min=1, help="Code units of every autoencoder."),
+    epochs: int = typer.Option(15, "--epochs", "-e", min=1, help="Training epochs per k."),
+    batch_size: int = typer.Option(128, min=1, help="Batch size."),
+    lr: float = typer.Option(1e-3, help="Learning rate."),
+    filters: int = typer.Option(49, min=1, help="Filters drawn per k (the most used units)."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Use a seeded, stratified sample of N training rows."),
+    test_limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N test rows."),
+    seed: int = typer.Option(0, min=0, help="Random seed."),
+    device: str = typer.Option("cpu", help="cpu, gpu or auto."),
+    out: Path = typer.Option(Path("runs/k-sparse"), "--out", "-o", help="Folder to write: k_sparse.json and the figure."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write over an existing --out folder."),
+    schedule: bool = typer.Option(True, help="Lower k from latent_dim/2 over the first half of the epochs (against dead units)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No training progress."),
+) -> None:
+    """The deck's k-sparse autoencoder figure: decoder filters learned for each k, and the test
+    reconstruction MSE per k (one single-layer ksparse autoencoder per k)."""
+    from aekit.experiments.ksparse import check_ks, ksparse_filters
+    from aekit.io import refuse_existing
+
+    ks = check_ks(_ints(k, "--k"), latent_dim)  # before any data is read
+    refuse_existing(out, overwrite)  # before any training, not after
+    result = ksparse_filters(data, ks, latent_dim, epochs, batch_size, lr, limit, test_limit, seed, device, filters,
+                             progress=not quiet, schedule=schedule)
+    s = result.summary
+    console().print(f"{s['data']}: {s['train_rows']} training and {s['test_rows']} test rows, {latent_dim} code units; "
+                    "MSE on pixels in [0, 1], units used = chosen by at least one test row", markup=False)
+    _table("test MSE per k", ["k", "test MSE", "units used"], [[str(r["k"]), f"{r['test_mse']:.5f}", f"{r['units_used']} / {latent_dim}"]
+                                              for r in s["results"]])
+    written = result.save(out, overwrite)
+    console().print(f"results: {written.pop('json')}")
+    for f in written.values():
+        console().print(f"figure: {f}")

@@ -32,6 +32,44 @@ def parse_set(items: Iterable[str]) -> list[tuple[str, Any]]:
     return out
 
 
+def run_folder(out: str | None, name: str | None) -> dict[str, str | None]:
+    """``--out`` (the run folder itself) as the config's ``out_dir`` + ``name``.
+
+    ``--name`` is the old form (``--out`` was the parent folder then): still accepted, with
+    one deprecation line naming the ``--out`` that says the same.
+    """
+    import os
+    import warnings
+
+    from aekit.errors import AekitWarning
+
+    if name is not None:
+        parent = out or "runs"
+        warnings.warn(f"--name is deprecated: pass the run folder itself, --out {Path(parent) / name}", AekitWarning,
+                      stacklevel=2)
+        return {"out_dir": parent, "name": name}
+    if out is None:
+        return {"out_dir": None, "name": None}  # the config's, else runs/<family>-<data>-<time>
+    folder = Path(os.path.normpath(out))
+    if folder.name in ("", ".", ".."):  # "-o ." names the working folder itself
+        folder = folder.resolve()
+    return {"out_dir": str(folder.parent), "name": folder.name}
+
+
+def model_settings(pairs: list[tuple[str, Any]], command: str) -> dict[str, Any]:
+    """``--set`` pairs as model parameters. Keys are written as in a YAML config
+    (``model.latent_dim``), as ``aekit train`` takes them; the bare ``latent_dim`` is accepted too."""
+    from aekit.errors import ConfigError
+
+    out = {}
+    for key, value in pairs:
+        section, dot, name = key.partition(".")
+        if dot and section != "model":
+            raise ConfigError(f"--set {key}: {command} takes model settings (model.NAME); use the flags for the others")
+        out[name if dot else key] = value
+    return out
+
+
 def write_array(path: Path, array: Any, columns: Sequence[str] | None = None, ids: Sequence[str] | None = None,
                 **named: Any) -> Path:
     """Write rows atomically as .npy, .npz (key ``X``, ``ids`` and ``named``) or .csv.

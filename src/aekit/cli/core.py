@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from aekit.cli.common import console, parse_set, write_array
+from aekit.cli.common import console, model_settings, parse_set, run_folder, write_array
 
 
 def register(app: typer.Typer) -> None:
@@ -41,8 +41,8 @@ def train(
     strategy: Optional[str] = typer.Option(None, help="Lightning strategy, e.g. ddp."),
     precision: Optional[str] = typer.Option(None, help="32-true, bf16-mixed, ... (auto picks bf16 on GPUs)."),
     seed: Optional[int] = typer.Option(None, help="Random seed."),
-    out: Optional[str] = typer.Option(None, help="Parent folder of run folders."),
-    name: Optional[str] = typer.Option(None, help="Run folder name."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Run folder to write (default runs/<model>-<data>-<time>)."),
+    name: Optional[str] = typer.Option(None, hidden=True, help="Deprecated: --out is the run folder itself."),
     resume: Optional[Path] = typer.Option(None, help="Continue an interrupted run folder from its last checkpoint."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run folder of the same name."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
@@ -75,7 +75,7 @@ def train(
         "trainer.patience": patience, "trainer.accelerator": accelerator,
         "trainer.devices": None if devices is None else (int(devices) if devices.isdigit() else devices),
         "trainer.num_nodes": num_nodes, "trainer.strategy": strategy, "trainer.precision": precision,
-        "trainer.seed": seed, "out_dir": out, "name": name, "trainer.progress": progress,
+        "trainer.seed": seed, **run_folder(out, name), "trainer.progress": progress,
     }
     for key, value in flags.items():
         if value is not None:
@@ -212,7 +212,7 @@ def reconstruct(
 def summary(
     target: str = typer.Argument(..., help="A model family name or a run folder."),
     input_shape: Optional[str] = typer.Option(None, help="Input shape for a family, e.g. 1,28,28."),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help="Model parameter, e.g. latent_dim=2 (repeatable)."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Model parameter as in a YAML config, e.g. model.latent_dim=2 (repeatable)."),
 ) -> None:
     """Layer table of a model: output shapes, parameters, totals."""
     from aekit.summary import summary_table
@@ -224,7 +224,7 @@ def summary(
     else:
         from aekit.registry import build_model
 
-        params: dict[str, Any] = dict(parse_set(set_ or []))
+        params: dict[str, Any] = model_settings(parse_set(set_ or []), "summary")
         if input_shape:
             params["input_shape"] = _int_list(input_shape, "--input-shape")
         model = build_model(target, params)
@@ -247,7 +247,7 @@ def models() -> None:
 
 def demo(
     epochs: int = typer.Option(30, help="Training epochs."),
-    out: str = typer.Option("runs", help="Parent folder of the run folder."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Run folder to write (default runs/demo-<time>)."),
 ) -> None:
     """The main job: a deep undercomplete autoencoder on the built-in MNIST 5k."""
     import time
@@ -261,8 +261,7 @@ def demo(
         "data": {"source": "mnist", "validation_fraction": 0.2, "test_fraction": 0.1},
         "trainer": {"max_epochs": epochs, "batch_size": 128, "patience": 5, "progress": True},
         "optim": {"lr": 2e-3},
-        "out_dir": out,
-        "name": f"demo-{time.strftime('%Y%m%d-%H%M%S')}",
+        **run_folder(out or f"runs/demo-{time.strftime('%Y%m%d-%H%M%S')}", None),
     })
     from aekit.data import load_dataset, split_dataset
 

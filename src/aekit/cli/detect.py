@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import typer
 
-from aekit.cli.common import console, parse_set
+from aekit.cli.common import console, model_settings, parse_set
 from aekit.cli.core import parse_noise
 
 THRESHOLDS = "contamination, percentile, mean_std, median_mad or best_f1 (uses labels)"
@@ -44,6 +44,8 @@ def detect(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out folder."),
 ) -> None:
     """Train a detector on DATA, score every row/point, threshold, and evaluate when labels exist."""
+    import json
+
     import numpy as np
 
     from aekit.apps.detect import AutoencoderDetector, SeriesDetector, save_detector
@@ -74,7 +76,7 @@ def detect(
         raise ConfigError(f"{ds.name}: labels must be 0 (normal) / 1 (anomaly) to evaluate; found {np.unique(y)[:5].tolist()}")
     if threshold == "best_f1" and y is None:
         raise ConfigError("--threshold best_f1 needs labels in the data")
-    params = _model_settings(parse_set(set_ or [])) or None
+    params = model_settings(parse_set(set_ or []), "detect") or None
     corruption = [parse_noise(n) for n in noise] if noise else None
     rule = "contamination" if threshold == "best_f1" else threshold
     common: dict[str, Any] = dict(model_params=params, threshold=rule, threshold_param=threshold_param,
@@ -108,7 +110,8 @@ def detect(
             _record_feature_names(tmp, ds.feature_names)
         _write_scores(tmp / "scores.csv", scores, flagged, y, ids=None if table is None or table.id_column_ is None
                       else (table.id_column_, frame[table.id_column_].to_numpy()))
-        atomic_save_json(tmp / "metrics.json", metrics)
+        saved = tmp / "metrics.json"  # the detector's save() wrote its per-epoch history there: keep it
+        atomic_save_json(saved, {**(json.loads(saved.read_text()) if saved.is_file() else {}), **metrics})
         _write_config(tmp, data, det, is_series)
         if not is_series:  # held-out examples for the report's figures (a series is drawn from its scores)
             from aekit.runs import save_examples
@@ -145,20 +148,6 @@ def _read_table_file(data: str, label_column: str | None, series: bool | None) -
     table = TablePreprocessor().fit(frame)
     ids = None if table.id_column_ is None else frame[table.id_column_].astype(str).tolist()
     return Dataset(table.transform(frame).astype(np.float32), y, name=name, kind="table", ids=ids), frame, table
-
-
-def _model_settings(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """``--set`` pairs as model parameters. Keys are written as in a YAML config (``model.latent_dim``),
-    as ``aekit train`` takes them; the bare ``latent_dim`` is accepted too."""
-    from aekit.errors import ConfigError
-
-    out = {}
-    for key, value in pairs:
-        section, dot, name = key.partition(".")
-        if dot and section != "model":
-            raise ConfigError(f"--set {key}: detect takes model settings (model.NAME); use the flags for the others")
-        out[name if dot else key] = value
-    return out
 
 
 def _describe(ds: Any, is_series: bool, window: int, stride: int) -> str:

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from aekit.cli.common import console, parse_set
+from aekit.cli.common import console, parse_set, run_folder
 
 
 def register(app: typer.Typer) -> None:
@@ -26,8 +26,8 @@ def pretrain(
     lr: Optional[float] = typer.Option(None, help="Fine-tuning learning rate."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Any config value, e.g. model.cd_k=3 (repeatable)."),
     seed: Optional[int] = typer.Option(None, help="Random seed."),
-    out: Optional[str] = typer.Option(None, help="Parent folder of run folders."),
-    name: Optional[str] = typer.Option(None, help="Run folder name."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Run folder to write (default runs/<model>-<data>-<time>)."),
+    name: Optional[str] = typer.Option(None, hidden=True, help="Deprecated: --out is the run folder itself."),
     progress: bool = typer.Option(False, help="Show a progress bar while fine-tuning."),
 ) -> None:
     """Greedy layer-wise pretraining, then end-to-end fine-tuning; writes a run folder."""
@@ -42,7 +42,7 @@ def pretrain(
         "model.family": model, "data.source": data, "model.latent_dim": latent_dim,
         "model.hidden": None if hidden is None else _int_list(hidden, "--hidden"),
         stage_key: stage_epochs, "trainer.max_epochs": epochs, "trainer.batch_size": batch_size,
-        "optim.lr": lr, "trainer.seed": seed, "out_dir": out, "name": name, "trainer.progress": progress,
+        "optim.lr": lr, "trainer.seed": seed, **run_folder(out, name), "trainer.progress": progress,
     }
     for key, value in flags.items():
         if value is not None:

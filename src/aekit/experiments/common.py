@@ -42,6 +42,25 @@ def train_test_split_of(source: str, limit: int | None = None, test_limit: int |
     return HeldOut(ds.name, sp.train.X, sp.train.y, Xte, yte, ds.class_names)
 
 
+def run_split(run: str | Path, test_limit: int | None = None) -> HeldOut:
+    """The training rows and held-out rows (test split, else validation) of a training run,
+    split exactly as the run split them (its ``config.yaml``: source, limit, fractions, seed)."""
+    from aekit.errors import ConfigError
+    from aekit.pipeline import parse_config, prepare_data
+
+    config = Path(run) / "config.yaml"
+    if not config.is_file():
+        raise ConfigError(f"{run}: no config.yaml, so its splits are unknown; pass --data")
+    ds, splits, _ = prepare_data(parse_config(config))
+    held = splits.test if splits.test is not None and len(splits.test.X) else splits.val
+    if held is None or len(held.X) == 0:
+        raise DataError(f"{run}: the run holds out no rows (test and validation fractions are 0); pass --data")
+    Xte, yte = held.X, held.y
+    if test_limit is not None:
+        Xte, yte = Xte[:test_limit], None if yte is None else yte[:test_limit]
+    return HeldOut(ds.name, splits.train.X, splits.train.y, Xte, yte, ds.class_names)
+
+
 @dataclass
 class Result:
     """Base of every experiment's result: ``summary`` (JSON-safe numbers and settings) and ``figures``."""

@@ -1,5 +1,5 @@
 """Image denoising: a denoising autoencoder per noise condition against the Polish deck's
-classic filters (mean, median, opening, closing), by PSNR and SSIM (``aekit denoise``)."""
+classic filters (mean, median, closing-opening), by PSNR and SSIM (``aekit denoise``)."""
 
 from __future__ import annotations
 
@@ -54,11 +54,12 @@ def slug(label: str) -> str:
 def denoise_vs_filters(
     data: str = "mnist", conditions: Sequence[dict[str, Any]] = DEFAULT_CONDITIONS, model: str = "conv",
     max_epochs: int = 20, batch_size: int = 128, lr: float = 1e-3, filter_size: int = 3, limit: int | None = None,
-    test_limit: int | None = None, seed: int = 0, device: str = "cpu",
+    test_limit: int | None = None, seed: int = 0, device: str = "cpu", model_params: dict[str, Any] | None = None,
 ) -> DenoisingResult:
     """Train one :class:`~aekit.apps.denoise.ImageDenoiser` per noise condition on ``data``'s
     training images; corrupt the test images the same way (seeded) and score the noisy input,
-    each classic filter and the autoencoder by PSNR/SSIM in [0, 1] units."""
+    each classic filter and the autoencoder by PSNR/SSIM in [0, 1] units. ``model_params``
+    override the family's parameters (``aekit denoise --set model.NAME=VALUE``)."""
     from aekit.apps.denoise import ImageDenoiser, check_filter_size, noise_label
     from aekit.data.noise import build_corruption
 
@@ -73,7 +74,8 @@ def denoise_vs_filters(
     figures, denoisers = {}, {}
     for spec in specs:
         label = noise_label([spec])
-        den = ImageDenoiser(noise=[spec], model=model, max_epochs=max_epochs, batch_size=batch_size, lr=lr,
+        den = ImageDenoiser(noise=[spec], model=model, model_params=model_params, max_epochs=max_epochs,
+                            batch_size=batch_size, lr=lr,
                             random_state=seed, device=device).fit(split.X_train)
         report = den.evaluate(split.X_test, seed=seed + 1, size=filter_size)
         name = slug(label)

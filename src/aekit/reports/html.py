@@ -253,11 +253,20 @@ def _overview(ctx: _RunContext) -> Section:
     m, meta = ctx.metrics, ctx.meta
     data = meta.get("data") or {}
     shape = tuple(data.get("input_shape") or (meta.get("config") or {}).get("input_shape") or ())
-    name = data.get("name") or m.get("data") or "-"
-    kind = data.get("kind") or meta.get("kind", "-")
+    cfg_data = ctx.config.get("data") if isinstance(ctx.config.get("data"), dict) else {}
+    series = bool(cfg_data.get("series") or m.get("series"))
+    kind = data.get("kind") or ("series" if series else _data_kind(shape))
+    name = data.get("name") or m.get("data")
+    # an estimator saved from Python (AutoencoderReducer(...).fit(X).save(...)) records no data set
+    what = f"{name} ({kind})" if name else f"{kind} handed over as arrays (fit in Python)"
     rows = [("run folder", str(ctx.shown_as)), ("kind", meta.get("kind", "autoencoder")),
-            ("family", meta.get("family") or m.get("family", "-")),
-            ("data", f"{name} ({kind}), input shape {shape}")]
+            ("family", meta.get("family") or m.get("family") or "not recorded"),
+            ("data", what + (f", input shape {shape}" if shape else ""))]
+    estimator = meta.get("estimator") if isinstance(meta.get("estimator"), dict) else None
+    if estimator:
+        params = estimator.get("params") or {}
+        shown = ", ".join(f"{k}={_setting(params[k])}" for k in ESTIMATOR_SETTINGS if params.get(k) is not None)
+        rows.append(("estimator", f"{estimator.get('class', meta.get('kind'))}" + (f" ({shown})" if shown else "")))
     if isinstance(m.get("splits"), dict):
         rows.append(("examples (train / val / test)", " / ".join(str(m["splits"].get(k, "-")) for k in ("train", "val", "test"))))
     elif "rows" in m:
@@ -269,8 +278,30 @@ def _overview(ctx: _RunContext) -> Section:
     seconds = m.get("seconds", m.get("fit_seconds"))
     if isinstance(seconds, (int, float)):
         rows.append(("training time", f"{seconds:.1f} s"))
+    # a series detector draws its series from the scores, not from held-out examples
+    warnings = [w for w in ctx.skipped if not (series and w.startswith("data figures skipped"))]
     return Section("overview", "Overview", tables=[Table(["item", "value"], [[Cell(a), Cell(str(b))] for a, b in rows])],
-                   warnings=list(ctx.skipped))
+                   warnings=warnings)
+
+
+# training settings an application run's overview names (aekit.apps.base.TRAINING_SETTINGS' names)
+ESTIMATOR_SETTINGS = ("model", "n_components", "max_epochs", "batch_size", "lr", "noise", "window", "stride")
+
+
+def _setting(value: Any) -> str:
+    """A setting as a person writes it: noise specs as ``gaussian sigma=0.3``, dicts as ``k=v``."""
+    if isinstance(value, dict):
+        if "kind" in value:
+            return " ".join([str(value["kind"]), *(f"{k}={v}" for k, v in value.items() if k != "kind")])
+        return "{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
+        return " + ".join(_setting(v) for v in value)
+    return str(value)
+
+
+def _data_kind(shape: tuple[int, ...]) -> str:
+    """What one example of ``shape`` is, in the words the data loaders use."""
+    return {0: "data", 1: "table", 2: "sequences", 3: "images"}.get(len(shape), "arrays")
 
 
 def _config(ctx: _RunContext) -> Section | None:

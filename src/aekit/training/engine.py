@@ -315,6 +315,14 @@ def _progress_bar() -> L.Callback:
             metrics.pop("v_num", None)
             return metrics
 
+        def _get_train_description(self, current_epoch: int) -> str:
+            # "Epoch 1/3" .. "Epoch 3/3": counted from 1 like the per-epoch lines, the summary and metrics.json
+            text = f"Epoch {current_epoch + 1}"
+            if self.trainer.max_epochs is not None and self.trainer.max_epochs > 0:
+                text += f"/{self.trainer.max_epochs}"
+            # as Lightning does: padded to the validation bar's label so the bar does not jump
+            return f"{text:{len(self.validation_description)}}"
+
     return _Bar(leave=True)
 
 
