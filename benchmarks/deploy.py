@@ -164,7 +164,8 @@ async def _load(base: str, clients: int, requests: int, rows: int) -> tuple[floa
 
     conn = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(base, connector=conn, timeout=aiohttp.ClientTimeout(total=120)) as session:
-        await asyncio.gather(*(client(session) for _ in range(min(clients, 20))))  # warm-up: connections, caches
+        left = clients  # warm-up: every client opens its keep-alive connection before the clock starts
+        await asyncio.gather(*(client(session) for _ in range(clients)))
         latencies.clear()
         left = requests
         t = time.perf_counter()
@@ -173,13 +174,21 @@ async def _load(base: str, clients: int, requests: int, rows: int) -> tuple[floa
     return wall, np.asarray(latencies), errors
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by process ``pid`` (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def server(onnx: Path, clients: list[int], requests: int) -> None:
     """Single-row and 1,000-row request rates and latencies at each concurrency in ``clients``.
 
     With ``c`` clients each waiting for its answer before sending again, Little's law ties
     the mean latency to the rate: latency = c / (requests/s). A p99 target at a given
     concurrency is therefore a throughput target; the sweep shows both the latency of a lone
-    request (the server's own cost) and where queueing takes over.
+    request (the server's own cost) and where queueing takes over. The server's own CPU time
+    per request (from /proc) separates its cost from the load generator's, which shares the
+    machine.
     """
     from aekit.serve import wait_until_ready
 
@@ -194,12 +203,14 @@ def server(onnx: Path, clients: list[int], requests: int) -> None:
             for rows, n in ((1, requests), (1000, max(20, requests // 10))):
                 if rows > 1 and c != max(clients):
                     continue  # big requests only at the highest concurrency
+                cpu = _cpu_seconds(proc.pid)
                 wall, lat, errors = asyncio.run(_load(base, c, n, rows))
+                cpu = _cpu_seconds(proc.pid) - cpu  # includes the warm-up requests: c more than n
                 rate = n / wall
                 print(f"{c:4d} clients, {rows:5d}-row requests: {n} in {wall:.2f} s = {rate:8.1f} req/s "
                       f"({n * rows / wall:,.0f} rows/s), p50 {1000 * np.percentile(lat, 50):.1f} ms, "
                       f"p99 {1000 * np.percentile(lat, 99):.1f} ms, errors {errors}; "
-                      f"Little's law mean {1000 * c / rate:.1f} ms")
+                      f"Little's law mean {1000 * c / rate:.1f} ms; server CPU {1000 * cpu / (n + c):.2f} ms/request")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
