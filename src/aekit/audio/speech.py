@@ -97,7 +97,8 @@ def asterisk_speakers(languages: tuple[str, ...] = ASTERISK_LANGUAGES) -> dict[s
     out: dict[str, list[Path]] = {}
     for lang in languages:
         for speaker, folder in asterisk_voices(lang).items():
-            out.setdefault(speaker, []).extend(sorted(folder.rglob("*.wav")))
+            # silence/ holds pause files, not speech
+            out.setdefault(speaker, []).extend(f for f in sorted(folder.rglob("*.wav")) if f.parent.name != "silence")
     return out
 
 
@@ -110,7 +111,7 @@ def asterisk_speaker_split(test_fraction: float = 0.2, test_speakers: tuple[str,
         if speaker in test_speakers:
             split.unseen_test[name] = files
             continue
-        key = lambda f: f"{f.parent.name}/{f.name}"  # noqa: E731 - language folder + name: stable per file
+        key = lambda f: f"{f.parent.name}/{f.name}"  # noqa: E731 - folder + name: stable per file
         split.train[name] = [f for f in files if not _in_test(key(f), test_fraction)]
         split.seen_test[name] = [f for f in files if _in_test(key(f), test_fraction)]
     return split
