@@ -75,6 +75,15 @@ def estimated_snr(y: np.ndarray, sr: int, quantile: float = 0.1) -> float:
     return float(10 * np.log10(max(total - noise, 1e-20) / max(noise, 1e-20)))
 
 
+def check_reference(reference: np.ndarray, noisy: np.ndarray, sr: int) -> np.ndarray:
+    """The clean reference as float32; :class:`DataError` unless it is as long as the noisy clip."""
+    ref = np.asarray(reference, np.float32)
+    if ref.shape != np.shape(noisy):
+        raise DataError(f"the clean reference has {len(ref)} samples at {sr} Hz, the noisy input {len(noisy)}: "
+                        "give the clean recording of the same clip")
+    return ref
+
+
 def denoising_quality(noisy: np.ndarray, denoised: np.ndarray, sr: int,
                       reference: np.ndarray | None = None) -> dict[str, float | None]:
     """Numbers that say how much denoising helped, for signals ``(n,)`` at ``sr``.
@@ -86,10 +95,7 @@ def denoising_quality(noisy: np.ndarray, denoised: np.ndarray, sr: int,
     out: dict[str, float | None] = {"est_snr_in": estimated_snr(noisy, sr), "est_snr_out": estimated_snr(denoised, sr)}
     if reference is None:
         return out
-    ref = np.asarray(reference, np.float32)
-    if len(ref) != len(noisy):
-        raise DataError(f"the clean reference has {len(ref)} samples at {sr} Hz, the noisy input {len(noisy)}: "
-                        "give the clean recording of the same clip")
+    ref = check_reference(reference, noisy, sr)
     rate, sigs = sr, {"ref": ref, "in": np.asarray(noisy, np.float32), "out": np.asarray(denoised, np.float32)}
     if sr not in (8000, 16000):
         from aekit.audio.io import resample

@@ -188,9 +188,11 @@ def denoise(
         console().print(f"denoised {len(outs)} files -> {dst}; estimated SNR change {gain:+.1f} dB (mean over files)")
         return
     ref = None
-    if reference is not None:  # read before writing anything: a bad reference leaves DST untouched
-        rate_in = load_audio(src, clipping="ignore")[1]
-        ref = load_audio(reference, sr=rate_in, clipping="ignore")[0]
+    if reference is not None:  # checked before writing anything: a bad reference leaves DST untouched
+        from aekit.audio.metrics import check_reference
+
+        noisy, rate_in = load_audio(src, clipping="ignore")
+        ref = check_reference(load_audio(reference, sr=rate_in, clipping="ignore")[0], noisy, rate_in)
     den.denoise_file(src, dst)
     (a, rate), (b, _) = load_audio(src, clipping="ignore"), load_audio(dst, clipping="ignore")
     if figure:
