@@ -76,9 +76,9 @@ class SpeechDenoiser(AutoencoderEstimator):
     kind = "speech_denoiser"
     noun = "an audio denoiser run (train one with 'aekit audio train-denoiser')"
     params = {
-        "sr": 8000, "n_fft": 256, "hop": 64, "window": "hann", "model": "mlp", "output": "mask", "n_frames": 5,
+        "sr": 8000, "n_fft": 256, "hop": 64, "window": "hann", "model": "mlp", "output": "mask", "n_frames": 11,
         "hidden": (512,), "latent_dim": 256, "channels": (16, 32, 64),
-        "noise_sources": TRAIN_NOISES, "snr_db": (-5.0, 15.0), "mixes": 2,
+        "noise_sources": TRAIN_NOISES, "snr_db": (-5.0, 15.0), "mixes": 2, "max_seconds": 3.0,
     }
     settings = {"max_epochs": 15, "batch_size": 256, "validation_fraction": 0.05}
 
@@ -110,6 +110,8 @@ class SpeechDenoiser(AutoencoderEstimator):
             raise ConfigError(f"random_state must be an integer >= 0, got {self.random_state!r}")
         snr_range(self.snr_db)
         check_noise_sources(self.noise_sources)
+        if not (isinstance(self.max_seconds, Real) and self.max_seconds * self.sr >= self.n_fft):
+            raise ConfigError(f"max_seconds must be a number of seconds holding at least one FFT frame, got {self.max_seconds!r}")
         self._build()  # hidden sizes and latent_dim, checked by the model family
         return self
 
@@ -161,7 +163,10 @@ class SpeechDenoiser(AutoencoderEstimator):
     def _pairs(self, clips: Sequence[Clip]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Noisy and clean log-magnitude frames ``(N, F)`` for every clip and noise draw."""
         rng = np.random.default_rng(int(self.random_state))
-        ys = [y for y in (_load(c, self.sr) for c in clips) if len(y) >= self.n_fft]
+        # training clips are cut to max_seconds: many short clips of many speakers teach more
+        # per frame than a few long ones, and the context frames of every clip are held in memory
+        cut = int(self.max_seconds * self.sr)
+        ys = [y[:cut] for y in (_load(c, self.sr) for c in clips) if len(y) >= self.n_fft]
         # babble is made from the training clips: other sentences and, mostly, other speakers
         bank = NoiseBank(check_noise_sources(self.noise_sources), self.sr, babble_clips=ys)
         lo, hi = snr_range(self.snr_db)

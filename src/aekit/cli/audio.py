@@ -93,7 +93,7 @@ def train_denoiser(
     snr: str = typer.Option("-5,15", help="Training SNR range in dB, 'lo,hi' (or one value for a fixed SNR)."),
     epochs: int = typer.Option(15, "--epochs", "-e", help="Training epochs."),
     mixes: int = typer.Option(2, help="Noisy versions per clean clip."),
-    limit: int = typer.Option(0, help="Use at most this many training clips (0 = all), taken from every speaker in turn."),
+    limit: int = typer.Option(240, help="Use at most this many training clips (0 = all), taken from every speaker in turn; each is cut to 3 s."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Train a speech denoiser on the training speakers (held-out speakers and files are never used;
