@@ -250,10 +250,19 @@ def _fit(args: argparse.Namespace, train: list[np.ndarray], **params: Any) -> tu
     return den, time.perf_counter() - t0
 
 
+def _param(text: str) -> tuple[str, Any]:
+    """``key=value`` with a JSON value (``snr_db=[-5,20]``), else the value as a string."""
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
 def bench_denoise(args: argparse.Namespace) -> dict[str, Any]:
     train, tests, info = _data(args)
     print("speaker split:", json.dumps(info), flush=True)
-    den, fit_s = _fit(args, train)
+    den, fit_s = _fit(args, train, **dict(_param(p) for p in args.param))
     print(f"aekit default ({den.model}, output={den.output}, {den.n_frames} frames): trained on {len(train)} clips "
           f"({info['train_audio_s']:.0f} s of audio, {args.epochs} epochs) in {fit_s:.0f} s", flush=True)
     rows = _score(_methods(den), tests)
@@ -328,6 +337,7 @@ def main() -> None:
     ap.add_argument("--test-clips", type=int, default=10, help="test clips per condition (half real, half synthetic voices)")
     ap.add_argument("--asterisk-factor", type=int, default=8, help="clips per real speaker = this x the per-speaker count")
     ap.add_argument("--max-seconds", type=float, default=3.0, help="clips are cut to this length")
+    ap.add_argument("--param", nargs="*", default=[], help="denoise part: SpeechDenoiser settings other than the defaults, key=json")
     ap.add_argument("--detect-epochs", type=int, default=30, help="detector epochs")
     ap.add_argument("--n-train", type=int, default=100, help="normal training clips per machine")
     ap.add_argument("--n-test-normal", type=int, default=50, help="normal test clips")
