@@ -15,7 +15,7 @@ At inference each frame's estimate is the centre of its context window; the wave
 rebuilt with the noisy phase (ISTFT).
 
 Training pairs come from clean speech mixed with noise at random SNRs; the engine trains
-the model on the noisy frames with the clean frames as the explicit target
+the model on the noisy frames with the masks (or the clean frames) as the explicit target
 (:meth:`~aekit.apps.base.AutoencoderEstimator._fit_engine`).
 """
 
