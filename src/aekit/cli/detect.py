@@ -34,7 +34,7 @@ def detect(
     stride: int = typer.Option(1, help="Series: window stride."),
     aggregation: str = typer.Option("mean", help="Series: window-to-point aggregation, mean or max."),
     label_column: Optional[str] = typer.Option(None, help="Column holding 0/1 labels (default: a column named label/y/class/target)."),
-    contamination: Optional[float] = typer.Option(None, help=f"Expected outlier share, for --threshold contamination ({OWN})."),
+    contamination: Optional[float] = typer.Option(None, help="Expected outlier share; given without --threshold, rows are flagged by it (rule contamination)."),
     threshold: Optional[str] = typer.Option(None, help=f"Threshold rule: {THRESHOLDS} ({OWN})."),
     threshold_param: Optional[float] = typer.Option(None, help="Percentile q or k of mean_std/median_mad."),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help=f"Training epochs ({OWN})."),
