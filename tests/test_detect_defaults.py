@@ -85,7 +85,14 @@ def test_cli_detect_trains_the_library_defaults(rows: np.ndarray, tmp_path: Path
     expected = json.loads(json.dumps(AutoencoderDetector().get_params(deep=False)))
     saved.pop("verbose"), expected.pop("verbose")  # --quiet: progress display only
     assert saved == expected
-    assert len(aekit.load(tmp_path / "run").estimators_) == AutoencoderDetector().n_estimators
+    # and what was trained is the same: the API's default detector on the same rows scores them identically
+    cli = aekit.load(tmp_path / "run")
+    api = AutoencoderDetector().fit(rows[:60])
+    assert len(cli.estimators_) == len(api.estimators_) == api.n_estimators
+    assert cli.threshold_.method == api.threshold_.method
+    # (not bit-equal: the CLI's process trains on one thread, float sums round differently)
+    np.testing.assert_allclose(cli.anomaly_score(rows), api.anomaly_score(rows), rtol=1e-3, atol=1e-3)
+    assert cli.threshold_.value == pytest.approx(api.threshold_.value, rel=1e-3)
 
 
 def test_cli_detect_options_reach_the_detector(rows: np.ndarray, tmp_path: Path) -> None:
