@@ -119,3 +119,18 @@ def test_ensemble_exports_every_member_in_one_graph(rows: np.ndarray, tmp_path: 
     np.testing.assert_allclose(m.score(rows), det.anomaly_score(rows), rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(m.is_anomaly(rows), det.is_anomaly(rows))
     np.testing.assert_allclose(m.run_prepared(rows, ["error_map"])["error_map"], det.error_map(rows), rtol=1e-4, atol=1e-5)
+
+
+def test_a_run_saved_before_ensembles_loads_as_one_autoencoder(rows: np.ndarray, tmp_path: Path) -> None:
+    det = AutoencoderDetector(n_estimators=1, **FAST).fit(rows)
+    det.save(tmp_path / "run")
+    meta_path = tmp_path / "run" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    est = meta["estimator"]
+    del est["params"]["n_estimators"]  # what a detector saved before this setting existed holds
+    for key in ("n_members", "member_loc", "member_spread", "member_errors"):
+        del est["state"][key]
+    meta_path.write_text(json.dumps(meta))
+    back = aekit.load(tmp_path / "run")
+    assert back.n_estimators == 1 and len(back.estimators_) == 1
+    np.testing.assert_array_equal(back.anomaly_score(rows), det.anomaly_score(rows))

@@ -398,6 +398,8 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
 
         self.model_, self.family_ = model, state.get("family", model.family)
         self.estimators_ = [model]  # an ensemble's other members come from _load_files
+        if "n_members" not in state:  # saved before ensembles existed: one autoencoder, whatever today's default
+            self.n_estimators = 1
         self.scaler_ = Scaler.from_dict(preprocessing) if preprocessing is not None else Scaler("none").fit(
             np.zeros((1, int(state["n_features_in"])), np.float32))
         self.n_features_in_ = int(state["n_features_in"])
