@@ -13,6 +13,10 @@ its standardisation and reduction to one score, and the threshold. Named outputs
 - ``error_map`` ``(batch, n_features)`` float32: element-wise error in scaled units (as
   :meth:`aekit.apps.detect.AutoencoderDetector.error_map`, flattened).
 
+An ensemble detector (``n_estimators > 1``) exports every member into the one graph: the
+``score`` is the mean of the members' standardised scores (as the detector computes it),
+``reconstruction`` and ``error_map`` are the members' means and ``code`` is the first member's.
+
 A :class:`~aekit.apps.detect.SeriesDetector` exports as kind ``"series"``: the input is
 one series ``(time, channels)`` (the time axis is dynamic) and the outputs are the point
 ``score`` ``(time,)`` and ``is_anomaly`` ``(time,)``, windowed and aggregated inside the graph.
@@ -69,6 +73,11 @@ class ScoringSpec:
     n_samples: int = 16
     seed: int = 0
     series: dict[str, Any] | None = None  # a SeriesDetector: window, stride, aggregation, mean, std (per channel)
+    # an ensemble detector's members after the first: (model, err_shift, err_scale) each, and every
+    # member's location and spread of its training scores (the score is the mean of their z-scores)
+    members: list[tuple[Any, np.ndarray | None, np.ndarray | None]] | None = None
+    member_loc: np.ndarray | None = None
+    member_spread: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -99,6 +108,12 @@ def _scoring_module(model: Any, spec: ScoringSpec) -> Any:
             self.scale = None if spec.scale is None else flat(spec.scale).float()
             self.err_shift = flat(spec.err_shift)  # float64, as the detector's numpy arithmetic
             self.err_scale = flat(spec.err_scale)
+            # an ensemble: every member's model and error statistics, combined as the detector does
+            others = spec.members or []
+            self.others = nn.ModuleList([m.eval() for m, _, _ in others])
+            self.member_err = [(self.err_shift, self.err_scale)] + [(flat(a), flat(b)) for _, a, b in others]
+            self.loc = None if spec.member_loc is None else [float(v) for v in spec.member_loc]
+            self.spread = None if spec.member_spread is None else [float(v) for v in spec.member_spread]
             self.threshold = None if spec.threshold is None else float(spec.threshold["value"])
             self.eps = None
             if spec.score_type != "recon":  # the detector's own draws, so exported scores equal its scores
@@ -106,24 +121,34 @@ def _scoring_module(model: Any, spec: ScoringSpec) -> Any:
                 latent = int(model.latent_dim)
                 self.eps = torch.randn((k, latent), generator=torch.Generator().manual_seed(int(spec.seed)))
 
-        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            xs = x if self.shift is None else (x - self.shift) / self.scale  # (B, F), float32
-            xs = xs.reshape(-1, *self.shape)
-            code = self.model.encode(xs)
-            recon_s = self.model.reconstruct(xs)  # (B, *shape), scaled units
+        def member(self, model: Any, xs: torch.Tensor, err_shift: Any, err_scale: Any) -> tuple[torch.Tensor, ...]:
+            """One autoencoder's (score (B,) float64, reconstruction (B, F) scaled, element errors (B, F))."""
+            recon_s = model.reconstruct(xs)  # (B, *shape), scaled units
             err = per_sample_error(recon_s, xs, self.kind).flatten(1)  # (B, F)
-            recon = recon_s.flatten(1)
-            if self.shift is not None:
-                recon = recon * self.scale + self.shift
             if spec.score_type != "recon":
-                score = _variational(self.model, xs, self.eps, spec.score_type == "elbo")
-            elif spec.kind == "autoencoder" or (self.err_shift is None and spec.reduction == "mean"):
+                score = _variational(model, xs, self.eps, spec.score_type == "elbo")
+            elif spec.kind == "autoencoder" or (err_shift is None and spec.reduction == "mean"):
                 score = err.mean(1).double()  # float32 mean, as Autoencoder.score
             else:
                 e = err.double()
-                if self.err_shift is not None:
-                    e = (e - self.err_shift) / self.err_scale
+                if err_shift is not None:
+                    e = (e - err_shift) / err_scale
                 score = e.max(1).values if spec.reduction == "max" else e.sum(1) if spec.reduction == "sum" else e.mean(1)
+            return score, recon_s.flatten(1), err
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            xs = x if self.shift is None else (x - self.shift) / self.scale  # (B, F), float32
+            xs = xs.reshape(-1, *self.shape)
+            code = self.model.encode(xs)  # an ensemble's code is its first member's
+            models = [self.model, *self.others]
+            parts = [self.member(m, xs, *self.member_err[i]) for i, m in enumerate(models)]
+            score, recon, err = parts[0]
+            if len(parts) > 1:  # the detector's combination: mean of the members' robust z-scores
+                score = torch.stack([(p[0] - self.loc[i]) / self.spread[i] for i, p in enumerate(parts)]).mean(0)
+                recon = torch.stack([p[1] for p in parts]).mean(0)
+                err = torch.stack([p[2] for p in parts]).mean(0)
+            if self.shift is not None:
+                recon = recon * self.scale + self.shift
             if self.threshold is None:
                 return score, code, recon, err
             return score, score > self.threshold, code, recon, err
@@ -241,6 +266,12 @@ def _detector_spec(det: Any, where: str, names: Any = None) -> ScoringSpec:
     spec.err_shift = None if det.err_shift_ is None else np.asarray(det.err_shift_, dtype=np.float64)
     spec.err_scale = None if det.err_scale_ is None else np.asarray(det.err_scale_, dtype=np.float64)
     spec.threshold = det.threshold_.to_dict()
+    estimators = getattr(det, "estimators_", [model])
+    if len(estimators) > 1:
+        errors = det.member_errors_
+        spec.members = [(m, None if e is None else np.asarray(e[0], np.float64), None if e is None else np.asarray(e[1], np.float64))
+                        for m, e in zip(estimators[1:], errors[1:])]
+        spec.member_loc, spec.member_spread = np.asarray(det.member_loc_), np.asarray(det.member_spread_)
     return spec
 
 

@@ -140,9 +140,11 @@ class AutoencoderEstimator(BaseEstimator):
         perm = np.random.default_rng(int(self.random_state)).permutation(n)
         return perm[n_val:], perm[:n_val]
 
-    def _fit_engine(self, model: Any, X: np.ndarray, target: np.ndarray | None = None) -> Any:
+    def _fit_engine(self, model: Any, X: np.ndarray, target: np.ndarray | None = None, seed: int | None = None) -> Any:
         """Train ``model`` on ``X`` (model units) to reproduce ``target`` (default ``X``), the one
         way every application trains: seeded validation split, the shared settings, the engine.
+        ``seed`` (default ``random_state``) seeds shuffling and corruption; the validation split
+        always follows ``random_state``, so the members of an ensemble share their held-out rows.
 
         Sets ``history_`` and returns the engine's :class:`~aekit.training.FitResult`
         (its ``model`` holds the best epoch's weights, in eval mode, on the CPU).
@@ -160,7 +162,7 @@ class AutoencoderEstimator(BaseEstimator):
             model, Xtr, Xva, target=Ttr, val_target=Tva,
             trainer=TrainerConfig(
                 max_epochs=int(self.max_epochs), batch_size=max(1, min(int(self.batch_size), len(Xtr))),
-                patience=self.patience, seed=int(self.random_state),
+                patience=self.patience, seed=int(self.random_state if seed is None else seed),
                 accelerator="gpu" if self.device == "cuda" else self.device, progress=bool(self.verbose),
             ),
             optim=OptimConfig(lr=float(self.lr), weight_decay=float(self.weight_decay)),
@@ -200,12 +202,13 @@ class AutoencoderEstimator(BaseEstimator):
 
         if not hasattr(self, "history_") and not hasattr(self, "model_"):
             raise ConfigError(f"{type(self).__name__} is not fitted; call fit() first")
-        state = self._state()
+        folder = Path(folder)
+        state = {**self._state(), **self._save_files(folder)}  # files first: model.json records their checksums
         if getattr(self, "table_", None) is not None:  # a mixed-type table's preprocessing (aekit.data.tables)
             state["table"] = self.table_.to_dict()
         estimator = {"class": type(self).__name__, "params": _json_safe(self.get_params(deep=False)),
                      "state": _json_safe(state)}
-        path = save_model(Path(folder), self._saved_model(), preprocessing=self._preprocessing(),
+        path = save_model(folder, self._saved_model(), preprocessing=self._preprocessing(),
                           kind=self.kind, extra={"estimator": estimator})
         history = getattr(self, "history_", None)
         if history and all("epoch" in row for row in history):  # the engine's per-epoch rows: the report draws them
@@ -213,6 +216,14 @@ class AutoencoderEstimator(BaseEstimator):
 
             atomic_save_json(Path(folder) / "metrics.json", {"epochs": len(history), "history": _json_safe(history)})
         return path
+
+    def _save_files(self, folder: Path) -> dict[str, Any]:
+        """Write files beside ``model.safetensors`` (e.g. an ensemble's other members) into ``folder``;
+        returns state entries for ``model.json`` (their checksums). Default: none."""
+        return {}
+
+    def _load_files(self, folder: Path, state: dict[str, Any]) -> None:
+        """Read back what :meth:`_save_files` wrote (``state`` is the saved state). Default: nothing."""
 
     @classmethod
     def load(cls, folder: str | Path) -> Any:
@@ -224,7 +235,7 @@ class AutoencoderEstimator(BaseEstimator):
         return obj
 
     @classmethod
-    def _from_saved(cls, model: Any, meta: dict[str, Any]) -> "AutoencoderEstimator":
+    def _from_saved(cls, model: Any, meta: dict[str, Any], path: str | Path | None = None) -> "AutoencoderEstimator":
         est = meta.get("estimator") or {}
         try:
             obj = cls(**est.get("params", {}))
@@ -233,6 +244,8 @@ class AutoencoderEstimator(BaseEstimator):
                 from aekit.data.tables import TablePreprocessor
 
                 obj.table_ = TablePreprocessor.from_dict(est["state"]["table"])
+            if path is not None:
+                obj._load_files(Path(path), est.get("state", {}))
         except (TypeError, KeyError, ValueError) as err:
             raise ModelFileError(f"model.json: {cls.kind} state does not fit this aekit version ({type(err).__name__}: {err})") from None
         return obj
@@ -319,7 +332,7 @@ def load_estimator(path: str | Path, meta: dict[str, Any], model: Any) -> Autoen
     cls = kinds.get(str(meta.get("kind")))
     if cls is None:
         raise ModelFileError(f"{path}: unknown run kind {meta.get('kind')!r}; known: {', '.join(sorted(kinds))}")
-    return cls._from_saved(model, meta)
+    return cls._from_saved(model, meta, path)
 
 
 __all__ = ["APPLICATION_MODULES", "AutoencoderEstimator", "MIN_ROWS_FOR_VALIDATION", "TRAINING_SETTINGS", "estimator_kinds", "load", "load_estimator"]

@@ -12,6 +12,10 @@ from aekit.cli.common import console, model_settings, parse_set
 from aekit.cli.core import parse_noise
 
 THRESHOLDS = "contamination, percentile, mean_std, median_mad or best_f1 (uses labels)"
+# Options left unset take the detector's own default (AutoencoderDetector for tables, SeriesDetector
+# for series): the defaults live in one place, the estimator, and `aekit detect` trains exactly
+# what AutoencoderDetector() trains.
+OWN = "default: the detector's own"
 
 
 def register(app: typer.Typer) -> None:
@@ -30,17 +34,19 @@ def detect(
     stride: int = typer.Option(1, help="Series: window stride."),
     aggregation: str = typer.Option("mean", help="Series: window-to-point aggregation, mean or max."),
     label_column: Optional[str] = typer.Option(None, help="Column holding 0/1 labels (default: a column named label/y/class/target)."),
-    contamination: float = typer.Option(0.1, help="Expected outlier share, for --threshold contamination."),
-    threshold: str = typer.Option("contamination", help=f"Threshold rule: {THRESHOLDS}."),
+    contamination: Optional[float] = typer.Option(None, help="Expected outlier share; given without --threshold, rows are flagged by it (rule contamination)."),
+    threshold: Optional[str] = typer.Option(None, help=f"Threshold rule: {THRESHOLDS} ({OWN})."),
     threshold_param: Optional[float] = typer.Option(None, help="Percentile q or k of mean_std/median_mad."),
-    epochs: int = typer.Option(30, "--epochs", "-e", help="Training epochs."),
-    batch_size: int = typer.Option(64, help="Batch size."),
-    lr: float = typer.Option(1e-3, help="Learning rate."),
-    seed: int = typer.Option(0, help="Random seed."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help=f"Training epochs ({OWN})."),
+    batch_size: Optional[int] = typer.Option(None, help=f"Batch size ({OWN})."),
+    lr: Optional[float] = typer.Option(None, help=f"Learning rate ({OWN})."),
+    seed: Optional[int] = typer.Option(None, help=f"Random seed ({OWN})."),
+    n_estimators: Optional[int] = typer.Option(None, "--n-estimators", help=f"Tables: autoencoders in the ensemble ({OWN})."),
+    scaling: Optional[str] = typer.Option(None, help=f"Per-feature scaling: standard, robust, minmax or none ({OWN})."),
     noise: Optional[list[str]] = typer.Option(None, help="Training corruption (a denoising detector), e.g. dropout:p=0.5 (repeatable)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No training progress (a bar on a terminal, a line per epoch otherwise)."),
-    standardize_errors: bool = typer.Option(False, "--standardize-errors/--raw-errors",
-                                            help="Standardise each feature's (or time step's) error on the training data before averaging."),
+    standardize_errors: Optional[bool] = typer.Option(None, "--standardize-errors/--raw-errors",
+                                                      help=f"Standardise each feature's (or time step's) error on the training data before averaging ({OWN})."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out folder."),
 ) -> None:
     """Train a detector on DATA, score every row/point, threshold, and evaluate when labels exist."""
@@ -58,7 +64,7 @@ def detect(
 
     if out is not None:  # before any training: never write into another run's folder
         refuse_existing(out, overwrite, "run folder")
-    if threshold not in METHODS:
+    if threshold is not None and threshold not in METHODS:
         raise ConfigError(f"--threshold must be {THRESHOLDS}; got {threshold!r}")
     opts = {"label_column": label_column} if label_column else {}
     # a CSV/Parquet table is read once here; one with text, dates, ids or gaps is encoded (aekit.data.tables)
@@ -78,14 +84,21 @@ def detect(
         raise ConfigError("--threshold best_f1 needs labels in the data")
     params = model_settings(parse_set(set_ or []), "detect") or None
     corruption = [parse_noise(n) for n in noise] if noise else None
-    rule = "contamination" if threshold == "best_f1" else threshold
-    common: dict[str, Any] = dict(model_params=params, threshold=rule, threshold_param=threshold_param,
-                                  contamination=contamination, max_epochs=epochs, batch_size=batch_size,
-                                  lr=lr, random_state=seed, noise=corruption, standardize_errors=standardize_errors,
-                                  verbose=0 if quiet else 1)
-    det: Any = (SeriesDetector(window=window, stride=stride, aggregation=aggregation, model=model or "conv", **common)
-                if is_series else AutoencoderDetector(model=model or "mlp",
-                                                      input_shape=ds.shape if ds.X.ndim > 2 else None, **common))
+    given = {"threshold": None if threshold == "best_f1" else threshold, "threshold_param": threshold_param,
+             "contamination": contamination, "max_epochs": epochs, "batch_size": batch_size, "lr": lr,
+             "random_state": seed, "noise": corruption, "standardize_errors": standardize_errors, "scaling": scaling,
+             "model_params": params}
+    common: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    if is_series:
+        if n_estimators is not None:
+            raise ConfigError("--n-estimators is for tables; a series detector trains one autoencoder")
+        det: Any = SeriesDetector(window=window, stride=stride, aggregation=aggregation, model=model or "conv",
+                                  verbose=0 if quiet else 1, **common)
+    else:
+        if n_estimators is not None:
+            common["n_estimators"] = n_estimators
+        det = AutoencoderDetector(model=model or "mlp", input_shape=ds.shape if ds.X.ndim > 2 else None,
+                                  verbose=0 if quiet else 1, **common)
     start = time.perf_counter()
     det.fit(X)
     fit_s = time.perf_counter() - start

@@ -124,11 +124,13 @@ def split_dataset(
     return Splits(pick(train_idx), val, test, info)
 
 
-ScalingKind = Literal["minmax", "standard", "none"]
+ScalingKind = Literal["minmax", "standard", "robust", "none"]
+IQR_TO_STD = 1.0 / 1.349  # the interquartile range of a normal distribution is 1.349 standard deviations
 
 
 class Scaler:
-    """Min-max to [0, 1] or standardisation, fitted on training data and saved with the model.
+    """Min-max to [0, 1], standardisation or robust scaling (median / IQR), fitted on training
+    data and saved with the model.
 
     aekit's one scaler: tables, images, series windows and audio features all use it.
     ``per_feature=None`` picks per-feature statistics for tables ``(N, F)`` and one global
@@ -140,8 +142,8 @@ class Scaler:
 
     def __init__(self, kind: ScalingKind = "minmax", per_feature: bool | None = None,
                  min_scale: float | None = None) -> None:
-        if kind not in ("minmax", "standard", "none"):
-            raise DataError(f"unknown scaling {kind!r}; use minmax, standard or none")
+        if kind not in ("minmax", "standard", "robust", "none"):
+            raise DataError(f"unknown scaling {kind!r}; use minmax, standard, robust or none")
         self.kind = kind
         self.per_feature = per_feature
         self.min_scale = min_scale
@@ -160,6 +162,12 @@ class Scaler:
             shift, scale = lo, hi - lo
         elif self.kind == "standard":
             shift, scale = X.mean(axis=axis), X.std(axis=axis)
+        elif self.kind == "robust":
+            # median and IQR (in standard-deviation units): a few huge values in a heavy-tailed
+            # column no longer squash every other row to ~0; a column whose quartiles coincide
+            # (mostly one value, as blank image pixels) falls back to its standard deviation
+            q1, shift, q3 = np.percentile(X, [25, 50, 75], axis=axis)
+            scale = np.where((q3 - q1) > 1e-12, (q3 - q1) * IQR_TO_STD, X.std(axis=axis))
         else:
             shift, scale = np.zeros(()), np.ones(())
         if self.min_scale is not None and self.kind != "none":

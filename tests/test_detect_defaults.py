@@ -1,0 +1,136 @@
+"""The table detector's defaults: an ensemble deterministic under a seed, one set of defaults shared
+by ``aekit detect`` and ``AutoencoderDetector()``, and the default detector's save/load round trip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import aekit
+from aekit.apps.detect import AutoencoderDetector, member_seeds
+from aekit.errors import ConfigError, ModelFileError
+from conftest import run_cli, table_rows
+
+FAST = dict(max_epochs=2, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def rows() -> np.ndarray:
+    X = table_rows(120, 0)
+    X[:4] += 6.0  # a few rows off the pattern
+    return X
+
+
+def test_ensemble_is_deterministic_under_a_seed(rows: np.ndarray) -> None:
+    a = AutoencoderDetector(n_estimators=3, random_state=7, **FAST).fit(rows).anomaly_score(rows)
+    b = AutoencoderDetector(n_estimators=3, random_state=7, **FAST).fit(rows).anomaly_score(rows)
+    c = AutoencoderDetector(n_estimators=3, random_state=8, **FAST).fit(rows).anomaly_score(rows)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_ensemble_members_differ_and_the_first_is_the_single_detector(rows: np.ndarray) -> None:
+    ens = AutoencoderDetector(n_estimators=3, random_state=3, **FAST).fit(rows)
+    one = AutoencoderDetector(n_estimators=1, random_state=3, **FAST).fit(rows)
+    assert len(ens.estimators_) == 3 and len(set(member_seeds(3, 3))) == 3
+    w = [next(iter(m.state_dict().values())).numpy() for m in ens.estimators_]
+    assert not np.allclose(w[0], w[1]) and not np.allclose(w[1], w[2])
+    np.testing.assert_array_equal(ens._member_scores(ens._prepare(rows), 0), one.anomaly_score(rows))
+    # the ensemble's training scores are averaged robust z-scores: centred near 0
+    assert abs(float(np.median(ens.train_scores_))) < 1.0
+
+
+def test_bad_n_estimators_is_refused(rows: np.ndarray) -> None:
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ConfigError, match="n_estimators"):
+            AutoencoderDetector(n_estimators=bad, **FAST).fit(rows)
+
+
+def test_default_detector_save_load_round_trip(rows: np.ndarray, tmp_path: Path) -> None:
+    det = AutoencoderDetector(max_epochs=2).fit(rows)  # every other setting at its default
+    det.save(tmp_path / "run")
+    back = aekit.load(tmp_path / "run")
+    assert isinstance(back, AutoencoderDetector) and back.get_params() == det.get_params()
+    assert len(back.estimators_) == len(det.estimators_) == det.n_estimators
+    np.testing.assert_array_equal(back.anomaly_score(rows), det.anomaly_score(rows))
+    np.testing.assert_array_equal(back.predict(rows), det.predict(rows))
+
+
+def test_ensemble_with_standardised_errors_round_trips(rows: np.ndarray, tmp_path: Path) -> None:
+    det = AutoencoderDetector(n_estimators=2, standardize_errors=True, reduction="max", scaling="robust", **FAST).fit(rows)
+    det.save(tmp_path / "run")
+    np.testing.assert_array_equal(aekit.load(tmp_path / "run").anomaly_score(rows), det.anomaly_score(rows))
+
+
+def test_a_damaged_member_file_is_refused(rows: np.ndarray, tmp_path: Path) -> None:
+    AutoencoderDetector(n_estimators=2, **FAST).fit(rows).save(tmp_path / "run")
+    members = tmp_path / "run" / "members.safetensors"
+    members.write_bytes(members.read_bytes()[:-8])
+    with pytest.raises(ModelFileError, match="checksum"):
+        aekit.load(tmp_path / "run")
+    members.unlink()
+    with pytest.raises(ModelFileError, match="members.safetensors"):
+        aekit.load(tmp_path / "run")
+
+
+def test_cli_detect_trains_the_library_defaults(rows: np.ndarray, tmp_path: Path) -> None:
+    """`aekit detect` with no options fits exactly AutoencoderDetector()'s parameters."""
+    np.savetxt(tmp_path / "t.csv", rows[:60], delimiter=",", header=",".join(f"f{i}" for i in range(6)), comments="")
+    r = run_cli("detect", str(tmp_path / "t.csv"), "--quiet", "--out", str(tmp_path / "run"))
+    assert r.returncode == 0, r.stderr
+    saved = json.loads((tmp_path / "run" / "model.json").read_text())["estimator"]["params"]
+    expected = json.loads(json.dumps(AutoencoderDetector().get_params(deep=False)))
+    saved.pop("verbose"), expected.pop("verbose")  # --quiet: progress display only
+    assert saved == expected
+    # and what was trained is the same: the API's default detector on the same rows scores them identically
+    cli = aekit.load(tmp_path / "run")
+    api = AutoencoderDetector().fit(rows[:60])
+    assert len(cli.estimators_) == len(api.estimators_) == api.n_estimators
+    assert cli.threshold_.method == api.threshold_.method
+    # (not bit-equal: the CLI's process trains on one thread, float sums round differently)
+    np.testing.assert_allclose(cli.anomaly_score(rows), api.anomaly_score(rows), rtol=1e-3, atol=1e-3)
+    assert cli.threshold_.value == pytest.approx(api.threshold_.value, rel=1e-3)
+
+
+def test_cli_detect_options_reach_the_detector(rows: np.ndarray, tmp_path: Path) -> None:
+    np.savetxt(tmp_path / "t.csv", rows[:60], delimiter=",")
+    r = run_cli("detect", str(tmp_path / "t.csv"), "--quiet", "-e", "1", "--n-estimators", "2", "--scaling", "robust",
+                "--threshold", "median_mad", "--out", str(tmp_path / "run"))
+    assert r.returncode == 0, r.stderr
+    det = aekit.load(tmp_path / "run")
+    assert (det.n_estimators, det.scaling, det.max_epochs, det.threshold) == (2, "robust", 1, "median_mad")
+    assert len(det.estimators_) == 2
+    bad = run_cli("detect", str(tmp_path / "t.csv"), "--quiet", "--n-estimators", "0", "--out", str(tmp_path / "bad"))
+    assert bad.returncode == 2 and "n_estimators" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "bad").exists()
+
+
+def test_ensemble_exports_every_member_in_one_graph(rows: np.ndarray, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    from aekit.export import export
+    from aekit.runtime import load_exported
+
+    det = AutoencoderDetector(n_estimators=3, **FAST).fit(rows)
+    det.save(tmp_path / "run")
+    m = load_exported(export(tmp_path / "run", tmp_path / "m.onnx"))
+    np.testing.assert_allclose(m.score(rows), det.anomaly_score(rows), rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(m.is_anomaly(rows), det.is_anomaly(rows))
+    np.testing.assert_allclose(m.run_prepared(rows, ["error_map"])["error_map"], det.error_map(rows), rtol=1e-4, atol=1e-5)
+
+
+def test_a_run_saved_before_ensembles_loads_as_one_autoencoder(rows: np.ndarray, tmp_path: Path) -> None:
+    det = AutoencoderDetector(n_estimators=1, **FAST).fit(rows)
+    det.save(tmp_path / "run")
+    meta_path = tmp_path / "run" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    est = meta["estimator"]
+    del est["params"]["n_estimators"]  # what a detector saved before this setting existed holds
+    for key in ("n_members", "member_loc", "member_spread", "member_errors"):
+        del est["state"][key]
+    meta_path.write_text(json.dumps(meta))
+    back = aekit.load(tmp_path / "run")
+    assert back.n_estimators == 1 and len(back.estimators_) == 1
+    np.testing.assert_array_equal(back.anomaly_score(rows), det.anomaly_score(rows))
