@@ -220,6 +220,8 @@ def detect(
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Train on normal clips and rank test clips; prints AUC and pAUC (p=0.1) overall and per anomaly kind."""
+    import json
+
     import numpy as np
 
     from aekit.apps.sound import AudioAnomalyDetector, clip_labels, dcase_files, evaluate
@@ -246,8 +248,12 @@ def detect(
 
         if run is None:
             det.save(out)
-        atomic_save_json(out / "metrics.json", result)
+        saved = out / "metrics.json"  # keep the per-epoch history det.save() wrote there
+        atomic_save_json(saved, {**(json.loads(saved.read_text()) if saved.is_file() else {}), **result})
         _, kinds = clip_labels(test_files)
         fig = plot_detection(out / "figures" / "detection.png", np.array([result["scores"][f.name] for f in test_files]),
                              kinds, {k: r["auc"] for k, r in result.items() if k != "scores"})
-        console().print(f"saved -> {out} (figure {fig})")
+        from aekit.reports.html import write_report
+
+        page = write_report(out)
+        console().print(f"saved -> {out} (figure {fig}, report {page})")

@@ -498,8 +498,22 @@ def _detector(ctx: _RunContext) -> Section | None:
     return Section("detector", "Anomaly detection", tables=[simple_table(["", "value"], rows)], figures=figs)
 
 
+def _sound_detection(ctx: _RunContext) -> Section | None:
+    """A machine-sound detector's evaluation (``aekit audio detect --out``): AUC and pAUC per fault
+    kind from ``metrics.json`` and the command's own figure (``figures/detection.png``)."""
+    per_kind = {k: v for k, v in ctx.metrics.items() if isinstance(v, dict) and "auc" in v}
+    if not per_kind:
+        return None
+    rows = [[kind, r.get("n_normal"), r.get("n_anomaly"), r["auc"], r.get("pauc")] for kind, r in per_kind.items()]
+    figure = ctx.fig_dir / "detection.png"
+    figs = [embed_png(figure, "Clip scores by kind (normal vs each fault) and ROC curves.")] if figure.is_file() else []
+    return Section("sound_detection", "Machine-sound detection",
+                   tables=[simple_table(["clips", "normal", "anomalous", "AUC", "pAUC"], rows)], figures=figs)
+
+
 SECTION_BUILDERS: list[Callable[[_RunContext], Section | None]] = [
     _overview, _config, _model_summary, _curves, _metrics, _reconstructions, _latent, _generative, _denoising, _detector,
+    _sound_detection,
 ]
 
 
