@@ -18,13 +18,13 @@ from conftest import AEKIT, run_cli, table_rows
 
 # every command that writes a run folder or a results folder
 WRITERS = ["train", "pretrain", "demo", "detect", "reduce", "denoise", "fewshot", "generate", "latent",
-           "sine-anomalies", "tune", "pca-compare", "k-sparse"]
+           "sine-anomalies", "tune", "pca-compare", "k-sparse", "audio train-denoiser", "audio detect"]
 WITH_MODEL = ["train", "pretrain", "detect", "denoise", "fewshot"]
 WITH_SET = ["train", "pretrain", "detect", "denoise", "fewshot", "summary"]
 
 
 def _help(command: str) -> str:
-    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(app, [*command.split(), "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     return result.output
 

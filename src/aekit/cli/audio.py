@@ -87,7 +87,8 @@ def make_machines(
 
 @audio_app.command("train-denoiser")
 def train_denoiser(
-    out: Path = typer.Argument(..., help="Run folder to write."),
+    out: Optional[Path] = typer.Argument(None, help="Run folder to write (or --out)."),
+    out_option: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder to write, as in every command that trains."),
     speech: str = typer.Option("asterisk,espeak", help="Clean speech: 'asterisk', 'espeak' and/or folders of clean clips."),
     noise: str = typer.Option("white,pink,brown,babble,machine", help="Noise: white, pink, brown, blue, babble, machine, engine, modulated and/or noise recording files."),
     snr: str = typer.Option("-5,15", help="Training SNR range in dB, 'lo,hi' (or one value for a fixed SNR)."),
@@ -105,6 +106,7 @@ def train_denoiser(
     from aekit.io import atomic_save_json
 
     # every argument is checked before any speech is gathered or generated
+    out = _one_out(out, out_option)
     _check_out_folder("output", out)
     lo_hi = sorted(_numbers("--snr", snr))
     if not 1 <= len(lo_hi) <= 2:
@@ -207,6 +209,17 @@ def denoise(
         fmt = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
         console().print(f"against the reference: PESQ {fmt(q['pesq_in'])} -> {fmt(q['pesq_out'])}, STOI "
                         f"{fmt(q['stoi_in'])} -> {fmt(q['stoi_out'])}, SI-SDR gain {q['si_sdr_gain']:+.2f} dB")
+
+
+def _one_out(positional: Path | None, option: Path | None) -> Path:
+    """The run folder given as the argument or as ``--out`` (the same flag as every training command)."""
+    from aekit.errors import ConfigError
+
+    if positional is not None and option is not None and positional != option:
+        raise ConfigError(f"two run folders given ({positional} and --out {option}); pass one")
+    if positional is None and option is None:
+        raise ConfigError("give the run folder to write: --out FOLDER")
+    return positional or option  # type: ignore[return-value]
 
 
 @audio_app.command("detect")
