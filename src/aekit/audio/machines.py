@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aekit.audio.noise import coloured_noise
+from aekit.audio.colours import coloured_noise
 from aekit.errors import ConfigError
 
 FAULT_KINDS = ("bearing", "imbalance", "rattle", "dropout")

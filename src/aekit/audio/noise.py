@@ -7,30 +7,15 @@ from typing import Sequence
 
 import numpy as np
 
+from aekit.audio.colours import COLOURS, coloured_noise  # noqa: F401  (part of this module's API)
 from aekit.errors import ConfigError, DataError
 
-COLOURS = {"white": 0.0, "pink": 1.0, "brown": 2.0, "blue": -1.0}  # power spectrum ~ 1 / f**exponent
 # generated noise kinds besides the colours (see :func:`generated_noise`); "babble" needs speech clips
 GENERATED = ("machine", "engine", "modulated")
 KINDS = (*COLOURS, *GENERATED, "babble")
 # the denoiser trains on these; UNSEEN_NOISES are kept out of training to test generalisation
 TRAIN_NOISES = ("white", "pink", "brown", "babble", "machine")
 UNSEEN_NOISES = ("blue", "engine", "modulated")
-
-
-def coloured_noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Unit-RMS noise of ``n`` samples whose power falls as ``1/f**a`` (white 0, pink 1, brown 2)."""
-    if kind not in COLOURS:
-        raise ConfigError(f"unknown noise colour {kind!r} (use {', '.join(COLOURS)} or a file path)")
-    if n < 2:
-        return rng.standard_normal(n).astype(np.float32)
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n)
-    f[0] = f[1] if n > 1 else 1.0  # keep DC finite; its exact level is irrelevant
-    spec *= f ** (-COLOURS[kind] / 2)
-    x = np.fft.irfft(spec, n)
-    x -= x.mean()
-    return (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
 
 
 def generated_noise(kind: str, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
