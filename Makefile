@@ -1,6 +1,6 @@
 # The two commands of the quick start:  `make demo`  and  `make test`.
 # Each runs scripts/setup.sh first, which installs whatever is missing.
-.PHONY: setup demo test bench help
+.PHONY: setup demo test bench bench-smoke help
 
 PY := .venv/bin/python
 
@@ -8,6 +8,7 @@ help:
 	@echo "make demo   - set up, then train a deep autoencoder on MNIST 5k and evaluate it"
 	@echo "make test   - set up, then run the test suite"
 	@echo "make bench  - set up, then run the benchmarks in benchmarks/"
+	@echo "make bench-smoke - set up, then run every benchmark at toy size (do they still run?)"
 
 setup:
 	@scripts/setup.sh
@@ -20,3 +21,6 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/train_throughput.py
+
+bench-smoke: setup
+	scripts/bench_smoke.sh
