@@ -215,15 +215,19 @@ def _table_rows(model: TableModel, rows: list[Any]) -> np.ndarray:
             raise DataError(f"rows have different lengths ({', '.join(map(str, sorted(widths)))})")
         return model.prepare(pd.DataFrame(rows, columns=model.feature_names) if widths == {model.n_features}
                              else np.asarray(rows, dtype=object))
-    known, needed = set(model.table.known_columns), model.feature_names
+    _check_row_keys(rows, set(model.table.known_columns), model.feature_names, " (send null for a missing value)")
+    return model.prepare(pd.DataFrame.from_records(rows))
+
+
+def _check_row_keys(rows: list[dict[str, Any]], known: set[str], needed: list[str], hint: str = "") -> None:
+    """Refuse the first row (``rows.I``) with a key outside ``known`` or without one of ``needed``."""
     for i, row in enumerate(rows):
         unknown = [k for k in row if k not in known]
         if unknown:
             raise DataError(f"rows.{i}: unknown feature {unknown[0]!r}")
         missing = [n for n in needed if n not in row]
         if missing:
-            raise DataError(f"rows.{i}: missing feature {missing[0]!r} (send null for a missing value)")
-    return model.prepare(pd.DataFrame.from_records(rows))
+            raise DataError(f"rows.{i}: missing feature {missing[0]!r}{hint}")
 
 
 def _one_line(err: Any) -> str:
@@ -245,13 +249,7 @@ def _rows_to_array(model: Any, rows: list[Any]) -> np.ndarray:
         names = model.feature_names
         if names is None:
             raise DataError("rows are objects but this model has no feature names; send lists in feature order")
-        for i, row in enumerate(rows):
-            unknown = [k for k in row if k not in names]
-            if unknown:
-                raise DataError(f"rows.{i}: unknown feature {unknown[0]!r}")
-            missing = [n for n in names if n not in row]
-            if missing:
-                raise DataError(f"rows.{i}: missing feature {missing[0]!r}")
+        _check_row_keys(rows, set(names), names)
         return model.prepare(np.array([[row[n] for n in names] for row in rows], dtype=np.float32))
     widths = {len(r) for r in rows}
     if len(widths) > 1:

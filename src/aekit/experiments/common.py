@@ -68,6 +68,14 @@ class Result:
     summary: dict[str, Any]
     figures: dict[str, Any] = field(default_factory=dict, repr=False)  # name -> matplotlib Figure
     json_name: str = "result.json"
+    table_key: str = ""  # the summary entry (a list of row dicts) that ``table`` shows
+
+    @property
+    def table(self) -> Any:
+        """``summary[table_key]`` as a data frame (one row per entry)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.summary[self.table_key])
 
     def save(self, folder: str | Path, overwrite: bool = False, add_to: bool = False) -> dict[str, Path]:
         """Write ``json_name`` and one PNG per figure into ``folder``, all or nothing.

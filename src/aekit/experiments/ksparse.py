@@ -28,12 +28,7 @@ class KSparseResult(Result):
     """:func:`ksparse_filters`' result; ``table`` has one row per k."""
 
     json_name: str = "k_sparse.json"
-
-    @property
-    def table(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(self.summary["results"])
+    table_key: str = "results"
 
 
 def decoder_filters(model: Any) -> np.ndarray:

@@ -124,12 +124,7 @@ class ReductionResult(Result):
     when 2 is among the sizes, the ``embedding`` figure (PCA's and the autoencoder's 2-D codes)."""
 
     json_name: str = "reduce.json"
-
-    @property
-    def table(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(self.summary["results"])
+    table_key: str = "results"
 
 
 def ae_vs_pca(
@@ -169,12 +164,7 @@ class CurveResult(Result):
     """:func:`curve_experiment` as a result: MSE of PCA(1) and the 1-d autoencoder per power."""
 
     json_name: str = "curves.json"
-
-    @property
-    def table(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(self.summary["curves"])
+    table_key: str = "curves"
 
 
 def curve_result(powers: Sequence[int] = (1, 2, 8), seed: int = 0, **reducer_params: Any) -> CurveResult:

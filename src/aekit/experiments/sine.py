@@ -23,12 +23,7 @@ class SineResult(Result):
     """:func:`sine_anomaly_experiment`'s result; ``table`` has one row per anomaly kind."""
 
     json_name: str = "sine_anomalies.json"
-
-    @property
-    def table(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(self.summary["per_kind"])
+    table_key: str = "per_kind"
 
 
 def _figures(test: Any, scores: np.ndarray, threshold: float, X_hat: np.ndarray) -> dict[str, Any]:
