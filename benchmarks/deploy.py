@@ -5,8 +5,9 @@ One run prints, measured on this machine:
 - export parity: max |ONNX - torch| score over ``--rows`` rows for every registered family;
 - cold start (new process -> first score): ``aekit.runtime`` on the .onnx vs loading the run with torch;
 - rows/s scoring a ``--table-rows`` x 20 table: onnxruntime vs the torch detector;
-- ``aekit serve``: ``--clients`` concurrent clients on loopback sending single-row, then
-  1,000-row requests: requests/s, p50/p99 latency, errors;
+- ``aekit serve --workers``: ``--clients`` concurrent clients on loopback sending single-row,
+  then 1,000-row requests (wrk, or aiohttp where wrk is missing): requests/s, p50/p99
+  latency, errors, the server's CPU per request;
 - streaming ``aekit score`` of a generated CSV of ``--csv-mb`` MB: rows/s and peak resident memory;
 - Dask (local cluster of 2 workers) vs one process on a folder of Parquet files.
 
@@ -22,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -135,6 +137,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _body(rows: int) -> bytes:
+    X = np.random.default_rng(3).standard_normal((rows, N_FEATURES)).astype(np.float32).tolist()
+    return json.dumps({"rows": X}).encode()
+
+
 async def _load(base: str, clients: int, requests: int, rows: int) -> tuple[float, np.ndarray, int]:
     """``clients`` concurrent connections sending ``requests`` POSTs of ``rows`` rows in all.
 
@@ -143,8 +150,7 @@ async def _load(base: str, clients: int, requests: int, rows: int) -> tuple[floa
     """
     import aiohttp
 
-    X = np.random.default_rng(3).standard_normal((rows, N_FEATURES)).astype(np.float32).tolist()
-    body = json.dumps({"rows": X}).encode()
+    body = _body(rows)
     latencies: list[float] = []
     errors = 0
     left = requests
@@ -174,43 +180,103 @@ async def _load(base: str, clients: int, requests: int, rows: int) -> tuple[floa
     return wall, np.asarray(latencies), errors
 
 
+# wrk (C, one thread) as the load generator: a few microseconds of CPU per request, so on a
+# small machine the figures are the server's rather than the client's. wrk runs for a fixed
+# time (it cannot stop at a count) and prints its own latency percentiles (microseconds).
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = [==[%(body)s]==]
+wrk.headers["Content-Type"] = "application/json"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("WRK %%d %%d %%d %%.1f %%.1f\\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def _wrk(base: str, clients: int, seconds: float, rows: int, cpus: set[int] | None) -> tuple[float, float, float, int, int]:
+    """wall s, p50 s, p99 s, answered, errors for ``clients`` connections sending for ``seconds``."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_SCRIPT % {"body": _body(rows).decode()})
+    try:
+        out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "30s", "-s", f.name, f"{base}/v1/score"],
+                             capture_output=True, text=True, check=True, preexec_fn=_pin(cpus)).stdout
+    finally:
+        os.unlink(f.name)
+    n, duration_us, errors, p50, p99 = next(line for line in out.splitlines() if line.startswith("WRK ")).split()[1:]
+    return int(duration_us) / 1e6, float(p50) / 1e6, float(p99) / 1e6, int(n), int(errors)
+
+
+def _pin(cpus: set[int] | None):  # noqa: ANN202 - a preexec_fn
+    return None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
+
+
+def _cpus(text: str | None) -> set[int] | None:
+    """``"0,1"`` or ``"2-5"`` -> a CPU set (``None``: no pinning)."""
+    if not text:
+        return None
+    out: set[int] = set()
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds used so far by process ``pid`` (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds used so far by process ``pid`` and its children (worker processes)."""
+    import psutil
+
+    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    return sum(t.user + t.system for t in (p.cpu_times() for p in procs))
 
 
-def server(onnx: Path, clients: list[int], requests: int) -> None:
+def server(onnx: Path, clients: list[int], requests: int, workers: int, load: str,
+           server_cpus: set[int] | None, client_cpus: set[int] | None, seconds: float = 5.0) -> None:
     """Single-row and 1,000-row request rates and latencies at each concurrency in ``clients``.
 
     With ``c`` clients each waiting for its answer before sending again, Little's law ties
     the mean latency to the rate: latency = c / (requests/s). A p99 target at a given
     concurrency is therefore a throughput target; the sweep shows both the latency of a lone
-    request (the server's own cost) and where queueing takes over. The server's own CPU time
-    per request (from /proc) separates its cost from the load generator's, which shares the
-    machine.
+    request (the server's own cost) and where queueing takes over. aiohttp sends ``requests``
+    requests (a tenth of them for 1,000 rows); wrk sends for ``seconds`` (twice that for 1,000
+    rows) and the count is what it got answered. The server's own CPU time
+    per request (its processes, from the OS) separates its cost from the load generator's.
+    ``server_cpus``/``client_cpus`` pin either side to CPUs (to emulate a small machine on a
+    big one, or keep the load generator off the server's cores).
     """
     from aekit.serve import wait_until_ready
 
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "aekit.cli.main", "serve", str(onnx), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env())
+    cmd = [sys.executable, "-m", "aekit.cli.main", "serve", str(onnx), "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env(),
+                            preexec_fn=_pin(server_cpus))
+    if load == "aiohttp" and client_cpus is not None:
+        os.sched_setaffinity(0, client_cpus)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(base, timeout=30, alive=lambda: proc.poll() is None)
-        print("\n== aekit serve on loopback (client and server share this machine)")
+        if not wait_until_ready(base, timeout=60, alive=lambda: proc.poll() is None):
+            raise SystemExit(f"server did not start: {proc.stderr.read() if proc.poll() is not None else 'timeout'}")
+        where = (f"server on CPUs {sorted(server_cpus) if server_cpus else 'all'}, "
+                 f"{load} on CPUs {sorted(client_cpus) if client_cpus else 'all'} of {os.cpu_count()}")
+        print(f"\n== aekit serve --workers {workers} on loopback ({where})")
         for c in clients:
             for rows, n in ((1, requests), (1000, max(20, requests // 10))):
                 if rows > 1 and c != max(clients):
                     continue  # big requests only at the highest concurrency
                 cpu = _cpu_seconds(proc.pid)
-                wall, lat, errors = asyncio.run(_load(base, c, n, rows))
-                cpu = _cpu_seconds(proc.pid) - cpu  # includes the warm-up requests: c more than n
+                if load == "wrk":
+                    _wrk(base, c, 1, rows, client_cpus)  # warm-up: every connection opened and used
+                    cpu = _cpu_seconds(proc.pid)
+                    wall, p50, p99, n, errors = _wrk(base, c, seconds if rows == 1 else 2 * seconds, rows, client_cpus)
+                else:
+                    wall, lat, errors = asyncio.run(_load(base, c, n, rows))
+                    p50, p99 = np.percentile(lat, 50), np.percentile(lat, 99)
+                cpu = _cpu_seconds(proc.pid) - cpu  # aiohttp: includes the warm-up requests, c more than n
                 rate = n / wall
                 print(f"{c:4d} clients, {rows:5d}-row requests: {n} in {wall:.2f} s = {rate:8.1f} req/s "
-                      f"({n * rows / wall:,.0f} rows/s), p50 {1000 * np.percentile(lat, 50):.1f} ms, "
-                      f"p99 {1000 * np.percentile(lat, 99):.1f} ms, errors {errors}; "
-                      f"Little's law mean {1000 * c / rate:.1f} ms; server CPU {1000 * cpu / (n + c):.2f} ms/request")
+                      f"({n * rows / wall:,.0f} rows/s), p50 {1000 * p50:.1f} ms, p99 {1000 * p99:.1f} ms, errors {errors}; "
+                      f"Little's law mean {1000 * c / rate:.1f} ms; server CPU {1000 * cpu / n:.2f} ms/request")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -308,6 +374,12 @@ def main() -> None:
     ap.add_argument("--csv-mb", type=float, default=50.0, help="size of the generated CSV for streaming")
     ap.add_argument("--clients", default="1,10,50,200", help="concurrent clients, comma-separated (a sweep)")
     ap.add_argument("--requests", type=int, default=2000, help="single-row requests (1,000-row ones: a tenth)")
+    ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), help="aekit serve --workers (default: one per core)")
+    ap.add_argument("--load", choices=["wrk", "aiohttp"], default="wrk" if shutil.which("wrk") else "aiohttp",
+                    help="load generator (default wrk when installed: scripts/setup.sh installs it)")
+    ap.add_argument("--seconds", type=float, default=5.0, help="wrk: seconds of load per concurrency level")
+    ap.add_argument("--server-cpus", default=None, help="pin the server to these CPUs, e.g. 0,1 (default: no pinning)")
+    ap.add_argument("--client-cpus", default=None, help="pin the load generator to these CPUs, e.g. 2-5")
     ap.add_argument("--dask-rows", type=int, default=400_000)
     ap.add_argument("--stream-models", default="torch,onnx", help="which models stream the CSV: torch, onnx or both")
     ap.add_argument("--parts", default="parity,cold,throughput,server,stream,dask", help="sections to run")
@@ -327,7 +399,8 @@ def main() -> None:
         if "throughput" in parts:
             throughput(run, onnx, args.table_rows)
         if "server" in parts:
-            server(onnx, [int(c) for c in args.clients.split(",")], args.requests)
+            server(onnx, [int(c) for c in args.clients.split(",")], args.requests, args.workers, args.load,
+                   _cpus(args.server_cpus), _cpus(args.client_cpus), args.seconds)
         if "stream" in parts:
             streaming(run, onnx, tmp, args.csv_mb, args.stream_models.split(","))
         if "dask" in parts:

@@ -14,10 +14,11 @@ cd "$root"
 PY="${PYTHON:-python3}"
 stamp=.venv/.aekit-setup-done
 
-# Each package is the one that owns the paths aekit reads (src/aekit/data/paths.py);
-# tests/test_system.py checks that with dpkg -S.
+# Data: each package owns paths aekit reads (src/aekit/data/paths.py; tests/test_system.py
+# checks that with dpkg -S). Tools: chromium renders reports in tests; wrk is the load
+# generator of benchmarks/deploy.py (a few microseconds of CPU per request).
 apt_pkgs=(dataset-fashion-mnist asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav asterisk-core-sounds-fr-wav
-          espeak-ng chromium)
+          espeak-ng chromium wrk)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -102,6 +102,9 @@ def test_server_scores_like_the_export_and_refuses_bad_requests(server, onnx_fil
     assert r.status_code == 422 and "NaN" in r.json()["error"] and "f1" in r.json()["error"], r.text
     r = httpx.post(f"{base}/v1/score", json={"rows": X.tolist() * 200})  # ~60 kB > 0.05 MB limit
     assert r.status_code == 413 and "limit" in r.json()["error"]
+    chunked = (json.dumps({"rows": X.tolist() * 200}).encode()[i : i + 4096] for i in range(0, 70_000, 4096))
+    r = httpx.post(f"{base}/v1/score", content=chunked, headers={"content-type": "application/json"})  # no length
+    assert r.status_code == 413 and "limit" in r.json()["error"]
     r = httpx.post(f"{base}/v1/score", content=b"1,2,3", headers={"content-type": "text/plain"})
     assert r.status_code == 415
     r = httpx.post(f"{base}/v1/score", files={"file": ("x.txt", b"abc")})
@@ -129,6 +132,43 @@ def test_sigterm_stops_the_server_cleanly(server) -> None:
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     assert "Traceback" not in proc.stderr.read()
+
+
+def test_several_worker_processes_share_the_port_and_stop_together(onnx_file: Path) -> None:
+    import httpx
+    import psutil
+
+    from aekit.serve import wait_until_ready
+
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([*AEKIT, "serve", str(onnx_file), "--port", str(port), "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_until_ready(base, timeout=60, alive=lambda: proc.poll() is None), proc.stderr.read()
+        workers = [c for c in psutil.Process(proc.pid).children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
+        assert len(workers) == 2
+        m = load_exported(onnx_file)
+        batches = [_rows(1 + i % 4, 300 + i) for i in range(30)]
+
+        async def go() -> list[list[float]]:
+            limits = httpx.Limits(max_keepalive_connections=0)  # a new connection each: both workers get some
+            async with httpx.AsyncClient(base_url=base, limits=limits) as client:
+                rs = await asyncio.gather(*(client.post("/v1/score", json={"rows": b.tolist()}) for b in batches))
+            return [r.json()["score"] for r in rs]
+
+        for got, b in zip(asyncio.run(go()), batches):
+            np.testing.assert_allclose(got, m.score(b), rtol=1e-6)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        gone, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_serve_refuses_a_bad_model_file(tmp_path: Path) -> None:

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import json
+import os
 import signal
 import socket
 import sys
@@ -49,7 +51,9 @@ ENDPOINT_OUTPUTS = {"score": ("score", "is_anomaly"), "encode": ("code",), "reco
 class ServeConfig:
     """Server settings. ``max_body_bytes``: larger bodies get 413. ``batch_wait_s``: how long
     the batcher waits for more requests after the first (0: take what is queued and go);
-    ``max_batch_rows``: rows per pass."""
+    ``max_batch_rows``: rows per pass. ``workers``: server processes sharing the port (each
+    loads the model and batches its own requests); ``threads``: onnxruntime threads per process
+    (default: its own choice with one worker, the cores shared out between several)."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -57,6 +61,7 @@ class ServeConfig:
     batch_wait_s: float = 0.0
     max_batch_rows: int = 8192
     threads: int | None = None
+    workers: int = 1
 
 
 class MicroBatcher:
@@ -123,27 +128,127 @@ class TooLarge(Exception):
     """A request body over ``ServeConfig.max_body_bytes`` (answered with 413)."""
 
 
-class BodyLimit:
-    """ASGI middleware answering 413 when ``content-length`` is over ``limit``, before the body is read.
+class NoOutput(Exception):
+    """An endpoint whose outputs this export lacks (answered with 404)."""
 
-    Plain ASGI rather than ``@app.middleware("http")``: Starlette's ``BaseHTTPMiddleware``
-    costs a task per request, a large share of a single-row request's time.
+
+def _header(scope: Any, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _content_type(raw: bytes | str | None) -> str:
+    """``application/json; charset=utf-8`` -> ``application/json``."""
+    text = raw.decode("latin-1") if isinstance(raw, bytes) else (raw or "")
+    return text.split(";")[0].strip().lower()
+
+
+async def _read_body(receive: Any, limit: int) -> bytes:
+    """The whole request body from ASGI ``receive``; :class:`TooLarge` once it passes ``limit`` bytes
+    (a chunked body has no content-length to check up front)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionError("client disconnected")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge()
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+async def _send_json(send: Any, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error(message: str) -> bytes:
+    return json.dumps({"error": message}).encode()
+
+
+class Scorer:
+    """What every scoring request goes through, whichever layer received it: JSON rows -> the
+    checked float32 array -> the micro-batcher (or one whole series) -> the endpoint's outputs as JSON."""
+
+    def __init__(self, model: Any, cfg: ServeConfig) -> None:
+        self.model = model
+        self.cfg = cfg
+        self.schema = _rows_schema(table=isinstance(model, TableModel))
+        self.batcher = MicroBatcher(model, cfg.batch_wait_s, cfg.max_batch_rows)
+        self.wanted = {name: [o for o in outs if o in model.outputs] for name, outs in ENDPOINT_OUTPUTS.items()}
+
+    def json_rows(self, body: bytes) -> np.ndarray:
+        """A JSON body ``{"rows": [...]}`` -> ``(N, n_features)`` float32; :class:`DataError` naming the field."""
+        from pydantic import ValidationError
+
+        try:
+            rows = self.schema.model_validate_json(body).rows
+        except ValidationError as err:
+            raise DataError(_one_line(err)) from None
+        return _rows_to_array(self.model, rows)
+
+    def check_endpoint(self, name: str) -> None:
+        """:class:`NoOutput` when the export has none of ``name``'s outputs (e.g. /v1/encode of a series export,
+        whose windows' codes are not rows of the input)."""
+        if not self.wanted[name]:
+            raise NoOutput(f"this {self.model.kind} export has no {name} output (it has {', '.join(self.model.outputs)})")
+
+    async def answer(self, name: str, x: np.ndarray) -> bytes:
+        """``name``'s outputs for the rows ``x``, serialised once (a generic encoder would walk every number again)."""
+        if self.model.series is not None:  # one request = one whole series: never mixed with other requests
+            out = await asyncio.get_running_loop().run_in_executor(None, self.model.run_prepared, x)
+        else:
+            out = await self.batcher.submit(x)
+        return json.dumps({k: out[k].tolist() for k in self.wanted[name]}).encode()
+
+
+class FastPath:
+    """The outermost ASGI layer: the body-size limit for every request, and JSON scoring requests
+    answered straight from :class:`Scorer`; everything else goes on to the FastAPI application.
+
+    Why: a single-row request is mostly framework time; FastAPI's routing, dependency and
+    exception layers cost more CPU than the scoring itself, and under many concurrent clients
+    that CPU is the latency. JSON requests get the same validation, errors and results as the
+    FastAPI routes (which still serve uploads, ``/docs`` and the OpenAPI schema).
     """
 
-    def __init__(self, app: Any, limit: int) -> None:
+    def __init__(self, app: Any, scorer: Scorer, limit: int) -> None:
         self.app = app
+        self.scorer = scorer
         self.limit = limit
+        self.routes = {f"/v1/{name}": name for name in ENDPOINT_OUTPUTS}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            for key, value in scope.get("headers", ()):
-                if key == b"content-length" and value.isdigit() and int(value) > self.limit:
-                    from fastapi.responses import JSONResponse
-
-                    msg = f"request body of {int(value)} bytes is over the {self.limit} byte limit"
-                    await JSONResponse({"error": msg}, status_code=413)(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = _header(scope, b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await _send_json(send, 413, _error(f"request body of {int(length)} bytes is over the {self.limit} byte limit"))
+            return
+        name = self.routes.get(scope["path"]) if scope["method"] == "POST" else None
+        if name is None or _content_type(_header(scope, b"content-type")) != "application/json":
+            await self.app(scope, receive, send)
+            return
+        try:
+            self.scorer.check_endpoint(name)
+            status, body = 200, await self.scorer.answer(name, self.scorer.json_rows(await _read_body(receive, self.limit)))
+        except TooLarge:
+            status, body = 413, _error(f"request body over the {self.limit} byte limit")
+        except NoOutput as err:
+            status, body = 404, _error(str(err))
+        except AekitError as err:
+            status, body = 422, _error(str(err))
+        except ConnectionError:
+            return  # the client went away: nobody to answer
+        await _send_json(send, status, body)
 
 
 class Unsupported(Exception):
@@ -279,20 +384,19 @@ def _read_upload(model: Any, name: str, data: bytes) -> np.ndarray:
 
 
 def create_app(model: Any, cfg: ServeConfig | None = None) -> Any:
-    """The FastAPI application serving ``model`` (an :class:`aekit.runtime.ExportedModel`)."""
+    """The ASGI application serving ``model`` (an :class:`aekit.runtime.ExportedModel`): a
+    :class:`FastPath` for JSON scoring around the FastAPI application (uploads, docs, metadata)."""
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse, Response
-    from pydantic import ValidationError
 
     cfg = cfg or ServeConfig()
-    rows_schema = _rows_schema(table=isinstance(model, TableModel))
-    batcher = MicroBatcher(model, cfg.batch_wait_s, cfg.max_batch_rows)
+    scorer = Scorer(model, cfg)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> Any:
-        await batcher.start()
+        await scorer.batcher.start()
         yield
-        await batcher.stop()
+        await scorer.batcher.stop()
 
     app = FastAPI(title="aekit scoring server", version=str(model.metadata.get("version", "")), lifespan=lifespan)
 
@@ -304,19 +408,17 @@ def create_app(model: Any, cfg: ServeConfig | None = None) -> Any:
     async def _too_large(_: Request, err: TooLarge) -> JSONResponse:
         return JSONResponse({"error": f"request body over the {cfg.max_body_bytes} byte limit"}, status_code=413)
 
-    app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
+    @app.exception_handler(NoOutput)
+    async def _no_output(_: Request, err: NoOutput) -> JSONResponse:
+        return JSONResponse({"error": str(err)}, status_code=404)
 
     async def read_rows(request: Request) -> np.ndarray:
         body = await request.body()
         if len(body) > cfg.max_body_bytes:  # a chunked body has no content-length to check up front
             raise TooLarge()
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype == "application/json":
-            try:
-                rows = rows_schema.model_validate_json(body).rows
-            except ValidationError as err:
-                raise DataError(_one_line(err)) from None
-            return _rows_to_array(model, rows)
+        ctype = _content_type(request.headers.get("content-type"))
+        if ctype == "application/json":  # answered by FastPath when served; here for the bare FastAPI app
+            return scorer.json_rows(body)
         if ctype == "multipart/form-data":
             form = await request.form()
             upload = form.get("file")
@@ -331,28 +433,18 @@ def create_app(model: Any, cfg: ServeConfig | None = None) -> Any:
                                       "or a multipart upload"}, status_code=415)
 
     body_doc = {"requestBody": {"required": True, "content": {
-        "application/json": {"schema": rows_schema.model_json_schema()},
+        "application/json": {"schema": scorer.schema.model_json_schema()},
         "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}},
     }}}
 
     def endpoint(name: str) -> Any:
-        wanted = [o for o in ENDPOINT_OUTPUTS[name] if o in model.outputs]
-
         async def handler(request: Request) -> Any:
-            if not wanted:  # e.g. /v1/encode of a series export: its windows' codes are not rows of the input
-                return JSONResponse({"error": f"this {model.kind} export has no {name} output "
-                                              f"(it has {', '.join(model.outputs)})"}, status_code=404)
-            x = await read_rows(request)
-            if model.series is not None:  # one request = one whole series: never mixed with other requests
-                out = await asyncio.get_running_loop().run_in_executor(None, model.run_prepared, x)
-            else:
-                out = await batcher.submit(x)
-            # serialised here: FastAPI's generic encoder walks every number of the lists again
-            return Response(json.dumps({k: out[k].tolist() for k in wanted}).encode(), media_type="application/json")
+            scorer.check_endpoint(name)
+            return Response(await scorer.answer(name, await read_rows(request)), media_type="application/json")
 
         handler.__name__ = name
         handler.__annotations__ = {"request": Request}  # resolved here: the module's annotations are strings
-        handler.__doc__ = f"{', '.join(wanted)} for every row of the body."
+        handler.__doc__ = f"{', '.join(scorer.wanted[name]) or 'nothing'} for every row of the body."
         return handler
 
     for name in ENDPOINT_OUTPUTS:
@@ -368,7 +460,7 @@ def create_app(model: Any, cfg: ServeConfig | None = None) -> Any:
         """What the model is: kind, family, threshold, feature names, input width, outputs."""
         return model.info()
 
-    return app
+    return FastPath(app, scorer, cfg.max_body_bytes)
 
 
 def load_for_serving(source: str | Path, threads: int | None = None) -> Any:
@@ -401,27 +493,55 @@ def _table_of(run: Path) -> Any:
     return TablePreprocessor.from_dict(state)
 
 
+WORKER_SPEC = "AEKIT_SERVE_WORKER"  # how the parent hands source and settings to worker processes
+
+
 def run_server(source: str | Path, cfg: ServeConfig) -> None:
-    """Load ``source`` and serve it until SIGINT/SIGTERM (uvicorn finishes open requests, then exits)."""
+    """Load ``source`` and serve it until SIGINT/SIGTERM (uvicorn finishes open requests, then exits).
+
+    With ``cfg.workers`` > 1, uvicorn's supervisor starts that many processes on one listening
+    socket (the kernel spreads connections over them); each builds its app through
+    :func:`worker_app`. One Python process serves one core at most, so on a machine with
+    several cores this is what lets the server use them.
+    """
     import uvicorn
 
-    model = load_for_serving(source, cfg.threads)
+    if cfg.workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {cfg.workers}")
+    if cfg.workers > 1 and cfg.threads is None:  # several processes each taking every core would fight over them
+        cfg = dataclasses.replace(cfg, threads=max(1, (os.cpu_count() or 1) // cfg.workers))
+    model = load_for_serving(source, cfg.threads)  # in the parent too: a bad model fails here with one line
     with socket.socket(socket.AF_INET6 if ":" in cfg.host else socket.AF_INET) as probe:
         try:
             probe.bind((cfg.host, cfg.port))
         except OSError as err:
             raise ConfigError(f"cannot listen on {cfg.host}:{cfg.port} ({err.strerror or err})") from None
-    app = create_app(model, cfg)
-    print(f"aekit serve: {model.kind} ({model.family}) on http://{cfg.host}:{cfg.port} (docs at /docs)", flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, host=cfg.host, port=cfg.port, log_level="warning",
-                                           timeout_graceful_shutdown=10))
+    workers = f", {cfg.workers} worker processes" if cfg.workers > 1 else ""
+    print(f"aekit serve: {model.kind} ({model.family}) on http://{cfg.host}:{cfg.port}{workers} (docs at /docs)", flush=True)
+    settings = dict(host=cfg.host, port=cfg.port, log_level="warning", timeout_graceful_shutdown=10)
     # uvicorn finishes open requests on SIGTERM, then re-raises the signal: end with status 0 instead of dying by it
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        server.run()
+        if cfg.workers == 1:
+            uvicorn.Server(uvicorn.Config(create_app(model, cfg), **settings)).run()
+        else:
+            from uvicorn.supervisors import Multiprocess
+
+            del model  # each worker loads its own
+            os.environ[WORKER_SPEC] = json.dumps({"source": str(source), "cfg": dataclasses.asdict(cfg)})
+            config = uvicorn.Config(f"{__name__}:worker_app", factory=True, workers=cfg.workers, **settings)
+            Multiprocess(config, sockets=[config.bind_socket()]).run()  # its own SIGINT/SIGTERM handling
     finally:
         signal.signal(signal.SIGTERM, previous)
         print("aekit serve: stopped", flush=True)
+
+
+def worker_app() -> Any:
+    """The application of one worker process of ``aekit serve --workers N`` (a uvicorn factory:
+    the source and settings come from the parent through the environment)."""
+    spec = json.loads(os.environ[WORKER_SPEC])
+    cfg = ServeConfig(**spec["cfg"])
+    return create_app(load_for_serving(spec["source"], cfg.threads), cfg)
 
 
 def wait_until_ready(base: str, timeout: float = 30.0, alive: Any = None) -> bool:

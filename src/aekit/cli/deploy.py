@@ -39,10 +39,12 @@ def serve(
     max_body_mb: float = typer.Option(32.0, help="Largest request body in MB (larger: 413)."),
     batch_wait_ms: float = typer.Option(0.0, help="Micro-batching: extra wait for more requests before scoring (0: score what is queued at once; batches still form under load)."),
     max_batch_rows: int = typer.Option(8192, help="Micro-batching: most rows scored in one pass."),
-    threads: Optional[int] = typer.Option(None, help="onnxruntime threads (default: its own choice)."),
+    threads: Optional[int] = typer.Option(None, help="onnxruntime threads per process (default: its own choice; with --workers, the cores shared out)."),
+    workers: int = typer.Option(1, help="Server processes sharing the port: one per core serves the most concurrent clients."),
 ) -> None:
     """Serve MODEL over HTTP: POST /v1/score, /v1/encode, /v1/reconstruct; GET /health, /v1/metadata."""
     from aekit.serve import ServeConfig, run_server
 
     run_server(model, ServeConfig(host=host, port=port, max_body_bytes=int(max_body_mb * 1024 * 1024),
-                                  batch_wait_s=batch_wait_ms / 1000.0, max_batch_rows=max_batch_rows, threads=threads))
+                                  batch_wait_s=batch_wait_ms / 1000.0, max_batch_rows=max_batch_rows, threads=threads,
+                                  workers=workers))
