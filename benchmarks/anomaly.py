@@ -458,6 +458,8 @@ def candidates() -> dict[str, Callable[[int, int], Any]]:
     recipe = {**drop5, "max_epochs": EPOCHS, "batch_size": BATCH, "validation_fraction": 0.0}
     return {
         "aekit default": lambda s, n: AutoencoderDetector(random_state=s),
+        # the default at PyOD AutoEncoder's epochs and batch size: the "fit time at equal epochs" comparison
+        "aekit default-10ep": lambda s, n: AutoencoderDetector(max_epochs=EPOCHS, batch_size=BATCH, random_state=s),
         "aekit old-default": lambda s, n: A(random_state=s),
         "aekit dropout-recipe": lambda s, n: A(**recipe, random_state=s),
         "aekit robust": lambda s, n: A(scaling="robust", random_state=s),
