@@ -216,13 +216,8 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         self.scaler_ = Scaler(self.scaling, per_feature=True).fit(X)  # type: ignore[arg-type]
         Xs = self._scale(X)
         self.estimators_, self.member_errors_ = [], []
-        histories = []
-        for seed in member_seeds(int(self.random_state), int(self.n_estimators)):
-            self.family_, model = self._build(X.shape[1], seed)
-            if self.score_type != "recon" and not _is_variational(model):
-                raise ConfigError(f"score_type={self.score_type!r} needs a variational model (family {self.family_!r} is not)")
-            model = self._fit_engine(model, Xs, seed=seed).model
-            histories.append(self.history_)
+        models, histories = self._train_members(X.shape[1], Xs)
+        for model in models:
             err: tuple[np.ndarray, np.ndarray] | None = None
             if self.standardize_errors:
                 E = self._element_errors(Xs, model)
@@ -246,6 +241,35 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         param = self.contamination if rule == "contamination" else self.threshold_param
         self._set(choose_threshold(rule, basis, param))
         return self
+
+    def _train_members(self, n_features: int, Xs: np.ndarray) -> tuple[list[Any], list[list[dict[str, float]]]]:
+        """Build and train the ``n_estimators`` members on ``Xs``; returns them (best weights, eval mode)
+        and their per-epoch histories.
+
+        Plain MLP members (the table default) train all at once as one batched network
+        (:class:`aekit.models.ensemble.MemberStack`) through the same engine: each keeps its own
+        seeded initial weights, row order, best epoch and early stopping, at about one network's
+        cost. Other families train one after another.
+        """
+        from aekit.models.ensemble import MemberStack, can_stack, member_history
+
+        seeds = member_seeds(int(self.random_state), int(self.n_estimators))
+        models = []
+        for seed in seeds:
+            self.family_, model = self._build(n_features, seed)
+            if self.score_type != "recon" and not _is_variational(model):
+                raise ConfigError(f"score_type={self.score_type!r} needs a variational model (family {self.family_!r} is not)")
+            models.append(model)
+        if can_stack(models):
+            result = self._fit_engine(MemberStack(models, seeds), Xs, seed=seeds[0])
+            histories = [member_history(result.history, m, (result.member_stopped or [None] * len(seeds))[m])
+                         for m in range(len(seeds))]
+            return result.model.unstack(), histories
+        trained, histories = [], []
+        for seed, model in zip(seeds, models):
+            trained.append(self._fit_engine(model, Xs, seed=seed).model)
+            histories.append(self.history_)
+        return trained, histories
 
     def _set(self, threshold: Threshold) -> None:
         self.threshold_ = threshold
