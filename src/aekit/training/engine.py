@@ -154,6 +154,7 @@ class LitAutoencoder(L.LightningModule):
         self._member_wait = [0] * n  # epochs since member m last improved by more than min_delta
         self._member_es_best = [math.inf] * n
         self._member_gens: list[torch.Generator] | None = None
+        self._member_metrics: dict[str, float] = {}  # this epoch's per-member losses ("train/member0", ...)
 
     # data: the module serves its own in-memory batches (sharded under DDP)
     def _prepare(self, batches: TensorBatches) -> TensorBatches:
@@ -215,19 +216,31 @@ class LitAutoencoder(L.LightningModule):
     def _means(self, sums: dict[str, Tensor], count: int, prefix: str) -> dict[str, Tensor]:
         return {f"{prefix}/{k}": v / max(count, 1) for k, v in sums.items()}
 
+    def _log_means(self, metrics: dict[str, Tensor]) -> None:
+        """Log the epoch's means; a stacked ensemble's per-member parts are only averaged over the
+        ranks and kept for the history row (a Lightning ``log`` call per member and epoch costs more
+        than a small network's epoch)."""
+        members = {k: v for k, v in metrics.items() if k.rsplit("/", 1)[-1].startswith("member")}
+        self.log_dict({k: v for k, v in metrics.items() if k not in members}, sync_dist=True, prog_bar=False)
+        if members:
+            names = list(members)
+            values = self.trainer.strategy.reduce(torch.stack([members[k] for k in names]), reduce_op="mean")
+            self._member_metrics.update(zip(names, values.tolist()))
+
     def on_validation_epoch_end(self) -> None:
         if self._val_count:
-            self.log_dict(self._means(self._val_sums, self._val_count, "val"), sync_dist=True, prog_bar=False)
+            self._log_means(self._means(self._val_sums, self._val_count, "val"))
         self._val_sums, self._val_count = {}, 0
 
     def on_train_epoch_end(self) -> None:
-        metrics = self._means(self._sums, self._count, "train")
-        self.log_dict(metrics, sync_dist=True, prog_bar=False)
+        self._log_means(self._means(self._sums, self._count, "train"))
         self._sums, self._count = {}, 0
         row: dict[str, float] = {"epoch": self.current_epoch + 1}  # epochs count from 1, as the bar and summary do
         for k, v in self.trainer.callback_metrics.items():
             if k.startswith(("train/", "val/")):
                 row[k] = float(v)
+        row.update(self._member_metrics)
+        self._member_metrics = {}
         row["lr"] = float(self.trainer.optimizers[0].param_groups[0]["lr"])
         self.history.append(row)
         if self.epoch_lines and self.trainer.is_global_zero:
