@@ -40,9 +40,7 @@ def can_stack(models: Sequence[Any]) -> bool:
     if len(models) < 2 or any(type(m) is not MLPAutoencoder for m in models):
         return False
     first = models[0]
-    if first.config != models[-1].config or getattr(first.config, "loss", None) not in RECON_KINDS:
-        return False
-    return all(m.config == first.config for m in models)
+    return getattr(first.config, "loss", None) in RECON_KINDS and all(m.config == first.config for m in models)
 
 
 def _layers(model: MLPAutoencoder) -> list[nn.Module]:
@@ -54,8 +52,8 @@ class MemberStack(nn.Module):
     """``M`` MLP autoencoders of one architecture as one batched network.
 
     Parameters are ``weight<i>`` ``(M, out, in)`` and ``bias<i>`` ``(M, out)`` for the
-    ``i``-th linear layer (a tied layer has only its bias and uses the transposed stacked
-    weight of its source). Inputs are ``(M, B, *input_shape)``, or ``(B, *input_shape)``
+    ``i``-th linear layer (a tied layer at position ``p`` has only its bias ``tbias<p>`` and uses
+    the transposed stacked weight of its source). Inputs are ``(M, B, *input_shape)``, or ``(B, *input_shape)``
     shared by every member; outputs keep the member axis.
     """
 
@@ -81,9 +79,8 @@ class MemberStack(nn.Module):
                 self.register_parameter(f"bias{i}", nn.Parameter(torch.stack([ls[pos].bias.detach() for ls in per_member])))
                 self._plan.append(("linear", i))
             elif isinstance(layer, TiedLinear):
-                i = len(linear_index) + sum(1 for p in self._plan if p[0] == "tied")
-                self.register_parameter(f"tbias{i}", nn.Parameter(torch.stack([ls[pos].bias.detach() for ls in per_member])))
-                self._plan.append(("tied", i, linear_index[id(layer._source)]))
+                self.register_parameter(f"tbias{pos}", nn.Parameter(torch.stack([ls[pos].bias.detach() for ls in per_member])))
+                self._plan.append(("tied", pos, linear_index[id(layer._source)]))
             else:
                 self._plan.append(("act", layer))  # activations hold no parameters: one module serves all members
 
