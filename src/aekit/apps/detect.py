@@ -119,8 +119,8 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         one, each member's score is turned into a robust z-score of its training scores
         (median, 1.4826·MAD) and the score is their mean: it varies far less with the seed.
         MLP members (the default) train all at once as one batched network, each with its own
-        initial weights, row order, noise, best epoch and early stopping, so five cost about
-        as much time as one (:class:`aekit.models.ensemble.MemberStack`).
+        initial weights, row order, noise, best epoch and early stopping, so five cost little
+        more than one (:class:`aekit.models.ensemble.MemberStack`).
     max_epochs, batch_size, lr, weight_decay, validation_fraction, patience, noise,
         random_state, device: the shared training settings (:data:`aekit.apps.base.TRAINING_SETTINGS`,
         same names in every application); ``noise`` (corruption specs) makes a denoising
