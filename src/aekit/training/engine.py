@@ -245,7 +245,11 @@ class LitAutoencoder(L.LightningModule):
         row["lr"] = float(self.trainer.optimizers[0].param_groups[0]["lr"])
         self.history.append(row)
         if self.epoch_lines and self.trainer.is_global_zero:
-            losses = ", ".join(f"{k} {v:.5g}" for k, v in row.items() if k.endswith("/loss"))
+            if self.member_seeds is None:
+                losses = ", ".join(f"{k} {v:.5g}" for k, v in row.items() if k.endswith("/loss"))
+            else:  # a stacked ensemble's total is the sum over its members: show their mean loss
+                losses = ", ".join(f"{k[: -len('/recon')]}/loss {v:.5g}" for k, v in row.items() if k.endswith("/recon"))
+                losses += f" (mean of {len(self.member_seeds)} members)"
             print(f"epoch {row['epoch']}/{self.max_epochs}: {losses}", flush=True)
         if self.member_seeds is not None:
             self._track_members(row)
