@@ -38,7 +38,8 @@ def test_ensemble_members_differ_and_the_first_is_the_single_detector(rows: np.n
     assert len(ens.estimators_) == 3 and len(set(member_seeds(3, 3))) == 3
     w = [next(iter(m.state_dict().values())).numpy() for m in ens.estimators_]
     assert not np.allclose(w[0], w[1]) and not np.allclose(w[1], w[2])
-    np.testing.assert_array_equal(ens._member_scores(ens._prepare(rows), 0), one.anomaly_score(rows))
+    # the members train as one batched network: the first is the single detector up to float rounding
+    np.testing.assert_allclose(ens._member_scores(ens._prepare(rows), 0), one.anomaly_score(rows), rtol=1e-4, atol=1e-6)
     # the ensemble's training scores are averaged robust z-scores: centred near 0
     assert abs(float(np.median(ens.train_scores_))) < 1.0
 

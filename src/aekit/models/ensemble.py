@@ -51,7 +51,9 @@ def _layers(model: MLPAutoencoder) -> list[nn.Module]:
 class MemberStack(nn.Module):
     """``M`` MLP autoencoders of one architecture as one batched network.
 
-    Parameters are ``weight<i>`` ``(M, out, in)`` and ``bias<i>`` ``(M, out)`` for the
+    Parameters are ``weight<i>`` ``(M, in, out)`` (each member's ``nn.Linear`` weight transposed, so
+    the forward pass is ``baddbmm(bias, h, weight)`` and the weight's gradient comes out contiguous:
+    the transposed layout cost a gradient copy per step) and ``bias<i>`` ``(M, out)`` for the
     ``i``-th linear layer (a tied layer at position ``p`` has only its bias ``tbias<p>`` and uses
     the transposed stacked weight of its source). Inputs are ``(M, B, *input_shape)``, or ``(B, *input_shape)``
     shared by every member; outputs keep the member axis.
@@ -75,7 +77,7 @@ class MemberStack(nn.Module):
             if isinstance(layer, nn.Linear):
                 i = len(linear_index)
                 linear_index[id(layer)] = i
-                self.register_parameter(f"weight{i}", nn.Parameter(torch.stack([ls[pos].weight.detach() for ls in per_member])))
+                self.register_parameter(f"weight{i}", nn.Parameter(torch.stack([ls[pos].weight.detach().t() for ls in per_member])))
                 self.register_parameter(f"bias{i}", nn.Parameter(torch.stack([ls[pos].bias.detach() for ls in per_member])))
                 self._plan.append(("linear", i))
             elif isinstance(layer, TiedLinear):
@@ -106,10 +108,10 @@ class MemberStack(nn.Module):
         for pos, step in enumerate(self._plan):
             if step[0] == "linear":
                 w, b = getattr(self, f"weight{step[1]}"), getattr(self, f"bias{step[1]}")
-                h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
-            elif step[0] == "tied":
-                w, b = getattr(self, f"weight{step[2]}"), getattr(self, f"tbias{step[1]}")
                 h = torch.baddbmm(b.unsqueeze(1), h, w)
+            elif step[0] == "tied":  # the source layer's weight transposed: h @ W_source
+                w, b = getattr(self, f"weight{step[2]}"), getattr(self, f"tbias{step[1]}")
+                h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
             else:
                 h = step[1](h)
             if pos == self._n_encoder - 1:
@@ -150,7 +152,7 @@ class MemberStack(nn.Module):
                     continue
                 for m, layers in enumerate(per_member):
                     if step[0] == "linear":
-                        layers[pos].weight.copy_(getattr(self, f"weight{step[1]}")[m])
+                        layers[pos].weight.copy_(getattr(self, f"weight{step[1]}")[m].t())
                         layers[pos].bias.copy_(getattr(self, f"bias{step[1]}")[m])
                     else:
                         layers[pos].bias.copy_(getattr(self, f"tbias{step[1]}")[m])
