@@ -23,11 +23,18 @@ One process, same splits and seeds for every method; mean ± std over seeds.
 * ``speed``: fit and score times at the same architecture ([128, 64, 32] MLP), batch size
   (256) and epochs (2) on 60,000 × 784 (Fashion-MNIST train images in [0, 1]), with a
   minimal hand-written PyTorch loop on the same network as the floor any engine can reach.
+* ``ensemble``: fit time of the default five-member detector with its members trained as
+  one batched network against the same members trained one after another (as before they
+  were batched), at its own settings and at PyOD AutoEncoder's 10 epochs and batch 32, with
+  PyOD AutoEncoder's fit beside; interleaved per fit so that the load of a shared machine
+  hits every method alike. Sets: ``--sets`` (a comma list of dev sets; default
+  :data:`ENSEMBLE_SETS`), both protocols.
 
 PyOD is a benchmark-only dependency (``pip install pyod``). Run::
 
     python benchmarks/anomaly.py                      # tables, series, synthetic, speed; 3 seeds
     python benchmarks/anomaly.py --parts speed --seeds 1
+    python benchmarks/anomaly.py --parts ensemble --seeds 3 --threads 1
     python benchmarks/anomaly.py --parts dev --sets all --seeds 3 --threads 1 --jsonl dev.jsonl
     python benchmarks/anomaly.py --parts dev --sets choose --methods all --jsonl choose.jsonl  # every candidate
     python benchmarks/anomaly.py --report dev.jsonl   # the tables again, from the saved runs
@@ -246,6 +253,9 @@ def _hand_score(net: Any, X: np.ndarray) -> np.ndarray:
                           for i in range(0, len(Xt), 4096)]).numpy()
 
 
+ENSEMBLE_ROW = "aekit ensemble of 5 (n_estimators=5)"
+
+
 def speed(seeds: list[int]) -> list[dict[str, Any]]:
     """Same [128, 64, 32] MLP, batch 256, 2 epochs, on 60,000 × 784."""
     from aekit.apps.detect import AutoencoderDetector
@@ -265,10 +275,13 @@ def speed(seeds: list[int]) -> list[dict[str, Any]]:
         _hand_score(net, X)
         t2 = time.perf_counter()
         rows.append({"seed": seed, "method": "hand-written loop (floor)", "fit_s": t1 - t0, "score_s": t2 - t1})
-        ours = AutoencoderDetector(model_params={"hidden": [128, 64], "latent_dim": 32, "latent_activation": "relu"},
-                                   max_epochs=2, batch_size=256, random_state=seed,
-                                   **{**ONE_PLAIN_AE, "validation_fraction": 0.0})
-        for method, est in (("aekit AE", ours), ("PyOD AutoEncoder", PyodAE(seed, [128, 64, 32], epochs=2, batch=256))):
+        same = dict(model_params={"hidden": [128, 64], "latent_dim": 32, "latent_activation": "relu"},
+                    max_epochs=2, batch_size=256, random_state=seed, **{**ONE_PLAIN_AE, "validation_fraction": 0.0})
+        ours = AutoencoderDetector(**same)
+        # the default's ensemble size at the same network: five members trained as one batched network
+        ens = AutoencoderDetector(**{**same, "n_estimators": 5})
+        for method, est in (("aekit AE", ours), (ENSEMBLE_ROW, ens),
+                            ("PyOD AutoEncoder", PyodAE(seed, [128, 64, 32], epochs=2, batch=256))):
             t0 = time.perf_counter()
             est.fit(X)
             t1 = time.perf_counter()
@@ -276,7 +289,7 @@ def speed(seeds: list[int]) -> list[dict[str, Any]]:
             t2 = time.perf_counter()
             rows.append({"seed": seed, "method": method, "fit_s": t1 - t0, "score_s": t2 - t1})
             print(f"seed {seed} {method}: fit {t1 - t0:.2f} s, score {t2 - t1:.3f} s", flush=True)
-    by = {m: [r for r in rows if r["method"] == m] for m in ("hand-written loop (floor)", "aekit AE", "PyOD AutoEncoder")}
+    by = {m: [r for r in rows if r["method"] == m] for m in ("hand-written loop (floor)", "aekit AE", ENSEMBLE_ROW, "PyOD AutoEncoder")}
     fit = {m: np.array([r["fit_s"] for r in v]) for m, v in by.items()}
     sc = {m: np.array([r["score_s"] for r in v]) for m, v in by.items()}
     print("\n| method | fit (s) | score (s) |\n|---|---|---|")
@@ -458,6 +471,8 @@ def candidates() -> dict[str, Callable[[int, int], Any]]:
     recipe = {**drop5, "max_epochs": EPOCHS, "batch_size": BATCH, "validation_fraction": 0.0}
     return {
         "aekit default": lambda s, n: AutoencoderDetector(random_state=s),
+        # the default at PyOD AutoEncoder's epochs and batch size: the "fit time at equal epochs" comparison
+        "aekit default-10ep": lambda s, n: AutoencoderDetector(max_epochs=EPOCHS, batch_size=BATCH, random_state=s),
         "aekit old-default": lambda s, n: A(random_state=s),
         "aekit dropout-recipe": lambda s, n: A(**recipe, random_state=s),
         "aekit robust": lambda s, n: A(scaling="robust", random_state=s),
@@ -494,6 +509,54 @@ class SkOCSVM:
 
     def anomaly_score(self, X: np.ndarray) -> np.ndarray:
         return -self.m.score_samples(X)
+
+
+ENSEMBLE_SETS = ("cardio", "lympho", "wine", "arrhythmia", "digits")  # 129 to 1,831 rows, 13 to 274 features
+
+
+def ensemble_fit(seeds: list[int], sets: list[str]) -> list[dict[str, Any]]:
+    """Fit seconds of the default detector, members batched vs one after another, and of PyOD's AE."""
+    from aekit.apps.detect import AutoencoderDetector
+    from aekit.models import ensemble
+
+    batched = ensemble.can_stack
+    one_by_one = lambda models: False  # noqa: E731  (the members through the engine one at a time)
+    warm = np.random.default_rng(0).normal(size=(64, 4))
+    AutoencoderDetector(max_epochs=1).fit(warm)  # imports and first-call allocations are not fit time
+    PyodAE(0, epochs=1).fit(warm)
+    settings = {"default": {}, "default-10ep": {"max_epochs": EPOCHS, "batch_size": BATCH}}
+    rows = []
+    for name in sets:
+        X, y = dev_set(name)
+        for protocol in ("odds", "semi"):
+            for seed in seeds:
+                X_fit = _protocol_rows(X, y, protocol, seed)[0]
+                r: dict[str, Any] = {"data": name, "protocol": protocol, "seed": seed, "rows": len(X_fit)}
+                for label, kw in settings.items():
+                    for mode, rule in (("batched", batched), ("one by one", one_by_one)):
+                        ensemble.can_stack = rule
+                        try:
+                            t0 = time.perf_counter()
+                            AutoencoderDetector(random_state=seed, **kw).fit(X_fit)
+                            r[f"{label} {mode}"] = time.perf_counter() - t0
+                        finally:
+                            ensemble.can_stack = batched
+                t0 = time.perf_counter()
+                PyodAE(seed).fit(X_fit)
+                r["PyOD AutoEncoder"] = time.perf_counter() - t0
+                rows.append(r)
+    cols = ["default one by one", "default batched", "default-10ep one by one", "default-10ep batched", "PyOD AutoEncoder"]
+    print("\n| set | protocol | rows | " + " | ".join(f"{c} (s)" for c in cols) + " |\n|---|---|---|" + "---|" * len(cols))
+    for name in sets:
+        for protocol in ("odds", "semi"):
+            c = [r for r in rows if r["data"] == name and r["protocol"] == protocol]
+            print(f"| {name} | {protocol} | {c[0]['rows']} | " + " | ".join(f"{np.mean([r[k] for r in c]):.2f}" for k in cols) + " |")
+    tot = {k: sum(r[k] for r in rows) for k in cols}
+    print("| total | | | " + " | ".join(f"{tot[k]:.1f}" for k in cols) + " |")
+    print(f"\nbatched vs one by one: {tot['default one by one'] / tot['default batched']:.1f}× faster at the default's "
+          f"settings, {tot['default-10ep one by one'] / tot['default-10ep batched']:.1f}× at 10 epochs; at 10 epochs the five "
+          f"members take {tot['default-10ep batched'] / tot['PyOD AutoEncoder']:.2f}× PyOD AutoEncoder's fit time")
+    return rows
 
 
 def _threshold_shares(est: Any, X_fit: np.ndarray, scores: np.ndarray, y: np.ndarray) -> dict[str, Any]:
@@ -742,6 +805,9 @@ def main() -> None:
     for part in ("tables", "series", "synthetic", "speed"):
         if part in parts:
             results[part] = globals()[part](seeds)
+    if "ensemble" in parts:
+        chosen = None if args.sets == "all" else args.sets.split(",")
+        results["ensemble"] = ensemble_fit(seeds, chosen or list(ENSEMBLE_SETS))
     if "dev" in parts:
         sets = {"choose": list(CHOOSE), "confirm": list(CONFIRM), "all": list(CHOOSE + CONFIRM)}.get(args.sets)
         methods = {"default": ["aekit default", *PEERS], "all": list(candidates())}.get(args.methods)

@@ -26,4 +26,5 @@ run zoo              benchmarks/zoo.py --epochs 1 --data mnist --only mlp
 run greedy           benchmarks/greedy.py --epochs 1 --stage-epochs 1 --data mnist --only stack
 run audio            benchmarks/audio.py --parts speed --epochs 1 --train-per-speaker 2 --test-clips 2
 run anomaly          benchmarks/anomaly.py --parts dev --sets confirm --seeds 1 --methods default
+run anomaly_ensemble benchmarks/anomaly.py --parts ensemble --sets wine --seeds 1 --threads 1
 [ ${#failed[@]} -eq 0 ] || { echo "benchmarks that no longer run: ${failed[*]}" >&2; exit 1; }

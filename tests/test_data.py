@@ -142,3 +142,23 @@ def test_tensor_batches_cover_every_row_once_per_epoch():
     assert torch.cat(list(b)).ravel().tolist() != rows
     shards = [torch.cat(list(b.shard(r, 2))).ravel().tolist() for r in range(2)]
     assert len(shards[0]) == len(shards[1]) == 5 and not set(shards[0]) & set(shards[1])
+
+
+def test_member_batches_give_each_member_its_own_seeds_row_order():
+    """An ensemble trained as one network sees, in slice m of every batch, what member m would see alone."""
+    import torch
+
+    X = torch.arange(20).float()[:, None].repeat(1, 2)
+    T = -X
+    seeds = [3, 11, 12]
+    both = TensorBatches(X, batch_size=6, shuffle=True, target=T, member_seeds=seeds)
+    for epoch in (0, 1):
+        both.set_epoch(epoch)
+        batches = list(both)
+        assert len(batches) == len(both) == 4 and batches[-1][0].shape == (3, 2, 2)
+        for m, s in enumerate(seeds):
+            alone = TensorBatches(X, batch_size=6, shuffle=True, seed=s, target=T)
+            alone.set_epoch(epoch)
+            for (x, t), (xa, ta) in zip(batches, alone):
+                assert torch.equal(x[m], xa) and torch.equal(t[m], ta)
+    assert not torch.equal(batches[0][0][0], batches[0][0][1])  # the members' orders differ

@@ -38,7 +38,8 @@ def test_ensemble_members_differ_and_the_first_is_the_single_detector(rows: np.n
     assert len(ens.estimators_) == 3 and len(set(member_seeds(3, 3))) == 3
     w = [next(iter(m.state_dict().values())).numpy() for m in ens.estimators_]
     assert not np.allclose(w[0], w[1]) and not np.allclose(w[1], w[2])
-    np.testing.assert_array_equal(ens._member_scores(ens._prepare(rows), 0), one.anomaly_score(rows))
+    # the members train as one batched network: the first is the single detector up to float rounding
+    np.testing.assert_allclose(ens._member_scores(ens._prepare(rows), 0), one.anomaly_score(rows), rtol=1e-4, atol=1e-6)
     # the ensemble's training scores are averaged robust z-scores: centred near 0
     assert abs(float(np.median(ens.train_scores_))) < 1.0
 
@@ -134,3 +135,27 @@ def test_a_run_saved_before_ensembles_loads_as_one_autoencoder(rows: np.ndarray,
     back = aekit.load(tmp_path / "run")
     assert back.n_estimators == 1 and len(back.estimators_) == 1
     np.testing.assert_array_equal(back.anomaly_score(rows), det.anomaly_score(rows))
+
+
+@pytest.mark.parametrize("settings", [
+    dict(max_epochs=12, patience=1, lr=0.01),  # members stop at their own epochs
+    dict(max_epochs=3, noise=[{"kind": "dropout", "p": 0.3}], model_params={"tied": True}),  # own noise streams
+])
+def test_stacked_ensemble_trains_each_member_as_it_would_alone(rows: np.ndarray, settings: dict,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The MLP ensemble trains as one batched network; each member ends where training it alone ends
+    (same seed, rows, noise, best epoch and early stopping), up to float rounding."""
+    from aekit.models import ensemble
+
+    stacked = AutoencoderDetector(n_estimators=3, random_state=5, batch_size=16, **settings).fit(rows)
+    monkeypatch.setattr(ensemble, "can_stack", lambda models: False)  # the members one after another
+    alone = AutoencoderDetector(n_estimators=3, random_state=5, batch_size=16, **settings).fit(rows)
+    for a, b, ha, hb in zip(stacked.estimators_, alone.estimators_, stacked.histories_, alone.histories_):
+        assert [r["epoch"] for r in ha] == [r["epoch"] for r in hb]  # early stopping ended it at the same epoch
+        assert ha[-1].keys() == hb[-1].keys()
+        assert ha[-1]["val/loss"] == pytest.approx(hb[-1]["val/loss"], rel=1e-4)
+        for k, v in a.state_dict().items():
+            np.testing.assert_allclose(v.numpy(), b.state_dict()[k].numpy(), atol=1e-5)
+    if settings.get("patience") is not None:
+        assert len({len(h) for h in stacked.histories_}) > 1, "the members should stop at different epochs here"
+    np.testing.assert_allclose(stacked.anomaly_score(rows), alone.anomaly_score(rows), rtol=1e-4, atol=1e-4)

@@ -118,6 +118,9 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         the others with seeds derived from it; they share the validation rows). With more than
         one, each member's score is turned into a robust z-score of its training scores
         (median, 1.4826·MAD) and the score is their mean: it varies far less with the seed.
+        MLP members (the default) train all at once as one batched network, each with its own
+        initial weights, row order, noise, best epoch and early stopping, so five cost little
+        more than one (:class:`aekit.models.ensemble.MemberStack`).
     max_epochs, batch_size, lr, weight_decay, validation_fraction, patience, noise,
         random_state, device: the shared training settings (:data:`aekit.apps.base.TRAINING_SETTINGS`,
         same names in every application); ``noise`` (corruption specs) makes a denoising
@@ -216,29 +219,29 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         self.scaler_ = Scaler(self.scaling, per_feature=True).fit(X)  # type: ignore[arg-type]
         Xs = self._scale(X)
         self.estimators_, self.member_errors_ = [], []
-        histories = []
-        for seed in member_seeds(int(self.random_state), int(self.n_estimators)):
-            self.family_, model = self._build(X.shape[1], seed)
-            if self.score_type != "recon" and not _is_variational(model):
-                raise ConfigError(f"score_type={self.score_type!r} needs a variational model (family {self.family_!r} is not)")
-            model = self._fit_engine(model, Xs, seed=seed).model
-            histories.append(self.history_)
+        models, histories = self._train_members(X.shape[1], Xs)
+        raw = []
+        for m, model in enumerate(models):
             err: tuple[np.ndarray, np.ndarray] | None = None
+            E = None
             if self.standardize_errors:
                 E = self._element_errors(Xs, model)
                 sd = E.std(axis=0)
                 err = (E.mean(axis=0), np.where(sd > 1e-12, sd, 1.0))
             self.estimators_.append(model)
             self.member_errors_.append(err)
+            raw.append(self._member_scores(Xs, m, E))  # its training scores, from the same error map
+            del E  # one member's error map at a time (images: N x 784 float64 each)
         self.history_, self.histories_ = histories[0], histories  # the first member's, and every member's
         self.model_ = self.estimators_[0]
         self.err_shift_, self.err_scale_ = self.member_errors_[0] or (None, None)
         self.member_loc_, self.member_spread_ = None, None
+        scores = np.stack(raw)  # (M, N)
+        self.train_scores_ = scores[0]  # one autoencoder: its score as it is (what _scores_scaled gives)
         if len(self.estimators_) > 1:
             # each member's scores on a common scale (robust z-scores of its training scores), then averaged
-            raw = np.stack([self._member_scores(Xs, m) for m in range(len(self.estimators_))])  # (M, N)
-            self.member_loc_, self.member_spread_ = _robust_location_spread(raw)
-        self.train_scores_ = self._scores_scaled(Xs)
+            self.member_loc_, self.member_spread_ = _robust_location_spread(scores)
+            self.train_scores_ = np.mean((scores - self.member_loc_[:, None]) / self.member_spread_[:, None], axis=0)
         split = self._split(len(Xs))  # the engine's own validation rows (assumed normal)
         held_out = self.train_scores_ if split is None else self.train_scores_[split[1]]
         rule = self._rule()
@@ -246,6 +249,35 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         param = self.contamination if rule == "contamination" else self.threshold_param
         self._set(choose_threshold(rule, basis, param))
         return self
+
+    def _train_members(self, n_features: int, Xs: np.ndarray) -> tuple[list[Any], list[list[dict[str, float]]]]:
+        """Build and train the ``n_estimators`` members on ``Xs``; returns them (best weights, eval mode)
+        and their per-epoch histories.
+
+        Plain MLP members (the table default) train all at once as one batched network
+        (:class:`aekit.models.ensemble.MemberStack`) through the same engine: each keeps its own
+        seeded initial weights, row order, best epoch and early stopping, at about one network's
+        cost. Other families train one after another.
+        """
+        from aekit.models.ensemble import MemberStack, can_stack, member_history
+
+        seeds = member_seeds(int(self.random_state), int(self.n_estimators))
+        models = []
+        for seed in seeds:
+            self.family_, model = self._build(n_features, seed)
+            if self.score_type != "recon" and not _is_variational(model):
+                raise ConfigError(f"score_type={self.score_type!r} needs a variational model (family {self.family_!r} is not)")
+            models.append(model)
+        if can_stack(models):
+            result = self._fit_engine(MemberStack(models, seeds), Xs, seed=seeds[0])
+            histories = [member_history(result.history, m, (result.member_stopped or [None] * len(seeds))[m])
+                         for m in range(len(seeds))]
+            return result.model.unstack(), histories
+        trained, histories = [], []
+        for seed, model in zip(seeds, models):
+            trained.append(self._fit_engine(model, Xs, seed=seed).model)
+            histories.append(self.history_)
+        return trained, histories
 
     def _set(self, threshold: Threshold) -> None:
         self.threshold_ = threshold
@@ -280,8 +312,9 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
             return flat.sum(axis=1)
         return flat.mean(axis=1)
 
-    def _member_scores(self, Xs: np.ndarray, m: int) -> np.ndarray:
-        """Scores ``(N,)`` of member ``m`` alone, in its own units."""
+    def _member_scores(self, Xs: np.ndarray, m: int, E: np.ndarray | None = None) -> np.ndarray:
+        """Scores ``(N,)`` of member ``m`` alone, in its own units (``E``: its element errors on ``Xs``
+        when already computed)."""
         model, err = self.estimators_[m], self.member_errors_[m]
         if self.score_type != "recon":
             return _variational_score(model, Xs, self.score_type, int(self.n_samples), int(self.random_state))
@@ -289,7 +322,7 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
             if self.reduction == "mean":  # the common case: one fused pass, no error map kept
                 return _scores_fixed(model.score, Xs)
             return self._reduce(self._element_errors(Xs, model))
-        return self._reduce((self._element_errors(Xs, model) - err[0]) / err[1])
+        return self._reduce(((self._element_errors(Xs, model) if E is None else E) - err[0]) / err[1])
 
     def _scores_scaled(self, Xs: np.ndarray) -> np.ndarray:
         if self.member_loc_ is None:  # one autoencoder: its score as it is

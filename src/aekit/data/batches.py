@@ -22,6 +22,11 @@ class TensorBatches:
     Shuffling depends only on ``seed`` and the epoch set by :meth:`set_epoch`, so a
     resumed run sees the same batches as an uninterrupted one. Under data-parallel
     training each rank takes an equal-sized shard of every epoch's permutation.
+
+    With ``member_seeds`` (an ensemble trained as one batched network,
+    :class:`aekit.models.ensemble.MemberStack`) a batch is ``(M, batch_size, ...)``: slice ``m``
+    holds exactly the rows a ``TensorBatches`` shuffled with ``seed=member_seeds[m]`` would
+    serve, so every member sees its own row order.
     """
 
     def __init__(
@@ -34,6 +39,7 @@ class TensorBatches:
         rank: int = 0,
         world_size: int = 1,
         target: Tensor | None = None,
+        member_seeds: list[int] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
@@ -47,6 +53,7 @@ class TensorBatches:
         self.drop_last = drop_last
         self.rank = rank
         self.world_size = world_size
+        self.member_seeds = None if member_seeds is None else [int(s) for s in member_seeds]
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -54,7 +61,8 @@ class TensorBatches:
 
     def shard(self, rank: int, world_size: int) -> "TensorBatches":
         """The same batches restricted to one rank of ``world_size``."""
-        out = TensorBatches(self.X, self.batch_size, self.shuffle, self.seed, self.drop_last, rank, world_size, self.target)
+        out = TensorBatches(self.X, self.batch_size, self.shuffle, self.seed, self.drop_last, rank, world_size, self.target,
+                            self.member_seeds)
         out.epoch = self.epoch
         return out
 
@@ -69,10 +77,11 @@ class TensorBatches:
         """Bytes of the tensors served."""
         return sum(t.element_size() * t.nelement() for t in (self.X, self.target) if t is not None)
 
-    def _indices(self) -> Tensor:
+    def _order(self, seed: int) -> Tensor:
+        """This epoch's row order ``(n,)`` for ``seed``, this rank's shard of it under data parallelism."""
         n = len(self.X)
         if self.shuffle:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            g = torch.Generator().manual_seed(seed * 1_000_003 + self.epoch)
             idx = torch.randperm(n, generator=g)
         else:
             idx = torch.arange(n)
@@ -81,11 +90,17 @@ class TensorBatches:
             idx = idx[self.rank * per_rank : (self.rank + 1) * per_rank]
         return idx.to(self.X.device)
 
+    def _indices(self) -> Tensor:
+        return self._order(self.seed)
+
     def __len__(self) -> int:
         n = len(self.X) // self.world_size
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[Batch]:
+        if self.member_seeds is not None:
+            yield from self._member_batches()
+            return
         idx = self._indices()
         T = self.target
         if not self.shuffle and self.world_size == 1:
@@ -101,3 +116,14 @@ class TensorBatches:
                 return
             x = self.X.index_select(0, chunk)
             yield x if T is None else (x, T.index_select(0, chunk))
+
+    def _member_batches(self) -> Iterator[Batch]:
+        """``(M, batch_size, ...)`` batches, member ``m`` in its own seed's row order."""
+        idx = torch.stack([self._order(s) for s in self.member_seeds or []])  # (M, n)
+        T = self.target
+        for chunk in idx.split(self.batch_size, dim=1):
+            if self.drop_last and chunk.shape[1] < self.batch_size:
+                return
+            flat = chunk.reshape(-1)
+            x = self.X.index_select(0, flat).view(*chunk.shape, *self.X.shape[1:])
+            yield x if T is None else (x, T.index_select(0, flat).view(*chunk.shape, *T.shape[1:]))

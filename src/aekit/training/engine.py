@@ -4,6 +4,11 @@ The engine only calls ``model.loss(x, target)`` and reads ``LossOutput.total`` a
 ``.parts``; families need no code here. Speed notes: batches are index slices of
 in-memory tensors (:class:`~aekit.data.TensorBatches`), loss parts are summed on the
 device and logged once per epoch, and nothing is synchronised per step.
+
+An ensemble trained as one batched network (:class:`aekit.models.ensemble.MemberStack`: a
+model with ``n_members`` and ``member_seeds``) goes through the same engine: each member gets
+its own row order, its own corruption stream, its own best epoch and its own early stopping
+(on its loss part ``"member<m>"``), exactly as if it had been trained alone.
 """
 
 from __future__ import annotations
@@ -94,6 +99,9 @@ class FitResult:
     best_val_loss: float
     seconds: float
     interrupted: bool = False
+    # a stacked ensemble's (model.n_members): each member's best epoch, and the epoch early stopping ended it (None: ran on)
+    member_best_epochs: list[int] | None = None
+    member_stopped: list[int | None] | None = None
     is_global_zero: bool = True
     trainer: Any = field(default=None, repr=False)
 
@@ -112,6 +120,8 @@ class LitAutoencoder(L.LightningModule):
         seed: int = 0,
         move_data: bool = True,
         epoch_lines: bool = False,
+        patience: int | None = None,
+        min_delta: float = 0.0,
     ) -> None:
         super().__init__()
         self.epoch_lines = epoch_lines  # print one plain line per epoch (progress where no terminal shows a bar)
@@ -134,6 +144,17 @@ class LitAutoencoder(L.LightningModule):
         self.best_value = math.inf
         self.best_epoch = 0  # 1-based once an epoch has run
         self.best_state: dict[str, Tensor] | None = None
+        # an ensemble of n_members stacked along dim 0 of every state tensor: per-member bookkeeping
+        self.member_seeds: list[int] | None = getattr(model, "member_seeds", None)
+        n = len(self.member_seeds or [])
+        self.patience, self.min_delta = patience, min_delta
+        self.member_best = [math.inf] * n  # best monitored loss of each member
+        self.member_best_epoch = [0] * n  # 1-based epoch whose weights member m keeps
+        self.member_stopped: list[int | None] = [None] * n  # epoch at which early stopping ended member m
+        self._member_wait = [0] * n  # epochs since member m last improved by more than min_delta
+        self._member_es_best = [math.inf] * n
+        self._member_gens: list[torch.Generator] | None = None
+        self._member_metrics: dict[str, float] = {}  # this epoch's per-member losses ("train/member0", ...)
 
     # data: the module serves its own in-memory batches (sharded under DDP)
     def _prepare(self, batches: TensorBatches) -> TensorBatches:
@@ -165,16 +186,26 @@ class LitAutoencoder(L.LightningModule):
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         x, target = _split_batch(batch)  # no target: the model reproduces its (clean) input
-        if self.corruption is not None:
+        if self.corruption is not None and self.member_seeds is not None:
+            out = self.model.loss(self._corrupt_members(x), target=x if target is None else target)
+        elif self.corruption is not None:
             if self._gen is None or self._gen.device != x.device:
                 # one stream per DDP rank, so the ranks' shards do not share a noise pattern
                 self._gen = torch.Generator(device=x.device).manual_seed(self.seed + 7919 + 104729 * self.global_rank)
             out = self.model.loss(self.corruption(x, self._gen), target=x if target is None else target)
         else:
             out = self.model.loss(x, target=target)
-        self._accumulate(self._sums, out, x.shape[0])
-        self._count += x.shape[0]
+        n = x.shape[1] if self.member_seeds is not None else x.shape[0]  # (M, B, ...): B rows per member
+        self._accumulate(self._sums, out, n)
+        self._count += n
         return out.total
+
+    def _corrupt_members(self, x: Tensor) -> Tensor:
+        """``(M, B, ...)``: member ``m``'s slice corrupted by its own stream, the one it would have alone."""
+        if self._member_gens is None or self._member_gens[0].device != x.device:
+            self._member_gens = [torch.Generator(device=x.device).manual_seed(s + 7919 + 104729 * self.global_rank)
+                                 for s in self.member_seeds or []]
+        return torch.stack([self.corruption(x[m], g) for m, g in enumerate(self._member_gens)])
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         x, target = _split_batch(batch)
@@ -185,28 +216,83 @@ class LitAutoencoder(L.LightningModule):
     def _means(self, sums: dict[str, Tensor], count: int, prefix: str) -> dict[str, Tensor]:
         return {f"{prefix}/{k}": v / max(count, 1) for k, v in sums.items()}
 
+    def _log_means(self, metrics: dict[str, Tensor]) -> None:
+        """Log the epoch's means. A stacked ensemble logs only its total (what callbacks monitor); its
+        other parts (the members' mean ``recon`` and each member's loss) are only averaged over the
+        ranks and kept for the history row: a Lightning ``log`` call costs milliseconds, more than an
+        epoch of a small network on a small table."""
+        members = {k: v for k, v in metrics.items() if self.member_seeds is not None and not k.endswith("/loss")}
+        self.log_dict({k: v for k, v in metrics.items() if k not in members}, sync_dist=True, prog_bar=False)
+        if members:
+            names = list(members)
+            values = self.trainer.strategy.reduce(torch.stack([members[k] for k in names]), reduce_op="mean")
+            self._member_metrics.update(zip(names, values.tolist()))
+
     def on_validation_epoch_end(self) -> None:
         if self._val_count:
-            self.log_dict(self._means(self._val_sums, self._val_count, "val"), sync_dist=True, prog_bar=False)
+            self._log_means(self._means(self._val_sums, self._val_count, "val"))
         self._val_sums, self._val_count = {}, 0
 
     def on_train_epoch_end(self) -> None:
-        metrics = self._means(self._sums, self._count, "train")
-        self.log_dict(metrics, sync_dist=True, prog_bar=False)
+        self._log_means(self._means(self._sums, self._count, "train"))
         self._sums, self._count = {}, 0
         row: dict[str, float] = {"epoch": self.current_epoch + 1}  # epochs count from 1, as the bar and summary do
         for k, v in self.trainer.callback_metrics.items():
             if k.startswith(("train/", "val/")):
                 row[k] = float(v)
+        row.update(self._member_metrics)
+        self._member_metrics = {}
         row["lr"] = float(self.trainer.optimizers[0].param_groups[0]["lr"])
         self.history.append(row)
         if self.epoch_lines and self.trainer.is_global_zero:
-            losses = ", ".join(f"{k} {v:.5g}" for k, v in row.items() if k.endswith("/loss"))
+            if self.member_seeds is None:
+                losses = ", ".join(f"{k} {v:.5g}" for k, v in row.items() if k.endswith("/loss"))
+            else:  # a stacked ensemble's total is the sum over its members: show their mean loss
+                losses = ", ".join(f"{k[: -len('/recon')]}/loss {v:.5g}" for k, v in row.items() if k.endswith("/recon"))
+                losses += f" (mean of {len(self.member_seeds)} members)"
             print(f"epoch {row['epoch']}/{self.max_epochs}: {losses}", flush=True)
+        if self.member_seeds is not None:
+            self._track_members(row)
+            return
         value = row.get(self._monitor)
         if value is not None and (value < self.best_value or self.best_state is None):
             self.best_value, self.best_epoch = value, self.current_epoch + 1
             self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+
+    def _track_members(self, row: dict[str, float]) -> None:
+        """Per member of a stacked ensemble: keep its best epoch's slice of every state tensor, and
+        stop it as Lightning's ``EarlyStopping`` would have stopped it alone (``patience`` epochs
+        without an improvement of more than ``min_delta``). Training ends when every member has stopped;
+        a stopped member's weights go on changing but its kept (best) slice no longer does."""
+        epoch = self.current_epoch + 1
+        state = None
+        for m in range(len(self.member_best)):
+            if self.member_stopped[m] is not None:
+                continue
+            value = row.get(self._monitor.replace("/loss", f"/member{m}"))
+            if value is None:
+                continue
+            if value < self.member_best[m] or self.best_state is None or self.member_best_epoch[m] == 0:
+                state = state if state is not None else {k: v.detach() for k, v in self.model.state_dict().items()}
+                if self.best_state is None:
+                    self.best_state = {k: v.to("cpu", copy=True) for k, v in state.items()}
+                else:
+                    for k, v in state.items():
+                        self.best_state[k][m].copy_(v[m])
+                self.member_best[m], self.member_best_epoch[m] = value, epoch
+            if self.patience is None:
+                continue
+            if not math.isfinite(value):
+                self.member_stopped[m] = epoch
+            elif value < self._member_es_best[m] - self.min_delta:
+                self._member_es_best[m], self._member_wait[m] = value, 0
+            else:
+                self._member_wait[m] += 1
+                if self._member_wait[m] >= self.patience:
+                    self.member_stopped[m] = epoch
+        self.best_value, self.best_epoch = self.member_best[0], self.member_best_epoch[0]
+        if self.patience is not None and all(s is not None for s in self.member_stopped):
+            self.trainer.should_stop = True
 
     def configure_optimizers(self) -> Any:
         o = self.optim
@@ -237,12 +323,21 @@ class LitAutoencoder(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["aekit_history"] = self.history
         checkpoint["aekit_best"] = {"value": self.best_value, "epoch": self.best_epoch, "state": self.best_state}
+        if self.member_seeds is not None:
+            checkpoint["aekit_members"] = {"best": self.member_best, "best_epoch": self.member_best_epoch,
+                                           "stopped": self.member_stopped, "wait": self._member_wait,
+                                           "es_best": self._member_es_best}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.history = list(checkpoint.get("aekit_history", []))
         best = checkpoint.get("aekit_best")
         if best is not None:
             self.best_value, self.best_epoch, self.best_state = best["value"], best["epoch"], best["state"]
+        members = checkpoint.get("aekit_members")
+        if members is not None and self.member_seeds is not None:
+            self.member_best, self.member_best_epoch = list(members["best"]), list(members["best_epoch"])
+            self.member_stopped, self._member_wait = list(members["stopped"]), list(members["wait"])
+            self._member_es_best = list(members["es_best"])
 
 
 _ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "tpu", "auto")
@@ -384,15 +479,16 @@ def fit_model(
         raise ConfigError("fit_model: give target and val_target together (one per input set)")
     Ttr = None if target is None else as_tensor(target)
     Tva = None if Xva is None or val_target is None else as_tensor(val_target)
-    train_b = TensorBatches(Xtr, tcfg.batch_size, shuffle=True, seed=tcfg.seed, target=Ttr)
+    member_seeds = getattr(model, "member_seeds", None)  # a stacked ensemble: one row order per member
+    train_b = TensorBatches(Xtr, tcfg.batch_size, shuffle=True, seed=tcfg.seed, target=Ttr, member_seeds=member_seeds)
     val_b = None if Xva is None else TensorBatches(Xva, max(tcfg.batch_size, 1024), target=Tva)
     # progress: a rich bar on a terminal, plain lines per epoch otherwise (logs, pipes, CI)
     bar = tcfg.progress and sys.stdout.isatty()
     lit = LitAutoencoder(model, train_b, val_b, ocfg, tcfg.max_epochs, corruption, tcfg.seed, tcfg.data_on_device,
-                         epoch_lines=tcfg.progress and not bar)
+                         epoch_lines=tcfg.progress and not bar, patience=tcfg.patience, min_delta=tcfg.min_delta)
     monitor = lit._monitor
     cbs: list[L.Callback] = [*callbacks]
-    if tcfg.patience is not None:
+    if tcfg.patience is not None and member_seeds is None:  # a stacked ensemble stops each member itself
         cbs.append(L.pytorch.callbacks.EarlyStopping(monitor, patience=tcfg.patience, min_delta=tcfg.min_delta, mode="min"))
     loggers: Any = False
     ckpt_path = None
@@ -472,6 +568,8 @@ def fit_model(
         interrupted=bool(pl_trainer.interrupted),
         is_global_zero=pl_trainer.is_global_zero,
         trainer=pl_trainer,
+        member_best_epochs=None if member_seeds is None else list(lit.member_best_epoch),
+        member_stopped=None if member_seeds is None else list(lit.member_stopped),
     )
 
 

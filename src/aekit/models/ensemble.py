@@ -1,0 +1,181 @@
+"""Several fully connected autoencoders trained as one batched network.
+
+An ensemble of small autoencoders trained one after another pays the per-step cost
+(Python, Lightning, optimiser) once per member; the arithmetic of a 64-wide MLP is a
+small part of it. :class:`MemberStack` holds ``M`` members' weights stacked along a
+leading member axis and runs all of them in one step with batched matrix products
+(``torch.baddbmm``), so an ensemble costs about one network's steps.
+
+Each member keeps what it had alone: its own initial weights (the stack is built from
+models built with their own seeds and written back into them by :meth:`MemberStack.unstack`),
+its own shuffling of the rows (``member_seeds``, read by the engine), its own loss and
+gradients (the total is the *sum* of the members' losses, so member ``m``'s gradient is
+exactly that of its own loss; Adam and weight decay act per parameter), and, in the engine,
+its own best epoch and early stopping (parts ``"member<m>"``).
+
+The engine's contract for such a model (:func:`aekit.training.fit_model`): ``n_members``
+and ``member_seeds`` attributes, a training batch of shape ``(M, B, *input_shape)`` (member
+``m`` sees row order ``m``), validation batches ``(B, *input_shape)`` shared by every member,
+loss parts ``"member<m>"`` and every state tensor stacked along dimension 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from aekit.models.base import AEOutput, LossOutput
+from aekit.models.layers import TiedLinear
+from aekit.models.mlp import MLPAutoencoder
+
+RECON_KINDS = ("mse", "l1", "bce")
+
+
+def can_stack(models: Sequence[Any]) -> bool:
+    """True when ``models`` are plain MLP autoencoders of one architecture (what :class:`MemberStack` runs)."""
+    if len(models) < 2 or any(type(m) is not MLPAutoencoder for m in models):
+        return False
+    first = models[0]
+    return getattr(first.config, "loss", None) in RECON_KINDS and all(m.config == first.config for m in models)
+
+
+def _layers(model: MLPAutoencoder) -> list[nn.Module]:
+    """The MLP's layers in order: encoder then decoder (Linear / TiedLinear / activation modules)."""
+    return [*model.encoder, *model.decoder]
+
+
+class MemberStack(nn.Module):
+    """``M`` MLP autoencoders of one architecture as one batched network.
+
+    Parameters are ``weight<i>`` ``(M, in, out)`` (each member's ``nn.Linear`` weight transposed, so
+    the forward pass is ``baddbmm(bias, h, weight)`` and the weight's gradient comes out contiguous:
+    the transposed layout cost a gradient copy per step) and ``bias<i>`` ``(M, out)`` for the
+    ``i``-th linear layer (a tied layer at position ``p`` has only its bias ``tbias<p>`` and uses
+    the transposed stacked weight of its source). Inputs are ``(M, B, *input_shape)``, or ``(B, *input_shape)``
+    shared by every member; outputs keep the member axis.
+    """
+
+    def __init__(self, members: Sequence[MLPAutoencoder], seeds: Sequence[int]) -> None:
+        super().__init__()
+        if not can_stack(members):
+            raise ValueError("MemberStack needs two or more plain MLP autoencoders of one architecture")
+        if len(seeds) != len(members):
+            raise ValueError(f"{len(seeds)} seeds for {len(members)} members")
+        self.members = list(members)  # a plain list: the members' own parameters are not this module's
+        self.member_seeds = [int(s) for s in seeds]
+        self.config = members[0].config
+        # the plan: ("linear", i) / ("tied", i, source i) / ("act", module), over the encoder and decoder
+        self._plan: list[tuple[Any, ...]] = []
+        self._n_encoder = len(members[0].encoder)
+        linear_index: dict[int, int] = {}  # id(nn.Linear of member 0) -> stacked index
+        per_member = [_layers(m) for m in members]
+        for pos, layer in enumerate(per_member[0]):
+            if isinstance(layer, nn.Linear):
+                i = len(linear_index)
+                linear_index[id(layer)] = i
+                self.register_parameter(f"weight{i}", nn.Parameter(torch.stack([ls[pos].weight.detach().t() for ls in per_member])))
+                self.register_parameter(f"bias{i}", nn.Parameter(torch.stack([ls[pos].bias.detach() for ls in per_member])))
+                self._plan.append(("linear", i))
+            elif isinstance(layer, TiedLinear):
+                self.register_parameter(f"tbias{pos}", nn.Parameter(torch.stack([ls[pos].bias.detach() for ls in per_member])))
+                self._plan.append(("tied", pos, linear_index[id(layer._source)]))
+            else:
+                self._plan.append(("act", layer))  # activations hold no parameters: one module serves all members
+
+    @property
+    def n_members(self) -> int:
+        return len(self.members)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.config.input_shape)
+
+    def _stacked(self, x: Tensor) -> Tensor:
+        """``(B, *shape)`` (shared) or ``(M, B, *shape)`` -> ``(M, B, features)``."""
+        if x.dim() == len(self.input_shape) + 1:
+            x = x.unsqueeze(0).expand(self.n_members, *x.shape)
+        return x.flatten(2)
+
+    def forward(self, x: Tensor) -> AEOutput:
+        """``x`` ``(M, B, *shape)`` or ``(B, *shape)`` -> reconstructions ``(M, B, *shape)`` (logits in
+        ``extras`` for a sigmoid output), codes ``(M, B, latent)``."""
+        h = self._stacked(x)
+        z = h
+        for pos, step in enumerate(self._plan):
+            if step[0] == "linear":
+                w, b = getattr(self, f"weight{step[1]}"), getattr(self, f"bias{step[1]}")
+                h = torch.baddbmm(b.unsqueeze(1), h, w)
+            elif step[0] == "tied":  # the source layer's weight transposed: h @ W_source
+                w, b = getattr(self, f"weight{step[2]}"), getattr(self, f"tbias{step[1]}")
+                h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+            else:
+                h = step[1](h)
+            if pos == self._n_encoder - 1:
+                z = h
+        logits = h.view(h.shape[0], h.shape[1], *self.input_shape)
+        if getattr(self.config, "output_activation", "identity") == "sigmoid":
+            return AEOutput(x_hat=torch.sigmoid(logits), z=z, extras={"logits": logits})
+        return AEOutput(x_hat=logits, z=z)
+
+    def member_losses(self, out: AEOutput, target: Tensor) -> Tensor:
+        """Each member's mean per-element reconstruction loss, ``(M,)`` (as
+        :func:`aekit.models.base.reconstruction_loss` computes it for one model)."""
+        kind = self.config.loss
+        if kind == "mse":
+            err = (out.x_hat - target).pow(2)
+        elif kind == "l1":
+            err = (out.x_hat - target).abs()
+        else:
+            err = F.binary_cross_entropy_with_logits(out.extras["logits"], target, reduction="none")
+        return err.reshape(err.shape[0], -1).mean(1)
+
+    def loss(self, x: Tensor, target: Tensor | None = None) -> LossOutput:
+        """Sum of the members' losses (so each member's gradient is its own loss's); parts: ``"recon"``,
+        the members' mean, and ``"member<m>"``, member ``m``'s loss."""
+        out = self(x)
+        t = x if target is None else target
+        t = t.unsqueeze(0).expand(self.n_members, *t.shape) if t.dim() == len(self.input_shape) + 1 else t
+        per = self.member_losses(out, t)
+        parts = {"recon": per.mean(), **{f"member{m}": per[m] for m in range(self.n_members)}}
+        return LossOutput(total=per.sum(), parts=parts, output=out)
+
+    def unstack(self) -> list[MLPAutoencoder]:
+        """Write the stacked weights back into the member models (in eval mode, on the CPU) and return them."""
+        per_member = [_layers(m) for m in self.members]
+        with torch.no_grad():
+            for pos, step in enumerate(self._plan):
+                if step[0] == "act":
+                    continue
+                for m, layers in enumerate(per_member):
+                    if step[0] == "linear":
+                        layers[pos].weight.copy_(getattr(self, f"weight{step[1]}")[m].t())
+                        layers[pos].bias.copy_(getattr(self, f"bias{step[1]}")[m])
+                    else:
+                        layers[pos].bias.copy_(getattr(self, f"tbias{step[1]}")[m])
+        return [m.eval().to("cpu") for m in self.members]
+
+
+def member_history(history: list[dict[str, float]], m: int, stopped_at: int | None = None) -> list[dict[str, float]]:
+    """Member ``m``'s own per-epoch rows from a :class:`MemberStack` run's history (``"train/loss"``,
+    ``"train/recon"``, ``"val/loss"``, ``"val/recon"`` are its loss; ``lr`` and ``epoch`` as they were),
+    up to the epoch at which its early stopping ended it (``stopped_at``, 1-based)."""
+    rows = []
+    for row in history:
+        if stopped_at is not None and row["epoch"] > stopped_at:
+            break
+        own = {"epoch": row["epoch"]}
+        for split in ("train", "val"):
+            value = row.get(f"{split}/member{m}")
+            if value is not None and not math.isnan(value):
+                own[f"{split}/loss"] = own[f"{split}/recon"] = value
+        if "lr" in row:
+            own["lr"] = row["lr"]
+        rows.append(own)
+    return rows
+
+
+__all__ = ["MemberStack", "can_stack", "member_history"]
