@@ -14,13 +14,21 @@ The Polish deck's semi-supervised schedule, run as three named stages whose rows
    part of the *labelled* examples (stages 2-3 rerun on the rest), then stages 2-3 are
    refitted on all the labels with that number.
 
+By default the classifier is an ensemble of three such networks (one autoencoder each,
+seeded apart; every row of ``history_`` names its ``"member"``) whose class probabilities
+are averaged, and for images stages 2-3 train on the labelled images plus their
+translations by one pixel (:func:`shifted_copies`).
+
 Why these defaults (chosen on validation splits of the training sets, never on test
 labels; numbers in ``docs/applications.md``, rerun with ``benchmarks/fewshot.py``): the
 masking-noise (denoising) code with a regularised probe separated Fashion-MNIST classes
 better than PCA's components, a plain autoencoder's code or a VAE's posterior means;
 fine-tuning from that head with a 10x smaller encoder learning rate added 1-2 points at
-N >= 5 on Fashion-MNIST. Baselines: the same network trained from scratch on the N
-labels, and PCA (same code size) + logistic regression.
+N >= 5 on Fashion-MNIST; three members and one-pixel translations added about another
+point (chosen on label draws 0-4 of the validation split, confirmed on draws 5-9;
+``benchmarks/fewshot_select.py``). Baselines: the same networks trained from scratch on
+the N labels (same ensemble and translations), and PCA (same code size) + logistic
+regression.
 
 The classifier stages use a small full-batch loop here rather than the autoencoder
 engine: the engine trains ``Autoencoder.loss(x)`` on unlabelled batches, and a classifier
