@@ -33,8 +33,10 @@ def test_reduce_command(tmp_path: Path) -> None:
 
 def test_fewshot_command(tmp_path: Path) -> None:
     _ok("fewshot", "--data", "digits", "--shots", "1,3", "--seeds", "0", "--epochs", "1", "--head-steps", "10",
-        "--finetune-steps", "2", "--latent-dim", "4", "--limit", "400", "--test-limit", "100", "--out", str(tmp_path))
+        "--finetune-steps", "2", "--latent-dim", "4", "--limit", "400", "--test-limit", "100", "--members", "2",
+        "--jobs", "2", "--out", str(tmp_path))
     res = json.loads((tmp_path / "fewshot.json").read_text())
+    assert res["settings"]["n_estimators"] == 2 and res["settings"]["augment_shift"] == 1  # --members; the default shift
     assert {(r["method"], r["n"]) for r in res["summary"]} == {
         (m, n) for m in ("frozen encoder", "from scratch", "fine-tuned", "PCA + logreg") for n in (1, 3)
     }

@@ -11,7 +11,7 @@ from sklearn.base import clone
 
 from aekit.apps.fewshot import (
     EncoderClassifier, FewShotClassifier, FewShotSettings, fewshot_benchmark, fit_classifier, fit_head, held_out_labels,
-    sample_per_class, summarize,
+    sample_per_class, shifted_copies, summarize,
 )
 from aekit.errors import ConfigError, DataError
 from aekit.registry import build_model
@@ -44,14 +44,18 @@ def _stages(history: list[dict]) -> list[str]:
 def test_stages_run_in_order_pretrain_head_finetune(digits) -> None:
     X, y = digits
     idx = sample_per_class(y[:600], 5, seed=0)
-    est = FewShotClassifier(model=TINY, max_epochs=2, finetune_steps=20, random_state=1).fit(X[idx], y[idx], X_unlabelled=X[:600])
+    est = FewShotClassifier(model=TINY, max_epochs=2, finetune_steps=20, n_estimators=2, random_state=1)
+    est.fit(X[idx], y[idx], X_unlabelled=X[:600])
     stages = [r["stage"] for r in est.history_]
     assert _stages(est.history_) == ["pretrain", "head", "finetune"]
     assert stages == sorted(stages, key=["pretrain", "head", "finetune"].index)  # no stage comes back later
-    pretrain = [r for r in est.history_ if r["stage"] == "pretrain"]
-    assert [r["epoch"] for r in pretrain] == [1, 2] and all("train/loss" in r for r in pretrain)  # the engine's rows (from 1)
-    final = [r for r in est.history_ if r["stage"] == "finetune" and not r.get("selection")]
-    assert len(final) == est.selected_steps_ and 0 <= est.selected_steps_ <= 20
+    for m in (0, 1):  # every member runs every stage
+        pretrain = [r for r in est.history_ if r["stage"] == "pretrain" and r["member"] == m]
+        assert [r["epoch"] for r in pretrain] == [1, 2] and all("train/loss" in r for r in pretrain)  # the engine's rows
+        assert len([r for r in est.history_ if r["stage"] == "head" and r["member"] == m]) == 1
+        final = [r for r in est.history_ if r["stage"] == "finetune" and r["member"] == m and not r.get("selection")]
+        assert len(final) == est.selected_steps_[m] and 0 <= est.selected_steps_[m] <= 20
+    assert len(est.classifiers_) == 2 and est.classifier_ is est.classifiers_[0]
 
 
 def test_head_stage_keeps_encoder_frozen(digits) -> None:
@@ -124,7 +128,7 @@ def test_finetuning_steps_chosen_on_held_out_labels_only(digits) -> None:
     scored = [r for r in sel if "val_accuracy" in r]
     assert [r["step"] for r in scored] == [0, 10, 20, 30] and all(r["held_out"] == 20 for r in sel)
     best = max(r["val_accuracy"] for r in scored)
-    assert est.selected_steps_ == max(r["step"] for r in scored if r["val_accuracy"] == best)
+    assert est.selected_steps_ == [max(r["step"] for r in scored if r["val_accuracy"] == best)]  # one member
     # the held-out part is 2 of the 10 labels of every class, drawn from the labelled examples only
     tr, ho = held_out_labels(y[idx], 0.2, seed=2)
     assert np.bincount(y[idx][ho]).tolist() == [2] * 10 and np.bincount(y[idx][tr]).tolist() == [8] * 10
@@ -144,8 +148,8 @@ def test_benchmark_fits_never_see_test_examples_or_labels(digits, monkeypatch) -
         return real_fit(self, X_l, y_l, X_unlabelled)
 
     monkeypatch.setattr(FewShotClassifier, "fit", recording_fit)
-    s = FewShotSettings(shots=(3,), seeds=(0,), model=TINY, max_epochs=1, head_steps=20, finetune_steps=10,
-                        validation_fraction=0.34)
+    s = FewShotSettings(shots=(3,), seeds=(0,), model=TINY, max_epochs=1, n_estimators=2, head_steps=20,
+                        finetune_steps=10, validation_fraction=0.34)
     fewshot_benchmark(X_pool, y_pool, X_test, y_test, s)
     assert len(fits) == 3  # fine-tuned, frozen encoder, from scratch
     pool_rows = {r.tobytes() for r in X_pool}
@@ -157,7 +161,7 @@ def test_benchmark_fits_never_see_test_examples_or_labels(digits, monkeypatch) -
 
 def test_fewshot_classifier_is_reproducible_and_clonable(digits) -> None:
     X, y = digits
-    kw = {"model": TINY, "max_epochs": 2, "head_steps": 30, "finetune_steps": 10, "random_state": 3}
+    kw = {"model": TINY, "max_epochs": 2, "head_steps": 30, "finetune_steps": 10, "n_estimators": 2, "random_state": 3}
     a = FewShotClassifier(**kw).fit(X[:50], y[:50], X_unlabelled=X[:600])
     b = clone(FewShotClassifier(**kw)).fit(X[:50], y[:50], X_unlabelled=X[:600])
     np.testing.assert_array_equal(a.decision_function(X[600:700]), b.decision_function(X[600:700]))
@@ -168,7 +172,8 @@ def test_fewshot_classifier_is_reproducible_and_clonable(digits) -> None:
 
 def test_benchmark_rows_reproducible_and_summarised(digits) -> None:
     X, y = digits
-    s = FewShotSettings(shots=(1, 5), seeds=(0, 1), model=TINY, max_epochs=2, head_steps=20, finetune_steps=5)
+    s = FewShotSettings(shots=(1, 5), seeds=(0, 1), model=TINY, max_epochs=2, n_estimators=2, head_steps=20,
+                        finetune_steps=5)
     rows = fewshot_benchmark(X[:800], y[:800], X[800:1000], y[800:1000], s)
     again = fewshot_benchmark(X[:800], y[:800], X[800:1000], y[800:1000], s)
     assert rows == again
@@ -202,8 +207,86 @@ def test_needs_two_classes(digits) -> None:
     ({"encoder_lr": 0.0}, "encoder_lr must be > 0"),
     ({"validation_fraction": 1.0}, "validation_fraction must be in"),
     ({"finetune_steps": -1}, "finetune_steps must be >= 0"),
+    ({"n_estimators": 0}, "n_estimators must be >= 1"),
+    ({"augment_shift": -1}, "augment_shift must be >= 0"),
 ])
 def test_bad_settings_refused_before_training(digits, params, message) -> None:
     X, y = digits
     with pytest.raises(ConfigError, match=message):
         FewShotClassifier(**params).fit(X[:20], y[:20])
+
+
+def test_shifted_copies_translate_images_only() -> None:
+    X = torch.zeros(2, 1, 4, 5)
+    X[0, 0, 1, 2] = 1.0  # one bright pixel
+    X[1, 0, 3, 4] = 2.0  # in the corner: moving it out of the image loses it
+    y = torch.tensor([3, 7])
+    Xa, ya = shifted_copies(X, y, 1)
+    assert Xa.shape == (18, 1, 4, 5) and ya.tolist() == [3, 7] * 9
+    assert torch.equal(Xa[8:10], X)  # the middle block: not moved
+    moves = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    for k, (dy, dx) in enumerate(moves):  # copy k shows the image moved by (-dy, -dx): its pixel at (1 - dy, 2 - dx)
+        assert Xa[2 * k, 0].nonzero().tolist() == [[1 - dy, 2 - dx]]
+        assert Xa[2 * k + 1].sum().item() == (2.0 if (dy, dx) in ((0, 0), (1, 0), (0, 1), (1, 1)) else 0.0)
+    flat, series = torch.ones(3, 8), torch.ones(3, 1, 8)
+    assert shifted_copies(flat, y[:1].repeat(3), 1)[0] is flat and shifted_copies(series, y[:1].repeat(3), 2)[0] is series
+    assert shifted_copies(X, y, 0)[0] is X
+
+
+def test_heads_see_translations_and_held_out_labels_stay_out(digits, monkeypatch) -> None:
+    """Stage "head" fits every labelled image and its 9 one-pixel translations; the fine-tuning
+    selection trains on the translations of the kept labels only and scores the held-out images."""
+    import aekit.apps.fewshot as fs
+
+    X, y = digits
+    idx = sample_per_class(y, 5, seed=0)
+    seen: list[torch.Tensor] = []
+    real = fs.fit_head
+
+    def spy(clf, Xh, yh, **kw):
+        seen.append(Xh.clone())
+        return real(clf, Xh, yh, **kw)
+
+    monkeypatch.setattr(fs, "fit_head", spy)
+    est = FewShotClassifier(encoder=_tiny_ae(), finetune_steps=10, validation_fraction=0.2, random_state=0)
+    est.fit(X[idx], y[idx], X_unlabelled=X[:500])
+    Xs = torch.from_numpy(est.scaler_.transform(X[idx]))
+    tr, ho = held_out_labels(y[idx], 0.2, seed=0)
+    assert [len(a) for a in seen] == [9 * 50, 9 * len(tr)]  # the final head, then the selection's head
+    assert torch.equal(seen[0], shifted_copies(Xs, torch.from_numpy(y[idx]), 1)[0])
+    assert torch.equal(seen[1], shifted_copies(Xs[tr], torch.from_numpy(y[idx][tr]), 1)[0])
+    held = {r.numpy().tobytes() for r in Xs[ho]}
+    assert not held & {r.numpy().tobytes() for r in seen[1]}  # no held-out image among the selection's inputs
+
+
+def test_ensemble_averages_members_and_round_trips(digits, tmp_path) -> None:
+    import aekit
+
+    X, y = digits
+    idx = sample_per_class(y[:600], 3, seed=1)
+    torch.manual_seed(5)
+    members = [_tiny_ae(), build_model("mlp", {"input_shape": [1, 8, 8], **TINY}, seed=5)]
+    est = FewShotClassifier(encoder=members, finetune_steps=10, random_state=0).fit(X[idx], y[idx], X_unlabelled=X[:600])
+    assert len(est.classifiers_) == 2 and len(est.selected_steps_) == 2  # one member per given encoder
+    Xs = torch.from_numpy(est.scaler_.transform(X[600:700]))
+    with torch.no_grad():
+        each = [torch.softmax(c(Xs).double(), 1).numpy() for c in est.classifiers_]
+    np.testing.assert_allclose(est.predict_proba(X[600:700]), np.mean(each, 0), atol=1e-6)
+    assert not np.allclose(each[0], each[1])  # two different members
+    est.save(tmp_path / "run")
+    back = aekit.load(tmp_path / "run")
+    np.testing.assert_allclose(back.predict_proba(X[600:700]), est.predict_proba(X[600:700]), atol=1e-6)
+    assert back.selected_steps_ == est.selected_steps_ and len(back.classifiers_) == 2
+    (tmp_path / "run" / "members.safetensors").write_bytes(b"x")
+    with pytest.raises(aekit.errors.ModelFileError, match="checksum"):
+        aekit.load(tmp_path / "run")
+
+
+def test_scratch_members_differ_and_train_on_translations(digits) -> None:
+    X, y = digits
+    idx = sample_per_class(y, 2, seed=0)
+    est = FewShotClassifier(pretrained=False, model=TINY, n_estimators=2, head_steps=5, random_state=0)
+    est.fit(X[idx], y[idx], X_unlabelled=X[:300])
+    a, b = (c.autoencoder.state_dict() for c in est.classifiers_)
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # fresh weights from each member's seed
+    assert [r["member"] for r in est.history_ if r["stage"] == "scratch"] == [0] * 5 + [1] * 5

@@ -250,6 +250,12 @@ def fewshot(
     finetune_steps: int = typer.Option(200, min=0, help="End-to-end fine-tuning steps at most (0 = frozen-code probe only)."),
     validation_fraction: float = typer.Option(0.1, min=0.0, max=0.99,
                                               help="Part of the labels held out to choose the fine-tuning steps."),
+    members: Optional[int] = typer.Option(None, "--members", min=1,
+                                          help="Ensemble members, one autoencoder each (default: FewShotClassifier's, 3)."),
+    shift: Optional[int] = typer.Option(None, "--shift", min=0,
+                                        help="Also train on the labelled images moved by up to this many pixels "
+                                             "(0 = none; default: FewShotClassifier's, 1)."),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="(N, seed) cells fitted in parallel processes after pretraining."),
     limit: Optional[int] = typer.Option(None, min=1, help="Use a seeded, stratified sample of N training rows."),
     test_limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N test rows."),
     device: str = typer.Option("cpu", help="cpu, gpu or auto (pretraining)."),
@@ -270,7 +276,9 @@ def fewshot(
     # the settings check shots and seeds; fewshot_benchmark checks them against the data before pretraining
     settings = FewShotSettings(shots=_ints(shots, "--shots"), seeds=_ints(seeds, "--seeds"), family=family, model=model,
                                max_epochs=epochs, head_steps=head_steps, finetune_steps=finetune_steps,
-                               validation_fraction=validation_fraction, device=device)
+                               validation_fraction=validation_fraction, device=device, n_jobs=jobs,
+                               **({} if members is None else {"n_estimators": members}),
+                               **({} if shift is None else {"augment_shift": shift}))
     ds, Xtr, ytr, Xte, yte = load_split(data, limit, test_limit, 0)
     if ytr is None or yte is None:
         raise DataError(f"{ds.name}: few-shot classification needs labels")
