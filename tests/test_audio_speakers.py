@@ -142,6 +142,31 @@ def test_phase_sensitive_mask_takes_away_noise_out_of_phase_with_speech() -> Non
     assert SpeechDenoiser().mask_target == "phase"  # the default, chosen on validation voices (docs/audio.md)
 
 
+def test_mask_power_keeps_more_of_the_input_and_old_runs_keep_the_plain_mask(tmp_path: Path) -> None:
+    import aekit
+
+    rng = np.random.default_rng(0)
+    clips = [0.1 * np.sin(np.arange(4000) * f).astype(np.float32) for f in (0.1, 0.2, 0.3)]
+    den = SpeechDenoiser(hidden=(32,), latent_dim=16, max_epochs=1, noise_sources=("white",)).fit(clips)
+    x = clips[1] + 0.05 * rng.standard_normal(4000).astype(np.float32)
+    energy = {}
+    for power in (1.0, 0.8, 0.5):
+        den.mask_power = power
+        energy[power] = float(np.sum(den.denoise(x) ** 2))
+    assert energy[1.0] < energy[0.8] < energy[0.5] <= float(np.sum(x**2)) * 1.01  # a gain in [0, 1] to a lower power is larger
+    run = den.save(tmp_path / "run")
+    assert aekit.load(run).mask_power == 0.5
+    meta_path = run / "model.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["estimator"]["state"]["mask_power"]  # a run saved before mask_power existed
+    del meta["estimator"]["params"]["mask_power"]
+    meta_path.write_text(json.dumps(meta))
+    old = aekit.load(run)
+    assert old.mask_power == 1.0
+    den.mask_power = 1.0
+    np.testing.assert_allclose(old.denoise(x), den.denoise(x), atol=1e-5)
+
+
 def test_conv_context_must_halve_cleanly() -> None:
     from aekit.errors import ConfigError
 
