@@ -65,6 +65,20 @@ def snr_range(snr_db: float | Sequence[float]) -> tuple[float, float]:
     return float(min(values)), float(max(values))
 
 
+def _stacked(units: Any, frames: list[np.ndarray]) -> np.ndarray:
+    """``units(f)`` of every clip's frames stacked into one preallocated array (rows: frames):
+    the same as ``np.concatenate`` of the list, without holding the list and the result at once
+    (each is gigabytes for a few hundred clips)."""
+    first = units(frames[0])
+    out = np.empty((sum(len(f) for f in frames), *first.shape[1:]), dtype=first.dtype)
+    row = 0
+    for i, f in enumerate(frames):
+        u = first if i == 0 else units(f)
+        out[row : row + len(u)] = u
+        row += len(u)
+    return out
+
+
 class SpeechDenoiser(AutoencoderEstimator):
     """Denoising autoencoder for speech (an aekit application: scikit-learn contract, one run format).
 
@@ -215,11 +229,8 @@ class SpeechDenoiser(AutoencoderEstimator):
         noisy, clean, masks = self._pairs(clips)
         # log-magnitude bins span decades: a floor on the spread keeps near-silent bins finite
         self.scaler_ = Scaler("standard", per_feature=True, min_scale=1e-3).fit(np.concatenate(noisy))
-        Xn = np.concatenate([self._context(L) for L in noisy])
-        if self.output == "mask":
-            T = np.concatenate([self._units(m) for m in masks])
-        else:
-            T = np.concatenate([self._context(L) for L in clean])
+        Xn = _stacked(self._context, noisy)
+        T = _stacked(self._units, masks) if self.output == "mask" else _stacked(self._context, clean)
         del noisy, clean, masks
         self.model_ = self._fit_engine(self._build(), Xn, target=T).model
         return self
