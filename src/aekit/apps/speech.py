@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -65,7 +65,7 @@ def snr_range(snr_db: float | Sequence[float]) -> tuple[float, float]:
     return float(min(values)), float(max(values))
 
 
-def _stacked(units: Any, frames: list[np.ndarray]) -> np.ndarray:
+def _stacked(units: Callable[[np.ndarray], np.ndarray], frames: list[np.ndarray]) -> np.ndarray:
     """``units(f)`` of every clip's frames stacked into one preallocated array (rows: frames):
     the same as ``np.concatenate`` of the list, without holding the list and the result at once
     (each is gigabytes for a few hundred clips)."""
