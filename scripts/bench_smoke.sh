@@ -27,6 +27,7 @@ run tune             benchmarks/tune.py --trials 2 --epochs 1 --out "$out/tune"
 run zoo              benchmarks/zoo.py --epochs 1 --data mnist --only mlp
 run greedy           benchmarks/greedy.py --epochs 1 --stage-epochs 1 --data mnist --only stack
 run audio            benchmarks/audio.py --parts speed --epochs 1 --train-per-speaker 2 --test-clips 2
+run audio_validation benchmarks/audio.py --parts validation --quick --epochs 1
 run anomaly          benchmarks/anomaly.py --parts dev --sets confirm --seeds 1 --methods default
 run anomaly_ensemble benchmarks/anomaly.py --parts ensemble --sets wine --seeds 1 --threads 1
 [ ${#failed[@]} -eq 0 ] || { echo "benchmarks that no longer run: ${failed[*]}" >&2; exit 1; }

@@ -152,7 +152,8 @@ def test_detector_and_denoiser_settings_are_checked_before_any_data() -> None:
 
     assert snr_range([15, -5]) == (-5.0, 15.0) and snr_range(3) == (3.0, 3.0)  # order does not matter
     bad_denoisers = [dict(snr_db=[1, 2, 3]), dict(snr_db=["x"]), dict(mixes=0), dict(noise_sources=["purple"]),
-                     dict(max_epochs=0), dict(n_fft=8), dict(sr=10)]
+                     dict(max_epochs=0), dict(n_fft=8), dict(sr=10), dict(mask_target="wiener"),
+                     dict(mask_power=0), dict(mask_power=1.5)]
     for kw in bad_denoisers:
         with pytest.raises(ConfigError):
             SpeechDenoiser(**kw).fit([np.zeros(8000, np.float32)])  # type: ignore[arg-type]

@@ -102,23 +102,69 @@ def test_generated_noises_are_unit_power_and_babble_needs_speech() -> None:
         NoiseBank(["babble"], 8000)
 
 
-@pytest.mark.parametrize("model,output,n_frames", [("mlp", "mask", 5), ("mlp", "magnitude", 3), ("conv", "mask", 8)])
-def test_denoiser_variants_train_save_and_load(tmp_path: Path, model: str, output: str, n_frames: int) -> None:
+@pytest.mark.parametrize("model,output,n_frames,mask_target", [("mlp", "mask", 5, "phase"), ("mlp", "mask", 5, "ratio"),
+                                                            ("mlp", "magnitude", 3, "phase"), ("conv", "mask", 8, "phase")])
+def test_denoiser_variants_train_save_and_load(tmp_path: Path, model: str, output: str, n_frames: int,
+                                               mask_target: str) -> None:
     import aekit
 
     rng = np.random.default_rng(0)
     clips = [0.1 * np.sin(np.arange(4000) * f) .astype(np.float32) for f in (0.1, 0.2, 0.3)]
     den = SpeechDenoiser(model=model, output=output, n_frames=n_frames, hidden=(32,), latent_dim=16, channels=(4, 8),
-                         max_epochs=1, noise_sources=("white",)).fit(clips)
+                         max_epochs=1, noise_sources=("white",), mask_target=mask_target).fit(clips)
     x = clips[0] + 0.05 * rng.standard_normal(4000).astype(np.float32)
     again = aekit.load(den.save(tmp_path / "run"))
-    assert (again.model, again.output) == (model, output)
+    assert (again.model, again.output, again.mask_target) == (model, output, mask_target)
     np.testing.assert_allclose(again.denoise(x), den.denoise(x), atol=1e-5)
     if output == "mask":  # a mask only takes energy away
         from aekit.audio.features import STFTConfig, stft
 
         cfg = STFTConfig()
         assert (np.abs(stft(den.denoise(x), cfg)).sum() <= np.abs(stft(x, cfg)).sum() * 1.01)
+
+
+def test_phase_sensitive_mask_takes_away_noise_out_of_phase_with_speech() -> None:
+    """The two training masks on known STFTs: noise in phase with speech (a louder copy) gives the
+    magnitude ratio under both targets; noise that only turns the phase gives the ratio 1 but a
+    phase-sensitive gain of cos(angle difference), 0 when it turns it to the opposite phase."""
+    from aekit.audio.features import log_magnitude
+
+    clean = np.full((3, 2), 1.0 + 0j)
+    noisy = np.array([[2.0, 2.0], [np.exp(1j * np.pi / 3)] * 2, [-1.0, -1.0]], dtype=complex)  # (F=3, T=2)
+    ratio = SpeechDenoiser(mask_target="ratio")._mask_target(clean, noisy)
+    phase = SpeechDenoiser(mask_target="phase")._mask_target(clean, noisy)
+    assert ratio.shape == phase.shape == (2, 3)  # (T, F)
+    expected_ratio = np.minimum(np.exp(log_magnitude(clean) - log_magnitude(noisy)), 1).T
+    np.testing.assert_allclose(ratio, expected_ratio, rtol=1e-6)
+    np.testing.assert_allclose(phase[:, 0], ratio[:, 0], rtol=1e-6)  # same phase: the same gain (about 0.5)
+    np.testing.assert_allclose(phase[:, 1], 0.5, rtol=1e-4)  # 60 degrees apart: |S|/|Y| cos 60 = 0.5
+    assert (ratio[:, 2] == 1).all() and (phase[:, 2] == 0).all()  # opposite phase: no gain helps
+    assert SpeechDenoiser().mask_target == "phase"  # the default, chosen on validation voices (docs/audio.md)
+
+
+def test_mask_power_keeps_more_of_the_input_and_old_runs_keep_the_plain_mask(tmp_path: Path) -> None:
+    import aekit
+
+    rng = np.random.default_rng(0)
+    clips = [0.1 * np.sin(np.arange(4000) * f).astype(np.float32) for f in (0.1, 0.2, 0.3)]
+    den = SpeechDenoiser(hidden=(32,), latent_dim=16, max_epochs=1, noise_sources=("white",)).fit(clips)
+    x = clips[1] + 0.05 * rng.standard_normal(4000).astype(np.float32)
+    energy = {}
+    for power in (1.0, 0.8, 0.5):
+        den.mask_power = power
+        energy[power] = float(np.sum(den.denoise(x) ** 2))
+    assert energy[1.0] < energy[0.8] < energy[0.5] <= float(np.sum(x**2)) * 1.01  # a gain in [0, 1] to a lower power is larger
+    run = den.save(tmp_path / "run")
+    assert aekit.load(run).mask_power == 0.5
+    meta_path = run / "model.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["estimator"]["state"]["mask_power"]  # a run saved before mask_power existed
+    del meta["estimator"]["params"]["mask_power"]
+    meta_path.write_text(json.dumps(meta))
+    old = aekit.load(run)
+    assert old.mask_power == 1.0
+    den.mask_power = 1.0
+    np.testing.assert_allclose(old.denoise(x), den.denoise(x), atol=1e-5)
 
 
 def test_conv_context_must_halve_cleanly() -> None:

@@ -93,7 +93,7 @@ def train_denoiser(
     noise: str = typer.Option("white,pink,brown,babble,machine", help="Noise: white, pink, brown, blue, babble, machine, engine, modulated and/or noise recording files."),
     snr: str = typer.Option("-5,15", help="Training SNR range in dB, 'lo,hi' (or one value for a fixed SNR)."),
     epochs: int = typer.Option(15, "--epochs", "-e", help="Training epochs."),
-    mixes: int = typer.Option(2, help="Noisy versions per clean clip."),
+    mixes: Optional[int] = typer.Option(None, help="Noisy versions per clean clip (default: SpeechDenoiser's mixes)."),
     limit: int = typer.Option(240, help="Use at most this many training clips (0 = all), taken from every speaker in turn; each is cut to 3 s."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
@@ -119,8 +119,10 @@ def train_denoiser(
     for s in sources:
         if s not in ("asterisk", "espeak") and not Path(s).is_dir():
             raise ConfigError(f"--speech {s!r} is neither asterisk, espeak nor a folder of clean clips")
-    den = SpeechDenoiser(noise_sources=_csv(noise), snr_db=lo_hi, max_epochs=epochs, mixes=mixes,
-                         random_state=seed).check_params()
+    # unset options keep the denoiser's own defaults (one place for them)
+    extra = {} if mixes is None else {"mixes": mixes}
+    den = SpeechDenoiser(noise_sources=_csv(noise), snr_db=lo_hi, max_epochs=epochs, random_state=seed,
+                         **extra).check_params()
 
     by_speaker: list[list[Path]] = []  # each training speaker's clips (a folder without speakers: one list)
     split_info: dict[str, object] = {}
