@@ -336,3 +336,60 @@ def load_estimator(path: str | Path, meta: dict[str, Any], model: Any) -> Autoen
 
 
 __all__ = ["APPLICATION_MODULES", "AutoencoderEstimator", "MIN_ROWS_FOR_VALIDATION", "TRAINING_SETTINGS", "estimator_kinds", "load", "load_estimator"]
+
+
+MEMBERS_FILE = "members.safetensors"  # an ensemble's members after the first (whose weights are model.safetensors)
+
+
+def member_seeds(random_state: int, n: int) -> list[int]:
+    """Seeds of an ensemble's ``n`` members: the first is ``random_state`` itself (so one member is
+    exactly the single-network estimator), the others follow from it deterministically."""
+    extra = np.random.SeedSequence(random_state).generate_state(max(n - 1, 0), dtype=np.uint32)
+    return [int(random_state)] + [int(s) for s in extra]
+
+
+def save_members(folder: Path, members: list[Any]) -> dict[str, Any]:
+    """An ensemble's networks after the first (which is ``model.safetensors``) in ``folder`` /
+    :data:`MEMBERS_FILE`, keys ``"<member>.<parameter>"``, written atomically; returns the
+    ``model.json`` state entry holding its SHA-256 (nothing for a single network)."""
+    if len(members) <= 1:
+        return {}
+    import hashlib
+
+    from safetensors.torch import save
+
+    from aekit.io import atomic_write_bytes
+
+    tensors = {f"{m}.{k}": v.detach().cpu().contiguous()
+               for m, net in enumerate(members) if m > 0 for k, v in net.state_dict().items()}
+    blob = save(tensors)
+    atomic_write_bytes(Path(folder) / MEMBERS_FILE, blob)
+    return {"members_sha256": hashlib.sha256(blob).hexdigest()}
+
+
+def load_members(folder: Path, state: dict[str, Any], first: Any, what: str) -> list[Any]:
+    """The ``state["n_members"] - 1`` networks :func:`save_members` wrote, each a copy of ``first``
+    (the loaded ``model.safetensors``) with its own weights, in eval mode. :class:`ModelFileError`
+    for a missing file or a checksum mismatch; ``what`` names the ensemble in that message."""
+    import copy
+    import hashlib
+
+    from safetensors.torch import load
+
+    n = int(state.get("n_members", 1))
+    if n <= 1:
+        return []
+    path = Path(folder) / MEMBERS_FILE
+    if not path.is_file():
+        raise ModelFileError(f"{folder}: missing {MEMBERS_FILE} ({what} of {n} saves its members there)")
+    blob = path.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != state.get("members_sha256"):
+        raise ModelFileError(f"{path}: checksum mismatch (file truncated or modified)")
+    tensors = load(blob)
+    members = []
+    for m in range(1, n):
+        net = copy.deepcopy(first)
+        prefix = f"{m}."
+        net.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, strict=True)
+        members.append(net.eval())
+    return members

@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.base import OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from aekit.apps.base import TRAINING_SETTINGS, AutoencoderEstimator
+from aekit.apps.base import TRAINING_SETTINGS, AutoencoderEstimator, load_members, member_seeds, save_members
 from aekit.apps.thresholds import METHODS as THRESHOLD_METHODS
 from aekit.apps.thresholds import Threshold, choose_threshold
 from aekit.errors import ConfigError, DataError, ShapeError
@@ -389,44 +389,11 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         }
 
     def _save_files(self, folder: Any) -> dict[str, Any]:
-        """An ensemble's members after the first (which is ``model.safetensors``): ``members.safetensors``,
-        keys ``"<member>.<parameter>"``; its SHA-256 goes into ``model.json``."""
-        if len(self.estimators_) == 1:
-            return {}
-        import hashlib
-
-        from safetensors.torch import save
-
-        from aekit.io import atomic_write_bytes
-
-        tensors = {f"{m}.{k}": v.detach().cpu().contiguous()
-                   for m, model in enumerate(self.estimators_) if m > 0 for k, v in model.state_dict().items()}
-        blob = save(tensors)
-        atomic_write_bytes(folder / MEMBERS_FILE, blob)
-        return {"members_sha256": hashlib.sha256(blob).hexdigest()}
+        """An ensemble's members after the first in ``members.safetensors`` (:func:`~aekit.apps.base.save_members`)."""
+        return save_members(folder, self.estimators_)
 
     def _load_files(self, folder: Any, state: dict[str, Any]) -> None:
-        n = int(state.get("n_members", 1))
-        if n == 1:
-            return
-        import hashlib
-
-        from safetensors.torch import load
-
-        from aekit.errors import ModelFileError
-
-        path = folder / MEMBERS_FILE
-        if not path.is_file():
-            raise ModelFileError(f"{folder}: missing {MEMBERS_FILE} (an ensemble of {n} autoencoders saves its members there)")
-        blob = path.read_bytes()
-        if hashlib.sha256(blob).hexdigest() != state.get("members_sha256"):
-            raise ModelFileError(f"{path}: checksum mismatch (file truncated or modified)")
-        tensors = load(blob)
-        for m in range(1, n):
-            model = copy.deepcopy(self.model_)
-            prefix = f"{m}."
-            model.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, strict=True)
-            self.estimators_.append(model.eval())
+        self.estimators_ += load_members(folder, state, self.model_, "an ensemble of autoencoders")
 
     def _restore(self, state: dict[str, Any], model: Any, preprocessing: dict[str, Any] | None) -> None:
         from aekit.data.dataset import Scaler
@@ -450,16 +417,6 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         self.member_loc_ = None if loc is None else np.asarray(loc, dtype=np.float64)
         self.member_spread_ = None if spread is None else np.asarray(spread, dtype=np.float64)
         self._set(Threshold(**state["threshold"]))
-
-
-MEMBERS_FILE = "members.safetensors"  # an ensemble's members after the first
-
-
-def member_seeds(random_state: int, n: int) -> list[int]:
-    """Seeds of an ensemble's ``n`` members: the first is ``random_state`` itself (so one member is
-    exactly the single-autoencoder detector), the others follow from it deterministically."""
-    extra = np.random.SeedSequence(random_state).generate_state(max(n - 1, 0), dtype=np.uint32)
-    return [int(random_state)] + [int(s) for s in extra]
 
 
 def _robust_location_spread(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -49,7 +49,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from aekit.apps.base import AutoencoderEstimator
+from aekit.apps.base import AutoencoderEstimator, load_members, member_seeds, save_members
 from aekit.errors import ConfigError, DataError
 from aekit.models.base import Autoencoder
 from aekit.registry import build_model
@@ -386,8 +386,6 @@ class FewShotClassifier(ClassifierMixin, AutoencoderEstimator):
 
     def _autoencoders(self, pool: np.ndarray) -> list[tuple[Autoencoder, int]]:
         """Every member's autoencoder (pretrained, given, or fresh for ``pretrained=False``) and seed."""
-        from aekit.apps.detect import member_seeds
-
         given = [] if self.encoder is None else (list(self.encoder) if isinstance(self.encoder, (list, tuple)) else [self.encoder])
         for ae in given:
             if not isinstance(ae, Autoencoder):
@@ -423,47 +421,13 @@ class FewShotClassifier(ClassifierMixin, AutoencoderEstimator):
                 "selected_steps": getattr(self, "selected_steps_", None)}
 
     def _save_files(self, folder: Any) -> dict[str, Any]:
-        """The members after the first (whose autoencoder is ``model.safetensors``) in
-        ``members.safetensors``, keys ``"<member>.<parameter>"``; its SHA-256 goes into ``model.json``."""
-        if len(self.classifiers_) == 1:
-            return {}
-        import hashlib
-
-        from safetensors.torch import save
-
-        from aekit.apps.detect import MEMBERS_FILE
-        from aekit.io import atomic_write_bytes
-
-        tensors = {f"{m}.{k}": v.detach().cpu().contiguous()
-                   for m, c in enumerate(self.classifiers_) if m > 0 for k, v in c.autoencoder.state_dict().items()}
-        blob = save(tensors)
-        atomic_write_bytes(folder / MEMBERS_FILE, blob)
-        return {"members_sha256": hashlib.sha256(blob).hexdigest()}
+        """The members' autoencoders after the first in ``members.safetensors`` (:func:`~aekit.apps.base.save_members`);
+        their heads are in ``model.json``."""
+        return save_members(folder, [c.autoencoder for c in self.classifiers_])
 
     def _load_files(self, folder: Any, state: dict[str, Any]) -> None:
-        n = int(state.get("n_members", 1))
-        if n == 1:
-            return
-        import hashlib
-
-        from safetensors.torch import load
-
-        from aekit.apps.detect import MEMBERS_FILE
-        from aekit.errors import ModelFileError
-
-        path = folder / MEMBERS_FILE
-        if not path.is_file():
-            raise ModelFileError(f"{folder}: missing {MEMBERS_FILE} (a few-shot ensemble of {n} saves its members there)")
-        blob = path.read_bytes()
-        if hashlib.sha256(blob).hexdigest() != state.get("members_sha256"):
-            raise ModelFileError(f"{path}: checksum mismatch (file truncated or modified)")
-        tensors = load(blob)
-        first = self.classifiers_[0].autoencoder
-        for m in range(1, n):
-            ae = copy.deepcopy(first)
-            prefix = f"{m}."
-            ae.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, strict=True)
-            self.classifiers_.append(_restored_classifier(ae.eval(), state["heads"][m]))
+        nets = load_members(folder, state, self.classifiers_[0].autoencoder, "a few-shot ensemble")
+        self.classifiers_ += [_restored_classifier(ae, state["heads"][m]) for m, ae in enumerate(nets, start=1)]
 
     def _restore(self, state: dict[str, Any], model: Any, preprocessing: dict[str, Any] | None) -> None:
         from aekit.data.dataset import Scaler
@@ -596,7 +560,6 @@ def fewshot_benchmark(
     """
     from sklearn.decomposition import PCA
 
-    from aekit.apps.detect import member_seeds
     from aekit.data.dataset import Scaler
 
     s = settings or FewShotSettings()
