@@ -20,6 +20,7 @@ run tables           benchmarks/tables.py --rows 2000
 run checkpoints      benchmarks/checkpoints.py --dir "$out/ck" --repeats 1
 run train_throughput benchmarks/train_throughput.py --epochs 1 --rows 2000 --repeats 1
 run deploy           benchmarks/deploy.py --parts parity,cold,throughput --rows 1000 --table-rows 5000
+run deploy_server    benchmarks/deploy.py --parts server --clients 1,20 --seconds 1
 run fewshot          benchmarks/fewshot.py --data mnist --shots 1,5 --seeds 0 --epochs 1 --limit 600 --test-limit 200
 run fewshot_pretrain benchmarks/fewshot_select.py pretrain --epochs 1 --limit 1200 --cache "$out/select"
 run fewshot_select   benchmarks/fewshot_select.py eval --limit 1200 --seeds 0 --shots 1 --cache "$out/select"
