@@ -180,6 +180,13 @@ def test_serve_refuses_a_bad_model_file(tmp_path: Path) -> None:
     assert res.returncode == 2 and "not a readable ONNX model" in res.stderr and len(res.stderr.splitlines()) == 1
 
 
+def test_serve_refuses_a_bad_worker_count(onnx_file: Path) -> None:
+    from tests.conftest import run_cli
+
+    res = run_cli("serve", str(onnx_file), "--port", str(_free_port()), "--workers", "0")
+    assert res.returncode == 2 and res.stderr.strip() == "aekit: error: workers must be >= 1, got 0", res.stderr
+
+
 @pytest.mark.parametrize("wait_s", [0.05, 0.0])
 def test_micro_batcher_groups_concurrent_requests_into_one_pass(wait_s: float) -> None:
     from aekit.serve import MicroBatcher

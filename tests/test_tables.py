@@ -230,6 +230,13 @@ def test_serve_takes_rows_with_string_categories(files: dict[str, Path]) -> None
         assert r.status_code == 200, r.text
         np.testing.assert_allclose(r.json()["score"], expected, rtol=1e-5)
         assert r.json()["is_anomaly"] == (np.asarray(r.json()["score"]) > det.threshold_.value).tolist()
+        gaps = {c: int(n) for c, n in new[meta["feature_names"]].isna().sum().items() if n}
+        assert gaps["qty"] >= 1 and r.json()["filled"] == {"missing": gaps, "unseen": {"channel": 1}}  # said, not hidden
+        complete = next(i for i, row in new.iterrows() if not row.isna().any() and row["channel"] != "fax")
+        r = httpx.post(f"{base}/v1/score", json={"rows": [rows[complete]]})  # known values, no gaps
+        assert r.status_code == 200 and "filled" not in r.json(), r.text
+        upload = httpx.post(f"{base}/v1/score", files={"file": ("new.csv", files["new"].read_bytes())})
+        assert upload.status_code == 200 and upload.json()["filled"]["unseen"] == {"channel": 1}, upload.text
         for body, message in ((dict(rows[0], discount=1.0), "rows.0: unknown feature 'discount'"),
                               ({k: v for k, v in rows[0].items() if k != "qty"}, "rows.0: missing feature 'qty'"),
                               (dict(rows[0], amount="lots"), "column 'amount': value 'lots'")):

@@ -200,13 +200,27 @@ class Scorer:
         if not self.wanted[name]:
             raise NoOutput(f"this {self.model.kind} export has no {name} output (it has {', '.join(self.model.outputs)})")
 
-    async def answer(self, name: str, x: np.ndarray) -> bytes:
-        """``name``'s outputs for the rows ``x``, serialised once (a generic encoder would walk every number again)."""
+    def filled(self) -> dict[str, dict[str, int]] | None:
+        """For a mixed-type table run: the gaps filled in and the unseen categories (per column) of
+        the rows just prepared; ``None`` when there were none. Read it right after preparing the
+        rows, before any ``await``: the table keeps only its latest transform's counts."""
+        if not isinstance(self.model, TableModel):
+            return None
+        counts = self.model.table.last_counts_
+        out = {k: dict(v) for k, v in (("missing", counts.missing), ("unseen", counts.unseen)) if v}
+        return out or None
+
+    async def answer(self, name: str, x: np.ndarray, filled: dict[str, Any] | None = None) -> bytes:
+        """``name``'s outputs for the rows ``x`` (plus ``filled``, see :meth:`filled`, when given),
+        serialised once (a generic encoder would walk every number again)."""
         if self.model.series is not None:  # one request = one whole series: never mixed with other requests
             out = await asyncio.get_running_loop().run_in_executor(None, self.model.run_prepared, x)
         else:
             out = await self.batcher.submit(x)
-        return json.dumps({k: out[k].tolist() for k in self.wanted[name]}).encode()
+        body: dict[str, Any] = {k: out[k].tolist() for k in self.wanted[name]}
+        if filled:
+            body["filled"] = filled
+        return json.dumps(body).encode()
 
 
 class FastPath:
@@ -239,7 +253,8 @@ class FastPath:
             return
         try:
             self.scorer.check_endpoint(name)
-            status, body = 200, await self.scorer.answer(name, self.scorer.json_rows(await _read_body(receive, self.limit)))
+            x = self.scorer.json_rows(await _read_body(receive, self.limit))
+            status, body = 200, await self.scorer.answer(name, x, self.scorer.filled())
         except TooLarge:
             status, body = 413, _error(f"request body over the {self.limit} byte limit")
         except NoOutput as err:
@@ -440,7 +455,8 @@ def create_app(model: Any, cfg: ServeConfig | None = None) -> Any:
     def endpoint(name: str) -> Any:
         async def handler(request: Request) -> Any:
             scorer.check_endpoint(name)
-            return Response(await scorer.answer(name, await read_rows(request)), media_type="application/json")
+            x = await read_rows(request)
+            return Response(await scorer.answer(name, x, scorer.filled()), media_type="application/json")
 
         handler.__name__ = name
         handler.__annotations__ = {"request": Request}  # resolved here: the module's annotations are strings
