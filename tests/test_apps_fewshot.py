@@ -280,6 +280,9 @@ def test_ensemble_averages_members_and_round_trips(digits, tmp_path) -> None:
     (tmp_path / "run" / "members.safetensors").write_bytes(b"x")
     with pytest.raises(aekit.errors.ModelFileError, match="checksum"):
         aekit.load(tmp_path / "run")
+    other = build_model("mlp", {"input_shape": [1, 8, 8], "hidden": [32], "latent_dim": 4})
+    with pytest.raises(ConfigError, match="share one architecture"):  # could be saved, never loaded back
+        FewShotClassifier(encoder=[_tiny_ae(), other], finetune_steps=2).fit(X[idx], y[idx], X_unlabelled=X[:600])
 
 
 def test_scratch_members_differ_and_train_on_translations(digits) -> None:

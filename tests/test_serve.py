@@ -180,6 +180,21 @@ def test_serve_refuses_a_bad_model_file(tmp_path: Path) -> None:
     assert res.returncode == 2 and "not a readable ONNX model" in res.stderr and len(res.stderr.splitlines()) == 1
 
 
+def test_workers_that_cannot_start_end_the_server_with_an_error(onnx_file: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from aekit import serve
+    from aekit.errors import ConfigError
+
+    real = serve.load_for_serving
+    # the parent's check passes; the workers then load the real (missing) source and fail
+    monkeypatch.setattr(serve, "load_for_serving", lambda source, threads=None: real(onnx_file, threads))
+    monkeypatch.delenv(serve.WORKER_SPEC, raising=False)
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(ConfigError, match="worker processes failed to start"):
+        serve.run_server(tmp_path / "gone.onnx", serve.ServeConfig(port=_free_port(), workers=2))
+    assert signal.getsignal(signal.SIGINT) is before  # the supervisor's signal handlers are handed back
+
+
 def test_serve_refuses_a_bad_worker_count(onnx_file: Path) -> None:
     from tests.conftest import run_cli
 

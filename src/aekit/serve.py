@@ -247,7 +247,11 @@ class FastPath:
         if length is not None and length.isdigit() and int(length) > self.limit:
             await _send_json(send, 413, _error(f"request body of {int(length)} bytes is over the {self.limit} byte limit"))
             return
-        name = self.routes.get(scope["path"]) if scope["method"] == "POST" else None
+        path = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):  # behind --root-path or mounted: routes are matched below the prefix
+            path = path[len(root):]
+        name = self.routes.get(path) if scope["method"] == "POST" else None
         if name is None or _content_type(_header(scope, b"content-type")) != "application/json":
             await self.app(scope, receive, send)
             return
@@ -525,7 +529,7 @@ def run_server(source: str | Path, cfg: ServeConfig) -> None:
     if cfg.workers < 1:
         raise ConfigError(f"workers must be >= 1, got {cfg.workers}")
     if cfg.workers > 1 and cfg.threads is None:  # several processes each taking every core would fight over them
-        cfg = dataclasses.replace(cfg, threads=max(1, (os.cpu_count() or 1) // cfg.workers))
+        cfg = dataclasses.replace(cfg, threads=max(1, _usable_cores() // cfg.workers))
     model = load_for_serving(source, cfg.threads)  # in the parent too: a bad model fails here with one line
     with socket.socket(socket.AF_INET6 if ":" in cfg.host else socket.AF_INET) as probe:
         try:
@@ -535,29 +539,52 @@ def run_server(source: str | Path, cfg: ServeConfig) -> None:
     workers = f", {cfg.workers} worker processes" if cfg.workers > 1 else ""
     print(f"aekit serve: {model.kind} ({model.family}) on http://{cfg.host}:{cfg.port}{workers} (docs at /docs)", flush=True)
     settings = dict(host=cfg.host, port=cfg.port, log_level="warning", timeout_graceful_shutdown=10)
+    # uvicorn's supervisor takes over these signals: every one is handed back afterwards
+    names = ("SIGINT", "SIGTERM", "SIGHUP", "SIGTTIN", "SIGTTOU", "SIGBREAK")
+    previous = {sig: signal.getsignal(sig) for sig in (getattr(signal, n) for n in names if hasattr(signal, n))}
     # uvicorn finishes open requests on SIGTERM, then re-raises the signal: end with status 0 instead of dying by it
-    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         if cfg.workers == 1:
             uvicorn.Server(uvicorn.Config(create_app(model, cfg), **settings)).run()
         else:
+            from uvicorn.config import STARTUP_FAILURE
             from uvicorn.supervisors import Multiprocess
 
             del model  # each worker loads its own
             os.environ[WORKER_SPEC] = json.dumps({"source": str(source), "cfg": dataclasses.asdict(cfg)})
             config = uvicorn.Config(f"{__name__}:worker_app", factory=True, workers=cfg.workers, **settings)
-            Multiprocess(config, sockets=[config.bind_socket()]).run()  # its own SIGINT/SIGTERM handling
+            supervisor = Multiprocess(config, sockets=[config.bind_socket()])  # its own SIGINT/SIGTERM handling
+            supervisor.run()
+            failed = [p for p in supervisor.processes if p.exitcode == STARTUP_FAILURE]
+            if failed:  # the supervisor gives up quietly when a worker cannot start: that is not a clean stop
+                raise ConfigError(f"{len(failed)} of {cfg.workers} worker processes failed to start (see the lines above)")
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         print("aekit serve: stopped", flush=True)
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (a container's or taskset's limit, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def worker_app() -> Any:
     """The application of one worker process of ``aekit serve --workers N`` (a uvicorn factory:
     the source and settings come from the parent through the environment)."""
-    spec = json.loads(os.environ[WORKER_SPEC])
-    cfg = ServeConfig(**spec["cfg"])
-    return create_app(load_for_serving(spec["source"], cfg.threads), cfg)
+    from uvicorn.config import STARTUP_FAILURE
+
+    try:
+        spec = json.loads(os.environ[WORKER_SPEC])
+        cfg = ServeConfig(**spec["cfg"])
+        return create_app(load_for_serving(spec["source"], cfg.threads), cfg)
+    except Exception as err:  # noqa: BLE001 - uvicorn would restart a worker that dies otherwise, forever
+        print(f"aekit: error: worker process: {err}", file=sys.stderr, flush=True)
+        sys.exit(STARTUP_FAILURE)  # the supervisor stops on this code; run_server then ends with an error
 
 
 def wait_until_ready(base: str, timeout: float = 30.0, alive: Any = None) -> bool:

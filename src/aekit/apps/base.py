@@ -246,8 +246,8 @@ class AutoencoderEstimator(BaseEstimator):
                 obj.table_ = TablePreprocessor.from_dict(est["state"]["table"])
             if path is not None:
                 obj._load_files(Path(path), est.get("state", {}))
-        except (TypeError, KeyError, ValueError) as err:
-            raise ModelFileError(f"model.json: {cls.kind} state does not fit this aekit version ({type(err).__name__}: {err})") from None
+        except (TypeError, KeyError, ValueError, RuntimeError) as err:  # RuntimeError: weights of another shape
+            raise ModelFileError(f"model.json: {cls.kind} state does not fit this aekit version ({type(err).__name__}: {(str(err).splitlines() or [''])[0]})") from None
         return obj
 
 

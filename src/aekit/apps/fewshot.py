@@ -392,6 +392,9 @@ class FewShotClassifier(ClassifierMixin, AutoencoderEstimator):
                 raise ConfigError(f"encoder must be a trained aekit Autoencoder or a list of them, got {type(ae).__name__}")
             if tuple(ae.input_shape) != tuple(pool.shape[1:]):
                 raise ConfigError(f"encoder expects {ae.input_shape}, data has {pool.shape[1:]}")
+        shapes = {(ae.family, tuple((k, tuple(v.shape)) for k, v in ae.state_dict().items())) for ae in given}
+        if len(shapes) > 1:  # members are saved as weights of one architecture (aekit.apps.base.save_members)
+            raise ConfigError("the encoders of an ensemble must share one architecture (same family and layer sizes)")
         seeds = member_seeds(int(self.random_state), len(given) or int(self.n_estimators))
         if not self.pretrained:  # from scratch: the same architectures, fresh seeded weights
             from aekit.config import to_dict
