@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from aekit.models.base import AEOutput, LossOutput
+from aekit.models.base import AEOutput, LossOutput, per_sample_error
 from aekit.models.layers import TiedLinear
 from aekit.models.mlp import MLPAutoencoder
 
@@ -125,12 +125,10 @@ class MemberStack(nn.Module):
         """Each member's mean per-element reconstruction loss, ``(M,)`` (as
         :func:`aekit.models.base.reconstruction_loss` computes it for one model)."""
         kind = self.config.loss
-        if kind == "mse":
-            err = (out.x_hat - target).pow(2)
-        elif kind == "l1":
-            err = (out.x_hat - target).abs()
-        else:
+        if kind == "bce":  # from the logits, as reconstruction_loss does for one model
             err = F.binary_cross_entropy_with_logits(out.extras["logits"], target, reduction="none")
+        else:
+            err = per_sample_error(out.x_hat, target, kind)
         return err.reshape(err.shape[0], -1).mean(1)
 
     def loss(self, x: Tensor, target: Tensor | None = None) -> LossOutput:
