@@ -447,7 +447,46 @@ class LatentPlus:
 
 BASE: dict[str, Any] = {"n_estimators": 1, "max_epochs": 30, "batch_size": 64, "validation_fraction": 0.1,
                         "noise": None, "standardize_errors": False, "scaling": "standard", "contamination": None,
-                        "threshold": None}
+                        "threshold": None, "max_features": 1.0}
+
+
+def _code(n_features: int) -> int:
+    """The table detector's code size (aekit.apps.detect.default_params): half the input, at most 32."""
+    return max(1, min(32, n_features // 2))
+
+
+def widths_detector(**kw: Any) -> Any:
+    """An aekit detector whose ``M`` members have codes of ``c·m/M`` units (m = 1..M; c = the default
+    code): one batched network (MemberStack) with a mask on the first decoder layer's inputs."""
+    from aekit.apps.detect import AutoencoderDetector
+
+    class Widths(AutoencoderDetector):
+        def _member_masks(self, n_features: int, seeds: list[int]) -> dict[int, np.ndarray]:
+            c, M = _code(n_features), len(seeds)
+            code = np.zeros((M, c), np.float32)
+            for m in range(M):
+                code[m, :max(1, round(c * (m + 1) / M))] = 1.0
+            return {**super()._member_masks(n_features, seeds), 2: code}  # linear 2: code -> 64 (hidden=[64])
+
+    return Widths(**kw)
+
+
+class NarrowCode:
+    """An aekit detector with a code of a quarter of the input (at most 32, at least 1) instead of half."""
+
+    def __init__(self, **kw: Any) -> None:
+        self.kw = kw
+
+    def fit(self, X: np.ndarray) -> "NarrowCode":
+        from aekit.apps.detect import AutoencoderDetector
+
+        code = max(1, min(32, X.shape[1] // 4))
+        self.det = AutoencoderDetector(**self.kw, model_params={"hidden": [64], "latent_dim": code}).fit(X)
+        self.train_scores_ = self.det.train_scores_
+        return self
+
+    def anomaly_score(self, X: np.ndarray) -> np.ndarray:
+        return self.det.anomaly_score(X)
 
 
 def _sized_epochs(n_rows: int, batch: int = 64, steps: int = 1500) -> int:
@@ -489,6 +528,14 @@ def candidates() -> dict[str, Callable[[int, int], Any]]:
         "aekit ens5-dropout-robust": lambda s, n: A(**recipe, scaling="robust", n_estimators=5, random_state=s),
         # third round: the two candidates at least as good as the old default on both halves, combined
         "aekit ens5-stderr": lambda s, n: A(n_estimators=5, standardize_errors=True, random_state=s),
+        # fourth round (after ens5-stderr became the default): members differing in what they see or
+        # how wide their code is, and more members, all over ens5-stderr
+        "aekit ens10-stderr": lambda s, n: A(n_estimators=10, standardize_errors=True, random_state=s),
+        "aekit ens10-stderr-fb": lambda s, n: A(n_estimators=10, standardize_errors=True, max_features=0.5, random_state=s),
+        "aekit ens5-stderr-widths": lambda s, n: widths_detector(**{**BASE, "n_estimators": 5, "standardize_errors": True,
+                                                                    "random_state": s}),
+        "aekit ens5-stderr-narrow": lambda s, n: NarrowCode(**{**BASE, "n_estimators": 5, "standardize_errors": True,
+                                                               "random_state": s}),
         "PyOD AutoEncoder": lambda s, n: PyodAE(s),
         "IsolationForest": lambda s, n: PyodPlain("IForest", s),
         "PCA": lambda s, n: PyodPlain("PCA", s),

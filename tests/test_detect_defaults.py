@@ -159,3 +159,48 @@ def test_stacked_ensemble_trains_each_member_as_it_would_alone(rows: np.ndarray,
     if settings.get("patience") is not None:
         assert len({len(h) for h in stacked.histories_}) > 1, "the members should stop at different epochs here"
     np.testing.assert_allclose(stacked.anomaly_score(rows), alone.anomaly_score(rows), rtol=1e-4, atol=1e-4)
+
+
+def test_feature_bagging_members_see_their_own_columns(rows: np.ndarray) -> None:
+    """max_features: each member sees a fixed, seeded subset of the columns (zero first-layer weights
+    elsewhere), reconstructs every column, and the detector is deterministic under a seed."""
+    det = AutoencoderDetector(n_estimators=3, max_features=0.5, random_state=4, **FAST).fit(rows)
+    seen = [np.abs(m.encoder[0].weight.detach().numpy()).sum(axis=0) > 0 for m in det.estimators_]
+    assert [int(s.sum()) for s in seen] == [3, 3, 3]  # round(0.5 * 6) columns each
+    assert len({tuple(s) for s in seen}) > 1  # the members' subsets differ
+    m0, Xs = det.estimators_[0], det._prepare(rows)
+    moved = Xs.copy()
+    moved[:, ~seen[0]] += 5.0  # the columns member 0 does not see: its reconstruction ignores them
+    import torch
+
+    with torch.no_grad():
+        a, b = m0.reconstruct(torch.from_numpy(Xs)), m0.reconstruct(torch.from_numpy(moved))
+    np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
+    again = AutoencoderDetector(n_estimators=3, max_features=0.5, random_state=4, **FAST).fit(rows)
+    other = AutoencoderDetector(n_estimators=3, max_features=0.5, random_state=5, **FAST).fit(rows)
+    np.testing.assert_array_equal(again.anomaly_score(rows), det.anomaly_score(rows))
+    assert not np.allclose(other.anomaly_score(rows), det.anomaly_score(rows))
+    one = AutoencoderDetector(n_estimators=1, max_features=0.5, random_state=4, **FAST).fit(rows)  # one member too
+    assert int((np.abs(one.model_.encoder[0].weight.detach().numpy()).sum(axis=0) > 0).sum()) == 3
+
+
+def test_feature_bagging_round_trips_and_exports(rows: np.ndarray, tmp_path: Path) -> None:
+    det = AutoencoderDetector(n_estimators=2, max_features=0.4, **FAST).fit(rows)
+    det.save(tmp_path / "run")
+    back = aekit.load(tmp_path / "run")
+    assert back.max_features == 0.4
+    np.testing.assert_array_equal(back.anomaly_score(rows), det.anomaly_score(rows))
+    pytest.importorskip("onnxruntime")
+    from aekit.export import export
+    from aekit.runtime import load_exported
+
+    m = load_exported(export(tmp_path / "run", tmp_path / "m.onnx"))
+    np.testing.assert_allclose(m.score(rows), det.anomaly_score(rows), rtol=1e-4, atol=1e-4)
+
+
+def test_bad_max_features_is_refused(rows: np.ndarray) -> None:
+    for bad in (0, 0.0, 1.5, -0.2, True, "half"):
+        with pytest.raises(ConfigError, match="max_features"):
+            AutoencoderDetector(max_features=bad, **FAST).fit(rows)
+    with pytest.raises(ConfigError, match="max_features < 1 needs the mlp family"):
+        AutoencoderDetector(max_features=0.5, model_params={"tied": True}, **FAST).fit(rows)

@@ -63,6 +63,7 @@ def _family_of(model: Any) -> tuple[str, dict[str, Any], Any]:
 TABLE_DEFAULTS: dict[str, Any] = {
     "n_estimators": 5,  # five seeded members, their robust z-scores averaged: less seed spread
     "standardize_errors": True,  # each column's error in its own spread: no noisy column dominates
+    "max_features": 1.0,  # every member sees every column (no feature bagging)
     # the rule when neither ``threshold`` nor ``contamination`` is given: of the four label-free
     # rules it landed closest to the true outlier share on both halves (a given ``contamination``
     # means its own rule)
@@ -121,6 +122,12 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         MLP members (the default) train all at once as one batched network, each with its own
         initial weights, row order, noise, best epoch and early stopping, so five cost little
         more than one (:class:`aekit.models.ensemble.MemberStack`).
+    max_features: share of the columns, in (0, 1], each member sees as input (1.0: all): a
+        fixed random subset per member, drawn from its seed (``max(1, round(max_features * d))``
+        columns; feature bagging). A member still reconstructs every column, so it must predict
+        the columns it does not see from those it does, and the members' views differ. The
+        subset lives in the member's weights (the unseen columns' first-layer weights are
+        zero), so scoring, saving and ONNX export need nothing more. MLP family only.
     max_epochs, batch_size, lr, weight_decay, validation_fraction, patience, noise,
         random_state, device: the shared training settings (:data:`aekit.apps.base.TRAINING_SETTINGS`,
         same names in every application); ``noise`` (corruption specs) makes a denoising
@@ -144,6 +151,7 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         "threshold": None, "threshold_param": None, "reduction": "mean",
         "standardize_errors": TABLE_DEFAULTS["standardize_errors"], "score_type": "recon", "n_samples": 16,
         "scaling": "standard", "n_estimators": TABLE_DEFAULTS["n_estimators"],
+        "max_features": TABLE_DEFAULTS["max_features"],
     }
     settings = TABLE_SETTINGS
 
@@ -174,6 +182,9 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         n = self.n_estimators
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"n_estimators must be an integer >= 1, got {n!r}")
+        f = self.max_features
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < float(f) <= 1.0:
+            raise ConfigError(f"max_features must be a number in (0, 1], got {f!r}")
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
         from aekit.data.tables import table_input  # a DataFrame with text, dates, ids or gaps: encoded (table_)
@@ -268,8 +279,14 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
             if self.score_type != "recon" and not _is_variational(model):
                 raise ConfigError(f"score_type={self.score_type!r} needs a variational model (family {self.family_!r} is not)")
             models.append(model)
-        if can_stack(models):
-            result = self._fit_engine(MemberStack(models, seeds), Xs, seed=seeds[0])
+        masks = self._member_masks(n_features, seeds)
+        if masks and (not can_stack(models, least=1) or models[0].config.tied):
+            raise ConfigError(f"max_features < 1 needs the mlp family with untied weights, not {self.family_!r}")
+        if can_stack(models) or masks:
+            import torch
+
+            stack = MemberStack(models, seeds, {i: torch.from_numpy(m) for i, m in masks.items()})
+            result = self._fit_engine(stack, Xs, seed=seeds[0])
             histories = [member_history(result.history, m, (result.member_stopped or [None] * len(seeds))[m])
                          for m in range(len(seeds))]
             return result.model.unstack(), histories
@@ -278,6 +295,17 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
             trained.append(self._fit_engine(model, Xs, seed=seed).model)
             histories.append(self.history_)
         return trained, histories
+
+    def _member_masks(self, n_features: int, seeds: list[int]) -> dict[int, np.ndarray]:
+        """``{0: (M, n_features) 0/1}``: the columns each member sees (``max_features``, drawn from
+        the member's seed), for :class:`aekit.models.ensemble.MemberStack`; ``{}`` when all are seen."""
+        if float(self.max_features) >= 1.0:
+            return {}
+        k = max(1, int(round(float(self.max_features) * n_features)))
+        masks = np.zeros((len(seeds), n_features), np.float32)
+        for m, seed in enumerate(seeds):
+            masks[m, np.random.default_rng([seed, 1]).choice(n_features, k, replace=False)] = 1.0
+        return {0: masks}
 
     def _set(self, threshold: Threshold) -> None:
         self.threshold_ = threshold
@@ -595,6 +623,17 @@ class SeriesDetector(AutoencoderEstimator):
         param = self.contamination if self.threshold == "contamination" else self.threshold_param
         self._set(choose_threshold(self.threshold, self.train_scores_, param))
         return self
+
+    def _member_masks(self, n_features: int, seeds: list[int]) -> dict[int, np.ndarray]:
+        """``{0: (M, n_features) 0/1}``: the columns each member sees (``max_features``, drawn from
+        the member's seed), for :class:`aekit.models.ensemble.MemberStack`; ``{}`` when all are seen."""
+        if float(self.max_features) >= 1.0:
+            return {}
+        k = max(1, int(round(float(self.max_features) * n_features)))
+        masks = np.zeros((len(seeds), n_features), np.float32)
+        for m, seed in enumerate(seeds):
+            masks[m, np.random.default_rng([seed, 1]).choice(n_features, k, replace=False)] = 1.0
+        return {0: masks}
 
     def _set(self, threshold: Threshold) -> None:
         self.threshold_ = threshold

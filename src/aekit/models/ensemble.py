@@ -35,9 +35,10 @@ from aekit.models.mlp import MLPAutoencoder
 RECON_KINDS = ("mse", "l1", "bce")
 
 
-def can_stack(models: Sequence[Any]) -> bool:
-    """True when ``models`` are plain MLP autoencoders of one architecture (what :class:`MemberStack` runs)."""
-    if len(models) < 2 or any(type(m) is not MLPAutoencoder for m in models):
+def can_stack(models: Sequence[Any], least: int = 2) -> bool:
+    """True when ``models`` are at least ``least`` plain MLP autoencoders of one architecture (what
+    :class:`MemberStack` runs; one member is worth stacking only for its ``masks``)."""
+    if len(models) < least or any(type(m) is not MLPAutoencoder for m in models):
         return False
     first = models[0]
     return getattr(first.config, "loss", None) in RECON_KINDS and all(m.config == first.config for m in models)
@@ -57,14 +58,24 @@ class MemberStack(nn.Module):
     ``i``-th linear layer (a tied layer at position ``p`` has only its bias ``tbias<p>`` and uses
     the transposed stacked weight of its source). Inputs are ``(M, B, *input_shape)``, or ``(B, *input_shape)``
     shared by every member; outputs keep the member axis.
+
+    ``masks`` (optional): ``{i: (M, in_i) 0/1}`` for some linear layers ``i``: member ``m``'s layer
+    ``i`` sees only its inputs where ``masks[i][m]`` is 1 (its weight is multiplied by the mask in
+    every pass, so the masked weights get no gradient, and :meth:`unstack` writes them as zeros:
+    the member is then a plain MLP that ignores those inputs, with no mask to carry). Layer 0's
+    mask is a member's subset of the input columns (feature bagging); a mask on the first
+    decoder layer narrows a member's code.
     """
 
-    def __init__(self, members: Sequence[MLPAutoencoder], seeds: Sequence[int]) -> None:
+    def __init__(self, members: Sequence[MLPAutoencoder], seeds: Sequence[int],
+                 masks: dict[int, Tensor] | None = None) -> None:
         super().__init__()
-        if not can_stack(members):
+        if not can_stack(members, least=1 if masks else 2):
             raise ValueError("MemberStack needs two or more plain MLP autoencoders of one architecture")
         if len(seeds) != len(members):
             raise ValueError(f"{len(seeds)} seeds for {len(members)} members")
+        if masks and members[0].config.tied:
+            raise ValueError("masks need untied weights (a tied decoder reuses the masked weights)")
         self.members = list(members)  # a plain list: the members' own parameters are not this module's
         self.member_seeds = [int(s) for s in seeds]
         self.config = members[0].config
@@ -85,6 +96,18 @@ class MemberStack(nn.Module):
                 self._plan.append(("tied", pos, linear_index[id(layer._source)]))
             else:
                 self._plan.append(("act", layer))  # activations hold no parameters: one module serves all members
+        self._masked: set[int] = set()
+        for i, mask in (masks or {}).items():
+            w = getattr(self, f"weight{i}", None)
+            if w is None or tuple(mask.shape) != tuple(w.shape[:2]):
+                raise ValueError(f"mask for layer {i} must be (members, inputs) = {None if w is None else tuple(w.shape[:2])}")
+            self.register_buffer(f"mask{i}", mask.detach().to(w.dtype).unsqueeze(2))  # (M, in, 1)
+            self._masked.add(int(i))
+
+    def _weight(self, i: int) -> Tensor:
+        """Stacked weight ``i`` ``(M, in, out)``, times its mask when it has one."""
+        w = getattr(self, f"weight{i}")
+        return w * getattr(self, f"mask{i}") if i in self._masked else w
 
     @property
     def n_members(self) -> int:
@@ -107,7 +130,7 @@ class MemberStack(nn.Module):
         z = h
         for pos, step in enumerate(self._plan):
             if step[0] == "linear":
-                w, b = getattr(self, f"weight{step[1]}"), getattr(self, f"bias{step[1]}")
+                w, b = self._weight(step[1]), getattr(self, f"bias{step[1]}")
                 h = torch.baddbmm(b.unsqueeze(1), h, w)
             elif step[0] == "tied":  # the source layer's weight transposed: h @ W_source
                 w, b = getattr(self, f"weight{step[2]}"), getattr(self, f"tbias{step[1]}")
@@ -150,7 +173,7 @@ class MemberStack(nn.Module):
                     continue
                 for m, layers in enumerate(per_member):
                     if step[0] == "linear":
-                        layers[pos].weight.copy_(getattr(self, f"weight{step[1]}")[m].t())
+                        layers[pos].weight.copy_(self._weight(step[1])[m].t())
                         layers[pos].bias.copy_(getattr(self, f"bias{step[1]}")[m])
                     else:
                         layers[pos].bias.copy_(getattr(self, f"tbias{step[1]}")[m])
