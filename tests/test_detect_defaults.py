@@ -99,14 +99,16 @@ def test_cli_detect_trains_the_library_defaults(rows: np.ndarray, tmp_path: Path
 def test_cli_detect_options_reach_the_detector(rows: np.ndarray, tmp_path: Path) -> None:
     np.savetxt(tmp_path / "t.csv", rows[:60], delimiter=",")
     r = run_cli("detect", str(tmp_path / "t.csv"), "--quiet", "-e", "1", "--n-estimators", "2", "--scaling", "robust",
-                "--threshold", "median_mad", "--out", str(tmp_path / "run"))
+                "--threshold", "median_mad", "--max-features", "1", "--out", str(tmp_path / "run"))
     assert r.returncode == 0, r.stderr
     det = aekit.load(tmp_path / "run")
-    assert (det.n_estimators, det.scaling, det.max_epochs, det.threshold) == (2, "robust", 1, "median_mad")
+    assert (det.n_estimators, det.scaling, det.max_epochs, det.threshold, det.max_features) == (2, "robust", 1, "median_mad", 1.0)
     assert len(det.estimators_) == 2
-    bad = run_cli("detect", str(tmp_path / "t.csv"), "--quiet", "--n-estimators", "0", "--out", str(tmp_path / "bad"))
-    assert bad.returncode == 2 and "n_estimators" in bad.stderr and "Traceback" not in bad.stderr
-    assert not (tmp_path / "bad").exists()
+    assert all((m.encoder[0].weight.detach().numpy() != 0).all() for m in det.estimators_)  # every column seen
+    for flag, value, name in (("--n-estimators", "0", "n_estimators"), ("--max-features", "1.5", "max_features")):
+        bad = run_cli("detect", str(tmp_path / "t.csv"), "--quiet", flag, value, "--out", str(tmp_path / "bad"))
+        assert bad.returncode == 2 and name in bad.stderr and "Traceback" not in bad.stderr
+        assert not (tmp_path / "bad").exists()
 
 
 def test_ensemble_exports_every_member_in_one_graph(rows: np.ndarray, tmp_path: Path) -> None:
@@ -138,7 +140,8 @@ def test_a_run_saved_before_ensembles_loads_as_one_autoencoder(rows: np.ndarray,
 
 
 @pytest.mark.parametrize("settings", [
-    dict(max_epochs=12, patience=1, lr=0.01),  # members stop at their own epochs
+    dict(max_epochs=12, patience=1, lr=0.01),  # members stop at their own epochs (each with its own columns)
+    dict(max_epochs=12, patience=1, lr=0.01, max_features=1.0),  # every member sees every column
     dict(max_epochs=3, noise=[{"kind": "dropout", "p": 0.3}], model_params={"tied": True}),  # own noise streams
 ])
 def test_stacked_ensemble_trains_each_member_as_it_would_alone(rows: np.ndarray, settings: dict,
@@ -199,8 +202,23 @@ def test_feature_bagging_round_trips_and_exports(rows: np.ndarray, tmp_path: Pat
 
 
 def test_bad_max_features_is_refused(rows: np.ndarray) -> None:
-    for bad in (0, 0.0, 1.5, -0.2, True, "half"):
+    for bad in (0, 0.0, 1.5, -0.2, True, "half", None):
         with pytest.raises(ConfigError, match="max_features"):
             AutoencoderDetector(max_features=bad, **FAST).fit(rows)
     with pytest.raises(ConfigError, match="max_features < 1 needs the mlp family"):
         AutoencoderDetector(max_features=0.5, model_params={"tied": True}, **FAST).fit(rows)
+
+
+def test_auto_max_features_bags_plain_mlp_members_only(rows: np.ndarray) -> None:
+    """The default ("auto") gives plain MLP members half the columns each; a tied MLP or a given
+    model instance keeps every column (no error), and the default detector is the bagged one."""
+    from aekit.models.mlp import MLPAutoencoder, MLPConfig
+
+    def seen(det: AutoencoderDetector) -> list[int]:
+        return [int((np.abs(m.encoder[0].weight.detach().numpy()).sum(axis=0) > 0).sum()) for m in det.estimators_]
+
+    assert AutoencoderDetector().max_features == "auto"
+    assert seen(AutoencoderDetector(n_estimators=2, **FAST).fit(rows)) == [3, 3]
+    assert seen(AutoencoderDetector(n_estimators=2, model_params={"tied": True}, **FAST).fit(rows)) == [6, 6]
+    given = MLPAutoencoder(MLPConfig(input_shape=(6,), hidden=[8], latent_dim=3, output_activation="identity"))
+    assert seen(AutoencoderDetector(model=given, n_estimators=2, **FAST).fit(rows)) == [6, 6]

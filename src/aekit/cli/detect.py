@@ -42,6 +42,8 @@ def detect(
     lr: Optional[float] = typer.Option(None, help=f"Learning rate ({OWN})."),
     seed: Optional[int] = typer.Option(None, help=f"Random seed ({OWN})."),
     n_estimators: Optional[int] = typer.Option(None, "--n-estimators", help=f"Tables: autoencoders in the ensemble ({OWN})."),
+    max_features: Optional[float] = typer.Option(None, "--max-features",
+                                                 help=f"Tables: share of the columns each member sees, in (0, 1] (feature bagging; {OWN})."),
     scaling: Optional[str] = typer.Option(None, help=f"Per-feature scaling: standard, robust, minmax or none ({OWN})."),
     noise: Optional[list[str]] = typer.Option(None, help="Training corruption (a denoising detector), e.g. dropout:p=0.5 (repeatable)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No training progress (a bar on a terminal, a line per epoch otherwise)."),
@@ -90,13 +92,15 @@ def detect(
              "model_params": params}
     common: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     if is_series:
-        if n_estimators is not None:
-            raise ConfigError("--n-estimators is for tables; a series detector trains one autoencoder")
+        if n_estimators is not None or max_features is not None:
+            raise ConfigError("--n-estimators and --max-features are for tables; a series detector trains one autoencoder")
         det: Any = SeriesDetector(window=window, stride=stride, aggregation=aggregation, model=model or "conv",
                                   verbose=0 if quiet else 1, **common)
     else:
         if n_estimators is not None:
             common["n_estimators"] = n_estimators
+        if max_features is not None:
+            common["max_features"] = max_features
         det = AutoencoderDetector(model=model or "mlp", input_shape=ds.shape if ds.X.ndim > 2 else None,
                                   verbose=0 if quiet else 1, **common)
     start = time.perf_counter()

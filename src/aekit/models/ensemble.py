@@ -35,13 +35,17 @@ from aekit.models.mlp import MLPAutoencoder
 RECON_KINDS = ("mse", "l1", "bce")
 
 
-def can_stack(models: Sequence[Any], least: int = 2) -> bool:
-    """True when ``models`` are at least ``least`` plain MLP autoencoders of one architecture (what
-    :class:`MemberStack` runs; one member is worth stacking only for its ``masks``)."""
-    if len(models) < least or any(type(m) is not MLPAutoencoder for m in models):
+def plain_mlps(models: Sequence[Any]) -> bool:
+    """True when ``models`` are plain MLP autoencoders of one architecture (what :class:`MemberStack` runs)."""
+    if not models or any(type(m) is not MLPAutoencoder for m in models):
         return False
     first = models[0]
     return getattr(first.config, "loss", None) in RECON_KINDS and all(m.config == first.config for m in models)
+
+
+def can_stack(models: Sequence[Any]) -> bool:
+    """True when ``models`` are two or more plain MLP autoencoders of one architecture: worth one batched network."""
+    return len(models) >= 2 and plain_mlps(models)
 
 
 def _layers(model: MLPAutoencoder) -> list[nn.Module]:
@@ -70,8 +74,8 @@ class MemberStack(nn.Module):
     def __init__(self, members: Sequence[MLPAutoencoder], seeds: Sequence[int],
                  masks: dict[int, Tensor] | None = None) -> None:
         super().__init__()
-        if not can_stack(members, least=1 if masks else 2):
-            raise ValueError("MemberStack needs two or more plain MLP autoencoders of one architecture")
+        if not plain_mlps(members) or (len(members) < 2 and not masks):
+            raise ValueError("MemberStack needs two or more plain MLP autoencoders of one architecture (one, with masks)")
         if len(seeds) != len(members):
             raise ValueError(f"{len(seeds)} seeds for {len(members)} members")
         if masks and members[0].config.tied:
@@ -199,4 +203,4 @@ def member_history(history: list[dict[str, float]], m: int, stopped_at: int | No
     return rows
 
 
-__all__ = ["MemberStack", "can_stack", "member_history"]
+__all__ = ["MemberStack", "can_stack", "member_history", "plain_mlps"]
