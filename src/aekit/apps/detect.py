@@ -141,8 +141,9 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
 
     Defaults (:data:`TABLE_DEFAULTS`, :data:`TABLE_SETTINGS`, shared with ``aekit detect``):
     ten members (30 epochs, batch 64, best epoch on 10 % held-out rows each), each seeing half
-    of the columns (``max_features="auto"``), per-feature standardised errors, threshold mean + 3·std of the training scores; chosen and checked
-    on the two halves of a development benchmark of real tables (docs/anomaly.md).
+    of the columns (``max_features="auto"``), per-feature standardised errors, threshold
+    mean + 3·std of the training scores; chosen and checked on the two halves of a development
+    benchmark of real tables (docs/anomaly.md).
 
     Fitted attributes: ``model_`` (the first member), ``estimators_`` (every member),
     ``member_loc_``/``member_spread_`` (members' score scales; ``None`` for one member),
@@ -274,7 +275,9 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         Plain MLP members (the table default) train all at once as one batched network
         (:class:`aekit.models.ensemble.MemberStack`) through the same engine: each keeps its own
         seeded initial weights, row order, best epoch and early stopping, at about one network's
-        cost. Other families train one after another.
+        cost, and its own columns (``max_features``: a mask on the stacked first layer). Other
+        families train one after another (and so does a lone member with its own columns, as a
+        stack of one, which carries the mask).
         """
         import torch
 
@@ -648,17 +651,6 @@ class SeriesDetector(AutoencoderEstimator):
         param = self.contamination if self.threshold == "contamination" else self.threshold_param
         self._set(choose_threshold(self.threshold, self.train_scores_, param))
         return self
-
-    def _member_masks(self, n_features: int, seeds: list[int], share: float) -> dict[int, np.ndarray]:
-        """``{0: (M, n_features) 0/1}``: the columns each member sees (``share`` of them, drawn from the
-        member's seed), for :class:`aekit.models.ensemble.MemberStack`; ``{}`` when all are seen."""
-        if share >= 1.0:
-            return {}
-        k = max(1, int(round(share * n_features)))
-        masks = np.zeros((len(seeds), n_features), np.float32)
-        for m, seed in enumerate(seeds):
-            masks[m, np.random.default_rng([seed, 1]).choice(n_features, k, replace=False)] = 1.0
-        return {0: masks}
 
     def _set(self, threshold: Threshold) -> None:
         self.threshold_ = threshold
