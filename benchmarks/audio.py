@@ -2,13 +2,13 @@
 
 * ``denoise``: :class:`aekit.SpeechDenoiser` with its defaults, trained on the training
   speakers of :func:`aekit.audio.speech.speaker_split` (Asterisk's Allison, English and
-  Spanish prompts, plus 12 espeak-ng voices) mixed with the training noises
+  Spanish prompts, plus 28 espeak-ng voices) mixed with the training noises
   (:data:`aekit.audio.noise.TRAIN_NOISES`: white, pink, brown, babble, machine). Tested at
   0, 5 and 10 dB in three conditions, reported separately:
 
   1. ``seen speaker + seen noise``: held-out files of the training speakers;
   2. ``unseen speakers + seen noise``: speakers never trained on (Asterisk's June, French;
-     8 espeak-ng voices sharing neither base voice nor variant with training);
+     16 espeak-ng voices sharing neither base voice nor variant with training);
   3. ``unseen speakers + unseen noise``: the same speakers in noise kinds never trained on
      (:data:`aekit.audio.noise.UNSEEN_NOISES`: blue hiss, another machine with a rattle,
      level-modulated pink noise).
@@ -19,8 +19,9 @@
   subtraction. PESQ (narrow-band), STOI and SI-SDR gain (dB over the noisy input), per SNR
   and per noise kind.
 * ``validation``: how the default is chosen, never on the test conditions: candidates
-  trained on the training clips less three held-out training voices (``VAL_VOICES``) and
-  scored on those voices and unused files of the real training speaker, in the training
+  trained on the training clips less every voice of one training base voice (``VAL_BASE``)
+  and scored on five of its voices (``VAL_VOICES``, ``VAL_EXTRA_VOICES``) and unused files
+  of the real training speaker, in the training
   noises plus three validation-only kinds (``VAL_NOISES``), with the same baselines; a
   mask power is applied to the trained model without retraining.
 * ``candidates``: the denoiser variants compared to pick the default (mlp magnitude
@@ -404,32 +405,34 @@ def bench_candidates(args: argparse.Namespace) -> dict[str, Any]:
 
 # --- validation: how the default is chosen, never on the test conditions --------------------
 
-# three training voices (one base voice, all its variants) held out of training for validation,
-# and two voices of that base with variants no side of speaker_split() uses (validation only)
+# validation voices: one training base voice held out of training whole (all its variants);
+# VAL_VOICES are three of its voices and VAL_EXTRA_VOICES two with variants no side of
+# speaker_split() uses (validation only); they read sentences 6 and 7, which the benchmark never trains on
+VAL_BASE = "en-029"
 VAL_VOICES = ("espeak:en-029", "espeak:en-029+m3", "espeak:en-029+f2")
 VAL_EXTRA_VOICES = ("espeak:en-029+m4", "espeak:en-029+m6")
 # the training kinds plus three kinds that are neither trained on nor in the unseen-noise test
 VAL_NOISES = ("white", "pink", "brown", "babble", "machine", "colour15", "modwhite", "machine2")
-# more training speakers (a validation candidate): the other training bases with variants that
-# no side of speaker_split() uses (test variants and VAL_EXTRA_VOICES' variants left out)
-MORE_VOICES = tuple(f"{b}+{v}" for b in ("en-us", "en-gb", "en-gb-x-rp") for v in ("m1", "f1", "m2", "f3"))
+# the espeak-ng training variants before the second round (three per base voice; now seven)
+EARLIER_VARIANTS = ("", "m3", "f2")
+_EARLIER = {"train_variants": EARLIER_VARIANTS}
 # first round (10 validation clips: --val-clips 10): how the current default was chosen
 VALIDATION_ROUND1: dict[str, dict[str, Any]] = {
-    "ratio mask, 2 mixes (previous default)": _RATIO,
-    "phase-sensitive mask, 2 mixes": {"mixes": 2, "mask_power": 1.0},
-    "ratio mask, 4 mixes": {**_RATIO, "mixes": 4},
-    "phase-sensitive mask, 4 mixes": {"mask_power": 1.0},
-    "phase-sensitive mask, 4 mixes, mask power 0.8 (default)": {},
-    "phase-sensitive mask, 4 mixes, mask power 0.6": {"mask_power": 0.6},
+    "ratio mask, 2 mixes (previous default)": {**_RATIO, **_EARLIER},
+    "phase-sensitive mask, 2 mixes": {"mixes": 2, "mask_power": 1.0, **_EARLIER},
+    "ratio mask, 4 mixes": {**_RATIO, "mixes": 4, **_EARLIER},
+    "phase-sensitive mask, 4 mixes": {"mask_power": 1.0, **_EARLIER},
+    "phase-sensitive mask, 4 mixes, mask power 0.8 (default)": _EARLIER,
+    "phase-sensitive mask, 4 mixes, mask power 0.6": {"mask_power": 0.6, **_EARLIER},
 }
 # second round (20 validation clips), aimed at babble / unseen voices and unseen machine noise;
-# "extra_voices" adds espeak-ng training voices (MORE_VOICES), the rest are SpeechDenoiser settings
+# "train_variants" keeps only those espeak-ng training variants, the rest are SpeechDenoiser settings
 _MACHINES = ("white", "pink", "brown", "babble", "machines")
 VALIDATION_ROUND2: dict[str, dict[str, Any]] = {
-    "default (phase-sensitive mask, 4 mixes, mask power 0.8)": {},
-    "+ varied machines in training (noise 'machines')": {"noise_sources": _MACHINES},
-    "+ 12 more training voices": {"extra_voices": MORE_VOICES},
-    "+ both": {"noise_sources": _MACHINES, "extra_voices": MORE_VOICES},
+    "previous default (phase-sensitive mask, 4 mixes, mask power 0.8; 3 variants per voice)": _EARLIER,
+    "+ varied machines in training (noise 'machines')": {"noise_sources": _MACHINES, **_EARLIER},
+    "+ 12 more training voices (7 variants per voice: the default)": {},
+    "+ both": {"noise_sources": _MACHINES},
 }
 VALIDATION = {"round1": VALIDATION_ROUND1, "round2": VALIDATION_ROUND2,
               "round2-voices": {k: VALIDATION_ROUND2[k] for k in list(VALIDATION_ROUND2)[::2]}}
@@ -457,19 +460,23 @@ def _validation_noise(kind: str, n: int, rng: np.random.Generator, babble_clips:
     return (x / np.sqrt(np.mean(x**2))).astype(np.float32)
 
 
-def _validation_data(args: argparse.Namespace, extra_voices: tuple[str, ...] = ()
+def _validation_data(args: argparse.Namespace, train_variants: tuple[str, ...] | None = None
                      ) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
-    """Training clips (the benchmark's, less VAL_VOICES, plus ``extra_voices``' training
-    sentences), validation clips and their speakers: ``--val-clips`` clips, half of them files
-    of the real training speaker the benchmark never uses, half sentences 6 and 7 (never
-    trained on) of VAL_VOICES then VAL_EXTRA_VOICES."""
+    """Training clips (the benchmark's, less every voice of VAL_BASE; only ``train_variants``
+    when given, EARLIER_VARIANTS' voices first), validation clips and their speakers:
+    ``--val-clips`` clips, half of them files of the real training speaker the benchmark never
+    uses, half sentences 6 and 7 (never trained on) of VAL_VOICES then VAL_EXTRA_VOICES."""
     from aekit.audio.speech import espeak_clips, speaker_split
 
     split = speaker_split()
     n_tr = 2 if args.quick else args.train_per_speaker
     real = [f for sp, fs in split.train.items() if sp.startswith("asterisk:") for f in fs]
-    voices = [fs[:n_tr] for sp, fs in split.train.items() if sp.startswith("espeak:") and sp not in VAL_VOICES]
-    voices += [espeak_clips(v, "train")[:n_tr] for v in extra_voices]
+    variant = lambda sp: sp.partition("+")[2]  # noqa: E731
+    synthetic = {sp: fs for sp, fs in split.train.items()
+                 if sp.startswith("espeak:") and sp[len("espeak:"):].partition("+")[0] != VAL_BASE
+                 and (train_variants is None or variant(sp) in train_variants)}
+    order = sorted(synthetic, key=lambda sp: variant(sp) not in EARLIER_VARIANTS)  # stable: split order within
+    voices = [synthetic[sp][:n_tr] for sp in order]
     train = real[: n_tr * args.asterisk_factor] + [f for fs in voices for f in fs]
     n_val = 2 if args.quick else args.val_clips
     n_real = n_val - n_val // 2
@@ -526,10 +533,10 @@ def bench_validation(args: argparse.Namespace) -> dict[str, Any]:
     models: dict[str, Any] = {}
     reference: np.ndarray | None = None
     for name, params in candidates.items():
-        train_params = {k: v for k, v in params.items() if k not in ("mask_power", "extra_voices")}
+        train_params = {k: v for k, v in params.items() if k not in ("mask_power", "train_variants")}
         key = json.dumps({k: v for k, v in params.items() if k != "mask_power"}, sort_keys=True, default=str)
         if key not in models:  # a mask power needs no retraining
-            cand_train = _validation_data(args, params["extra_voices"])[0] if "extra_voices" in params else train
+            cand_train = _validation_data(args, params["train_variants"])[0] if "train_variants" in params else train
             models[key], fit_s = _fit(args, cand_train, **train_params)
             print(f"{name}: trained on {len(cand_train)} clips in {fit_s:.0f} s", flush=True)
         den = models[key]

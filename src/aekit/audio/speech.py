@@ -31,7 +31,10 @@ ESPEAK_BASES: dict[str, tuple[str, ...]] = {
     "train": ("en-us", "en-gb", "en-029", "en-gb-x-rp"),
     "test": ("en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us-nyc"),
 }
-ESPEAK_VARIANTS: dict[str, tuple[str, ...]] = {"train": ("", "m3", "f2"), "test": ("m7", "f5", "m5", "f4")}
+# seven variants per training base: more training voices kept the mask from taking away speech
+# in babble on validation voices (docs/audio.md, "Choosing the default", second round)
+ESPEAK_VARIANTS: dict[str, tuple[str, ...]] = {"train": ("", "m3", "f2", "m1", "f1", "m2", "f3"),
+                                               "test": ("m7", "f5", "m5", "f4")}
 ESPEAK_VOICES: dict[str, tuple[str, ...]] = {
     side: tuple(b + (f"+{v}" if v else "") for b in ESPEAK_BASES[side] for v in ESPEAK_VARIANTS[side])
     for side in ("train", "test")
