@@ -39,8 +39,9 @@
 
 Run::
 
-    python benchmarks/audio.py --parts denoise --threads 2     # the tables of docs/audio.md
-    python benchmarks/audio.py --parts validation --epochs 8 --threads 1   # how the default was chosen
+    python benchmarks/audio.py --parts denoise --threads 1     # the tables of docs/audio.md
+    python benchmarks/audio.py --parts validation --epochs 8 --threads 1   # how the default was chosen (round 2)
+    python benchmarks/audio.py --parts validation --epochs 8 --threads 1 --val-clips 10 --candidates round1
     python benchmarks/audio.py --parts candidates --threads 2
     python benchmarks/audio.py --parts detect --severity 0.3 1.0
     python benchmarks/audio.py --quick                          # small smoke run
