@@ -529,7 +529,7 @@ def bench_validation(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"baselines": {n: np.nanmean(a, 0).tolist() for n, a in base.items()}, "candidates": {},
                            "speakers": speakers, "by_kind": {n: by_kind(a).tolist() for n, a in base.items()}}
     table = [[n, *np.nanmean(a, 0), "", "", "", "", ""] for n, a in base.items()]
-    kind_table = [[k, f"{base['noisy input'][kinds == k, 0].mean():.2f} / {np.nanmean(base['noisy input'][kinds == k, 1]):.3f}",
+    kind_table = [[k, f"{np.nanmean(base['noisy input'][kinds == k, 0]):.2f} / {np.nanmean(base['noisy input'][kinds == k, 1]):.3f}",
                    f"{best_kind[j, 0]:.2f} / {best_kind[j, 1]:.3f}"] for j, k in enumerate(VAL_NOISES)]
     models: dict[str, Any] = {}
     reference: np.ndarray | None = None
