@@ -2,13 +2,13 @@
 
 * ``denoise``: :class:`aekit.SpeechDenoiser` with its defaults, trained on the training
   speakers of :func:`aekit.audio.speech.speaker_split` (Asterisk's Allison, English and
-  Spanish prompts, plus 12 espeak-ng voices) mixed with the training noises
+  Spanish prompts, plus 28 espeak-ng voices) mixed with the training noises
   (:data:`aekit.audio.noise.TRAIN_NOISES`: white, pink, brown, babble, machine). Tested at
   0, 5 and 10 dB in three conditions, reported separately:
 
   1. ``seen speaker + seen noise``: held-out files of the training speakers;
   2. ``unseen speakers + seen noise``: speakers never trained on (Asterisk's June, French;
-     8 espeak-ng voices sharing neither base voice nor variant with training);
+     16 espeak-ng voices sharing neither base voice nor variant with training);
   3. ``unseen speakers + unseen noise``: the same speakers in noise kinds never trained on
      (:data:`aekit.audio.noise.UNSEEN_NOISES`: blue hiss, another machine with a rattle,
      level-modulated pink noise).
@@ -19,8 +19,9 @@
   subtraction. PESQ (narrow-band), STOI and SI-SDR gain (dB over the noisy input), per SNR
   and per noise kind.
 * ``validation``: how the default is chosen, never on the test conditions: candidates
-  trained on the training clips less three held-out training voices (``VAL_VOICES``) and
-  scored on those voices and unused files of the real training speaker, in the training
+  trained on the training clips less every voice of one training base voice (``VAL_BASE``)
+  and scored on five of its voices (``VAL_VOICES``, ``VAL_EXTRA_VOICES``) and unused files
+  of the real training speaker, in the training
   noises plus three validation-only kinds (``VAL_NOISES``), with the same baselines; a
   mask power is applied to the trained model without retraining.
 * ``candidates``: the denoiser variants compared to pick the default (mlp magnitude
@@ -38,8 +39,9 @@
 
 Run::
 
-    python benchmarks/audio.py --parts denoise --threads 2     # the tables of docs/audio.md
-    python benchmarks/audio.py --parts validation --epochs 8 --threads 1   # how the default was chosen
+    python benchmarks/audio.py --parts denoise --threads 1     # the tables of docs/audio.md
+    python benchmarks/audio.py --parts validation --epochs 8 --threads 1   # how the default was chosen (round 2)
+    python benchmarks/audio.py --parts validation --epochs 8 --threads 1 --val-clips 10 --candidates round1
     python benchmarks/audio.py --parts candidates --threads 2
     python benchmarks/audio.py --parts detect --severity 0.3 1.0
     python benchmarks/audio.py --quick                          # small smoke run
@@ -95,18 +97,29 @@ def _clip(f: Path, seconds: float) -> np.ndarray:
     return y[: int(seconds * SR)]
 
 
+def _spread(files: list[Path], n: int, min_seconds: float = 1.5) -> list[Path]:
+    """``n`` of ``files`` at least ``min_seconds`` long, evenly spaced over the list (stable):
+    prompts of a fraction of a second give unreliable PESQ and STOI."""
+    import soundfile as sf
+
+    long = [f for f in files if sf.info(str(f)).duration >= min_seconds]
+    idx = np.linspace(0, len(long) - 1, min(n, len(long))).round().astype(int)
+    return [long[i] for i in idx]
+
+
 def _data(args: argparse.Namespace) -> tuple[list[np.ndarray], dict[str, list[np.ndarray]], dict[str, Any]]:
     """Training clips, the test clips of each condition, and the split summary.
 
     Training: ``--train-per-speaker`` clips of each synthetic voice and ``--asterisk-factor``
-    times as many of each real speaker. Each test condition: ``--test-clips`` clips, half of
-    them real speech (several clips of the real speakers) and half one clip of each of as
-    many synthetic voices.
+    times as many of each real speaker. Test conditions: ``--test-clips`` (seen speaker) and
+    ``--unseen-clips`` (unseen speakers) clips, half of them real speech (clips of at least
+    1.5 s spread over the real speakers' held-out files) and half one clip of each of as many
+    synthetic voices, voice ``k`` reading sentence ``k`` (so the voices do not all read the same one).
     """
     from aekit.audio.speech import speaker_split
 
     split = speaker_split()
-    n_tr, n_te = (2, 4) if args.quick else (args.train_per_speaker, args.test_clips)
+    n_tr, n_seen, n_unseen = (2, 4, 4) if args.quick else (args.train_per_speaker, args.test_clips, args.unseen_clips)
 
     def real(part: dict[str, list[Path]]) -> list[Path]:
         return [f for sp, fs in part.items() if sp.startswith("asterisk:") for f in fs]
@@ -117,14 +130,26 @@ def _data(args: argparse.Namespace) -> tuple[list[np.ndarray], dict[str, list[np
     train_files = real(split.train)[: n_tr * args.asterisk_factor] + [f for fs in synthetic(split.train, n_tr) for f in fs]
     train = [_clip(f, args.max_seconds) for f in train_files]
 
-    def pick(part: dict[str, list[Path]]) -> list[np.ndarray]:
-        voices = [fs[0] for fs in synthetic(part, 1)]
-        chosen = real(part)[: n_te - n_te // 2] + voices[:: max(1, len(voices) // (n_te // 2))][: n_te // 2]
-        return [_clip(f, args.max_seconds) for f in chosen]
+    def pick(part: dict[str, list[Path]], n: int) -> tuple[list[Path], list[str]]:
+        voices = synthetic(part, None)  # type: ignore[arg-type]
+        names = [sp for sp in part if sp.startswith("espeak:")]
+        step = max(1, len(voices) // (n // 2))
+        chosen_voices = [(names[k], fs[(k // step) % len(fs)]) for k, fs in enumerate(voices)][::step][: n // 2]
+        reals = _spread(real(part), n - len(chosen_voices))
+        speakers = [next(sp for sp, fs in part.items() if f in fs) for f in reals] + [v for v, _ in chosen_voices]
+        return reals + [f for _, f in chosen_voices], speakers
 
-    seen, unseen = pick(split.seen_test), pick(split.unseen_test)
+    seen_files, seen_speakers = pick(split.seen_test, n_seen)
+    unseen_files, unseen_speakers = pick(split.unseen_test, n_unseen)
+    seen = [_clip(f, args.max_seconds) for f in seen_files]
+    unseen = [_clip(f, args.max_seconds) for f in unseen_files]
     info = split.summary()
-    info.update(train_clips_used=len(train), test_clips_per_condition=len(seen), train_audio_s=sum(map(len, train)) / SR)
+    info.update(train_clips_used=len(train), train_audio_s=sum(map(len, train)) / SR,
+                test_clips={CONDITIONS[0]: len(seen), CONDITIONS[1]: len(unseen), CONDITIONS[2]: len(unseen)},
+                test_speakers={"seen": dict(zip(*np.unique(seen_speakers, return_counts=True))),
+                               "unseen": dict(zip(*np.unique(unseen_speakers, return_counts=True)))},
+                test_files={"seen": [str(f) for f in seen_files], "unseen": [str(f) for f in unseen_files]})
+    info["test_speakers"] = {k: {str(a): int(b) for a, b in v.items()} for k, v in info["test_speakers"].items()}
     return train, {CONDITIONS[0]: seen, CONDITIONS[1]: unseen, CONDITIONS[2]: unseen}, info
 
 
@@ -158,7 +183,8 @@ def _baselines() -> dict[str, Callable[[np.ndarray], np.ndarray]]:
 
 def _score(methods: dict[str, Callable[[np.ndarray], np.ndarray]], tests: dict[str, list[np.ndarray]],
            seed: int = 123) -> list[dict[str, Any]]:
-    """One row per (condition, SNR, noise kind, method): mean PESQ, STOI, SI-SDR gain over the clips."""
+    """One row per (condition, SNR, noise kind, method): mean PESQ, STOI, SI-SDR gain over the
+    clips, and each clip's three numbers (``per_clip``, clips in the condition's order)."""
     from aekit.audio.metrics import pesq_score, si_sdr, stoi_score
     from aekit.audio.noise import NoiseBank, mix_at_snr
 
@@ -177,9 +203,11 @@ def _score(methods: dict[str, Callable[[np.ndarray], np.ndarray]], tests: dict[s
                         p, s = pesq_score(y, out, SR), stoi_score(y, out, SR)
                         acc[name].append([np.nan if p is None else p, np.nan if s is None else s, si_sdr(y, out) - base])
                 for name, vals in acc.items():
-                    m = np.nanmean(np.asarray(vals, dtype=float), axis=0)
+                    a = np.asarray(vals, dtype=float)
+                    m = np.nanmean(a, axis=0)
                     rows.append({"condition": cond, "snr_db": snr_db, "noise": kind, "method": name,
-                                 "pesq": m[0], "stoi": m[1], "si_sdr_gain": m[2], "clips": len(clips)})
+                                 "pesq": m[0], "stoi": m[1], "si_sdr_gain": m[2], "clips": len(clips),
+                                 "per_clip": a.tolist()})
     return rows
 
 
@@ -222,6 +250,63 @@ def _targets(rows: list[dict[str, Any]]) -> list[str]:
                 if v["aekit default"][metric] < v["noisy input"][metric]:
                     misses.append(f"{cond}, {snr_db:.0f} dB, {metric.upper()}: aekit below the noisy input")
     return misses
+
+
+def _per_clip(rows: list[dict[str, Any]], method: str, **match: Any) -> np.ndarray:
+    """``(clips, 3)``: each clip's PESQ, STOI, SI-SDR gain for ``method``, averaged over the rows matching
+    ``match`` (noise kinds and/or SNRs of one condition: the same clips in the same order)."""
+    sel = [np.asarray(r["per_clip"], dtype=float) for r in rows
+           if r["method"] == method and all(r[k] == v for k, v in match.items())]
+    return np.nanmean(np.stack(sel), axis=0)
+
+
+def _ci(d: np.ndarray, n_boot: int = 4000, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of the paired per-clip differences ``d`` and its 95 % bootstrap interval (clips resampled)."""
+    d = d[np.isfinite(d)]
+    rng = np.random.default_rng(seed)
+    boots = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
+    return float(d.mean()), float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))
+
+
+def _margins(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """aekit's default minus the best baseline (best by the mean in that cell) and minus the noisy
+    input, per condition x SNR and per condition x noise kind, for PESQ and STOI: the mean per-clip
+    difference and a 95 % paired bootstrap interval over the clips. A "win" whose interval lies
+    above 0 is one the clips bear out; one whose interval spans 0 is within their noise."""
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    baselines = [m for m in methods if m not in ("noisy input", "aekit default")]
+    out = []
+    for cond in CONDITIONS:
+        kinds = list(dict.fromkeys(r["noise"] for r in rows if r["condition"] == cond))
+        cells = [("snr_db", v) for v in SNRS] + [("noise", k) for k in kinds]
+        for key, value in cells:
+            match = {"condition": cond, key: value}
+            clips = {m: _per_clip(rows, m, **match) for m in methods}
+            for j, metric in enumerate(("pesq", "stoi")):
+                best = max(baselines, key=lambda m: np.nanmean(clips[m][:, j]))
+                ours = clips["aekit default"][:, j]
+                out.append({"condition": cond, key: value, "metric": metric, "aekit": float(np.nanmean(ours)),
+                            "best_baseline": best, "baseline": float(np.nanmean(clips[best][:, j])),
+                            "noisy": float(np.nanmean(clips["noisy input"][:, j])),
+                            "vs_best": _ci(ours - clips[best][:, j]), "vs_noisy": _ci(ours - clips["noisy input"][:, j]),
+                            "clips": len(ours)})
+    return out
+
+
+def _print_margins(margins: list[dict[str, Any]]) -> None:
+    fmt = lambda c: f"{c[0]:+.3f} [{c[1]:+.3f}, {c[2]:+.3f}]"  # noqa: E731
+    for cond in CONDITIONS:
+        table = [[f"{m['snr_db']:.0f} dB" if "snr_db" in m else m["noise"], m["metric"].upper(), f"{m['noisy']:.3f}",
+                  f"{m['aekit']:.3f}", f"{m['best_baseline']} {m['baseline']:.3f}", fmt(m["vs_best"]), fmt(m["vs_noisy"])]
+                 for m in margins if m["condition"] == cond]
+        n = next(m["clips"] for m in margins if m["condition"] == cond)
+        print(_md(f"{cond}: aekit minus the best baseline and minus the noisy input, mean per-clip difference "
+                  f"[95 % paired bootstrap interval over the {n} clips]",
+                  ["cell", "metric", "noisy", "aekit", "best baseline", "aekit - best", "aekit - noisy"], table), flush=True)
+    cells = [m for m in margins if "snr_db" in m]
+    sure = sum(m["vs_best"][1] > 0 for m in cells)
+    print(f"\ncondition x SNR cells where aekit's lead over the best baseline has a 95 % interval above 0: "
+          f"{sure} of {len(cells)}", flush=True)
 
 
 def _speed(den: Any, clips: list[np.ndarray]) -> dict[str, float]:
@@ -285,6 +370,8 @@ def bench_denoise(args: argparse.Namespace) -> dict[str, Any]:
           f"({info['train_audio_s']:.0f} s of audio, {args.epochs} epochs) in {fit_s:.0f} s", flush=True)
     rows = _score(_methods(den), tests)
     _print_tables(rows)
+    margins = _margins(rows)
+    _print_margins(margins)
     misses = _targets(rows)
     print("\ntargets (aekit best on PESQ and STOI, never below the noisy input):",
           "all met" if not misses else "NOT met in " + str(len(misses)) + " cells", flush=True)
@@ -294,7 +381,7 @@ def bench_denoise(args: argparse.Namespace) -> dict[str, Any]:
     print(_md("Denoising inference speed (1 CPU thread)", ["audio (s)", "wall (s)", "CPU (s)", "x real time (wall)",
               "x real time (CPU)"], [[speed["audio_seconds"], speed["wall_seconds"], speed["cpu_seconds"],
                                       speed["x_realtime"], speed["x_realtime_cpu"]]]), flush=True)
-    return {"split": info, "fit_seconds": fit_s, "rows": rows, "misses": misses, "speed": speed}
+    return {"split": info, "fit_seconds": fit_s, "rows": rows, "margins": margins, "misses": misses, "speed": speed}
 
 
 def bench_candidates(args: argparse.Namespace) -> dict[str, Any]:
@@ -319,18 +406,37 @@ def bench_candidates(args: argparse.Namespace) -> dict[str, Any]:
 
 # --- validation: how the default is chosen, never on the test conditions --------------------
 
-# three training voices (one base voice, all its variants) held out of training for validation
+# validation voices: one training base voice held out of training whole (all its variants);
+# VAL_VOICES are three of its voices and VAL_EXTRA_VOICES two with variants no side of
+# speaker_split() uses (validation only); they read sentences 6 and 7, which the benchmark never trains on
+VAL_BASE = "en-029"
 VAL_VOICES = ("espeak:en-029", "espeak:en-029+m3", "espeak:en-029+f2")
+VAL_EXTRA_VOICES = ("espeak:en-029+m4", "espeak:en-029+m6")
 # the training kinds plus three kinds that are neither trained on nor in the unseen-noise test
 VAL_NOISES = ("white", "pink", "brown", "babble", "machine", "colour15", "modwhite", "machine2")
-VALIDATION: dict[str, dict[str, Any]] = {
-    "ratio mask, 2 mixes (previous default)": _RATIO,
-    "phase-sensitive mask, 2 mixes": {"mixes": 2, "mask_power": 1.0},
-    "ratio mask, 4 mixes": {**_RATIO, "mixes": 4},
-    "phase-sensitive mask, 4 mixes": {"mask_power": 1.0},
-    "phase-sensitive mask, 4 mixes, mask power 0.8 (default)": {},
-    "phase-sensitive mask, 4 mixes, mask power 0.6": {"mask_power": 0.6},
+# the espeak-ng training variants before the second round (three per base voice; now seven)
+EARLIER_VARIANTS = ("", "m3", "f2")
+_EARLIER = {"train_variants": EARLIER_VARIANTS}
+# first round (10 validation clips: --val-clips 10): how the current default was chosen
+VALIDATION_ROUND1: dict[str, dict[str, Any]] = {
+    "ratio mask, 2 mixes (previous default)": {**_RATIO, **_EARLIER},
+    "phase-sensitive mask, 2 mixes": {"mixes": 2, "mask_power": 1.0, **_EARLIER},
+    "ratio mask, 4 mixes": {**_RATIO, "mixes": 4, **_EARLIER},
+    "phase-sensitive mask, 4 mixes": {"mask_power": 1.0, **_EARLIER},
+    "phase-sensitive mask, 4 mixes, mask power 0.8 (default)": _EARLIER,
+    "phase-sensitive mask, 4 mixes, mask power 0.6": {"mask_power": 0.6, **_EARLIER},
 }
+# second round (20 validation clips), aimed at babble / unseen voices and unseen machine noise;
+# "train_variants" keeps only those espeak-ng training variants, the rest are SpeechDenoiser settings
+_MACHINES = ("white", "pink", "brown", "babble", "machines")
+VALIDATION_ROUND2: dict[str, dict[str, Any]] = {
+    "previous default (phase-sensitive mask, 4 mixes, mask power 0.8; 3 variants per voice)": _EARLIER,
+    "+ varied machines in training (noise 'machines')": {"noise_sources": _MACHINES, **_EARLIER},
+    "+ 12 more training voices (7 variants per voice: the default)": {},
+    "+ both": {"noise_sources": _MACHINES},
+}
+VALIDATION = {"round1": VALIDATION_ROUND1, "round2": VALIDATION_ROUND2,
+              "round2-voices": {k: VALIDATION_ROUND2[k] for k in list(VALIDATION_ROUND2)[::2]}}
 
 
 def _validation_noise(kind: str, n: int, rng: np.random.Generator, babble_clips: list[np.ndarray]) -> np.ndarray:
@@ -355,34 +461,52 @@ def _validation_noise(kind: str, n: int, rng: np.random.Generator, babble_clips:
     return (x / np.sqrt(np.mean(x**2))).astype(np.float32)
 
 
-def _validation_data(args: argparse.Namespace) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Training clips (the benchmark's, less VAL_VOICES) and validation clips: 5 of the real
-    training speaker's files the benchmark never uses and 5 clips of the held-out voices."""
-    from aekit.audio.speech import speaker_split
+def _validation_data(args: argparse.Namespace, train_variants: tuple[str, ...] | None = None
+                     ) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """Training clips (the benchmark's, less every voice of VAL_BASE; only ``train_variants``
+    when given, EARLIER_VARIANTS' voices first), validation clips and their speakers:
+    ``--val-clips`` clips, half of them files of the real training speaker the benchmark never
+    uses, half sentences 6 and 7 (never trained on) of VAL_VOICES then VAL_EXTRA_VOICES."""
+    from aekit.audio.speech import espeak_clips, speaker_split
 
     split = speaker_split()
     n_tr = 2 if args.quick else args.train_per_speaker
     real = [f for sp, fs in split.train.items() if sp.startswith("asterisk:") for f in fs]
-    voices = [fs[:n_tr] for sp, fs in split.train.items() if sp.startswith("espeak:") and sp not in VAL_VOICES]
+    variant = lambda sp: sp.partition("+")[2]  # noqa: E731
+    synthetic = {sp: fs for sp, fs in split.train.items()
+                 if sp.startswith("espeak:") and sp[len("espeak:"):].partition("+")[0] != VAL_BASE
+                 and (train_variants is None or variant(sp) in train_variants)}
+    order = sorted(synthetic, key=lambda sp: variant(sp) not in EARLIER_VARIANTS)  # stable: split order within
+    voices = [synthetic[sp][:n_tr] for sp in order]
     train = real[: n_tr * args.asterisk_factor] + [f for fs in voices for f in fs]
-    n_val = 1 if args.quick else 5
-    val = real[300 : 300 + n_val] + [split.train[v][i] for v in VAL_VOICES for i in (6, 7)][:n_val]
-    return [_clip(f, args.max_seconds) for f in train], [_clip(f, args.max_seconds) for f in val]
+    n_val = 2 if args.quick else args.val_clips
+    n_real = n_val - n_val // 2
+    held = {v: espeak_clips(v.split(":", 1)[1], "train") for v in VAL_VOICES + VAL_EXTRA_VOICES}
+    synth = [(v, fs[i]) for v, fs in held.items() for i in (6, 7)][: n_val // 2]
+    val = real[300 : 300 + n_real] + [f for _, f in synth]
+    speakers = ["asterisk:Allison"] * n_real + [v for v, _ in synth]
+    return [_clip(f, args.max_seconds) for f in train], [_clip(f, args.max_seconds) for f in val], speakers
 
 
 def bench_validation(args: argparse.Namespace) -> dict[str, Any]:
-    """The candidates of VALIDATION on validation mixes; a mask power is applied to a trained model."""
+    """The candidates of ``VALIDATION[--candidates]`` on validation mixes; a mask power is
+    applied to a trained model. Each candidate is also compared with the first one (the
+    reference) clip by clip: the mean per-clip difference (a clip's mixes averaged) and its
+    95 % paired bootstrap interval."""
     from aekit.audio.metrics import pesq_score, si_sdr, stoi_score
     from aekit.audio.noise import mix_at_snr
 
-    train, val = _validation_data(args)
+    candidates = VALIDATION[args.candidates]
+    train, val, speakers = _validation_data(args)
     rng, mixes = np.random.default_rng(7), []
     for snr_db in SNRS:
         for kind in VAL_NOISES:
             for i, y in enumerate(val):
                 others = [c for j, c in enumerate(val) if j != i]
                 mixes.append((snr_db, kind, i, mix_at_snr(y, _validation_noise(kind, len(y), rng, others), snr_db)))
-    print(f"validation: {len(train)} training clips, {len(val)} validation clips, {len(mixes)} mixes", flush=True)
+    print(f"validation: {len(train)} training clips, {len(val)} validation clips "
+          f"({json.dumps({str(k): int(v) for k, v in zip(*np.unique(speakers, return_counts=True))})}), "
+          f"{len(mixes)} mixes", flush=True)
 
     def score(fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """(mixes, 3): PESQ, STOI, SI-SDR gain."""
@@ -395,30 +519,54 @@ def bench_validation(args: argparse.Namespace) -> dict[str, Any]:
 
     snr = np.array([m[0] for m in mixes])
     kinds = np.array([m[1] for m in mixes])
+    clip = np.array([m[2] for m in mixes])
     base = {name: score(fn) for name, fn in {"noisy input": lambda x: x, **_baselines()}.items()}
     by_snr = lambda a: np.array([np.nanmean(a[snr == s], 0) for s in SNRS])  # noqa: E731
     by_kind = lambda a: np.array([np.nanmean(a[kinds == k], 0) for k in VAL_NOISES])  # noqa: E731
+    by_clip = lambda a, sel=True: np.array([np.nanmean(a[(clip == i) & sel], 0) for i in range(len(val))])  # noqa: E731
     best_snr = np.max([by_snr(a) for n, a in base.items() if n != "noisy input"], axis=0)
-    out: dict[str, Any] = {"baselines": {n: np.nanmean(a, 0).tolist() for n, a in base.items()}, "candidates": {}}
-    table = [[n, *np.nanmean(a, 0), "", "", ""] for n, a in base.items()]
+    best_kind = np.max([by_kind(a) for n, a in base.items() if n != "noisy input"], axis=0)
+    out: dict[str, Any] = {"baselines": {n: np.nanmean(a, 0).tolist() for n, a in base.items()}, "candidates": {},
+                           "speakers": speakers, "by_kind": {n: by_kind(a).tolist() for n, a in base.items()}}
+    table = [[n, *np.nanmean(a, 0), "", "", "", "", ""] for n, a in base.items()]
+    kind_table = [[k, f"{np.nanmean(base['noisy input'][kinds == k, 0]):.2f} / {np.nanmean(base['noisy input'][kinds == k, 1]):.3f}",
+                   f"{best_kind[j, 0]:.2f} / {best_kind[j, 1]:.3f}"] for j, k in enumerate(VAL_NOISES)]
     models: dict[str, Any] = {}
-    for name, params in VALIDATION.items():
-        train_params = {k: v for k, v in params.items() if k != "mask_power"}
-        key = json.dumps(train_params, sort_keys=True, default=str)
+    reference: np.ndarray | None = None
+    for name, params in candidates.items():
+        train_params = {k: v for k, v in params.items() if k not in ("mask_power", "train_variants")}
+        key = json.dumps({k: v for k, v in params.items() if k != "mask_power"}, sort_keys=True, default=str)
         if key not in models:  # a mask power needs no retraining
-            models[key] = _fit(args, train, **train_params)[0]
+            cand_train = _validation_data(args, params["train_variants"])[0] if "train_variants" in params else train
+            models[key], fit_s = _fit(args, cand_train, **train_params)
+            print(f"{name}: trained on {len(cand_train)} clips in {fit_s:.0f} s", flush=True)
         den = models[key]
         den.mask_power = params.get("mask_power", type(den).params["mask_power"])
         a = score(den.denoise)
         margin = (by_snr(a) - best_snr).min(axis=0)  # the worst SNR row, against the best baseline
         vs_noisy = (by_kind(a) - by_kind(base["noisy input"]))[:, 1].min()
+        per_clip = np.stack([by_clip(a, kinds == k) for k in VAL_NOISES])  # (kinds, clips, 3)
+        reference = per_clip if reference is None else reference
+        vs_ref = [_ci(per_clip.mean(0)[:, j] - reference.mean(0)[:, j]) for j in (0, 1)]
+        # per noise kind, STOI: where a candidate aimed at one kind (babble, machines) gains or loses
+        vs_ref_kind = {k: _ci(per_clip[n, :, 1] - reference[n, :, 1]) for n, k in enumerate(VAL_NOISES)}
         out["candidates"][name] = {"params": params, "mean": np.nanmean(a, 0).tolist(), "pesq_margin": margin[0],
-                                   "stoi_margin": margin[1], "worst_stoi_vs_noisy_by_kind": vs_noisy}
-        table.append([name, *np.nanmean(a, 0), f"{margin[0]:+.3f}", f"{margin[1]:+.4f}", f"{vs_noisy:+.3f}"])
+                                   "stoi_margin": margin[1], "worst_stoi_vs_noisy_by_kind": vs_noisy,
+                                   "vs_reference": {"pesq": vs_ref[0], "stoi": vs_ref[1]}, "by_kind": by_kind(a).tolist(),
+                                   "stoi_vs_reference_by_kind": vs_ref_kind, "per_clip_by_kind": per_clip.tolist()}
+        table.append([name, *np.nanmean(a, 0), f"{margin[0]:+.3f}", f"{margin[1]:+.4f}", f"{vs_noisy:+.3f}",
+                      *(f"{c[0]:+.3f} [{c[1]:+.3f}, {c[2]:+.3f}]" for c in vs_ref)])
+        for j, row in enumerate(by_kind(a)):
+            c = vs_ref_kind[VAL_NOISES[j]]
+            kind_table[j].append(f"{row[0]:.2f} / {row[1]:.3f}" + (f" ({c[0]:+.3f} [{c[1]:+.3f}, {c[2]:+.3f}])"
+                                                                 if len(out["candidates"]) > 1 else ""))
         print(f"{name}: done", flush=True)
     print(_md("Validation (held-out training voices, validation-only noises; mean over 0/5/10 dB and the kinds)",
-              ["method", "PESQ", "STOI", "SI-SDR gain", "PESQ margin", "STOI margin", "worst STOI vs noisy (kind)"],
-              table), flush=True)
+              ["method", "PESQ", "STOI", "SI-SDR gain", "PESQ margin", "STOI margin", "worst STOI vs noisy (kind)",
+               "PESQ vs first [95 %]", "STOI vs first [95 %]"], table), flush=True)
+    print(_md("Validation by noise kind, PESQ / STOI (mean over 0/5/10 dB); in brackets the STOI difference "
+              "from the first candidate with its 95 % paired bootstrap interval over the clips",
+              ["noise", "noisy input", "best baseline", *candidates], kind_table), flush=True)
     return out
 
 
@@ -458,8 +606,12 @@ def main() -> None:
                     choices=["denoise", "validation", "candidates", "speed", "detect"])
     ap.add_argument("--epochs", type=int, default=10, help="denoiser epochs")
     ap.add_argument("--train-per-speaker", type=int, default=6, help="training clips per synthetic speaker")
-    ap.add_argument("--test-clips", type=int, default=10, help="test clips per condition (half real, half synthetic voices)")
+    ap.add_argument("--test-clips", type=int, default=20, help="seen-speaker test clips (half real, half synthetic voices)")
+    ap.add_argument("--unseen-clips", type=int, default=32,
+                    help="unseen-speaker test clips per condition (half real, half one clip of each of as many test voices)")
     ap.add_argument("--asterisk-factor", type=int, default=8, help="clips per real speaker = this x the per-speaker count")
+    ap.add_argument("--val-clips", type=int, default=20, help="validation clips (half real, half held-out voices)")
+    ap.add_argument("--candidates", default="round2", choices=sorted(VALIDATION), help="validation part: which candidates")
     ap.add_argument("--max-seconds", type=float, default=3.0, help="clips are cut to this length")
     ap.add_argument("--param", nargs="*", default=[], help="denoise part: SpeechDenoiser settings other than the defaults, key=json")
     ap.add_argument("--detect-epochs", type=int, default=30, help="detector epochs")

@@ -11,7 +11,7 @@ from aekit.audio.colours import COLOURS, coloured_noise  # noqa: F401  (part of 
 from aekit.errors import ConfigError, DataError
 
 # generated noise kinds besides the colours (see :func:`generated_noise`); "babble" needs speech clips
-GENERATED = ("machine", "engine", "modulated")
+GENERATED = ("machine", "machines", "engine", "modulated")
 KINDS = (*COLOURS, *GENERATED, "babble")
 # the denoiser trains on these; UNSEEN_NOISES are kept out of training to test generalisation
 TRAIN_NOISES = ("white", "pink", "brown", "babble", "machine")
@@ -23,16 +23,23 @@ def generated_noise(kind: str, n: int, sr: int, rng: np.random.Generator) -> np.
 
     * ``machine``: aekit's rotating-machine generator (48 Hz shaft, 1.8 kHz resonance, factory
       background; :mod:`aekit.audio.machines`);
+    * ``machines``: a different machine every draw: shaft 30-90 Hz, 6-16 harmonics, resonance
+      1-3.5 kHz, sometimes a bearing, imbalance or dropout fault (ranges that leave out
+      ``engine``'s 23 Hz, 20 harmonics, 700 Hz and rattle, so that stays an unseen noise);
     * ``engine``: another machine (23 Hz, 20 harmonics, 700 Hz resonance) with a rattling part;
     * ``modulated``: pink noise whose level swings by up to 20 dB a few times a second (passing
       traffic, wind), i.e. non-stationary noise a noise floor estimate cannot follow.
     """
-    if kind in ("machine", "engine"):
+    if kind in ("machine", "machines", "engine"):
         from aekit.audio.machines import MAX_SECONDS, MIN_SECONDS, MachineConfig, machine_clip
 
         seconds = float(np.clip(n / sr, MIN_SECONDS, MAX_SECONDS))
         if kind == "machine":
             cfg, fault = MachineConfig(sr=sr, seconds=seconds), None
+        elif kind == "machines":
+            cfg = MachineConfig(sr=sr, seconds=seconds, shaft_hz=float(rng.uniform(30, 90)),
+                                n_harmonics=int(rng.integers(6, 17)), resonance_hz=float(rng.uniform(1000, 3500)))
+            fault = [None, None, "bearing", "imbalance", "dropout"][int(rng.integers(5))]
         else:
             cfg, fault = MachineConfig(sr=sr, seconds=seconds, shaft_hz=23.0, n_harmonics=20, resonance_hz=700.0), "rattle"
         x = fit_length(machine_clip(cfg, rng, fault), n, rng)

@@ -31,7 +31,10 @@ ESPEAK_BASES: dict[str, tuple[str, ...]] = {
     "train": ("en-us", "en-gb", "en-029", "en-gb-x-rp"),
     "test": ("en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us-nyc"),
 }
-ESPEAK_VARIANTS: dict[str, tuple[str, ...]] = {"train": ("", "m3", "f2"), "test": ("m7", "f5")}
+# seven variants per training base: more training voices kept the mask from taking away speech
+# in babble on validation voices (docs/audio.md, "Choosing the default", second round)
+ESPEAK_VARIANTS: dict[str, tuple[str, ...]] = {"train": ("", "m3", "f2", "m1", "f1", "m2", "f3"),
+                                               "test": ("m7", "f5", "m5", "f4")}
 ESPEAK_VOICES: dict[str, tuple[str, ...]] = {
     side: tuple(b + (f"+{v}" if v else "") for b in ESPEAK_BASES[side] for v in ESPEAK_VARIANTS[side])
     for side in ("train", "test")
@@ -121,9 +124,9 @@ def espeak_speaker_split(folder: str | Path | None = None, sr: int = 8000) -> Sp
     """Synthetic speakers: training voices read training sentences, the seen-speaker test is them
     reading the test sentences, and the unseen test voices read the test sentences."""
     return SpeakerSplit(
-        train={f"espeak:{v}": _espeak(v, "train", folder, sr) for v in ESPEAK_VOICES["train"]},
-        seen_test={f"espeak:{v}": _espeak(v, "test", folder, sr) for v in ESPEAK_VOICES["train"]},
-        unseen_test={f"espeak:{v}": _espeak(v, "test", folder, sr) for v in ESPEAK_VOICES["test"]},
+        train={f"espeak:{v}": espeak_clips(v, "train", folder, sr) for v in ESPEAK_VOICES["train"]},
+        seen_test={f"espeak:{v}": espeak_clips(v, "test", folder, sr) for v in ESPEAK_VOICES["train"]},
+        unseen_test={f"espeak:{v}": espeak_clips(v, "test", folder, sr) for v in ESPEAK_VOICES["test"]},
     )
 
 
@@ -186,11 +189,12 @@ def espeak_split(folder: str | Path | None = None, sr: int = 8000) -> tuple[list
 
 def espeak_files(split: Split, folder: str | Path | None = None, sr: int = 8000) -> list[Path]:
     """Synthetic speech of one side: its voices reading its sentences (nothing shared with the other)."""
-    return [f for v in ESPEAK_VOICES[split] for f in _espeak(v, split, folder, sr)]
+    return [f for v in ESPEAK_VOICES[split] for f in espeak_clips(v, split, folder, sr)]
 
 
-def _espeak(voice: str, texts: Split, folder: str | Path | None, sr: int) -> list[Path]:
-    """``voice`` reading the ``texts`` sentences, generated once into ``folder`` (default: the user cache)."""
+def espeak_clips(voice: str, texts: Split, folder: str | Path | None = None, sr: int = 8000) -> list[Path]:
+    """``voice`` (``base+variant``) reading the ``texts`` sentences, one file each, generated once
+    into ``folder`` (default: the user cache)."""
     from aekit.audio.io import load_audio, save_audio
     from aekit.data.paths import cache_dir, espeak_exe
 

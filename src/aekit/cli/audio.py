@@ -90,7 +90,7 @@ def train_denoiser(
     out: Optional[Path] = typer.Argument(None, help="Run folder to write (or --out)."),
     out_option: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder to write, as in every command that trains."),
     speech: str = typer.Option("asterisk,espeak", help="Clean speech: 'asterisk', 'espeak' and/or folders of clean clips."),
-    noise: str = typer.Option("white,pink,brown,babble,machine", help="Noise: white, pink, brown, blue, babble, machine, engine, modulated and/or noise recording files."),
+    noise: Optional[str] = typer.Option(None, help="Noise: white, pink, brown, blue, babble, machine, machines, engine, modulated and/or noise recording files (default: SpeechDenoiser's noise_sources)."),
     snr: str = typer.Option("-5,15", help="Training SNR range in dB, 'lo,hi' (or one value for a fixed SNR)."),
     epochs: int = typer.Option(15, "--epochs", "-e", help="Training epochs."),
     mixes: Optional[int] = typer.Option(None, help="Noisy versions per clean clip (default: SpeechDenoiser's mixes)."),
@@ -120,8 +120,10 @@ def train_denoiser(
         if s not in ("asterisk", "espeak") and not Path(s).is_dir():
             raise ConfigError(f"--speech {s!r} is neither asterisk, espeak nor a folder of clean clips")
     # unset options keep the denoiser's own defaults (one place for them)
-    extra = {} if mixes is None else {"mixes": mixes}
-    den = SpeechDenoiser(noise_sources=_csv(noise), snr_db=lo_hi, max_epochs=epochs, random_state=seed,
+    extra: dict[str, object] = {} if mixes is None else {"mixes": mixes}
+    if noise is not None:
+        extra["noise_sources"] = _csv(noise)
+    den = SpeechDenoiser(snr_db=lo_hi, max_epochs=epochs, random_state=seed,
                          **extra).check_params()
 
     by_speaker: list[list[Path]] = []  # each training speaker's clips (a folder without speakers: one list)
