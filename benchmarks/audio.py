@@ -116,7 +116,7 @@ def _data(args: argparse.Namespace) -> tuple[list[np.ndarray], dict[str, list[np
     1.5 s spread over the real speakers' held-out files) and half one clip of each of as many
     synthetic voices, voice ``k`` reading sentence ``k`` (so the voices do not all read the same one).
     """
-    from aekit.audio.speech import speaker_split
+    from aekit.audio.speech import speaker_split, training_mix
 
     split = speaker_split()
     n_tr, n_seen, n_unseen = (2, 4, 4) if args.quick else (args.train_per_speaker, args.test_clips, args.unseen_clips)
@@ -127,7 +127,8 @@ def _data(args: argparse.Namespace) -> tuple[list[np.ndarray], dict[str, list[np
     def synthetic(part: dict[str, list[Path]], n: int) -> list[list[Path]]:
         return [fs[:n] for sp, fs in part.items() if sp.startswith("espeak:")]
 
-    train_files = real(split.train)[: n_tr * args.asterisk_factor] + [f for fs in synthetic(split.train, n_tr) for f in fs]
+    # the mix `aekit audio train-denoiser` takes too: real speakers first, then every synthetic voice
+    train_files = [f for fs in training_mix(split.train, n_tr, args.asterisk_factor).values() for f in fs]
     train = [_clip(f, args.max_seconds) for f in train_files]
 
     def pick(part: dict[str, list[Path]], n: int) -> tuple[list[Path], list[str]]:
@@ -601,15 +602,18 @@ def bench_detect(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
+    from aekit.audio.speech import REAL_SPEAKER_FACTOR, TRAIN_CLIPS_PER_VOICE  # the command's mix
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parts", nargs="+", default=["denoise", "detect"],
                     choices=["denoise", "validation", "candidates", "speed", "detect"])
     ap.add_argument("--epochs", type=int, default=10, help="denoiser epochs")
-    ap.add_argument("--train-per-speaker", type=int, default=6, help="training clips per synthetic speaker")
+    ap.add_argument("--train-per-speaker", type=int, default=TRAIN_CLIPS_PER_VOICE, help="training clips per synthetic speaker")
     ap.add_argument("--test-clips", type=int, default=20, help="seen-speaker test clips (half real, half synthetic voices)")
     ap.add_argument("--unseen-clips", type=int, default=32,
                     help="unseen-speaker test clips per condition (half real, half one clip of each of as many test voices)")
-    ap.add_argument("--asterisk-factor", type=int, default=8, help="clips per real speaker = this x the per-speaker count")
+    ap.add_argument("--asterisk-factor", type=int, default=REAL_SPEAKER_FACTOR,
+                    help="clips per real speaker = this x the per-speaker count")
     ap.add_argument("--val-clips", type=int, default=20, help="validation clips (half real, half held-out voices)")
     ap.add_argument("--candidates", default="round2", choices=sorted(VALIDATION), help="validation part: which candidates")
     ap.add_argument("--max-seconds", type=float, default=3.0, help="clips are cut to this length")

@@ -15,7 +15,8 @@ from aekit.apps.speech import SpeechDenoiser
 from aekit.audio.io import load_audio, save_audio
 from aekit.audio.metrics import pesq_score
 from aekit.audio.noise import KINDS, NoiseBank, TRAIN_NOISES, UNSEEN_NOISES, coloured_noise, mix_at_snr
-from aekit.audio.speech import ESPEAK_BASES, ESPEAK_VARIANTS, speaker_split
+from aekit.audio.speech import (ESPEAK_BASES, ESPEAK_VARIANTS, REAL_SPEAKER_FACTOR, TRAIN_CLIPS_PER_VOICE,
+                                speaker_split, training_mix)
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,18 @@ def test_built_in_speech_keeps_speakers_apart(split) -> None:  # type: ignore[no
     summary = split.summary()
     assert summary["n_train_speakers"] == len(split.train) >= 10 and summary["n_test_speakers"] >= 5
     assert not set(UNSEEN_NOISES) & set(TRAIN_NOISES)
+
+
+def test_the_training_mix_takes_each_speakers_first_clips_from_the_training_side(split) -> None:  # type: ignore[no-untyped-def]
+    mix = training_mix(split.train)
+    assert list(mix) == list(split.train)  # every training speaker, and only those
+    for speaker, clips in mix.items():
+        share = TRAIN_CLIPS_PER_VOICE * (1 if speaker.startswith("espeak:") else REAL_SPEAKER_FACTOR)
+        assert clips == split.train[speaker][:share]
+    assert len(mix["asterisk:Allison"]) == TRAIN_CLIPS_PER_VOICE * REAL_SPEAKER_FACTOR
+    assert not {f for fs in mix.values() for f in fs} & set(split.files("seen_test") + split.files("unseen_test"))
+    with pytest.raises(ValueError, match="per_voice"):
+        training_mix(split.train, per_voice=0)
 
 
 def test_train_denoiser_reports_the_split_and_writes_nothing_into_the_checkout(tmp_path: Path) -> None:

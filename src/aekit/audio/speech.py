@@ -93,6 +93,27 @@ class SpeakerSplit:
                             {**self.unseen_test, **other.unseen_test})
 
 
+# The built-in training mix the default denoiser was chosen and measured on (benchmarks/audio.py,
+# docs/audio.md): the first clips of every synthetic voice, and eight times as many of every
+# real speaker, whose recordings vary far more than one synthetic voice's sentences
+TRAIN_CLIPS_PER_VOICE = 6
+REAL_SPEAKER_FACTOR = 8
+
+
+def training_mix(train: dict[str, list[Path]], per_voice: int = TRAIN_CLIPS_PER_VOICE,
+                 real_factor: int = REAL_SPEAKER_FACTOR) -> dict[str, list[Path]]:
+    """Each built-in training speaker's share of the training clips: a synthetic (``espeak:``)
+    voice's first ``per_voice`` clips, a real speaker's first ``per_voice * real_factor``.
+
+    ``train`` is :attr:`SpeakerSplit.train` (real speakers first); ``aekit audio train-denoiser``
+    and ``benchmarks/audio.py`` both take this mix, so the command trains on what the default
+    was chosen on.
+    """
+    if per_voice < 1 or real_factor < 1:
+        raise ValueError(f"per_voice and real_factor must be >= 1, got {per_voice}, {real_factor}")
+    return {sp: fs[: per_voice if sp.startswith("espeak:") else per_voice * real_factor] for sp, fs in train.items()}
+
+
 def asterisk_speakers(languages: tuple[str, ...] = ASTERISK_LANGUAGES) -> dict[str, list[Path]]:
     """``{speaker: wav files}`` of the Asterisk prompt packages (sub-folders included), voices merged by name."""
     from aekit.data.paths import asterisk_voices

@@ -94,14 +94,14 @@ def train_denoiser(
     snr: str = typer.Option("-5,15", help="Training SNR range in dB, 'lo,hi' (or one value for a fixed SNR)."),
     epochs: int = typer.Option(15, "--epochs", "-e", help="Training epochs."),
     mixes: Optional[int] = typer.Option(None, help="Noisy versions per clean clip (default: SpeechDenoiser's mixes)."),
-    limit: int = typer.Option(240, help="Use at most this many training clips (0 = all), taken from every speaker in turn; each is cut to 3 s."),
+    limit: int = typer.Option(240, help="Use at most this many training clips (0 = all), taken from every speaker in turn; each is cut to 3 s. The built-in speech gives the mix the default was chosen on: 6 clips of each synthetic voice, 48 of each real speaker."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Train a speech denoiser on the training speakers (held-out speakers and files are never used;
     a --speech folder is split the same way, by speaker sub-folders when it has them). metrics.json
     records the split: speakers and clips on each side."""
     from aekit.apps.speech import SpeechDenoiser
-    from aekit.audio.speech import folder_split, speaker_split
+    from aekit.audio.speech import folder_split, speaker_split, training_mix
     from aekit.errors import ConfigError
     from aekit.io import atomic_save_json
 
@@ -131,7 +131,7 @@ def train_denoiser(
     builtin = tuple(s for s in sources if s in ("asterisk", "espeak"))
     if builtin:
         split = speaker_split(builtin)
-        by_speaker += list(split.train.values())
+        by_speaker += list(training_mix(split.train).values())
         split_info["built_in"] = split.summary()
         console().print(f"{', '.join(builtin)}: {len(split.train)} training speakers, {len(split.unseen_test)} "
                         "held-out speakers (never used here)", markup=False)
