@@ -8,7 +8,8 @@ device and logged once per epoch, and nothing is synchronised per step.
 An ensemble trained as one batched network (:class:`aekit.models.ensemble.MemberStack`: a
 model with ``n_members`` and ``member_seeds``) goes through the same engine: each member gets
 its own row order, its own corruption stream, its own best epoch and its own early stopping
-(on its loss part ``"member<m>"``), exactly as if it had been trained alone.
+(on its loss ``"member<m>"``, entry ``m`` of its ``(M,)`` loss part ``"member"``), exactly as if it
+had been trained alone.
 """
 
 from __future__ import annotations
@@ -225,8 +226,11 @@ class LitAutoencoder(L.LightningModule):
         self.log_dict({k: v for k, v in metrics.items() if k not in members}, sync_dist=True, prog_bar=False)
         if members:
             names = list(members)
-            values = self.trainer.strategy.reduce(torch.stack([members[k] for k in names]), reduce_op="mean")
-            self._member_metrics.update(zip(names, values.tolist()))
+            flat = torch.cat([members[k].reshape(-1) for k in names])  # the "member" part is a (M,) vector
+            values = iter(self.trainer.strategy.reduce(flat, reduce_op="mean").tolist())
+            for k in names:  # "train/member" (M,) -> "train/member0", ...
+                keys = [k] if members[k].dim() == 0 else [f"{k}{m}" for m in range(members[k].numel())]
+                self._member_metrics.update((key, next(values)) for key in keys)
 
     def on_validation_epoch_end(self) -> None:
         if self._val_count:
