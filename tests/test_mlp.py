@@ -129,3 +129,26 @@ def test_best_weights_without_validation_match_the_reported_epoch():
     assert res.best_epoch == 1 and res.best_val_loss == pytest.approx(res.history[0]["train/loss"])
     with torch.no_grad():
         assert torch.isfinite(model.loss(X).total)  # not the diverged last epoch's weights
+
+
+def test_manual_steps_train_as_lightnings_automatic_loop():
+    """Without a schedule or gradient clipping the engine runs each step itself (Lightning's manual
+    optimisation); it must train exactly as Lightning's automatic loop, which a schedule that never
+    changes the rate here ("step" every 100 epochs) still uses."""
+    from aekit.training.engine import OptimConfig, TrainerConfig, fit_model
+
+    torch.manual_seed(0)
+    X, V = torch.rand(200, 8), torch.rand(40, 8)
+    results = []
+    for schedule in ("none", "step"):
+        model = build_model("mlp", {"input_shape": [8], "hidden": [6], "latent_dim": 3}, seed=1)
+        res = fit_model(model, X, V, trainer=TrainerConfig(max_epochs=3, batch_size=16),
+                        optim=OptimConfig(lr=0.01, schedule=schedule, step_size=100),
+                        noise=[{"kind": "gaussian", "sigma": 0.1}])
+        assert res.trainer.lightning_module.automatic_optimization == (schedule == "step")
+        results.append(res)
+    manual, auto = results
+    assert [r["train/loss"] for r in manual.history] == [r["train/loss"] for r in auto.history]
+    assert manual.best_epoch == auto.best_epoch and manual.history[-1]["val/loss"] == auto.history[-1]["val/loss"]
+    for k, v in manual.model.state_dict().items():
+        torch.testing.assert_close(v, auto.model.state_dict()[k], rtol=0, atol=0)

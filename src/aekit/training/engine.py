@@ -123,8 +123,15 @@ class LitAutoencoder(L.LightningModule):
         epoch_lines: bool = False,
         patience: int | None = None,
         min_delta: float = 0.0,
+        manual_steps: bool = False,
     ) -> None:
         super().__init__()
+        # manual_steps: this module runs each step's zero_grad / backward / optimiser step itself
+        # (Lightning's manual optimisation, same order, same arithmetic) instead of Lightning's
+        # automatic closure, whose per-step machinery costs about as much as a small network's
+        # step. Only where nothing needs the automatic loop: no learning-rate schedule and no
+        # gradient clipping (fit_model decides; Lightning steps neither in manual optimisation).
+        self.automatic_optimization = not manual_steps
         self.epoch_lines = epoch_lines  # print one plain line per epoch (progress where no terminal shows a bar)
         self.model = model
         self.optim = optim
@@ -199,6 +206,11 @@ class LitAutoencoder(L.LightningModule):
         n = x.shape[1] if self.member_seeds is not None else x.shape[0]  # (M, B, ...): B rows per member
         self._accumulate(self._sums, out, n)
         self._count += n
+        if not self.automatic_optimization:  # what Lightning's automatic step does, without its closure
+            opt = self.optimizers()
+            opt.zero_grad()
+            self.manual_backward(out.total)
+            opt.step()
         return out.total
 
     def _corrupt_members(self, x: Tensor) -> Tensor:
@@ -489,7 +501,8 @@ def fit_model(
     # progress: a rich bar on a terminal, plain lines per epoch otherwise (logs, pipes, CI)
     bar = tcfg.progress and sys.stdout.isatty()
     lit = LitAutoencoder(model, train_b, val_b, ocfg, tcfg.max_epochs, corruption, tcfg.seed, tcfg.data_on_device,
-                         epoch_lines=tcfg.progress and not bar, patience=tcfg.patience, min_delta=tcfg.min_delta)
+                         epoch_lines=tcfg.progress and not bar, patience=tcfg.patience, min_delta=tcfg.min_delta,
+                         manual_steps=ocfg.schedule == "none" and tcfg.gradient_clip is None)
     monitor = lit._monitor
     cbs: list[L.Callback] = [*callbacks]
     if tcfg.patience is not None and member_seeds is None:  # a stacked ensemble stops each member itself
