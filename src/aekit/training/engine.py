@@ -124,8 +124,14 @@ class LitAutoencoder(L.LightningModule):
         patience: int | None = None,
         min_delta: float = 0.0,
         manual_steps: bool = False,
+        lightning_logs: bool = True,
     ) -> None:
         super().__init__()
+        # lightning_logs=False: nothing reads Lightning's logged metrics (no logger, callback,
+        # progress bar or plateau schedule: an in-memory estimator fit), so the epoch means skip
+        # ``self.log`` (milliseconds a call, more than an epoch of a small network on a small
+        # table) and go straight to the history row, averaged over the ranks all the same
+        self.lightning_logs = lightning_logs
         # manual_steps: this module runs each step's zero_grad / backward / optimiser step itself
         # (Lightning's manual optimisation, same order, same arithmetic) instead of Lightning's
         # automatic closure, whose per-step machinery costs about as much as a small network's
@@ -163,6 +169,7 @@ class LitAutoencoder(L.LightningModule):
         self._member_es_best = [math.inf] * n
         self._member_gens: list[torch.Generator] | None = None
         self._member_metrics: dict[str, float] = {}  # this epoch's per-member losses ("train/member0", ...)
+        self._epoch_means: dict[str, float] = {}  # the latest means not logged to Lightning (as callback_metrics keeps them)
 
     # data: the module serves its own in-memory batches (sharded under DDP)
     def _prepare(self, batches: TensorBatches) -> TensorBatches:
@@ -233,14 +240,20 @@ class LitAutoencoder(L.LightningModule):
         """Log the epoch's means. A stacked ensemble logs only its total (what callbacks monitor); its
         other parts (the members' mean ``recon`` and each member's loss) are only averaged over the
         ranks and kept for the history row: a Lightning ``log`` call costs milliseconds, more than an
-        epoch of a small network on a small table."""
-        members = {k: v for k, v in metrics.items() if self.member_seeds is not None and not k.endswith("/loss")}
-        self.log_dict({k: v for k, v in metrics.items() if k not in members}, sync_dist=True, prog_bar=False)
+        epoch of a small network on a small table. Without ``lightning_logs`` nothing is logged: every
+        mean is only averaged over the ranks and kept for the history row."""
+        members = {k: v for k, v in metrics.items()
+                   if not self.lightning_logs or (self.member_seeds is not None and not k.endswith("/loss"))}
+        if len(members) < len(metrics):
+            self.log_dict({k: v for k, v in metrics.items() if k not in members}, sync_dist=True, prog_bar=False)
         if members:
             names = list(members)
             flat = torch.cat([members[k].reshape(-1) for k in names])  # the "member" part is a (M,) vector
             values = iter(self.trainer.strategy.reduce(flat, reduce_op="mean").tolist())
             for k in names:  # "train/member" (M,) -> "train/member0", ...
+                if members[k].dim() == 0 and (self.member_seeds is None or k.endswith("/loss")):
+                    self._epoch_means[k] = next(values)  # what callback_metrics would hold
+                    continue
                 keys = [k] if members[k].dim() == 0 else [f"{k}{m}" for m in range(members[k].numel())]
                 self._member_metrics.update((key, next(values)) for key in keys)
 
@@ -256,6 +269,7 @@ class LitAutoencoder(L.LightningModule):
         for k, v in self.trainer.callback_metrics.items():
             if k.startswith(("train/", "val/")):
                 row[k] = float(v)
+        row.update(self._epoch_means)
         row.update(self._member_metrics)
         self._member_metrics = {}
         row["lr"] = float(self.trainer.optimizers[0].param_groups[0]["lr"])
@@ -500,9 +514,13 @@ def fit_model(
     val_b = None if Xva is None else TensorBatches(Xva, max(tcfg.batch_size, 1024), target=Tva)
     # progress: a rich bar on a terminal, plain lines per epoch otherwise (logs, pipes, CI)
     bar = tcfg.progress and sys.stdout.isatty()
+    # in a plain in-memory fit nothing reads Lightning's logged metrics (no logger, checkpoint, early
+    # stopping callback, caller's callback, bar or plateau schedule): the module keeps them itself
+    watched = bool(run_dir is not None or callbacks or bar or ocfg.schedule == "plateau"
+                   or (tcfg.patience is not None and member_seeds is None))
     lit = LitAutoencoder(model, train_b, val_b, ocfg, tcfg.max_epochs, corruption, tcfg.seed, tcfg.data_on_device,
                          epoch_lines=tcfg.progress and not bar, patience=tcfg.patience, min_delta=tcfg.min_delta,
-                         manual_steps=ocfg.schedule == "none" and tcfg.gradient_clip is None)
+                         manual_steps=ocfg.schedule == "none" and tcfg.gradient_clip is None, lightning_logs=watched)
     monitor = lit._monitor
     cbs: list[L.Callback] = [*callbacks]
     if tcfg.patience is not None and member_seeds is None:  # a stacked ensemble stops each member itself
