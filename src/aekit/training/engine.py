@@ -171,6 +171,15 @@ class LitAutoencoder(L.LightningModule):
         self._member_metrics: dict[str, float] = {}  # this epoch's per-member losses ("train/member0", ...)
         self._epoch_means: dict[str, float] = {}  # the latest means not logged to Lightning (as callback_metrics keeps them)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Lightning sets _current_fx_name around every hook call, a dozen times a step; nn.Module's
+        # __setattr__ first looks for a parameter, buffer or submodule of that name (~2 µs a time,
+        # a few % of a small network's step), and a hook's name is none of those
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
     # data: the module serves its own in-memory batches (sharded under DDP)
     def _prepare(self, batches: TensorBatches) -> TensorBatches:
         tr = self.trainer
