@@ -304,7 +304,7 @@ class LitAutoencoder(L.LightningModule):
         without an improvement of more than ``min_delta``). Training ends when every member has stopped;
         a stopped member's weights go on changing but its kept (best) slice no longer does."""
         epoch = self.current_epoch + 1
-        state = None
+        improved: list[int] = []
         for m in range(len(self.member_best)):
             if self.member_stopped[m] is not None:
                 continue
@@ -312,12 +312,7 @@ class LitAutoencoder(L.LightningModule):
             if value is None:
                 continue
             if value < self.member_best[m] or self.best_state is None or self.member_best_epoch[m] == 0:
-                state = state if state is not None else {k: v.detach() for k, v in self.model.state_dict().items()}
-                if self.best_state is None:
-                    self.best_state = {k: v.to("cpu", copy=True) for k, v in state.items()}
-                else:
-                    for k, v in state.items():
-                        self.best_state[k][m].copy_(v[m])
+                improved.append(m)
                 self.member_best[m], self.member_best_epoch[m] = value, epoch
             if self.patience is None:
                 continue
@@ -329,6 +324,14 @@ class LitAutoencoder(L.LightningModule):
                 self._member_wait[m] += 1
                 if self._member_wait[m] >= self.patience:
                     self.member_stopped[m] = epoch
+        if improved:  # the improved members' slices of every state tensor, one copy per tensor
+            state = {k: v.detach() for k, v in self.model.state_dict().items()}
+            if self.best_state is None:
+                self.best_state = {k: v.to("cpu", copy=True) for k, v in state.items()}
+            else:
+                rows = torch.tensor(improved)
+                for k, v in state.items():
+                    self.best_state[k][rows] = v[rows.to(v.device)].to("cpu")
         self.best_value, self.best_epoch = self.member_best[0], self.member_best_epoch[0]
         if self.patience is not None and all(s is not None for s in self.member_stopped):
             self.trainer.should_stop = True
