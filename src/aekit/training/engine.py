@@ -3,7 +3,12 @@
 The engine only calls ``model.loss(x, target)`` and reads ``LossOutput.total`` and
 ``.parts``; families need no code here. Speed notes: batches are index slices of
 in-memory tensors (:class:`~aekit.data.TensorBatches`), loss parts are summed on the
-device and logged once per epoch, and nothing is synchronised per step.
+device and logged once per epoch, and nothing is synchronised per step. Without a
+learning-rate schedule or gradient clipping the module runs each step itself (Lightning's
+manual optimisation: the same zero_grad / backward / step, without the automatic loop's
+closure machinery), and an in-memory fit that nothing watches (no logger, checkpoint,
+callback or bar) keeps its epoch means itself rather than through ``self.log``: for a small
+network on a small table both cost more than the arithmetic.
 
 An ensemble trained as one batched network (:class:`aekit.models.ensemble.MemberStack`: a
 model with ``n_members`` and ``member_seeds``) goes through the same engine: each member gets
