@@ -187,6 +187,43 @@ def test_feature_bagging_members_see_their_own_columns(rows: np.ndarray) -> None
     assert int((np.abs(one.model_.encoder[0].weight.detach().numpy()).sum(axis=0) > 0).sum()) == 3
 
 
+def test_gathered_columns_train_as_the_masked_weight_does() -> None:
+    """A member whose first layer keeps only its seen columns' weights (every member sees as many:
+    the detector's masks) trains as the same member under a mask on the full weight (members that
+    see different numbers of columns), and unstacks to a plain MLP with zeros on the unseen columns."""
+    import torch
+
+    from aekit.models.ensemble import MemberStack
+    from aekit.models.mlp import MLPAutoencoder, MLPConfig
+
+    cfg = MLPConfig(input_shape=(6,), hidden=[8], latent_dim=3, output_activation="identity")
+    x = torch.from_numpy(table_rows(32, 1)).float()
+
+    def train(stack: MemberStack) -> list[MLPAutoencoder]:
+        opt = torch.optim.Adam(stack.parameters(), lr=0.01)
+        for _ in range(4):
+            opt.zero_grad()
+            stack.loss(x).total.backward()
+            opt.step()
+        return stack.unstack()
+
+    def member(seed: int) -> MLPAutoencoder:
+        torch.manual_seed(seed)
+        return MLPAutoencoder(cfg)
+
+    seen = torch.tensor([[1, 0, 1, 1, 0, 0], [0, 1, 1, 1, 1, 1]], dtype=torch.float32)
+    gathered = MemberStack([member(0), member(1)], [0, 1], {0: seen[:1].expand(2, 6).clone()})
+    assert gathered.weight0.shape == (2, 3, 8)  # only the seen columns' weights
+    masked = MemberStack([member(0), member(1)], [0, 1], {0: seen})  # 3 and 5 columns: the mask path
+    assert masked.weight0.shape == (2, 6, 8)
+    a, b = train(gathered)[0], train(masked)[0]
+    for k, v in a.state_dict().items():
+        torch.testing.assert_close(v, b.state_dict()[k], rtol=1e-5, atol=1e-6)
+    assert (a.encoder[0].weight[:, seen[0] == 0] == 0).all() and (a.encoder[0].weight[:, seen[0] == 1] != 0).all()
+    with torch.no_grad():
+        torch.testing.assert_close(gathered(x).x_hat[0], a.reconstruct(x), rtol=1e-5, atol=1e-6)
+
+
 def test_feature_bagging_round_trips_and_exports(rows: np.ndarray, tmp_path: Path) -> None:
     det = AutoencoderDetector(n_estimators=2, max_features=0.4, **FAST).fit(rows)
     det.save(tmp_path / "run")

@@ -129,3 +129,48 @@ def test_best_weights_without_validation_match_the_reported_epoch():
     assert res.best_epoch == 1 and res.best_val_loss == pytest.approx(res.history[0]["train/loss"])
     with torch.no_grad():
         assert torch.isfinite(model.loss(X).total)  # not the diverged last epoch's weights
+
+
+def test_manual_steps_train_as_lightnings_automatic_loop():
+    """Without a schedule or gradient clipping the engine runs each step itself (Lightning's manual
+    optimisation); it must train exactly as Lightning's automatic loop, which a schedule that never
+    changes the rate here ("step" every 100 epochs) still uses."""
+    from aekit.training.engine import OptimConfig, TrainerConfig, fit_model
+
+    torch.manual_seed(0)
+    X, V = torch.rand(200, 8), torch.rand(40, 8)
+    results = []
+    for schedule in ("none", "step"):
+        model = build_model("mlp", {"input_shape": [8], "hidden": [6], "latent_dim": 3}, seed=1)
+        res = fit_model(model, X, V, trainer=TrainerConfig(max_epochs=3, batch_size=16),
+                        optim=OptimConfig(lr=0.01, schedule=schedule, step_size=100),
+                        noise=[{"kind": "gaussian", "sigma": 0.1}])
+        assert res.trainer.lightning_module.automatic_optimization == (schedule == "step")
+        results.append(res)
+    manual, auto = results
+    assert [r["train/loss"] for r in manual.history] == [r["train/loss"] for r in auto.history]
+    assert manual.best_epoch == auto.best_epoch and manual.history[-1]["val/loss"] == auto.history[-1]["val/loss"]
+    for k, v in manual.model.state_dict().items():
+        torch.testing.assert_close(v, auto.model.state_dict()[k], rtol=0, atol=0)
+
+
+def test_an_unwatched_fit_keeps_the_history_lightning_would_log():
+    """A plain in-memory fit keeps its epoch means itself instead of logging them to Lightning;
+    the history must be exactly what the logged metrics give when a callback watches them."""
+    import lightning as L
+
+    from aekit.training.engine import OptimConfig, TrainerConfig, fit_model
+
+    torch.manual_seed(0)
+    X, V = torch.rand(100, 8), torch.rand(30, 8)
+    runs = []
+    for callbacks in ((), (L.pytorch.callbacks.Callback(),)):
+        model = build_model("vae", {"input_shape": [8], "hidden": [6], "latent_dim": 2}, seed=1)
+        res = fit_model(model, X, V, trainer=TrainerConfig(max_epochs=3, batch_size=16), optim=OptimConfig(lr=0.01),
+                        callbacks=callbacks)
+        assert res.trainer.lightning_module.lightning_logs == bool(callbacks)
+        assert bool(res.trainer.callback_metrics) == bool(callbacks)
+        runs.append(res)
+    assert runs[0].history == runs[1].history
+    assert {"train/loss", "train/recon", "train/kl", "val/loss", "val/kl"} <= runs[0].history[-1].keys()
+    assert runs[0].best_epoch == runs[1].best_epoch

@@ -275,9 +275,9 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         Plain MLP members (the table default) train all at once as one batched network
         (:class:`aekit.models.ensemble.MemberStack`) through the same engine: each keeps its own
         seeded initial weights, row order, best epoch and early stopping, at about one network's
-        cost, and its own columns (``max_features``: a mask on the stacked first layer). Other
-        families train one after another (and so does a lone member with its own columns, as a
-        stack of one, which carries the mask).
+        cost, and its own columns (``max_features``: the stacked first layer gathers each member's
+        columns). Other families train one after another (and so does a lone member with its own
+        columns, as a stack of one, which carries its columns).
         """
         import torch
 

@@ -16,7 +16,8 @@ its own best epoch and early stopping (parts ``"member<m>"``).
 The engine's contract for such a model (:func:`aekit.training.fit_model`): ``n_members``
 and ``member_seeds`` attributes, a training batch of shape ``(M, B, *input_shape)`` (member
 ``m`` sees row order ``m``), validation batches ``(B, *input_shape)`` shared by every member,
-loss parts ``"member<m>"`` and every state tensor stacked along dimension 0.
+a loss part ``"member"`` of shape ``(M,)`` (reported as ``"member<m>"``) and every state tensor
+stacked along dimension 0.
 """
 
 from __future__ import annotations
@@ -64,11 +65,16 @@ class MemberStack(nn.Module):
     shared by every member; outputs keep the member axis.
 
     ``masks`` (optional): ``{i: (M, in_i) 0/1}`` for some linear layers ``i``: member ``m``'s layer
-    ``i`` sees only its inputs where ``masks[i][m]`` is 1 (its weight is multiplied by the mask in
-    every pass, so the masked weights get no gradient, and :meth:`unstack` writes them as zeros:
-    the member is then a plain MLP that ignores those inputs, with no mask to carry). Layer 0's
-    mask is a member's subset of the input columns (feature bagging); a mask on the first
-    decoder layer narrows a member's code.
+    ``i`` sees only its inputs where ``masks[i][m]`` is 1, and :meth:`unstack` writes the weights of
+    the other inputs as zeros: the member is then a plain MLP that ignores those inputs, with no
+    mask to carry. Layer 0's mask is a member's subset of the input columns (feature bagging); a
+    mask on the first decoder layer narrows a member's code. When every member sees the same
+    number ``k`` of a layer's inputs (what the detector's masks give), the layer keeps only the
+    seen inputs' weights, ``weight<i>`` ``(M, k, out)``, and each pass gathers each member's ``k``
+    inputs (``cols<i>`` ``(M, k)``, in ascending order) before the product: half the columns, half
+    the first layer's arithmetic. Otherwise the full weight is multiplied by the mask in every pass
+    (the masked weights then get no gradient). Either way member ``m`` computes what it computes
+    alone, up to float rounding (the unseen inputs' terms are exact zeros).
     """
 
     def __init__(self, members: Sequence[MLPAutoencoder], seeds: Sequence[int],
@@ -87,12 +93,14 @@ class MemberStack(nn.Module):
         self._plan: list[tuple[Any, ...]] = []
         self._n_encoder = len(members[0].encoder)
         linear_index: dict[int, int] = {}  # id(nn.Linear of member 0) -> stacked index
+        self._inputs: dict[int, int] = {}  # stacked index -> the layer's number of inputs
         per_member = [_layers(m) for m in members]
         for pos, layer in enumerate(per_member[0]):
             if isinstance(layer, nn.Linear):
                 i = len(linear_index)
                 linear_index[id(layer)] = i
                 self.register_parameter(f"weight{i}", nn.Parameter(torch.stack([ls[pos].weight.detach().t() for ls in per_member])))
+                self._inputs[i] = int(layer.in_features)
                 self.register_parameter(f"bias{i}", nn.Parameter(torch.stack([ls[pos].bias.detach() for ls in per_member])))
                 self._plan.append(("linear", i))
             elif isinstance(layer, TiedLinear):
@@ -100,18 +108,38 @@ class MemberStack(nn.Module):
                 self._plan.append(("tied", pos, linear_index[id(layer._source)]))
             else:
                 self._plan.append(("act", layer))  # activations hold no parameters: one module serves all members
-        self._masked: set[int] = set()
+        self._masked: set[int] = set()  # layers whose full weight is multiplied by mask<i>
+        self._gathered: set[int] = set()  # layers that keep only the seen inputs' weights (cols<i>)
         for i, mask in (masks or {}).items():
             w = getattr(self, f"weight{i}", None)
             if w is None or tuple(mask.shape) != tuple(w.shape[:2]):
                 raise ValueError(f"mask for layer {i} must be (members, inputs) = {None if w is None else tuple(w.shape[:2])}")
-            self.register_buffer(f"mask{i}", mask.detach().to(w.dtype).unsqueeze(2))  # (M, in, 1)
-            self._masked.add(int(i))
+            seen = mask.detach() != 0
+            counts = seen.sum(1)
+            if bool((counts == counts[0]).all()) and int(counts[0]) > 0:
+                cols = torch.stack([row.nonzero().flatten() for row in seen])  # (M, k), ascending
+                self.register_buffer(f"cols{i}", cols)
+                self._gathered.add(int(i))
+                kept = torch.gather(w.detach(), 1, cols.unsqueeze(2).expand(-1, -1, w.shape[2]))
+                setattr(self, f"weight{i}", nn.Parameter(kept.contiguous()))  # (M, k, out)
+            else:
+                self.register_buffer(f"mask{i}", mask.detach().to(w.dtype).unsqueeze(2))  # (M, in, 1)
+                self._masked.add(int(i))
 
     def _weight(self, i: int) -> Tensor:
-        """Stacked weight ``i`` ``(M, in, out)``, times its mask when it has one."""
+        """Stacked weight ``i`` ``(M, in, out)`` as the members use it: times its mask when it has one;
+        a gathered layer's seen inputs' rows placed among zeros."""
         w = getattr(self, f"weight{i}")
+        if i in self._gathered:
+            cols = getattr(self, f"cols{i}")
+            full = w.new_zeros(w.shape[0], self._inputs[i], w.shape[2])
+            return full.scatter(1, cols.unsqueeze(2).expand(-1, -1, w.shape[2]), w)
         return w * getattr(self, f"mask{i}") if i in self._masked else w
+
+    def _gather(self, i: int, h: Tensor) -> Tensor:
+        """``h`` ``(M, B, in)`` -> ``(M, B, k)``: each member's seen inputs of gathered layer ``i``."""
+        cols = getattr(self, f"cols{i}")
+        return torch.gather(h, 2, cols.unsqueeze(1).expand(-1, h.shape[1], -1))
 
     @property
     def n_members(self) -> int:
@@ -134,8 +162,12 @@ class MemberStack(nn.Module):
         z = h
         for pos, step in enumerate(self._plan):
             if step[0] == "linear":
-                w, b = self._weight(step[1]), getattr(self, f"bias{step[1]}")
-                h = torch.baddbmm(b.unsqueeze(1), h, w)
+                i = step[1]
+                if i in self._gathered:
+                    h, w = self._gather(i, h), getattr(self, f"weight{i}")
+                else:
+                    w = self._weight(i)
+                h = torch.baddbmm(getattr(self, f"bias{i}").unsqueeze(1), h, w)
             elif step[0] == "tied":  # the source layer's weight transposed: h @ W_source
                 w, b = getattr(self, f"weight{step[2]}"), getattr(self, f"tbias{step[1]}")
                 h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
@@ -159,14 +191,16 @@ class MemberStack(nn.Module):
         return err.reshape(err.shape[0], -1).mean(1)
 
     def loss(self, x: Tensor, target: Tensor | None = None) -> LossOutput:
-        """Sum of the members' losses (so each member's gradient is its own loss's); parts: ``"recon"``,
-        the members' mean, and ``"member<m>"``, member ``m``'s loss."""
+        """Sum of the members' losses (so each member's gradient is its own loss's); parts (detached:
+        only logged): ``"recon"``, the members' mean, and ``"member"``, the ``(M,)`` vector of their
+        losses, which the engine reports as ``"member<m>"`` (one part, not ``M``: a step of a small
+        network costs little more than the few dozen tensor operations ``M`` scalar parts took)."""
         out = self(x)
         t = x if target is None else target
         t = t.unsqueeze(0).expand(self.n_members, *t.shape) if t.dim() == len(self.input_shape) + 1 else t
         per = self.member_losses(out, t)
-        parts = {"recon": per.mean(), **{f"member{m}": per[m] for m in range(self.n_members)}}
-        return LossOutput(total=per.sum(), parts=parts, output=out)
+        logged = per.detach()
+        return LossOutput(total=per.sum(), parts={"recon": logged.mean(), "member": logged}, output=out)
 
     def unstack(self) -> list[MLPAutoencoder]:
         """Write the stacked weights back into the member models (in eval mode, on the CPU) and return them."""

@@ -3,12 +3,18 @@
 The engine only calls ``model.loss(x, target)`` and reads ``LossOutput.total`` and
 ``.parts``; families need no code here. Speed notes: batches are index slices of
 in-memory tensors (:class:`~aekit.data.TensorBatches`), loss parts are summed on the
-device and logged once per epoch, and nothing is synchronised per step.
+device and logged once per epoch, and nothing is synchronised per step. Without a
+learning-rate schedule or gradient clipping the module runs each step itself (Lightning's
+manual optimisation: the same zero_grad / backward / step, without the automatic loop's
+closure machinery), and an in-memory fit that nothing watches (no logger, checkpoint,
+callback or bar) keeps its epoch means itself rather than through ``self.log``: for a small
+network on a small table both cost more than the arithmetic.
 
 An ensemble trained as one batched network (:class:`aekit.models.ensemble.MemberStack`: a
 model with ``n_members`` and ``member_seeds``) goes through the same engine: each member gets
 its own row order, its own corruption stream, its own best epoch and its own early stopping
-(on its loss part ``"member<m>"``), exactly as if it had been trained alone.
+(on its loss ``"member<m>"``, entry ``m`` of its ``(M,)`` loss part ``"member"``), exactly as if it
+had been trained alone.
 """
 
 from __future__ import annotations
@@ -122,8 +128,21 @@ class LitAutoencoder(L.LightningModule):
         epoch_lines: bool = False,
         patience: int | None = None,
         min_delta: float = 0.0,
+        manual_steps: bool = False,
+        lightning_logs: bool = True,
     ) -> None:
         super().__init__()
+        # lightning_logs=False: nothing reads Lightning's logged metrics (no logger, callback,
+        # progress bar or plateau schedule: an in-memory estimator fit), so the epoch means skip
+        # ``self.log`` (milliseconds a call, more than an epoch of a small network on a small
+        # table) and go straight to the history row, averaged over the ranks all the same
+        self.lightning_logs = lightning_logs
+        # manual_steps: this module runs each step's zero_grad / backward / optimiser step itself
+        # (Lightning's manual optimisation, same order, same arithmetic) instead of Lightning's
+        # automatic closure, whose per-step machinery costs about as much as a small network's
+        # step. Only where nothing needs the automatic loop: no learning-rate schedule and no
+        # gradient clipping (fit_model decides; Lightning steps neither in manual optimisation).
+        self.automatic_optimization = not manual_steps
         self.epoch_lines = epoch_lines  # print one plain line per epoch (progress where no terminal shows a bar)
         self.model = model
         self.optim = optim
@@ -155,6 +174,16 @@ class LitAutoencoder(L.LightningModule):
         self._member_es_best = [math.inf] * n
         self._member_gens: list[torch.Generator] | None = None
         self._member_metrics: dict[str, float] = {}  # this epoch's per-member losses ("train/member0", ...)
+        self._epoch_means: dict[str, float] = {}  # the latest means not logged to Lightning (as callback_metrics keeps them)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Lightning sets _current_fx_name around every hook call, a dozen times a step; nn.Module's
+        # __setattr__ first looks for a parameter, buffer or submodule of that name (~2 µs a time,
+        # a few % of a small network's step), and a hook's name is none of those
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
 
     # data: the module serves its own in-memory batches (sharded under DDP)
     def _prepare(self, batches: TensorBatches) -> TensorBatches:
@@ -198,6 +227,11 @@ class LitAutoencoder(L.LightningModule):
         n = x.shape[1] if self.member_seeds is not None else x.shape[0]  # (M, B, ...): B rows per member
         self._accumulate(self._sums, out, n)
         self._count += n
+        if not self.automatic_optimization:  # what Lightning's automatic step does, without its closure
+            opt = self.optimizers()
+            opt.zero_grad()
+            self.manual_backward(out.total)
+            opt.step()
         return out.total
 
     def _corrupt_members(self, x: Tensor) -> Tensor:
@@ -220,13 +254,22 @@ class LitAutoencoder(L.LightningModule):
         """Log the epoch's means. A stacked ensemble logs only its total (what callbacks monitor); its
         other parts (the members' mean ``recon`` and each member's loss) are only averaged over the
         ranks and kept for the history row: a Lightning ``log`` call costs milliseconds, more than an
-        epoch of a small network on a small table."""
-        members = {k: v for k, v in metrics.items() if self.member_seeds is not None and not k.endswith("/loss")}
-        self.log_dict({k: v for k, v in metrics.items() if k not in members}, sync_dist=True, prog_bar=False)
+        epoch of a small network on a small table. Without ``lightning_logs`` nothing is logged: every
+        mean is only averaged over the ranks and kept for the history row."""
+        members = {k: v for k, v in metrics.items()
+                   if not self.lightning_logs or (self.member_seeds is not None and not k.endswith("/loss"))}
+        if len(members) < len(metrics):
+            self.log_dict({k: v for k, v in metrics.items() if k not in members}, sync_dist=True, prog_bar=False)
         if members:
             names = list(members)
-            values = self.trainer.strategy.reduce(torch.stack([members[k] for k in names]), reduce_op="mean")
-            self._member_metrics.update(zip(names, values.tolist()))
+            flat = torch.cat([members[k].reshape(-1) for k in names])  # the "member" part is a (M,) vector
+            values = iter(self.trainer.strategy.reduce(flat, reduce_op="mean").tolist())
+            for k in names:  # "train/member" (M,) -> "train/member0", ...
+                if members[k].dim() == 0 and (self.member_seeds is None or k.endswith("/loss")):
+                    self._epoch_means[k] = next(values)  # what callback_metrics would hold
+                    continue
+                keys = [k] if members[k].dim() == 0 else [f"{k}{m}" for m in range(members[k].numel())]
+                self._member_metrics.update((key, next(values)) for key in keys)
 
     def on_validation_epoch_end(self) -> None:
         if self._val_count:
@@ -240,6 +283,7 @@ class LitAutoencoder(L.LightningModule):
         for k, v in self.trainer.callback_metrics.items():
             if k.startswith(("train/", "val/")):
                 row[k] = float(v)
+        row.update(self._epoch_means)
         row.update(self._member_metrics)
         self._member_metrics = {}
         row["lr"] = float(self.trainer.optimizers[0].param_groups[0]["lr"])
@@ -265,7 +309,7 @@ class LitAutoencoder(L.LightningModule):
         without an improvement of more than ``min_delta``). Training ends when every member has stopped;
         a stopped member's weights go on changing but its kept (best) slice no longer does."""
         epoch = self.current_epoch + 1
-        state = None
+        improved: list[int] = []
         for m in range(len(self.member_best)):
             if self.member_stopped[m] is not None:
                 continue
@@ -273,12 +317,7 @@ class LitAutoencoder(L.LightningModule):
             if value is None:
                 continue
             if value < self.member_best[m] or self.best_state is None or self.member_best_epoch[m] == 0:
-                state = state if state is not None else {k: v.detach() for k, v in self.model.state_dict().items()}
-                if self.best_state is None:
-                    self.best_state = {k: v.to("cpu", copy=True) for k, v in state.items()}
-                else:
-                    for k, v in state.items():
-                        self.best_state[k][m].copy_(v[m])
+                improved.append(m)
                 self.member_best[m], self.member_best_epoch[m] = value, epoch
             if self.patience is None:
                 continue
@@ -290,6 +329,14 @@ class LitAutoencoder(L.LightningModule):
                 self._member_wait[m] += 1
                 if self._member_wait[m] >= self.patience:
                     self.member_stopped[m] = epoch
+        if improved:  # the improved members' slices of every state tensor, one copy per tensor
+            state = {k: v.detach() for k, v in self.model.state_dict().items()}
+            if self.best_state is None:
+                self.best_state = {k: v.to("cpu", copy=True) for k, v in state.items()}
+            else:
+                rows = torch.tensor(improved)
+                for k, v in state.items():
+                    self.best_state[k][rows] = v[rows.to(v.device)].to("cpu")
         self.best_value, self.best_epoch = self.member_best[0], self.member_best_epoch[0]
         if self.patience is not None and all(s is not None for s in self.member_stopped):
             self.trainer.should_stop = True
@@ -484,8 +531,13 @@ def fit_model(
     val_b = None if Xva is None else TensorBatches(Xva, max(tcfg.batch_size, 1024), target=Tva)
     # progress: a rich bar on a terminal, plain lines per epoch otherwise (logs, pipes, CI)
     bar = tcfg.progress and sys.stdout.isatty()
+    # in a plain in-memory fit nothing reads Lightning's logged metrics (no logger, checkpoint, early
+    # stopping callback, caller's callback, bar or plateau schedule): the module keeps them itself
+    watched = bool(run_dir is not None or callbacks or bar or ocfg.schedule == "plateau"
+                   or (tcfg.patience is not None and member_seeds is None))
     lit = LitAutoencoder(model, train_b, val_b, ocfg, tcfg.max_epochs, corruption, tcfg.seed, tcfg.data_on_device,
-                         epoch_lines=tcfg.progress and not bar, patience=tcfg.patience, min_delta=tcfg.min_delta)
+                         epoch_lines=tcfg.progress and not bar, patience=tcfg.patience, min_delta=tcfg.min_delta,
+                         manual_steps=ocfg.schedule == "none" and tcfg.gradient_clip is None, lightning_logs=watched)
     monitor = lit._monitor
     cbs: list[L.Callback] = [*callbacks]
     if tcfg.patience is not None and member_seeds is None:  # a stacked ensemble stops each member itself
