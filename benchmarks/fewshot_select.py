@@ -1,4 +1,4 @@
-"""How FewShotClassifier's ensemble and translation defaults were chosen: Fashion-MNIST, no test label.
+"""How FewShotClassifier's defaults were chosen (ensemble, translations, fine-tuning schedule): no test label.
 
 Validation protocol (docs/applications.md, "How the defaults were chosen"): the autoencoders
 are pretrained without labels on all 60,000 *training* images; the N labels per class are
@@ -22,8 +22,19 @@ Run (the documented table: an H200 machine, three GPU pretrainings at once, 16 w
     for s in 0 1 2; do python benchmarks/fewshot_select.py pretrain --seed $s --device gpu --cache runs/select & done; wait
     python benchmarks/fewshot_select.py eval --cache runs/select --jobs 16 --json runs/select/rows.json
 
+Part ``finetune`` (how the fine-tuning schedule was chosen): only the fine-tuning settings
+vary, so the cached members are pretrained once and every candidate is
+``FewShotClassifier(encoder=members, **settings)`` (``--candidates``, ``;`` between them,
+an empty one is the defaults), scored with PCA + LR and the same members from scratch;
+``--data mnist`` uses MNIST 5k's validation split instead (the benchmark's 4,000-row
+training pool: labels from rows 0-2,999, accuracy on rows 3,000-3,999). On the 2-core CPU::
+
+    for s in 0 1 2; do python benchmarks/fewshot_select.py pretrain --data mnist --seed $s --cache runs/select-mnist --threads 1; done
+    python benchmarks/fewshot_select.py finetune --data mnist --cache runs/select-mnist --seeds 0,1,2,3,4 \
+        --shots 1,5,10,100 --candidates "encoder_lr=1e-4,finetune_steps=200;encoder_lr=3e-4;encoder_lr=1e-3"
+
 Toy size (does it run?): ``pretrain --seed 0 --epochs 1 --limit 3000`` then
-``eval --limit 3000 --seeds 0 --shots 2``.
+``eval --limit 3000 --seeds 0 --shots 2`` (or ``finetune --limit 3000 --seeds 0 --shots 2``).
 """
 
 from __future__ import annotations
