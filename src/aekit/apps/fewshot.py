@@ -10,8 +10,8 @@ The Polish deck's semi-supervised schedule, run as three named stages whose rows
    standardised codes, scikit-learn's solver; its weights become the network's head);
 3. ``"finetune"``: the whole network is trained end to end with cross-entropy, the
    encoder at a smaller learning rate than the head with few labels, at the head's rate
-   (and for longer) with many (:func:`finetune_schedule`). With ``validation_fraction`` > 0 and
-   at least two labels per class, the number of fine-tuning steps is chosen on a held-out
+   (and for longer) with many (:func:`finetune_schedule`). With ``validation_fraction``
+   > 0 and at least two labels per class, the number of fine-tuning steps is chosen on a held-out
    part of the *labelled* examples (stages 2-3 rerun on the rest), then stages 2-3 are
    refitted on all the labels with that number.
 
@@ -27,11 +27,11 @@ better than PCA's components, a plain autoencoder's code or a VAE's posterior me
 fine-tuning from that head with a 10x smaller encoder learning rate added 1-2 points at
 N >= 5 on Fashion-MNIST; three members and one-pixel translations added about another
 point (chosen on label draws 0-4 of the validation split, confirmed on draws 5-9;
-``benchmarks/fewshot_select.py``). At 100 labels per class that slow encoder fell behind the
-same networks trained from scratch on MNIST 5k; an encoder at the head's rate for up to 400
-steps caught up (Fashion-MNIST gained too), hence :func:`finetune_schedule`. Baselines: the same networks trained from scratch on
-the N labels (same ensemble and translations), and PCA (same code size) + logistic
-regression.
+``benchmarks/fewshot_select.py``). At 100 labels per class that slow encoder fell behind
+the same networks trained from scratch on MNIST 5k; an encoder at the head's rate for up
+to 400 steps caught up (Fashion-MNIST gained too), hence :func:`finetune_schedule`.
+Baselines: the same networks trained from scratch on the N labels (same ensemble and
+translations), and PCA (same code size) + logistic regression.
 
 The classifier stages use a small full-batch loop here rather than the autoencoder
 engine: the engine trains ``Autoencoder.loss(x)`` on unlabelled batches, and a classifier
@@ -281,9 +281,10 @@ class FewShotClassifier(ClassifierMixin, AutoencoderEstimator):
     ``1e-4`` and 200 steps up to 10 labels per class, ``1e-3`` and 400 from 100); the
     values used are ``encoder_lr_`` and ``finetune_steps_``. With ``validation_fraction`` > 0
     and two or more labels per class, the number of steps is chosen per member on that
-    fraction of the labelled examples (``selected_steps_``, one per member). Images ``(n, C, H, W)``: stages "head" and
-    "finetune" see every labelled image translated by up to ``augment_shift`` pixels
-    (:func:`shifted_copies`; held-out labels are never translated into the training part).
+    fraction of the labelled examples (``selected_steps_``, one per member). Images
+    ``(n, C, H, W)``: stages "head" and "finetune" see every labelled image translated by
+    up to ``augment_shift`` pixels (:func:`shifted_copies`; held-out labels are never
+    translated into the training part).
     ``pretrained=False`` is the from-scratch baseline: the same members, random weights,
     trained end to end on the (translated) labels for ``head_steps`` steps at ``scratch_lr``.
     Inputs are scaled with a global min-max scaler fitted on the unlabelled data.
@@ -518,7 +519,8 @@ class FewShotSettings:
     n_estimators: int = FewShotClassifier.params["n_estimators"]  # ensemble members (one autoencoder each)
     augment_shift: int = FewShotClassifier.params["augment_shift"]  # translations of the labelled images (pixels)
     head_steps: int = FewShotClassifier.params["head_steps"]  # solver iterations of the head (and Adam steps of the scratch network)
-    finetune_steps: int | None = FewShotClassifier.params["finetune_steps"]  # end-to-end steps after the head (at most); 0 skips fine-tuning; None: finetune_schedule's
+    # end-to-end steps after the head (at most); 0 skips fine-tuning; None: finetune_schedule's
+    finetune_steps: int | None = FewShotClassifier.params["finetune_steps"]
     validation_fraction: float = 0.1  # held out of the labels to choose the fine-tuning steps
     device: str = "cpu"  # pretraining device: cpu, gpu or auto
     n_jobs: int = 1  # (N, seed) cells fitted in parallel worker processes after pretraining
