@@ -31,7 +31,7 @@ training pool: labels from rows 0-2,999, accuracy on rows 3,000-3,999). On the 2
 
     for s in 0 1 2; do python benchmarks/fewshot_select.py pretrain --data mnist --seed $s --cache runs/select-mnist --threads 1; done
     python benchmarks/fewshot_select.py finetune --data mnist --cache runs/select-mnist --seeds 0,1,2,3,4 \
-        --shots 1,5,10,100 --candidates "encoder_lr=1e-4,finetune_steps=200;encoder_lr=3e-4;encoder_lr=1e-3"
+        --shots 1,5,10,100 --candidates "encoder_lr=1e-4,finetune_steps=200;encoder_lr=3e-4,finetune_steps=200;encoder_lr=1e-3,finetune_steps=200"
 
 Toy size (does it run?): ``pretrain --seed 0 --epochs 1 --limit 3000`` then
 ``eval --limit 3000 --seeds 0 --shots 2`` (or ``finetune --limit 3000 --seeds 0 --shots 2``).
