@@ -7,9 +7,11 @@ Prints test accuracy mean ± std over seeds (label draws and initialisations) fo
 * aekit default: :class:`~aekit.apps.fewshot.FewShotClassifier`'s defaults, i.e. an
   ensemble of three members, each: stage "pretrain" (denoising MLP autoencoder on the
   unlabelled training images), stage "head" (logistic regression on the frozen code),
-  stage "finetune" (whole network, encoder at a 10x smaller learning rate, steps chosen on
-  a held-out part of the N labels); heads and fine-tuning see the labelled images and
-  their 1-pixel translations; the members' class probabilities are averaged;
+  stage "finetune" (whole network; encoder at a 10x smaller learning rate and at most 200
+  steps up to N = 10, at the head's rate and at most 400 steps from N = 100:
+  ``finetune_schedule``; steps chosen on a held-out part of the N labels); heads and
+  fine-tuning see the labelled images and their 1-pixel translations; the members' class
+  probabilities are averaged;
 * frozen-code probe: the same without fine-tuning;
 * from scratch: the same networks (three, translations too), random weights, trained on
   the N labels only;

@@ -24,6 +24,8 @@ run deploy_server    benchmarks/deploy.py --parts server --clients 1,20 --second
 run fewshot          benchmarks/fewshot.py --data mnist --shots 1,5 --seeds 0 --epochs 1 --limit 600 --test-limit 200
 run fewshot_pretrain benchmarks/fewshot_select.py pretrain --epochs 1 --limit 1200 --cache "$out/select"
 run fewshot_select   benchmarks/fewshot_select.py eval --limit 1200 --seeds 0 --shots 1 --cache "$out/select"
+run fewshot_pretrain_mnist benchmarks/fewshot_select.py pretrain --data mnist --epochs 1 --limit 600 --cache "$out/select-mnist"
+run fewshot_finetune benchmarks/fewshot_select.py finetune --data mnist --limit 600 --seeds 0 --shots 2 --cache "$out/select-mnist"
 run tune             benchmarks/tune.py --trials 2 --epochs 1 --out "$out/tune"
 run zoo              benchmarks/zoo.py --epochs 1 --data mnist --only mlp
 run greedy           benchmarks/greedy.py --epochs 1 --stage-epochs 1 --data mnist --only stack

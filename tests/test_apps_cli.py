@@ -31,6 +31,15 @@ def test_reduce_command(tmp_path: Path) -> None:
     assert (tmp_path / "embedding_pca_vs_ae.png").stat().st_size > 1000
 
 
+def test_fewshot_command_takes_the_classifiers_finetuning_schedule(tmp_path: Path) -> None:
+    """Without --finetune-steps the command leaves the fine-tuning to FewShotClassifier's schedule."""
+    _ok("fewshot", "--data", "digits", "--shots", "1", "--seeds", "0", "--epochs", "1", "--head-steps", "10",
+        "--latent-dim", "4", "--limit", "300", "--test-limit", "50", "--members", "1", "--shift", "0", "--out", str(tmp_path))
+    res = json.loads((tmp_path / "fewshot.json").read_text())
+    assert res["settings"]["finetune_steps"] is None  # None: finetune_schedule, as in the classifier
+    assert {r["method"] for r in res["summary"]} == {"frozen encoder", "from scratch", "fine-tuned", "PCA + logreg"}
+
+
 def test_fewshot_command(tmp_path: Path) -> None:
     _ok("fewshot", "--data", "digits", "--shots", "1,3", "--seeds", "0", "--epochs", "1", "--head-steps", "10",
         "--finetune-steps", "2", "--latent-dim", "4", "--limit", "400", "--test-limit", "100", "--members", "2",

@@ -10,8 +10,8 @@ import torch
 from sklearn.base import clone
 
 from aekit.apps.fewshot import (
-    EncoderClassifier, FewShotClassifier, FewShotSettings, fewshot_benchmark, fit_classifier, fit_head, held_out_labels,
-    sample_per_class, shifted_copies, summarize,
+    EncoderClassifier, FewShotClassifier, FewShotSettings, fewshot_benchmark, finetune_schedule, fit_classifier, fit_head,
+    held_out_labels, sample_per_class, shifted_copies, summarize,
 )
 from aekit.errors import ConfigError, DataError
 from aekit.registry import build_model
@@ -117,6 +117,39 @@ def test_encoder_learns_slower_than_head_in_finetuning(digits, monkeypatch) -> N
     monkeypatch.setattr(torch.optim, "Adam", spy)
     fit_classifier(clf, Xt, yt, steps=2, lr=1e-3, encoder_lr=1e-4, freeze_encoder=False)
     assert seen == {"head": 1e-3, "encoder": 1e-4}
+
+
+def test_finetune_schedule_grows_with_labels_per_class() -> None:
+    assert finetune_schedule(1) == finetune_schedule(10) == (pytest.approx(1e-4), 200)
+    assert finetune_schedule(100) == finetune_schedule(5000) == (pytest.approx(1e-3), 400)
+    middle = [finetune_schedule(n) for n in (10, 20, 30, 50, 70, 100)]
+    assert [lr for lr, _ in middle] == sorted(lr for lr, _ in middle) and len({lr for lr, _ in middle}) == 6
+    assert [s for _, s in middle] == sorted(s for _, s in middle) and all(s % 10 == 0 for _, s in middle)
+    assert finetune_schedule(30) == (pytest.approx(3e-4), 280)  # geometric: 3x the labels, 3x the rate
+
+
+@pytest.mark.parametrize("per_class, given, expected", [
+    (5, {}, (1e-4, 200)),
+    (100, {}, (1e-3, 400)),
+    (100, {"encoder_lr": 5e-4, "finetune_steps": 30}, (5e-4, 30)),  # given values win over the schedule
+])
+def test_finetuning_follows_the_labels_per_class_unless_given(digits, monkeypatch, per_class, given, expected) -> None:
+    import aekit.apps.fewshot as fs
+
+    X, y = digits
+    idx = sample_per_class(y, per_class, seed=0)
+    calls: list[tuple[int, float]] = []
+    real = fs.fit_classifier
+
+    def spy(clf, Xa, ya, **kw):  # record the schedule, train two steps only
+        calls.append((kw["steps"], kw["encoder_lr"]))
+        return real(clf, Xa, ya, **{**kw, "steps": min(kw["steps"], 2)})
+
+    monkeypatch.setattr(fs, "fit_classifier", spy)
+    est = FewShotClassifier(encoder=_tiny_ae(), augment_shift=0, validation_fraction=0.0, **given)
+    est.fit(X[idx], y[idx], X_unlabelled=X[:300])
+    assert (est.encoder_lr_, est.finetune_steps_) == (pytest.approx(expected[0]), expected[1])
+    assert calls == [(expected[1], pytest.approx(expected[0]))]  # no held-out part: one fine-tuning of that many steps
 
 
 def test_finetuning_steps_chosen_on_held_out_labels_only(digits) -> None:

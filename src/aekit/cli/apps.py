@@ -247,7 +247,10 @@ def fewshot(
     latent_dim: int = typer.Option(32, min=1, help="Code size (also PCA's number of components)."),
     epochs: int = typer.Option(20, "--epochs", "-e", min=1, help="Pretraining epochs on the unlabelled data (max_epochs)."),
     head_steps: int = typer.Option(300, min=1, help="Solver iterations of the head (Adam steps of the from-scratch network)."),
-    finetune_steps: int = typer.Option(200, min=0, help="End-to-end fine-tuning steps at most (0 = frozen-code probe only)."),
+    finetune_steps: Optional[int] = typer.Option(None, min=0,
+                                                 help="End-to-end fine-tuning steps at most (0 = frozen-code probe only; "
+                                                      "default: FewShotClassifier's, 200 up to 10 labels per class, "
+                                                      "400 from 100)."),
     validation_fraction: float = typer.Option(0.1, min=0.0, max=0.99,
                                               help="Part of the labels held out to choose the fine-tuning steps."),
     members: Optional[int] = typer.Option(None, "--members", min=1,
@@ -275,8 +278,8 @@ def fewshot(
     model = {"latent_dim": latent_dim, **model_settings(parse_set(set_ or []), "fewshot")}
     # the settings check shots and seeds; fewshot_benchmark checks them against the data before pretraining
     settings = FewShotSettings(shots=_ints(shots, "--shots"), seeds=_ints(seeds, "--seeds"), family=family, model=model,
-                               max_epochs=epochs, head_steps=head_steps, finetune_steps=finetune_steps,
-                               validation_fraction=validation_fraction, device=device, n_jobs=jobs,
+                               max_epochs=epochs, head_steps=head_steps, validation_fraction=validation_fraction,
+                               device=device, n_jobs=jobs, **({} if finetune_steps is None else {"finetune_steps": finetune_steps}),
                                **({} if members is None else {"n_estimators": members}),
                                **({} if shift is None else {"augment_shift": shift}))
     ds, Xtr, ytr, Xte, yte = load_split(data, limit, test_limit, 0)
