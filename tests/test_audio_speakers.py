@@ -17,6 +17,7 @@ from aekit.audio.metrics import pesq_score
 from aekit.audio.noise import KINDS, NoiseBank, TRAIN_NOISES, UNSEEN_NOISES, coloured_noise, mix_at_snr
 from aekit.audio.speech import (ESPEAK_BASES, ESPEAK_VARIANTS, REAL_SPEAKER_FACTOR, TRAIN_CLIPS_PER_VOICE,
                                 speaker_split, training_mix)
+from aekit.errors import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def test_the_training_mix_takes_each_speakers_first_clips_from_the_training_side
         assert clips == split.train[speaker][:share]
     assert len(mix["asterisk:Allison"]) == TRAIN_CLIPS_PER_VOICE * REAL_SPEAKER_FACTOR
     assert not {f for fs in mix.values() for f in fs} & set(split.files("seen_test") + split.files("unseen_test"))
-    with pytest.raises(ValueError, match="per_voice"):
+    with pytest.raises(ConfigError, match="per_voice"):
         training_mix(split.train, per_voice=0)
 
 
@@ -81,12 +82,14 @@ def test_speech_folder_by_speaker_never_trains_on_held_out_voices(tmp_path: Path
     for k in range(12):
         save_audio(voices / f"spk{k % 4}" / f"c{k}.wav", 0.1 * rng.standard_normal(2000).astype(np.float32), 8000)
     res = run_cli("audio", "train-denoiser", str(tmp_path / "den"), "--speech", str(voices), "--epochs", "1",
-                  "--mixes", "1", "--noise", "white")
+                  "--mixes", "1", "--noise", "white", "--limit", "3")
     assert res.returncode == 0, res.stderr
     used = json.loads((tmp_path / "den" / "metrics.json").read_text())["speech_folders"][str(voices)]
     speakers = lambda files: {Path(f).parent.name for f in files}  # noqa: E731
     assert used["held_out"] and not speakers(used["train"]) & speakers(used["held_out"])
     assert "speaker" in used["split"]
+    # a cap takes the folder's speakers in turn: three clips, one of each training speaker
+    assert len(used["used"]) == 3 and speakers(used["used"]) == speakers(used["train"])
 
 
 def test_denoiser_improves_pesq_on_an_unseen_voice(split) -> None:  # type: ignore[no-untyped-def]

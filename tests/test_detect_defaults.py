@@ -242,8 +242,11 @@ def test_bad_max_features_is_refused(rows: np.ndarray) -> None:
     for bad in (0, 0.0, 1.5, -0.2, True, "half", None):
         with pytest.raises(ConfigError, match="max_features"):
             AutoencoderDetector(max_features=bad, **FAST).fit(rows)
-    with pytest.raises(ConfigError, match="max_features < 1 needs the mlp family"):
+    with pytest.raises(ConfigError, match="max_features < 1 needs the mlp family with untied weights, not tied weights"):
         AutoencoderDetector(max_features=0.5, model_params={"tied": True}, **FAST).fit(rows)
+    with pytest.raises(ConfigError, match="max_features < 1 needs the mlp family with untied weights, not the 'vae'"):
+        AutoencoderDetector(model="vae", max_features=0.5, **FAST).fit(rows)
+    assert AutoencoderDetector(max_features=np.float32(0.5), n_estimators=2, **FAST).fit(rows).max_features == 0.5
 
 
 def test_auto_max_features_bags_plain_mlp_members_only(rows: np.ndarray) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 import torch
@@ -152,6 +153,19 @@ def test_manual_steps_train_as_lightnings_automatic_loop():
     assert manual.best_epoch == auto.best_epoch and manual.history[-1]["val/loss"] == auto.history[-1]["val/loss"]
     for k, v in manual.model.state_dict().items():
         torch.testing.assert_close(v, auto.model.state_dict()[k], rtol=0, atol=0)
+
+
+def test_gradient_clipping_trains_under_mixed_precision():
+    """Clipping under mixed precision (what a GPU picks by default) needs an optimiser that is not
+    fused: a fused one unscales inside, and Lightning refuses to clip it."""
+    from aekit.training.engine import OptimConfig, TrainerConfig, fit_model
+
+    torch.manual_seed(0)
+    X, V = torch.rand(64, 8), torch.rand(16, 8)
+    model = build_model("mlp", {"input_shape": [8], "hidden": [6], "latent_dim": 3}, seed=1)
+    res = fit_model(model, X, V, trainer=TrainerConfig(max_epochs=2, batch_size=16, precision="bf16-mixed", gradient_clip=0.5),
+                    optim=OptimConfig(lr=0.01))
+    assert len(res.history) == 2 and all(math.isfinite(r["train/loss"]) for r in res.history)
 
 
 def test_an_unwatched_fit_keeps_the_history_lightning_would_log():

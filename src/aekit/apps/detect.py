@@ -190,7 +190,8 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"n_estimators must be an integer >= 1, got {n!r}")
         f = self.max_features
-        if f != "auto" and (isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < float(f) <= 1.0):
+        if f != "auto" and (isinstance(f, bool) or not isinstance(f, (int, float, np.integer, np.floating))
+                            or not 0.0 < float(f) <= 1.0):
             raise ConfigError(f"max_features must be 'auto' or a number in (0, 1], got {f!r}")
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
@@ -321,7 +322,8 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         if self.max_features == "auto":  # a given model instance's weights are not cut
             return float(TABLE_DEFAULTS["max_features"]) if plain and _family_of(self.model)[2] is None else 1.0
         if float(self.max_features) < 1.0 and not plain:
-            raise ConfigError(f"max_features < 1 needs the mlp family with untied weights, not {self.family_!r}")
+            what = "tied weights" if plain_mlps(models) else f"the {self.family_!r} family"
+            raise ConfigError(f"max_features < 1 needs the mlp family with untied weights, not {what}")
         return float(self.max_features)
 
     def _member_masks(self, n_features: int, seeds: list[int], share: float) -> dict[int, np.ndarray]:

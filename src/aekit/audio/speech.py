@@ -109,8 +109,10 @@ def training_mix(train: dict[str, list[Path]], per_voice: int = TRAIN_CLIPS_PER_
     and ``benchmarks/audio.py`` both take this mix, so the command trains on what the default
     was chosen on.
     """
+    from aekit.errors import ConfigError
+
     if per_voice < 1 or real_factor < 1:
-        raise ValueError(f"per_voice and real_factor must be >= 1, got {per_voice}, {real_factor}")
+        raise ConfigError(f"per_voice and real_factor must be >= 1, got {per_voice}, {real_factor}")
     return {sp: fs[: per_voice if sp.startswith("espeak:") else per_voice * real_factor] for sp, fs in train.items()}
 
 

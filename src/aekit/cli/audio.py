@@ -94,7 +94,7 @@ def train_denoiser(
     snr: str = typer.Option("-5,15", help="Training SNR range in dB, 'lo,hi' (or one value for a fixed SNR)."),
     epochs: int = typer.Option(15, "--epochs", "-e", help="Training epochs."),
     mixes: Optional[int] = typer.Option(None, help="Noisy versions per clean clip (default: SpeechDenoiser's mixes)."),
-    limit: int = typer.Option(240, help="Use at most this many training clips (0 = all), taken from every speaker in turn; each is cut to 3 s. The built-in speech gives the mix the default was chosen on: 6 clips of each synthetic voice, 48 of each real speaker."),
+    limit: int = typer.Option(240, help="Use at most this many training clips (0 = no cap), taken from every speaker in turn; each is cut to 3 s. The built-in speech gives the mix the default was chosen on (6 clips of each synthetic voice, 48 of each real speaker, 216 in all); a --speech folder adds every training clip and shares the cap."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Train a speech denoiser on the training speakers (held-out speakers and files are never used;
@@ -126,7 +126,7 @@ def train_denoiser(
     den = SpeechDenoiser(snr_db=lo_hi, max_epochs=epochs, random_state=seed,
                          **extra).check_params()
 
-    by_speaker: list[list[Path]] = []  # each training speaker's clips (a folder without speakers: one list)
+    by_speaker: list[list[Path]] = []  # each training speaker's clips
     split_info: dict[str, object] = {}
     builtin = tuple(s for s in sources if s in ("asterisk", "espeak"))
     if builtin:
@@ -141,13 +141,19 @@ def train_denoiser(
             continue
         # a user's folder is split like the built-in speech: its held-out part never trains
         train, test, how = folder_split(s)
-        by_speaker.append(train)
+        voices: dict[Path, list[Path]] = {}  # one group per speaker sub-folder (the whole folder when it has none)
+        for f in train:
+            voices.setdefault(f.parent, []).append(f)
+        by_speaker += list(voices.values())
         folders[s] = {"train": [str(f) for f in train], "held_out": [str(f) for f in test], "split": how}
         console().print(f"{s}: {len(train)} clips train, {len(test)} held out, split {how}", markup=False)
     # speakers in turn, so a --limit keeps every training speaker
     clips = [f for group in _interleave(by_speaker) for f in group]
     if limit:
         clips = clips[:limit]
+    used = {str(f) for f in clips}
+    for info in folders.values():  # which of a folder's training clips the cap kept
+        info["used"] = [f for f in info["train"] if f in used]
     den.fit(clips)
     den.save(out)
     atomic_save_json(out / "metrics.json", {"train_clips": len(clips), "speaker_split": split_info,

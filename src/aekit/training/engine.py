@@ -344,8 +344,10 @@ class LitAutoencoder(L.LightningModule):
     def configure_optimizers(self) -> Any:
         o = self.optim
         params = [p for p in self.model.parameters() if p.requires_grad]
-        # fused kernels update all parameters in one call instead of ~10 ops per tensor
-        fused = {"fused": True} if params and all(p.dtype.is_floating_point for p in params) else {}
+        # fused kernels update all parameters in one call instead of ~10 ops per tensor; not with
+        # gradient clipping, which mixed precision cannot do on a fused optimiser (it unscales inside)
+        clipped = self._trainer is not None and self._trainer.gradient_clip_val is not None
+        fused = {"fused": True} if params and not clipped and all(p.dtype.is_floating_point for p in params) else {}
         if o.name == "adam":
             opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=o.lr, weight_decay=o.weight_decay, **fused)
         elif o.name == "adamw":
