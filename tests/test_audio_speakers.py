@@ -90,6 +90,7 @@ def test_speech_folder_by_speaker_never_trains_on_held_out_voices(tmp_path: Path
     assert "speaker" in used["split"]
     # a cap takes the folder's speakers in turn: three clips, one of each training speaker
     assert len(used["used"]) == 3 and speakers(used["used"]) == speakers(used["train"])
+    assert "epoch 1/1" in res.stdout  # training shows its progress (a line per epoch off a terminal) unless --quiet
 
 
 def test_denoiser_improves_pesq_on_an_unseen_voice(split) -> None:  # type: ignore[no-untyped-def]

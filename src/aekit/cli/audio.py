@@ -96,6 +96,7 @@ def train_denoiser(
     mixes: Optional[int] = typer.Option(None, help="Noisy versions per clean clip (default: SpeechDenoiser's mixes)."),
     limit: int = typer.Option(240, help="Use at most this many training clips (0 = no cap), taken from every speaker in turn; each is cut to 3 s. The built-in speech gives the mix the default was chosen on (6 clips of each synthetic voice, 48 of each real speaker, 216 in all); a --speech folder adds every training clip and shares the cap."),
     seed: int = typer.Option(0, help="Random seed."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No training progress (a bar on a terminal, a line per epoch otherwise)."),
 ) -> None:
     """Train a speech denoiser on the training speakers (held-out speakers and files are never used;
     a --speech folder is split the same way, by speaker sub-folders when it has them). metrics.json
@@ -123,7 +124,7 @@ def train_denoiser(
     extra: dict[str, object] = {} if mixes is None else {"mixes": mixes}
     if noise is not None:
         extra["noise_sources"] = _csv(noise)
-    den = SpeechDenoiser(snr_db=lo_hi, max_epochs=epochs, random_state=seed,
+    den = SpeechDenoiser(snr_db=lo_hi, max_epochs=epochs, random_state=seed, verbose=0 if quiet else 1,
                          **extra).check_params()
 
     by_speaker: list[list[Path]] = []  # each training speaker's clips
