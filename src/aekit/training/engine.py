@@ -251,25 +251,28 @@ class LitAutoencoder(L.LightningModule):
         return {f"{prefix}/{k}": v / max(count, 1) for k, v in sums.items()}
 
     def _log_means(self, metrics: dict[str, Tensor]) -> None:
-        """Log the epoch's means. A stacked ensemble logs only its total (what callbacks monitor); its
-        other parts (the members' mean ``recon`` and each member's loss) are only averaged over the
-        ranks and kept for the history row: a Lightning ``log`` call costs milliseconds, more than an
-        epoch of a small network on a small table. Without ``lightning_logs`` nothing is logged: every
-        mean is only averaged over the ranks and kept for the history row."""
-        members = {k: v for k, v in metrics.items()
-                   if not self.lightning_logs or (self.member_seeds is not None and not k.endswith("/loss"))}
-        if len(members) < len(metrics):
-            self.log_dict({k: v for k, v in metrics.items() if k not in members}, sync_dist=True, prog_bar=False)
-        if members:
-            names = list(members)
-            flat = torch.cat([members[k].reshape(-1) for k in names])  # the "member" part is a (M,) vector
-            values = iter(self.trainer.strategy.reduce(flat, reduce_op="mean").tolist())
-            for k in names:  # "train/member" (M,) -> "train/member0", ...
-                if members[k].dim() == 0 and (self.member_seeds is None or k.endswith("/loss")):
-                    self._epoch_means[k] = next(values)  # what callback_metrics would hold
-                    continue
-                keys = [k] if members[k].dim() == 0 else [f"{k}{m}" for m in range(members[k].numel())]
-                self._member_metrics.update((key, next(values)) for key in keys)
+        """Log the epoch's means. Lightning gets only what its callbacks, loggers and bar read: the
+        scalar means, of a stacked ensemble only its total, and nothing at all without
+        ``lightning_logs`` (a ``log`` call costs milliseconds, more than an epoch of a small network
+        on a small table). Every other mean is averaged over the ranks here and kept for the history
+        row: the ones Lightning would have held in ``_epoch_means`` (kept until replaced, as
+        ``callback_metrics`` keeps them), the members' parts in ``_member_metrics`` (this epoch's;
+        the ``(M,)`` part ``"member"`` becomes ``"member0"``, ...)."""
+        loggable = {k for k, v in metrics.items() if v.dim() == 0 and (self.member_seeds is None or k.endswith("/loss"))}
+        logged = {k: v for k, v in metrics.items() if k in loggable and self.lightning_logs}
+        if logged:
+            self.log_dict(logged, sync_dist=True, prog_bar=False)
+        kept = [k for k in metrics if k not in logged]
+        if not kept:
+            return
+        values = iter(self.trainer.strategy.reduce(torch.cat([metrics[k].reshape(-1) for k in kept]), reduce_op="mean").tolist())
+        for k in kept:
+            if k in loggable:
+                self._epoch_means[k] = next(values)
+            elif metrics[k].dim() == 0:
+                self._member_metrics[k] = next(values)
+            else:
+                self._member_metrics.update((f"{k}{m}", next(values)) for m in range(metrics[k].numel()))
 
     def on_validation_epoch_end(self) -> None:
         if self._val_count:
