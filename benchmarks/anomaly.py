@@ -546,6 +546,9 @@ def candidates() -> dict[str, Callable[[int, int], Any]]:
         "aekit r5-fb0.3": lambda s, n: A(**{**fb10, "max_features": 0.3}, random_state=s),
         "aekit r5-ens20": lambda s, n: A(**{**fb10, "n_estimators": 20}, random_state=s),
         "aekit r5-10ep": lambda s, n: A(**{**fb10, "max_epochs": 10}, random_state=s),
+        # formed after the six above were seen on the choose half: the two best (trimmed loss, 10 epochs) together
+        "aekit r5-trim0.1-10ep": lambda s, n: A(**{**fb10, "max_epochs": 10}, model_params={"trim": 0.1}, random_state=s),
+        "aekit r5-trim0.2-10ep": lambda s, n: A(**{**fb10, "max_epochs": 10}, model_params={"trim": 0.2}, random_state=s),
         "PyOD AutoEncoder": lambda s, n: PyodAE(s),
         "IsolationForest": lambda s, n: PyodPlain("IForest", s),
         "PCA": lambda s, n: PyodPlain("PCA", s),
