@@ -47,13 +47,11 @@ def test_trimmed_loss_leaves_out_the_worst_rows(family: str) -> None:
 
 def test_trim_zero_is_the_plain_loss_and_a_trim_changes_it() -> None:
     x = _batch()
-    plain = build_model("mlp", {"input_shape": [6], "hidden": [8], "latent_dim": 3, "output_activation": "identity"}, seed=1)
-    zero = build_model("mlp", {"input_shape": [6], "hidden": [8], "latent_dim": 3, "output_activation": "identity",
-                               "trim": 0.0}, seed=1)
-    small = build_model("mlp", {"input_shape": [6], "hidden": [8], "latent_dim": 3, "output_activation": "identity",
-                                "trim": 0.1}, seed=1)  # 0.1 of 8 rows is less than one row: nothing left out
-    trimmed = build_model("mlp", {"input_shape": [6], "hidden": [8], "latent_dim": 3, "output_activation": "identity",
-                                  "trim": 0.2}, seed=1)  # one row left out
+    net = {"input_shape": [6], "hidden": [8], "latent_dim": 3, "output_activation": "identity"}
+    plain = build_model("mlp", net, seed=1)
+    zero = build_model("mlp", {**net, "trim": 0.0}, seed=1)
+    small = build_model("mlp", {**net, "trim": 0.1}, seed=1)  # 0.1 of 8 rows is less than one row: nothing left out
+    trimmed = build_model("mlp", {**net, "trim": 0.2}, seed=1)  # one row left out
     assert plain.config.trim == 0.0
     base = plain.loss(x).total
     assert torch.equal(zero.loss(x).total, base)
