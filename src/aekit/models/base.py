@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+import math
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -51,12 +53,33 @@ class LossOutput:
     output: AEOutput
 
 
-def reconstruction_loss(out: AEOutput, target: Tensor, kind: ReconLoss) -> Tensor:
+def element_loss(out: AEOutput, target: Tensor, kind: ReconLoss) -> Tensor:
+    """Per-element reconstruction loss, the shape of ``target`` (BCE from the logits when given)."""
+    if kind == "bce" and out.extras.get("logits") is not None:
+        return F.binary_cross_entropy_with_logits(out.extras["logits"], target, reduction="none")
+    return per_sample_error(out.x_hat, target, kind)
+
+
+def trimmed_mean(per_row: Tensor, trim: float) -> Tensor:
+    """Mean of ``per_row`` ``(..., B)`` over its last axis, leaving out its ``floor(trim·B)`` largest
+    entries: ``(...)``. The left-out rows get no gradient (a trimmed loss does not learn them)."""
+    n = per_row.shape[-1]
+    drop = math.floor(trim * n + 1e-9)  # 1e-9: 0.1·30 is 3.0000000000000004 in floats, 0.29·100 28.999...
+    if drop <= 0:
+        return per_row.mean(-1)
+    return per_row.topk(n - drop, dim=-1, largest=False, sorted=False).values.mean(-1)
+
+
+def reconstruction_loss(out: AEOutput, target: Tensor, kind: ReconLoss, trim: float = 0.0) -> Tensor:
     """Mean per-element reconstruction loss between ``out.x_hat`` and ``target``.
 
     BCE uses the decoder's logits when the family provides them (numerically stable);
-    it expects targets in [0, 1].
+    it expects targets in [0, 1]. ``trim`` (a share in [0, 0.5)): the batch's ``floor(trim·B)``
+    rows with the largest mean error are left out (a trimmed loss, robust to outliers among the
+    training rows); the mean is then over the kept rows' elements.
     """
+    if trim > 0:
+        return trimmed_mean(element_loss(out, target, kind).flatten(1).mean(1), trim)
     if kind == "mse":
         return F.mse_loss(out.x_hat, target)
     if kind == "l1":
@@ -134,13 +157,22 @@ class Autoencoder(nn.Module):
     def loss(self, x: Tensor, target: Tensor | None = None) -> LossOutput:
         """Reconstruct ``x`` and compare with ``target`` (defaults to ``x``; a denoiser passes the clean input)."""
         out = self(x)
-        recon = reconstruction_loss(out, x if target is None else target, self.config.loss)
+        recon = self.recon_loss(out, x if target is None else target)
         return LossOutput(total=recon, parts={"recon": recon}, output=out)
+
+    def recon_loss(self, out: AEOutput, target: Tensor) -> Tensor:
+        """The reconstruction term of the loss: ``config.loss`` per element, without the batch's worst
+        rows when the config has a ``trim`` share (the MLP family's)."""
+        return reconstruction_loss(out, target, self.config.loss, float(getattr(self.config, "trim", 0.0)))
 
     def loss_units(self, parts: list[str] | tuple[str, ...] = ("loss", "recon")) -> dict[str, str]:
         """What each loss part measures, for metrics and reports (a number without its unit misleads:
         a mean BCE per element and nats per example differ by a factor of the input size)."""
         recon = f"mean {self.config.loss.upper()} per input element, in scaled units"
+        trim = float(getattr(self.config, "trim", 0.0))
+        if trim > 0:
+            recon = f"mean {self.config.loss.upper()} per input element of each batch's rows less its {trim:g} share " \
+                    "with the largest errors, in scaled units"
         units = {"loss": recon if list(parts) in (["loss", "recon"], ["recon"]) else f"{recon}, plus the weighted penalties",
                  "recon": recon}
         return {p: units.get(p, "weighted penalty, added to the loss") for p in parts}

@@ -13,7 +13,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from aekit.models.base import LossOutput, reconstruction_loss
+from aekit.models.base import LossOutput
 from aekit.models.layers import Activation
 from aekit.models.mlp import MLPAutoencoder, MLPConfig
 from aekit.registry import register
@@ -71,6 +71,6 @@ class ContractiveAutoencoder(MLPAutoencoder):
 
     def loss(self, x: Tensor, target: Tensor | None = None) -> LossOutput:
         out = self(x)
-        recon = reconstruction_loss(out, x if target is None else target, self.config.loss)
+        recon = self.recon_loss(out, x if target is None else target)
         penalty = self.config.contractive_weight * self.jacobian_penalty(x, out.z).mean()
         return LossOutput(total=recon + penalty, parts={"recon": recon, "contractive": penalty}, output=out)

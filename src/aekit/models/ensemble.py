@@ -27,9 +27,8 @@ from typing import Any, Sequence
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
-from aekit.models.base import AEOutput, LossOutput, per_sample_error
+from aekit.models.base import AEOutput, LossOutput, element_loss, trimmed_mean
 from aekit.models.layers import TiedLinear
 from aekit.models.mlp import MLPAutoencoder
 
@@ -182,12 +181,12 @@ class MemberStack(nn.Module):
 
     def member_losses(self, out: AEOutput, target: Tensor) -> Tensor:
         """Each member's mean per-element reconstruction loss, ``(M,)`` (as
-        :func:`aekit.models.base.reconstruction_loss` computes it for one model)."""
-        kind = self.config.loss
-        if kind == "bce":  # from the logits, as reconstruction_loss does for one model
-            err = F.binary_cross_entropy_with_logits(out.extras["logits"], target, reduction="none")
-        else:
-            err = per_sample_error(out.x_hat, target, kind)
+        :func:`aekit.models.base.reconstruction_loss` computes it for one model, the config's
+        ``trim`` included: each member leaves out its own worst rows of the batch)."""
+        err = element_loss(out, target, self.config.loss)  # (M, B, *shape); BCE from the logits
+        trim = float(getattr(self.config, "trim", 0.0))
+        if trim > 0:
+            return trimmed_mean(err.reshape(err.shape[0], err.shape[1], -1).mean(2), trim)  # (M, B) -> (M,)
         return err.reshape(err.shape[0], -1).mean(1)
 
     def loss(self, x: Tensor, target: Tensor | None = None) -> LossOutput:

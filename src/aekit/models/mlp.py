@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from torch import Tensor, nn
 
+from aekit.errors import ConfigError
 from aekit.models.base import Autoencoder, ReconLoss
 from aekit.models.layers import Activation, OutputActivation, TiedLinear, make_activation
 from aekit.registry import register
@@ -23,6 +24,10 @@ class MLPConfig:
     output_activation: OutputActivation = "sigmoid"  # sigmoid for data in [0, 1]
     loss: ReconLoss = "mse"  # reconstruction loss
     tied: bool = False  # decoder reuses the encoder's transposed weights (W' = Wᵀ)
+    # trimmed loss: the share in [0, 0.5) of each batch's rows, those with the largest mean
+    # reconstruction error, left out of the loss (training and validation batches alike), so that
+    # outliers among the training rows are not learned; 0 = every row counts
+    trim: float = 0.0
 
     def __post_init__(self) -> None:
         if self.latent_dim < 1 or any(w < 1 for w in [*self.hidden, *(self.decoder_hidden or [])]):
@@ -31,6 +36,8 @@ class MLPConfig:
             raise ValueError("tied weights need the mirrored decoder: leave decoder_hidden unset")
         if not self.input_shape or any(d < 1 for d in self.input_shape):
             raise ValueError(f"input_shape must be positive, got {self.input_shape}")
+        if not 0.0 <= self.trim < 0.5:  # half or more would leave out the batch's typical rows
+            raise ConfigError(f"trim is the share of a batch's rows left out of the loss, in [0, 0.5); got {self.trim}")
 
 
 def _mlp_encoder(widths: list[int], activation: str, latent_activation: str) -> nn.Sequential:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from aekit.models.base import AEOutput, LossOutput, reconstruction_loss
+from aekit.models.base import AEOutput, LossOutput
 from aekit.models.layers import Activation
 from aekit.models.mlp import MLPAutoencoder, MLPConfig
 from aekit.registry import register
@@ -38,7 +38,7 @@ class SparseL1Autoencoder(MLPAutoencoder):
 
     def loss(self, x: Tensor, target: Tensor | None = None) -> LossOutput:
         out = self(x)
-        recon = reconstruction_loss(out, x if target is None else target, self.config.loss)
+        recon = self.recon_loss(out, x if target is None else target)
         l1 = self.config.l1_weight * out.z.abs().mean()
         return LossOutput(total=recon + l1, parts={"recon": recon, "l1": l1}, output=out)
 
@@ -80,7 +80,7 @@ class SparseKLAutoencoder(MLPAutoencoder):
 
     def loss(self, x: Tensor, target: Tensor | None = None) -> LossOutput:
         out = self(x)
-        recon = reconstruction_loss(out, x if target is None else target, self.config.loss)
+        recon = self.recon_loss(out, x if target is None else target)
         kl = self.config.beta * self.sparsity_penalty(out.z)
         return LossOutput(total=recon + kl, parts={"recon": recon, "kl_sparsity": kl}, output=out)
 

@@ -58,7 +58,7 @@ class StackedAutoencoder(MLPAutoencoder):
         return {
             "input_shape": [widths[i]], "hidden": [], "latent_dim": widths[i + 1],
             "latent_activation": cfg.latent_activation if last else cfg.activation,
-            "output_activation": out_act, "loss": loss, "tied": cfg.tied,
+            "output_activation": out_act, "loss": loss, "tied": cfg.tied, "trim": cfg.trim,
         }
 
     def load_stage(self, i: int, stage: MLPAutoencoder) -> None:
