@@ -571,7 +571,7 @@ class LatentKnnEnsemble(LatentEnsemble):
 
 BASE: dict[str, Any] = {"n_estimators": 1, "max_epochs": 30, "batch_size": 64, "validation_fraction": 0.1,
                         "noise": None, "standardize_errors": False, "scaling": "standard", "contamination": None,
-                        "threshold": None, "max_features": 1.0}
+                        "threshold": None, "max_features": 1.0, "code_distance": "none"}
 
 
 def _code(n_features: int) -> int:

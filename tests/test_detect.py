@@ -89,7 +89,7 @@ def test_best_f1_only_on_request_and_reported(fitted: AutoencoderDetector, corre
 
 def test_reductions_and_error_maps(correlated: tuple[np.ndarray, np.ndarray]) -> None:
     normal, outliers = correlated
-    det = AutoencoderDetector(reduction="max", standardize_errors=True, n_estimators=1, **FAST).fit(normal)
+    det = AutoencoderDetector(reduction="max", standardize_errors=True, n_estimators=1, code_distance="none", **FAST).fit(normal)
     E = det.error_map(outliers)
     assert E.shape == outliers.shape
     s = det.anomaly_score(outliers)

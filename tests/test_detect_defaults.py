@@ -33,8 +33,9 @@ def test_ensemble_is_deterministic_under_a_seed(rows: np.ndarray) -> None:
 
 
 def test_ensemble_members_differ_and_the_first_is_the_single_detector(rows: np.ndarray) -> None:
-    ens = AutoencoderDetector(n_estimators=3, random_state=3, **FAST).fit(rows)
-    one = AutoencoderDetector(n_estimators=1, random_state=3, **FAST).fit(rows)
+    # the reconstruction scores alone: a lone member's score is then its reconstruction error as it is
+    ens = AutoencoderDetector(n_estimators=3, random_state=3, code_distance="none", **FAST).fit(rows)
+    one = AutoencoderDetector(n_estimators=1, random_state=3, code_distance="none", **FAST).fit(rows)
     assert len(ens.estimators_) == 3 and len(set(member_seeds(3, 3))) == 3
     w = [next(iter(m.state_dict().values())).numpy() for m in ens.estimators_]
     assert not np.allclose(w[0], w[1]) and not np.allclose(w[1], w[2])
@@ -262,3 +263,85 @@ def test_auto_max_features_bags_plain_mlp_members_only(rows: np.ndarray) -> None
     assert seen(AutoencoderDetector(n_estimators=2, model_params={"tied": True}, **FAST).fit(rows)) == [6, 6]
     given = MLPAutoencoder(MLPConfig(input_shape=(6,), hidden=[8], latent_dim=3, output_activation="identity"))
     assert seen(AutoencoderDetector(model=given, n_estimators=2, **FAST).fit(rows)) == [6, 6]
+
+
+@pytest.fixture(scope="module")
+def two_groups() -> tuple[np.ndarray, np.ndarray]:
+    """Normal rows in two separate groups, and rows lying between them (outliers no reconstruction misses)."""
+    rng = np.random.default_rng(0)
+    normal = np.r_[rng.normal(0.0, 1.0, (150, 6)), rng.normal(5.0, 1.0, (150, 6))]
+    return normal, rng.normal(2.5, 0.3, (10, 6))
+
+
+def test_code_distance_catches_rows_between_the_normal_groups(two_groups: tuple[np.ndarray, np.ndarray]) -> None:
+    """The rows between two normal groups lie on the line the autoencoder reconstructs, so their
+    reconstruction error is small; their codes lie away from every group of normal codes."""
+    from aekit.apps.metrics import roc_auc
+
+    normal, between = two_groups
+    X, y = np.r_[normal, between], np.r_[np.zeros(len(normal)), np.ones(len(between))]
+    knn = AutoencoderDetector(max_epochs=5, random_state=0).fit(normal)
+    recon = AutoencoderDetector(max_epochs=5, random_state=0, code_distance="none").fit(normal)
+    assert knn.code_distance == "knn" and recon.code_ref_ is None
+    assert roc_auc(y, knn.anomaly_score(X)) > 0.95 > roc_auc(y, recon.anomaly_score(X))
+    assert knn.is_anomaly(between).all()
+    # the code part is bounded: one member's reference holds every training row (fewer than 2,000), standardised
+    shift, scale, ref = knn.code_ref_[0]
+    assert ref.shape == (len(normal), knn.estimators_[0].latent_dim)
+    np.testing.assert_allclose(ref.mean(axis=0), 0.0, atol=1e-9)
+    # a row scores the same alone as in a batch (scikit-learn's subset invariance)
+    np.testing.assert_allclose(knn.anomaly_score(X[:1]), knn.anomaly_score(X)[:1], rtol=1e-12)
+
+
+def test_code_distance_round_trips_exports_and_refuses_a_damaged_file(two_groups, tmp_path: Path) -> None:
+    normal, between = two_groups
+    det = AutoencoderDetector(n_estimators=3, random_state=1, **FAST).fit(normal)
+    X = np.r_[normal[::10], between]
+    det.save(tmp_path / "run")
+    back = aekit.load(tmp_path / "run")
+    assert back.code_distance == "knn" and len(back.code_ref_) == 3
+    np.testing.assert_array_equal(back.anomaly_score(X), det.anomaly_score(X))
+    pytest.importorskip("onnxruntime")
+    from aekit.export import export
+    from aekit.runtime import load_exported
+
+    m = load_exported(export(tmp_path / "run", tmp_path / "m.onnx"))
+    np.testing.assert_allclose(m.score(X), det.anomaly_score(X), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(m.is_anomaly(X), det.is_anomaly(X))
+    codes = tmp_path / "run" / "codes.safetensors"
+    codes.write_bytes(codes.read_bytes()[:-8])
+    with pytest.raises(ModelFileError, match="checksum"):
+        aekit.load(tmp_path / "run")
+    codes.unlink()
+    with pytest.raises(ModelFileError, match="codes.safetensors"):
+        aekit.load(tmp_path / "run")
+
+
+def test_a_run_saved_before_code_distances_scores_by_reconstruction(two_groups, tmp_path: Path) -> None:
+    normal, between = two_groups
+    det = AutoencoderDetector(n_estimators=2, random_state=0, code_distance="none", **FAST).fit(normal)
+    det.save(tmp_path / "run")
+    meta_path = tmp_path / "run" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta["estimator"]["params"].pop("code_distance")  # as an older aekit wrote it
+    meta["estimator"]["state"].pop("code_distance")
+    meta_path.write_text(json.dumps(meta))
+    back = aekit.load(tmp_path / "run")
+    assert back.code_distance == "none"
+    np.testing.assert_array_equal(back.anomaly_score(between), det.anomaly_score(between))
+
+
+def test_bad_code_distance_is_refused(rows: np.ndarray, tmp_path: Path) -> None:
+    for bad in ("mean", None, True, "KNN"):
+        with pytest.raises(ConfigError, match="code_distance"):
+            AutoencoderDetector(code_distance=bad, **FAST).fit(rows)
+    np.savetxt(tmp_path / "t.csv", rows[:60], delimiter=",")
+    bad = run_cli("detect", str(tmp_path / "t.csv"), "--quiet", "--code-distance", "far", "--out", str(tmp_path / "bad"))
+    assert bad.returncode == 2 and "code_distance" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "bad").exists()
+    for flag, value in (("--code-distance", "knn"), ("--n-estimators", "2"), ("--max-features", "0.5")):
+        series = run_cli("detect", str(tmp_path / "t.csv"), "--series", "--quiet", flag, value, "--out", str(tmp_path / "bad"))
+        assert series.returncode == 2 and "are for tables" in series.stderr and "Traceback" not in series.stderr
+    ok = run_cli("detect", str(tmp_path / "t.csv"), "--quiet", "-e", "1", "--code-distance", "none", "--out", str(tmp_path / "run"))
+    assert ok.returncode == 0, ok.stderr
+    assert aekit.load(tmp_path / "run").code_ref_ is None

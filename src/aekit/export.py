@@ -78,6 +78,13 @@ class ScoringSpec:
     members: list[tuple[Any, np.ndarray | None, np.ndarray | None]] | None = None
     member_loc: np.ndarray | None = None
     member_spread: np.ndarray | None = None
+    # a detector's code distance (code_distance="knn"): per member (shift, scale, reference codes),
+    # the members' distance scales, and the scales combining the reconstruction and code parts
+    codes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+    code_loc: np.ndarray | None = None
+    code_spread: np.ndarray | None = None
+    parts_loc: np.ndarray | None = None
+    parts_spread: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -115,6 +122,8 @@ def _scoring_module(model: Any, spec: ScoringSpec) -> Any:
             self.loc = None if spec.member_loc is None else [float(v) for v in spec.member_loc]
             self.spread = None if spec.member_spread is None else [float(v) for v in spec.member_spread]
             self.threshold = None if spec.threshold is None else float(spec.threshold["value"])
+            # reference codes as buffers (float64, as the detector's arithmetic)
+            self.codes = None if spec.codes is None else [tuple(flat(a).reshape(np.shape(a)) for a in c) for c in spec.codes]
             self.eps = None
             if spec.score_type != "recon":  # the detector's own draws, so exported scores equal its scores
                 k = 1 if spec.score_type == "elbo" else int(spec.n_samples)
@@ -136,6 +145,21 @@ def _scoring_module(model: Any, spec: ScoringSpec) -> Any:
                 score = e.max(1).values if spec.reduction == "max" else e.sum(1) if spec.reduction == "sum" else e.mean(1)
             return score, recon_s.flatten(1), err
 
+        def with_code_distance(self, recon_score: torch.Tensor, models: list[Any], xs: torch.Tensor) -> torch.Tensor:
+            """The detector's score with its code part (AutoencoderDetector._combine_parts)."""
+            from aekit.apps.detect import KNN_NEIGHBOURS, knn_mean_distance
+
+            k = KNN_NEIGHBOURS
+            z = []
+            for i, m in enumerate(models):
+                shift, scale, ref = self.codes[i]
+                d = knn_mean_distance((m.encode(xs).flatten(1).double() - shift) / scale, ref, k)
+                z.append((d - float(spec.code_loc[i])) / float(spec.code_spread[i]))
+            code = torch.stack(z).mean(0)
+            a = (recon_score - float(spec.parts_loc[0])) / float(spec.parts_spread[0])
+            b = (code - float(spec.parts_loc[1])) / float(spec.parts_spread[1])
+            return (a + b) / 2.0
+
         def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
             xs = x if self.shift is None else (x - self.shift) / self.scale  # (B, F), float32
             xs = xs.reshape(-1, *self.shape)
@@ -147,6 +171,8 @@ def _scoring_module(model: Any, spec: ScoringSpec) -> Any:
                 score = torch.stack([(p[0] - self.loc[i]) / self.spread[i] for i, p in enumerate(parts)]).mean(0)
                 recon = torch.stack([p[1] for p in parts]).mean(0)
                 err = torch.stack([p[2] for p in parts]).mean(0)
+            if self.codes is not None:
+                score = self.with_code_distance(score, models, xs)
             if self.shift is not None:
                 recon = recon * self.scale + self.shift
             if self.threshold is None:
@@ -272,6 +298,10 @@ def _detector_spec(det: Any, where: str, names: Any = None) -> ScoringSpec:
         spec.members = [(m, None if e is None else np.asarray(e[0], np.float64), None if e is None else np.asarray(e[1], np.float64))
                         for m, e in zip(estimators[1:], errors[1:])]
         spec.member_loc, spec.member_spread = np.asarray(det.member_loc_), np.asarray(det.member_spread_)
+    if getattr(det, "code_ref_", None) is not None:
+        spec.codes = [tuple(np.asarray(a, np.float64) for a in c) for c in det.code_ref_]
+        spec.code_loc, spec.code_spread = np.asarray(det.code_loc_), np.asarray(det.code_spread_)
+        spec.parts_loc, spec.parts_spread = np.asarray(det.parts_loc_), np.asarray(det.parts_spread_)
     return spec
 
 
@@ -349,6 +379,7 @@ def _metadata(spec: ScoringSpec, outputs: Sequence[str]) -> dict[str, str]:
         "aekit.threshold": json.dumps(spec.threshold),
         "aekit.reduction": spec.reduction if spec.kind == "detector" else "mean",
         "aekit.standardized_errors": json.dumps(spec.err_shift is not None),
+        "aekit.code_distance": json.dumps("knn" if spec.codes is not None else "none"),
         "aekit.series": json.dumps(None if spec.series is None else {k: spec.series[k] for k in ("window", "stride", "aggregation")}),
     }
 

@@ -367,6 +367,36 @@ def save_members(folder: Path, members: list[Any]) -> dict[str, Any]:
     return {"members_sha256": hashlib.sha256(blob).hexdigest()}
 
 
+def save_arrays(folder: Path, name: str, arrays: dict[str, Any]) -> str:
+    """Named numpy arrays in ``folder / name`` (safetensors), written atomically; returns the file's
+    SHA-256 for ``model.json``."""
+    import hashlib
+
+    from safetensors.numpy import save
+
+    from aekit.io import atomic_write_bytes
+
+    blob = save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    atomic_write_bytes(Path(folder) / name, blob)
+    return hashlib.sha256(blob).hexdigest()
+
+
+def load_arrays(folder: Path, name: str, sha256: str | None, what: str) -> dict[str, Any]:
+    """What :func:`save_arrays` wrote, checked against ``sha256``: :class:`ModelFileError` for a
+    missing file or a checksum mismatch (``what`` names the model in that message)."""
+    import hashlib
+
+    from safetensors.numpy import load
+
+    path = Path(folder) / name
+    if not path.is_file():
+        raise ModelFileError(f"{folder}: missing {name} ({what} saves its arrays there)")
+    blob = path.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != sha256:
+        raise ModelFileError(f"{path}: checksum mismatch (file truncated or modified)")
+    return load(blob)
+
+
 def load_members(folder: Path, state: dict[str, Any], first: Any, what: str) -> list[Any]:
     """The ``state["n_members"] - 1`` networks :func:`save_members` wrote, each a copy of ``first``
     (the loaded ``model.safetensors``) with its own weights, in eval mode. :class:`ModelFileError`
