@@ -194,8 +194,9 @@ def test_runs_written_by_aekit_0_1_still_load(tmp_path: Path) -> None:
     from aekit.errors import ModelFileError
 
     X = _table()
-    # aekit 0.1 saved one autoencoder per detector (no ensembles)
-    det = aekit.AutoencoderDetector(model_params={"hidden": [8], "latent_dim": 2}, n_estimators=1, **FAST).fit(X)
+    # aekit 0.1 saved one autoencoder per detector (no ensembles, no code distance)
+    det = aekit.AutoencoderDetector(model_params={"hidden": [8], "latent_dim": 2}, n_estimators=1, code_distance="none",
+                                    **FAST).fit(X)
     det.save(tmp_path / "run")
     meta = json.loads((tmp_path / "run" / "model.json").read_text())
     est = meta.pop("estimator")
