@@ -652,6 +652,9 @@ def candidates() -> dict[str, Callable[[int, int], Any]]:
         # ... and with the code's distance to its nearest training codes instead (several normal groups)
         "aekit ens10-stderr-fb-knn": lambda s, n: LatentKnnEnsemble(**{**BASE, "n_estimators": 10, "standardize_errors": True,
                                                                       "max_features": 0.5, "random_state": s}),
+        # sixth round: the two round-5 candidates that won on the choose and confirm halves, combined
+        "aekit r6-knn-fb0.3": lambda s, n: A(n_estimators=10, standardize_errors=True, max_features=0.3, code_distance="knn",
+                                             random_state=s),
         # second round, around the first round's best (input dropout + standardised errors)
         "aekit dropout-30ep": lambda s, n: A(**drop5, random_state=s),
         "aekit dropout-0.2": lambda s, n: A(noise=[{"kind": "dropout", "p": 0.2}], random_state=s),
