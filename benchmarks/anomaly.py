@@ -11,6 +11,9 @@ One process, same splits and seeds for every method; mean ± std over seeds.
   peers (PyOD AutoEncoder, IsolationForest, PCA, scikit-learn's OneClassSVM); ROC-AUC, AP,
   seed spread, times, average ranks per half, and the threshold rules' flagged share against
   the true outlier share. ``--jsonl`` keeps every run; ``--report FILES`` prints the tables.
+  ``--keep-scores`` also keeps each run's scores and labels, for a table of the seed spread beside
+  ROC-AUC's own sampling uncertainty (a stratified bootstrap of one seed's scored rows) and the
+  step one outlier's move makes on sets with few outliers (``--report FILES --spread``).
 * ``tables``: ODDS cardio, arrhythmia, lympho with the detector's defaults. Protocol ``odds``:
   fit and score all rows (unsupervised). Protocol ``semi``: fit on 60 % of the normal rows,
   score the other 40 % plus every outlier.
@@ -39,6 +42,8 @@ PyOD is a benchmark-only dependency (``pip install pyod``). Run::
     python benchmarks/anomaly.py --parts dev --sets all --seeds 3 --threads 1 --jsonl dev.jsonl
     python benchmarks/anomaly.py --parts dev --sets choose --methods all --jsonl choose.jsonl  # every candidate
     python benchmarks/anomaly.py --report dev.jsonl   # the tables again, from the saved runs
+    python benchmarks/anomaly.py --parts dev --sets all --seeds 3 --threads 1 --keep-scores --jsonl spread.jsonl
+    python benchmarks/anomaly.py --report spread.jsonl --spread   # seed spread vs ROC-AUC's bootstrap std
 """
 
 from __future__ import annotations
@@ -777,8 +782,12 @@ def _protocol_rows(X: np.ndarray, y: np.ndarray, protocol: str, seed: int) -> tu
     return X[normal[:cut]], X[test], y[test]
 
 
-def dev(seeds: list[int], sets: list[str], methods: list[str], out: str | None) -> list[dict[str, Any]]:
-    """Run ``methods`` on ``sets`` in both protocols; one JSON line per (set, protocol, method, seed) to ``out``."""
+def dev(seeds: list[int], sets: list[str], methods: list[str], out: str | None,
+        keep_scores: bool = False) -> list[dict[str, Any]]:
+    """Run ``methods`` on ``sets`` in both protocols; one JSON line per (set, protocol, method, seed) to ``out``.
+
+    ``keep_scores``: each row also holds its scored rows' scores (6 significant digits) and labels
+    (a string of 0/1, 1 = outlier), for :func:`spread_report`'s bootstrap."""
     from aekit.apps.metrics import average_precision, roc_auc
 
     makers = candidates()
@@ -804,6 +813,9 @@ def dev(seeds: list[int], sets: list[str], methods: list[str], out: str | None) 
                          "ap": average_precision(y_sc, s) if ok else float("nan"), "fit_s": t1 - t0, "score_s": t2 - t1}
                     if method.startswith("aekit") and ok:
                         r["thresholds"] = _threshold_shares(est, X_fit, s, y_sc)
+                    if keep_scores and ok:
+                        r["scores"] = [float(f"{v:.6g}") for v in s]
+                        r["labels"] = "".join("1" if v else "0" for v in y_sc)
                     rows.append(r)
                     if out:
                         with open(out, "a") as fh:
@@ -917,6 +929,106 @@ def _candidates_vs_peers(cells: dict[tuple[str, str, str], list[dict[str, Any]]]
         print(f"| {m} | {rank:.2f} | {best}/{n} | {wins}/{n} | {auc:.3f} | {ap_:.3f} | {spread:.3f} | {fit:.2f} |")
 
 
+SPREAD_TARGET = 0.02  # issue 14: the largest seed spread (max - min ROC-AUC over seeds) asked for
+N_BOOT = 1000
+
+
+def bootstrap_auc(scores: np.ndarray, labels: np.ndarray, n_boot: int = N_BOOT, seed: int = 0) -> dict[str, float]:
+    """ROC-AUC's sampling uncertainty with the scores held fixed: a stratified bootstrap (the outliers
+    and the inliers resampled with replacement separately, so every resample keeps their counts).
+
+    ``scores`` (N,), higher = more abnormal; ``labels`` (N,), 1 = outlier. Returns the ROC-AUC of the
+    scores as given, the resamples' std, and their 2.5 / 97.5 % quantiles and the interval's width.
+    ROC-AUC is the mean over (outlier, inlier) pairs of 1 if the outlier scores higher, 1/2 on a tie;
+    a resample only reweights the pairs by how often each row was drawn, so one pair matrix
+    ``K`` (n_out, n_in) serves every resample: ``AUC_b = w_b K v_b / (n_out n_in)``."""
+    scores, labels = np.asarray(scores, np.float64), np.asarray(labels).astype(bool)
+    pos, neg = scores[labels], scores[~labels]
+    n1, n0 = len(pos), len(neg)
+    K = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])  # (n1, n0)
+    rng = np.random.default_rng(seed)
+    W = rng.multinomial(n1, np.full(n1, 1.0 / n1), size=n_boot).astype(np.float64)  # (B, n1) draw counts
+    V = rng.multinomial(n0, np.full(n0, 1.0 / n0), size=n_boot).astype(np.float64)  # (B, n0)
+    aucs = ((W @ K) * V).sum(axis=1) / (n1 * n0)  # (B,)
+    lo, hi = np.quantile(aucs, [0.025, 0.975])
+    return {"auc": float(K.mean()), "std": float(aucs.std(ddof=1)), "lo": float(lo), "hi": float(hi),
+            "width": float(hi - lo)}
+
+
+def auc_resolution(n_out: int, n_in: int) -> dict[str, float]:
+    """How far ROC-AUC moves when scores swap order, for ``n_out`` outliers and ``n_in`` inliers.
+
+    ROC-AUC counts the (outlier, inlier) pairs in the right order out of ``n_out * n_in``, so one pair
+    swapping moves it by ``1 / (n_out n_in)``; one outlier moving past ``k`` inliers moves it by
+    ``k / (n_out n_in)``: past 1 % of the inliers (k = 0.01 n_in) that is ``0.01 / n_out``, whatever
+    ``n_in``. A move of :data:`SPREAD_TARGET` takes ``SPREAD_TARGET * n_out * n_in`` pairs: one outlier
+    alone passing that many inliers (``SPREAD_TARGET * n_out`` of them as a share)."""
+    return {"pair": 1.0 / (n_out * n_in), "outlier_past_1pct": 0.01 / n_out,
+            "inliers_for_target": SPREAD_TARGET * n_out * n_in}
+
+
+def spread_report(rows: list[dict[str, Any]], methods: list[str] | None = None, n_boot: int = N_BOOT) -> None:
+    """Is a seed spread below :data:`SPREAD_TARGET` meaningful? Per set, protocol and method: the seed
+    spread (max - min ROC-AUC over seeds) beside ROC-AUC's own sampling uncertainty (:func:`bootstrap_auc`
+    of the first seed's scores: std and 95 % interval width) and the resolution of the cell
+    (:func:`auc_resolution`). Needs rows run with ``--keep-scores``."""
+    rows = [r for r in rows if "scores" in r]
+    if not rows:
+        return
+    methods = methods or sorted({r["method"] for r in rows}, key=lambda m: (not m.startswith("aekit"), m))
+    cells: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        cells.setdefault((r["data"], r["protocol"], r["method"]), []).append(r)
+    names = [n for n in CHOOSE + CONFIRM + FRESH if any(k[0] == n for k in cells)]
+    names += sorted({k[0] for k in cells} - set(names))
+    stats: dict[tuple[str, str, str], dict[str, float]] = {}
+    for key, c in cells.items():
+        c = sorted(c, key=lambda x: x["seed"])
+        auc = np.array([x["roc_auc"] for x in c])
+        # every seed's bootstrap too: one seed's can be degenerate (std 0 where its scores separate perfectly)
+        boots = [bootstrap_auc(np.array(x["scores"]), np.array([int(ch) for ch in x["labels"]]), n_boot) for x in c]
+        n1 = c[0]["labels"].count("1")
+        stats[key] = {**boots[0], "std_mean": float(np.mean([b["std"] for b in boots])),
+                      "spread": float(np.ptp(auc)) if np.isfinite(auc).all() else float("nan"),
+                      "seeds": len(c), "n_out": n1, "n_in": len(c[0]["labels"]) - n1}
+    shown = [m for m in methods if any(k[2] == m for k in stats)]
+    first = [m for m in shown if m in ("aekit default", "IsolationForest")] or shown[:2]  # full columns
+    rest = [m for m in shown if m not in first]
+    print(f"\n### seed spread vs ROC-AUC's sampling uncertainty ({n_boot} stratified bootstrap resamples of the "
+          "first seed's scored rows)\n\nspread = max - min ROC-AUC over seeds; std / 95 % = the bootstrap's std and "
+          "interval width; 1 pair = ROC-AUC step of one (outlier, inlier) pair swapping; 1 % = one outlier moving "
+          f"past 1 % of the inliers; passed for {SPREAD_TARGET} = inliers one outlier must pass to move ROC-AUC by "
+          f"{SPREAD_TARGET}; * = spread below the bootstrap std. In `semi` a seed also redraws which inliers are "
+          "trained on and scored, so its spread holds some sampling noise too\n")
+    head = " | ".join(f"{m} spread | std | 95 %" for m in first) + "".join(f" | {m} spread / std" for m in rest)
+    print(f"| data | protocol | outliers | inliers | 1 pair | 1 % | passed for {SPREAD_TARGET} | {head} |\n"
+          "|---|---|---|---|---|---|---|" + "---|" * (3 * len(first) + len(rest)))
+    for name in names:
+        for protocol in ("odds", "semi"):
+            here = {m: stats[(name, protocol, m)] for m in shown if (name, protocol, m) in stats}
+            if not here:
+                continue
+            any_ = next(iter(here.values()))
+            res = auc_resolution(int(any_["n_out"]), int(any_["n_in"]))
+            star = lambda s: "*" if s["spread"] < s["std"] else ""  # noqa: E731
+            cols = [f"{here[m]['spread']:.3f}{star(here[m])} | {here[m]['std']:.3f} | {here[m]['width']:.3f}"
+                    if m in here else " | | " for m in first]
+            cols += [f"{here[m]['spread']:.3f}{star(here[m])} / {here[m]['std']:.3f}" if m in here else "" for m in rest]
+            print(f"| {name} | {protocol} | {int(any_['n_out'])} | {int(any_['n_in'])} | {res['pair']:.5f} | "
+                  f"{res['outlier_past_1pct']:.4f} | {res['inliers_for_target']:.1f} | " + " | ".join(cols) + " |")
+    print(f"\ncounts per method over the cells: seed spread < {SPREAD_TARGET}; seed spread < bootstrap std (first "
+          "seed's; mean of the seeds' stds); seed spread < half the 95 % width; bootstrap std < "
+          f"{SPREAD_TARGET} (where it is not, the target is finer than the data's own noise); median spread / std\n\n"
+          f"| method | cells | spread < {SPREAD_TARGET} | spread < std | spread < mean std | spread < width / 2 | "
+          f"std < {SPREAD_TARGET} | median spread / std |\n|---|---|---|---|---|---|---|---|")
+    for m in shown:
+        s = [v for k, v in stats.items() if k[2] == m]
+        ratio = [v["spread"] / v["std"] for v in s if v["std"] > 0 and np.isfinite(v["spread"])]
+        print(f"| {m} | {len(s)} | {sum(v['spread'] < SPREAD_TARGET for v in s)} | {sum(v['spread'] < v['std'] for v in s)} | "
+              f"{sum(v['spread'] < v['std_mean'] for v in s)} | {sum(v['spread'] < v['width'] / 2 for v in s)} | {sum(v['std'] < SPREAD_TARGET for v in s)} | "
+              f"{np.median(ratio) if ratio else float('nan'):.2f} |")
+
+
 def _threshold_report(rows: list[dict[str, Any]], method: str | None = None) -> None:
     """Per set and protocol: true outlier share and the share each rule flags (mean over seeds), for ``method``."""
     method = method or os.environ.get("THRESHOLD_METHOD", "aekit default")
@@ -974,13 +1086,18 @@ def main() -> None:
     ap.add_argument("--methods", default="default", help="dev part: default (aekit default + peers), all, or a comma list")
     ap.add_argument("--jsonl", default=None, help="dev part: append one JSON line per run to this file")
     ap.add_argument("--report", nargs="*", default=None, help="print the dev tables from these JSON-lines files and exit")
+    ap.add_argument("--keep-scores", action="store_true", help="dev part: keep each run's scores and labels in its JSON line (for the seed-spread vs bootstrap table)")
+    ap.add_argument("--spread", action="store_true", help="with --report: print only the seed-spread vs bootstrap table (runs made with --keep-scores)")
     args = ap.parse_args()
     if args.report is not None:
         rows = [json.loads(line) for f in args.report for line in open(f) if line.strip()]
         wanted = None if args.methods in ("default", "all") else args.methods.split(",")
         if args.methods == "default":
             wanted = ["aekit default", *PEERS]
-        dev_report([r for r in rows if wanted is None or r["method"] in wanted], wanted)
+        rows = [r for r in rows if wanted is None or r["method"] in wanted]
+        if not args.spread:
+            dev_report(rows, wanted)
+        spread_report(rows, wanted)
         return
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -1002,8 +1119,10 @@ def main() -> None:
         # "all" is the two halves the defaults were chosen and confirmed on; FRESH is asked for by name
         sets = {**{h: list(n) for h, n in HALVES.items()}, "all": list(CHOOSE + CONFIRM)}.get(args.sets)
         methods = {"default": ["aekit default", *PEERS], "all": list(candidates())}.get(args.methods)
-        results["dev"] = dev(seeds, sets or args.sets.split(","), methods or args.methods.split(","), args.jsonl)
+        results["dev"] = dev(seeds, sets or args.sets.split(","), methods or args.methods.split(","), args.jsonl,
+                             args.keep_scores)
         dev_report(results["dev"], methods or args.methods.split(","))
+        spread_report(results["dev"], methods or args.methods.split(","))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=1, default=str)
