@@ -44,6 +44,7 @@ PyOD is a benchmark-only dependency (``pip install pyod``). Run::
     python benchmarks/anomaly.py --report dev.jsonl   # the tables again, from the saved runs
     python benchmarks/anomaly.py --parts dev --sets all --seeds 3 --threads 1 --keep-scores --jsonl spread.jsonl
     python benchmarks/anomaly.py --report spread.jsonl --spread   # seed spread vs ROC-AUC's bootstrap std
+    python benchmarks/anomaly.py --parts dev --sets all --seeds 3 --threads 1 --keep-scores --split-seed 0 --jsonl fixed.jsonl
 """
 
 from __future__ import annotations
@@ -783,11 +784,13 @@ def _protocol_rows(X: np.ndarray, y: np.ndarray, protocol: str, seed: int) -> tu
 
 
 def dev(seeds: list[int], sets: list[str], methods: list[str], out: str | None,
-        keep_scores: bool = False) -> list[dict[str, Any]]:
+        keep_scores: bool = False, split_seed: int | None = None) -> list[dict[str, Any]]:
     """Run ``methods`` on ``sets`` in both protocols; one JSON line per (set, protocol, method, seed) to ``out``.
 
     ``keep_scores``: each row also holds its scored rows' scores (6 significant digits) and labels
-    (a string of 0/1, 1 = outlier), for :func:`spread_report`'s bootstrap."""
+    (a string of 0/1, 1 = outlier), for :func:`spread_report`'s bootstrap. ``split_seed``: draw the
+    ``semi`` split with this seed for every seed (else each seed draws its own), so that the seeds
+    change the models only."""
     from aekit.apps.metrics import average_precision, roc_auc
 
     makers = candidates()
@@ -798,7 +801,7 @@ def dev(seeds: list[int], sets: list[str], methods: list[str], out: str | None,
         for protocol in ("odds", "semi"):
             for method in methods:
                 for seed in seeds:
-                    X_fit, X_sc, y_sc = _protocol_rows(X, y, protocol, seed)
+                    X_fit, X_sc, y_sc = _protocol_rows(X, y, protocol, seed if split_seed is None else split_seed)
                     est = makers[method](seed, len(X_fit))
                     t0 = time.perf_counter()
                     est.fit(X_fit)
@@ -813,6 +816,8 @@ def dev(seeds: list[int], sets: list[str], methods: list[str], out: str | None,
                          "ap": average_precision(y_sc, s) if ok else float("nan"), "fit_s": t1 - t0, "score_s": t2 - t1}
                     if method.startswith("aekit") and ok:
                         r["thresholds"] = _threshold_shares(est, X_fit, s, y_sc)
+                    if split_seed is not None:
+                        r["split_seed"] = split_seed
                     if keep_scores and ok:
                         r["scores"] = [float(f"{v:.6g}") for v in s]
                         r["labels"] = "".join("1" if v else "0" for v in y_sc)
@@ -972,8 +977,7 @@ def spread_report(rows: list[dict[str, Any]], methods: list[str] | None = None, 
     spread (max - min ROC-AUC over seeds) beside ROC-AUC's own sampling uncertainty (:func:`bootstrap_auc`
     of the first seed's scores: std and 95 % interval width) and the resolution of the cell
     (:func:`auc_resolution`). Needs rows run with ``--keep-scores``."""
-    rows = [r for r in rows if "scores" in r]
-    if not rows:
+    if not any("scores" in r for r in rows):
         return
     methods = methods or sorted({r["method"] for r in rows}, key=lambda m: (not m.startswith("aekit"), m))
     cells: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
@@ -985,24 +989,31 @@ def spread_report(rows: list[dict[str, Any]], methods: list[str] | None = None, 
     for key, c in cells.items():
         c = sorted(c, key=lambda x: x["seed"])
         auc = np.array([x["roc_auc"] for x in c])
+        kept = [x for x in c if "scores" in x]  # runs with NaN scores (PyOD's PCA on some sets) keep none
+        if not kept:
+            continue
         # every seed's bootstrap too: one seed's can be degenerate (std 0 where its scores separate perfectly)
-        boots = [bootstrap_auc(np.array(x["scores"]), np.array([int(ch) for ch in x["labels"]]), n_boot) for x in c]
-        n1 = c[0]["labels"].count("1")
+        boots = [bootstrap_auc(np.array(x["scores"]), np.array([int(ch) for ch in x["labels"]]), n_boot) for x in kept]
+        n1 = kept[0]["labels"].count("1")
         stats[key] = {**boots[0], "std_mean": float(np.mean([b["std"] for b in boots])),
                       "spread": float(np.ptp(auc)) if np.isfinite(auc).all() else float("nan"),
-                      "seeds": len(c), "n_out": n1, "n_in": len(c[0]["labels"]) - n1}
+                      "seeds": len(c), "n_out": n1, "n_in": len(kept[0]["labels"]) - n1}
     shown = [m for m in methods if any(k[2] == m for k in stats)]
     first = [m for m in shown if m in ("aekit default", "IsolationForest")] or shown[:2]  # full columns
     rest = [m for m in shown if m not in first]
-    print(f"\n### seed spread vs ROC-AUC's sampling uncertainty ({n_boot} stratified bootstrap resamples of the "
-          "first seed's scored rows)\n\nspread = max - min ROC-AUC over seeds; std / 95 % = the bootstrap's std and "
-          "interval width; 1 pair = ROC-AUC step of one (outlier, inlier) pair swapping; 1 % = one outlier moving "
-          f"past 1 % of the inliers; passed for {SPREAD_TARGET} = inliers one outlier must pass to move ROC-AUC by "
-          f"{SPREAD_TARGET}; * = spread below the bootstrap std. In `semi` a seed also redraws which inliers are "
-          "trained on and scored, so its spread holds some sampling noise too\n")
+    fixed = sorted({r["split_seed"] for r in rows if "split_seed" in r})
+    split = f" (semi split fixed at seed {fixed[0]}: the seeds change the models only)" if fixed else ""
+    print(f"\n### seed spread vs ROC-AUC's sampling uncertainty{split}\n\n"
+          f"spread = max - min ROC-AUC over seeds; std / 95 % = std and 95 % interval width of {n_boot} stratified "
+          "bootstrap resamples of the first seed's scored rows; 1 pair = ROC-AUC step of one (outlier, inlier) pair "
+          f"swapping order; 1 % = one outlier moving past 1 % of the inliers; passed for {SPREAD_TARGET} = inliers one "
+          f"outlier alone must pass to move ROC-AUC by {SPREAD_TARGET}; * = spread at most the bootstrap std"
+          + ("" if split else ". In `semi` a seed also redraws which inliers are trained on and scored, so there the "
+             "spread holds sampling noise too (OCSVM is deterministic: its `semi` spread is that noise alone)") + "\n")
     head = " | ".join(f"{m} spread | std | 95 %" for m in first) + "".join(f" | {m} spread / std" for m in rest)
     print(f"| data | protocol | outliers | inliers | 1 pair | 1 % | passed for {SPREAD_TARGET} | {head} |\n"
           "|---|---|---|---|---|---|---|" + "---|" * (3 * len(first) + len(rest)))
+    star = lambda s: "*" if s["spread"] <= s["std"] else ""  # noqa: E731
     for name in names:
         for protocol in ("odds", "semi"):
             here = {m: stats[(name, protocol, m)] for m in shown if (name, protocol, m) in stats}
@@ -1010,23 +1021,30 @@ def spread_report(rows: list[dict[str, Any]], methods: list[str] | None = None, 
                 continue
             any_ = next(iter(here.values()))
             res = auc_resolution(int(any_["n_out"]), int(any_["n_in"]))
-            star = lambda s: "*" if s["spread"] < s["std"] else ""  # noqa: E731
             cols = [f"{here[m]['spread']:.3f}{star(here[m])} | {here[m]['std']:.3f} | {here[m]['width']:.3f}"
                     if m in here else " | | " for m in first]
             cols += [f"{here[m]['spread']:.3f}{star(here[m])} / {here[m]['std']:.3f}" if m in here else "" for m in rest]
-            print(f"| {name} | {protocol} | {int(any_['n_out'])} | {int(any_['n_in'])} | {res['pair']:.5f} | "
+            print(f"| {name} | {protocol} | {int(any_['n_out'])} | {int(any_['n_in'])} | {res['pair']:.2g} | "
                   f"{res['outlier_past_1pct']:.4f} | {res['inliers_for_target']:.1f} | " + " | ".join(cols) + " |")
-    print(f"\ncounts per method over the cells: seed spread < {SPREAD_TARGET}; seed spread < bootstrap std (first "
-          "seed's; mean of the seeds' stds); seed spread < half the 95 % width; bootstrap std < "
-          f"{SPREAD_TARGET} (where it is not, the target is finer than the data's own noise); median spread / std\n\n"
-          f"| method | cells | spread < {SPREAD_TARGET} | spread < std | spread < mean std | spread < width / 2 | "
-          f"std < {SPREAD_TARGET} | median spread / std |\n|---|---|---|---|---|---|---|---|")
+    t = SPREAD_TARGET
+    print(f"\ncounts per method over the cells: seed spread < {t}; seed spread <= bootstrap std (the first seed's; the "
+          "mean of the seeds' stds); seed spread <= half the 95 % width; bootstrap std < "
+          f"{t} (where it is not, the target is finer than the data's own noise); spread >= {t} and > std (the seeds "
+          "move ROC-AUC more than redrawing the data would); median spread / std\n\n"
+          f"| method | cells | spread < {t} | spread <= std | spread <= mean std | spread <= width / 2 | std < {t} | "
+          f"spread >= {t} and > std | median spread / std |\n|---|---|---|---|---|---|---|---|---|")
+    over: dict[str, list[str]] = {}
     for m in shown:
-        s = [v for k, v in stats.items() if k[2] == m]
-        ratio = [v["spread"] / v["std"] for v in s if v["std"] > 0 and np.isfinite(v["spread"])]
-        print(f"| {m} | {len(s)} | {sum(v['spread'] < SPREAD_TARGET for v in s)} | {sum(v['spread'] < v['std'] for v in s)} | "
-              f"{sum(v['spread'] < v['std_mean'] for v in s)} | {sum(v['spread'] < v['width'] / 2 for v in s)} | {sum(v['std'] < SPREAD_TARGET for v in s)} | "
-              f"{np.median(ratio) if ratio else float('nan'):.2f} |")
+        s = {k: v for k, v in stats.items() if k[2] == m}
+        over[m] = [f"{k[0]} {k[1]} ({v['spread']:.3f} vs {v['std']:.3f})" for k, v in s.items()
+                   if not (v["spread"] < t or v["spread"] <= v["std"])]  # NaN spreads count here too
+        ratio = [v["spread"] / v["std"] for v in s.values() if v["std"] > 0 and np.isfinite(v["spread"])]
+        print(f"| {m} | {len(s)} | {sum(v['spread'] < t for v in s.values())} | {sum(v['spread'] <= v['std'] for v in s.values())} | "
+              f"{sum(v['spread'] <= v['std_mean'] for v in s.values())} | {sum(v['spread'] <= v['width'] / 2 for v in s.values())} | "
+              f"{sum(v['std'] < t for v in s.values())} | {len(over[m])} | {np.median(ratio) if ratio else float('nan'):.2f} |")
+    print(f"\ncells where the seed spread is >= {t} and above the bootstrap std (spread vs std):\n")
+    for m in shown:
+        print(f"- {m}: " + ("; ".join(over[m]) or "none"))
 
 
 def _threshold_report(rows: list[dict[str, Any]], method: str | None = None) -> None:
@@ -1087,6 +1105,8 @@ def main() -> None:
     ap.add_argument("--jsonl", default=None, help="dev part: append one JSON line per run to this file")
     ap.add_argument("--report", nargs="*", default=None, help="print the dev tables from these JSON-lines files and exit")
     ap.add_argument("--keep-scores", action="store_true", help="dev part: keep each run's scores and labels in its JSON line (for the seed-spread vs bootstrap table)")
+    ap.add_argument("--split-seed", type=int, default=None, help="dev part: draw the semi protocol's split with this "
+                    "seed for every seed (default: each seed its own), so that the seeds change the models only")
     ap.add_argument("--spread", action="store_true", help="with --report: print only the seed-spread vs bootstrap table (runs made with --keep-scores)")
     args = ap.parse_args()
     if args.report is not None:
@@ -1120,7 +1140,7 @@ def main() -> None:
         sets = {**{h: list(n) for h, n in HALVES.items()}, "all": list(CHOOSE + CONFIRM)}.get(args.sets)
         methods = {"default": ["aekit default", *PEERS], "all": list(candidates())}.get(args.methods)
         results["dev"] = dev(seeds, sets or args.sets.split(","), methods or args.methods.split(","), args.jsonl,
-                             args.keep_scores)
+                             args.keep_scores, args.split_seed)
         dev_report(results["dev"], methods or args.methods.split(","))
         spread_report(results["dev"], methods or args.methods.split(","))
     if args.json:
