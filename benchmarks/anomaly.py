@@ -11,6 +11,9 @@ One process, same splits and seeds for every method; mean ± std over seeds.
   peers (PyOD AutoEncoder, IsolationForest, PCA, scikit-learn's OneClassSVM); ROC-AUC, AP,
   seed spread, times, average ranks per half, and the threshold rules' flagged share against
   the true outlier share. ``--jsonl`` keeps every run; ``--report FILES`` prints the tables.
+  ``--keep-scores`` also keeps each run's scores and labels, for a table of the seed spread beside
+  ROC-AUC's own sampling uncertainty (a stratified bootstrap of one seed's scored rows) and the
+  step one outlier's move makes on sets with few outliers (``--report FILES --spread``).
 * ``tables``: ODDS cardio, arrhythmia, lympho with the detector's defaults. Protocol ``odds``:
   fit and score all rows (unsupervised). Protocol ``semi``: fit on 60 % of the normal rows,
   score the other 40 % plus every outlier.
@@ -39,6 +42,9 @@ PyOD is a benchmark-only dependency (``pip install pyod``). Run::
     python benchmarks/anomaly.py --parts dev --sets all --seeds 3 --threads 1 --jsonl dev.jsonl
     python benchmarks/anomaly.py --parts dev --sets choose --methods all --jsonl choose.jsonl  # every candidate
     python benchmarks/anomaly.py --report dev.jsonl   # the tables again, from the saved runs
+    python benchmarks/anomaly.py --parts dev --sets all --seeds 3 --threads 1 --keep-scores --jsonl spread.jsonl
+    python benchmarks/anomaly.py --report spread.jsonl --spread   # seed spread vs ROC-AUC's bootstrap std
+    python benchmarks/anomaly.py --parts dev --sets all --seeds 3 --threads 1 --keep-scores --split-seed 0 --jsonl fixed.jsonl
 """
 
 from __future__ import annotations
@@ -780,8 +786,14 @@ def _protocol_rows(X: np.ndarray, y: np.ndarray, protocol: str, seed: int) -> tu
     return X[normal[:cut]], X[test], y[test]
 
 
-def dev(seeds: list[int], sets: list[str], methods: list[str], out: str | None) -> list[dict[str, Any]]:
-    """Run ``methods`` on ``sets`` in both protocols; one JSON line per (set, protocol, method, seed) to ``out``."""
+def dev(seeds: list[int], sets: list[str], methods: list[str], out: str | None,
+        keep_scores: bool = False, split_seed: int | None = None) -> list[dict[str, Any]]:
+    """Run ``methods`` on ``sets`` in both protocols; one JSON line per (set, protocol, method, seed) to ``out``.
+
+    ``keep_scores``: each row also holds its scored rows' scores (6 significant digits) and labels
+    (a string of 0/1, 1 = outlier), for :func:`spread_report`'s bootstrap. ``split_seed``: draw the
+    ``semi`` split with this seed for every seed (else each seed draws its own), so that the seeds
+    change the models only."""
     from aekit.apps.metrics import average_precision, roc_auc
 
     makers = candidates()
@@ -792,7 +804,7 @@ def dev(seeds: list[int], sets: list[str], methods: list[str], out: str | None) 
         for protocol in ("odds", "semi"):
             for method in methods:
                 for seed in seeds:
-                    X_fit, X_sc, y_sc = _protocol_rows(X, y, protocol, seed)
+                    X_fit, X_sc, y_sc = _protocol_rows(X, y, protocol, seed if split_seed is None else split_seed)
                     est = makers[method](seed, len(X_fit))
                     t0 = time.perf_counter()
                     est.fit(X_fit)
@@ -807,6 +819,11 @@ def dev(seeds: list[int], sets: list[str], methods: list[str], out: str | None) 
                          "ap": average_precision(y_sc, s) if ok else float("nan"), "fit_s": t1 - t0, "score_s": t2 - t1}
                     if method.startswith("aekit") and ok:
                         r["thresholds"] = _threshold_shares(est, X_fit, s, y_sc)
+                    if split_seed is not None:
+                        r["split_seed"] = split_seed
+                    if keep_scores and ok:
+                        r["scores"] = [float(f"{v:.6g}") for v in s]
+                        r["labels"] = "".join("1" if v else "0" for v in y_sc)
                     rows.append(r)
                     if out:
                         with open(out, "a") as fh:
@@ -920,6 +937,131 @@ def _candidates_vs_peers(cells: dict[tuple[str, str, str], list[dict[str, Any]]]
         print(f"| {m} | {rank:.2f} | {best}/{n} | {wins}/{n} | {auc:.3f} | {ap_:.3f} | {spread:.3f} | {fit:.2f} |")
 
 
+SPREAD_TARGET = 0.02  # issue 14: the largest seed spread (max - min ROC-AUC over seeds) asked for
+N_BOOT = 1000
+FEW_OUTLIERS = 10  # the sets issue 14 asks about: 4 to 10 outliers, where one outlier's move is a few hundredths
+
+
+def bootstrap_auc(scores: np.ndarray, labels: np.ndarray, n_boot: int = N_BOOT, seed: int = 0) -> dict[str, float]:
+    """ROC-AUC's sampling uncertainty with the scores held fixed: a stratified bootstrap (the outliers
+    and the inliers resampled with replacement separately, so every resample keeps their counts).
+
+    ``scores`` (N,), higher = more abnormal; ``labels`` (N,), 1 = outlier. Returns the ROC-AUC of the
+    scores as given, the resamples' std, and their 2.5 / 97.5 % quantiles and the interval's width.
+    ROC-AUC is the mean over (outlier, inlier) pairs of 1 if the outlier scores higher, 1/2 on a tie;
+    a resample only reweights the pairs by how often each row was drawn, so one pair matrix
+    ``K`` (n_out, n_in) serves every resample: ``AUC_b = w_b K v_b / (n_out n_in)``."""
+    scores, labels = np.asarray(scores, np.float64), np.asarray(labels).astype(bool)
+    pos, neg = scores[labels], scores[~labels]
+    n1, n0 = len(pos), len(neg)
+    K = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])  # (n1, n0)
+    rng = np.random.default_rng(seed)
+    W = rng.multinomial(n1, np.full(n1, 1.0 / n1), size=n_boot).astype(np.float64)  # (B, n1) draw counts
+    V = rng.multinomial(n0, np.full(n0, 1.0 / n0), size=n_boot).astype(np.float64)  # (B, n0)
+    aucs = ((W @ K) * V).sum(axis=1) / (n1 * n0)  # (B,)
+    lo, hi = np.quantile(aucs, [0.025, 0.975])
+    return {"auc": float(K.mean()), "std": float(aucs.std(ddof=1)), "lo": float(lo), "hi": float(hi),
+            "width": float(hi - lo)}
+
+
+def auc_resolution(n_out: int, n_in: int) -> dict[str, float]:
+    """How far ROC-AUC moves when scores swap order, for ``n_out`` outliers and ``n_in`` inliers.
+
+    ROC-AUC counts the (outlier, inlier) pairs in the right order out of ``n_out * n_in``, so one pair
+    swapping moves it by ``1 / (n_out n_in)``; one outlier moving past ``k`` inliers moves it by
+    ``k / (n_out n_in)``: past 1 % of the inliers (k = 0.01 n_in) that is ``0.01 / n_out``, whatever
+    ``n_in``. A move of :data:`SPREAD_TARGET` takes ``SPREAD_TARGET * n_out * n_in`` pairs: one outlier
+    alone passing that many inliers (``SPREAD_TARGET * n_out`` of them as a share)."""
+    return {"pair": 1.0 / (n_out * n_in), "outlier_past_1pct": 0.01 / n_out,
+            "inliers_for_target": SPREAD_TARGET * n_out * n_in}
+
+
+def spread_report(rows: list[dict[str, Any]], methods: list[str] | None = None, n_boot: int = N_BOOT) -> None:
+    """Is a seed spread below :data:`SPREAD_TARGET` meaningful? Per set, protocol and method: the seed
+    spread (max - min ROC-AUC over seeds) beside ROC-AUC's own sampling uncertainty (:func:`bootstrap_auc`
+    of the first seed's scores: std and 95 % interval width) and the resolution of the cell
+    (:func:`auc_resolution`). Needs rows run with ``--keep-scores``."""
+    if not any("scores" in r for r in rows):
+        return
+    methods = methods or sorted({r["method"] for r in rows}, key=lambda m: (not m.startswith("aekit"), m))
+    cells: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        cells.setdefault((r["data"], r["protocol"], r["method"]), []).append(r)
+    names = [n for n in CHOOSE + CONFIRM + FRESH if any(k[0] == n for k in cells)]
+    names += sorted({k[0] for k in cells} - set(names))
+    stats: dict[tuple[str, str, str], dict[str, float]] = {}
+    for key, c in cells.items():
+        c = sorted(c, key=lambda x: x["seed"])
+        auc = np.array([x["roc_auc"] for x in c])
+        kept = [x for x in c if "scores" in x]  # runs with NaN scores (PyOD's PCA on some sets) keep none
+        if not kept:
+            continue
+        # every seed's bootstrap too: one seed's can be degenerate (std 0 where its scores separate perfectly)
+        boots = [bootstrap_auc(np.array(x["scores"]), np.array([int(ch) for ch in x["labels"]]), n_boot) for x in kept]
+        n1 = kept[0]["labels"].count("1")
+        stats[key] = {**boots[0], "std_mean": float(np.mean([b["std"] for b in boots])),
+                      "spread": float(np.ptp(auc)) if np.isfinite(auc).all() else float("nan"),
+                      "seeds": len(c), "n_out": n1, "n_in": len(kept[0]["labels"]) - n1}
+    shown = [m for m in methods if any(k[2] == m for k in stats)]
+    first = [m for m in shown if m in ("aekit default", "IsolationForest")] or shown[:2]  # full columns
+    rest = [m for m in shown if m not in first]
+    fixed = sorted({r["split_seed"] for r in rows if "split_seed" in r})
+    split = f" (semi split fixed at seed {fixed[0]}: the seeds change the models only)" if fixed else ""
+    print(f"\n### seed spread vs ROC-AUC's sampling uncertainty{split}\n\n"
+          f"spread = max - min ROC-AUC over seeds; std / 95 % = std and 95 % interval width of {n_boot} stratified "
+          "bootstrap resamples of the first seed's scored rows; 1 pair = ROC-AUC step of one (outlier, inlier) pair "
+          f"swapping order; 1 % = one outlier moving past 1 % of the inliers; passed for {SPREAD_TARGET} = inliers one "
+          f"outlier alone must pass to move ROC-AUC by {SPREAD_TARGET}; * = spread at most the bootstrap std"
+          + ("" if split else ". In `semi` a seed also redraws which inliers are trained on and scored, so there the "
+             "spread holds sampling noise too (OCSVM is deterministic: its `semi` spread is that noise alone)") + "\n")
+    head = " | ".join(f"{m} spread | std | 95 %" for m in first) + "".join(f" | {m} spread / std" for m in rest)
+    print(f"| data | protocol | outliers | inliers | 1 pair | 1 % | passed for {SPREAD_TARGET} | {head} |\n"
+          "|---|---|---|---|---|---|---|" + "---|" * (3 * len(first) + len(rest)))
+    star = lambda s: "*" if s["spread"] <= s["std"] else ""  # noqa: E731
+    for name in names:
+        for protocol in ("odds", "semi"):
+            here = {m: stats[(name, protocol, m)] for m in shown if (name, protocol, m) in stats}
+            if not here:
+                continue
+            any_ = next(iter(here.values()))
+            res = auc_resolution(int(any_["n_out"]), int(any_["n_in"]))
+            cols = [f"{here[m]['spread']:.3f}{star(here[m])} | {here[m]['std']:.3f} | {here[m]['width']:.3f}"
+                    if m in here else " | | " for m in first]
+            cols += [f"{here[m]['spread']:.3f}{star(here[m])} / {here[m]['std']:.3f}" if m in here else "" for m in rest]
+            print(f"| {name} | {protocol} | {int(any_['n_out'])} | {int(any_['n_in'])} | {res['pair']:.2g} | "
+                  f"{res['outlier_past_1pct']:.4f} | {res['inliers_for_target']:.1f} | " + " | ".join(cols) + " |")
+    t = SPREAD_TARGET
+    print(f"\ncounts per method over the cells: seed spread < {t}; seed spread <= bootstrap std (the first seed's; the "
+          "mean of the seeds' stds); seed spread <= half the 95 % width; bootstrap std < "
+          f"{t} (where it is not, the target is finer than the data's own noise); spread >= {t} and > std (the seeds "
+          "move ROC-AUC more than redrawing the data would); median spread / std\n\n"
+          f"| method | cells | spread < {t} | spread <= std | spread <= mean std | spread <= width / 2 | std < {t} | "
+          f"spread >= {t} and > std | median spread / std |\n|---|---|---|---|---|---|---|---|---|")
+    over: dict[str, list[str]] = {}
+    for m in shown:
+        s = {k: v for k, v in stats.items() if k[2] == m}
+        over[m] = [f"{k[0]} {k[1]} ({v['spread']:.3f} vs {v['std']:.3f})" for k, v in s.items()
+                   if not (v["spread"] < t or v["spread"] <= v["std"])]  # NaN spreads count here too
+        ratio = [v["spread"] / v["std"] for v in s.values() if v["std"] > 0 and np.isfinite(v["spread"])]
+        print(f"| {m} | {len(s)} | {sum(v['spread'] < t for v in s.values())} | {sum(v['spread'] <= v['std'] for v in s.values())} | "
+              f"{sum(v['spread'] <= v['std_mean'] for v in s.values())} | {sum(v['spread'] <= v['width'] / 2 for v in s.values())} | "
+              f"{sum(v['std'] < t for v in s.values())} | {len(over[m])} | {np.median(ratio) if ratio else float('nan'):.2f} |")
+    print(f"\nthe same by the cells' outlier count (at most {FEW_OUTLIERS} scored outliers, or more): cells; spread < {t}; "
+          f"spread <= std; bootstrap std < {t}; medians of the spread and of the std\n\n"
+          f"| method | outliers | cells | spread < {t} | spread <= std | std < {t} | median spread | median std |\n"
+          "|---|---|---|---|---|---|---|---|")
+    for m in shown:
+        for few in (True, False):
+            s = [v for k, v in stats.items() if k[2] == m and (v["n_out"] <= FEW_OUTLIERS) == few]
+            if s:
+                print(f"| {m} | {'<=' if few else '>'} {FEW_OUTLIERS} | {len(s)} | {sum(v['spread'] < t for v in s)} | "
+                      f"{sum(v['spread'] <= v['std'] for v in s)} | {sum(v['std'] < t for v in s)} | "
+                      f"{np.nanmedian([v['spread'] for v in s]):.3f} | {np.median([v['std'] for v in s]):.3f} |")
+    print(f"\ncells where the seed spread is >= {t} and above the bootstrap std (spread vs std):\n")
+    for m in shown:
+        print(f"- {m}: " + ("; ".join(over[m]) or "none"))
+
+
 def _threshold_report(rows: list[dict[str, Any]], method: str | None = None) -> None:
     """Per set and protocol: true outlier share and the share each rule flags (mean over seeds), for ``method``."""
     method = method or os.environ.get("THRESHOLD_METHOD", "aekit default")
@@ -977,13 +1119,20 @@ def main() -> None:
     ap.add_argument("--methods", default="default", help="dev part: default (aekit default + peers), all, or a comma list")
     ap.add_argument("--jsonl", default=None, help="dev part: append one JSON line per run to this file")
     ap.add_argument("--report", nargs="*", default=None, help="print the dev tables from these JSON-lines files and exit")
+    ap.add_argument("--keep-scores", action="store_true", help="dev part: keep each run's scores and labels in its JSON line (for the seed-spread vs bootstrap table)")
+    ap.add_argument("--split-seed", type=int, default=None, help="dev part: draw the semi protocol's split with this "
+                    "seed for every seed (default: each seed its own), so that the seeds change the models only")
+    ap.add_argument("--spread", action="store_true", help="with --report: print only the seed-spread vs bootstrap table (runs made with --keep-scores)")
     args = ap.parse_args()
     if args.report is not None:
         rows = [json.loads(line) for f in args.report for line in open(f) if line.strip()]
         wanted = None if args.methods in ("default", "all") else args.methods.split(",")
         if args.methods == "default":
             wanted = ["aekit default", *PEERS]
-        dev_report([r for r in rows if wanted is None or r["method"] in wanted], wanted)
+        rows = [r for r in rows if wanted is None or r["method"] in wanted]
+        if not args.spread:
+            dev_report(rows, wanted)
+        spread_report(rows, wanted)
         return
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -1005,8 +1154,10 @@ def main() -> None:
         # "all" is the two halves the defaults were chosen and confirmed on; FRESH is asked for by name
         sets = {**{h: list(n) for h, n in HALVES.items()}, "all": list(CHOOSE + CONFIRM)}.get(args.sets)
         methods = {"default": ["aekit default", *PEERS], "all": list(candidates())}.get(args.methods)
-        results["dev"] = dev(seeds, sets or args.sets.split(","), methods or args.methods.split(","), args.jsonl)
+        results["dev"] = dev(seeds, sets or args.sets.split(","), methods or args.methods.split(","), args.jsonl,
+                             args.keep_scores, args.split_seed)
         dev_report(results["dev"], methods or args.methods.split(","))
+        spread_report(results["dev"], methods or args.methods.split(","))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=1, default=str)
