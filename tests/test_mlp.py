@@ -282,3 +282,42 @@ def test_a_seeded_build_draws_what_torch_manual_seed_gives_and_leaves_the_genera
     assert torch.equal(torch.get_rng_state(), state)
     for k, v in model.state_dict().items():
         torch.testing.assert_close(v, expected.state_dict()[k], rtol=0, atol=0)
+
+
+def test_trainer_still_gets_the_installed_callback_factories(monkeypatch: pytest.MonkeyPatch):
+    """aekit looks up Lightning's external callback factories once per process (scanning every installed
+    distribution on each Trainer cost milliseconds a fit); a factory installed as an entry point must
+    still give each Trainer its callback, and Lightning's own lookup is restored afterwards."""
+    import importlib.metadata
+
+    import lightning as L
+    from lightning.fabric.utilities import registry
+
+    from aekit.training import engine
+
+    made = []
+
+    class Probe(L.pytorch.callbacks.Callback):
+        def __init__(self) -> None:
+            made.append(self)
+
+    class EntryPoint:
+        name, module = "probe", "probe"
+
+        def load(self):
+            return Probe
+
+    def entry_points(**selection):
+        return [EntryPoint()] if selection.get("group") == "lightning.pytorch.callbacks_factory" else []
+
+    own = registry.entry_points
+    engine._entry_points.cache_clear()
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    try:
+        model = build_model("mlp", {"input_shape": [4], "hidden": [3], "latent_dim": 2}, seed=0)
+        res = engine.fit_model(model, torch.rand(20, 4), None, trainer=engine.TrainerConfig(max_epochs=1, batch_size=8))
+        res2 = engine.fit_model(model, torch.rand(20, 4), None, trainer=engine.TrainerConfig(max_epochs=1, batch_size=8))
+    finally:
+        engine._entry_points.cache_clear()
+    assert len(made) == 2 and made[0] in res.trainer.callbacks and made[1] in res2.trainer.callbacks
+    assert registry.entry_points is own

@@ -209,12 +209,13 @@ class MemberStack(nn.Module):
             for pos, step in enumerate(self._plan):
                 if step[0] == "act":
                     continue
+                # the layer's stacked tensors once (a gathered layer's full weight is built, not read)
+                weight = self._weight(step[1]) if step[0] == "linear" else None
+                bias = getattr(self, f"bias{step[1]}" if step[0] == "linear" else f"tbias{step[1]}")
                 for m, layers in enumerate(per_member):
-                    if step[0] == "linear":
-                        layers[pos].weight.copy_(self._weight(step[1])[m].t())
-                        layers[pos].bias.copy_(getattr(self, f"bias{step[1]}")[m])
-                    else:
-                        layers[pos].bias.copy_(getattr(self, f"tbias{step[1]}")[m])
+                    if weight is not None:
+                        layers[pos].weight.copy_(weight[m].t())
+                    layers[pos].bias.copy_(bias[m])
         return [m.eval().to("cpu") for m in self.members]
 
 

@@ -20,6 +20,7 @@ had been trained alone.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import logging
 import math
@@ -641,7 +642,7 @@ def fit_model(
 
     warn_log = None if run_dir is None else run_dir / "logs" / "warnings.log"
     try:
-        with quiet_lightning(), warnings_to_file(warn_log):
+        with quiet_lightning(), warnings_to_file(warn_log), _entry_points_looked_up_once():
             pl_trainer = _make_trainer(tcfg, deterministic, loggers, cbs, run_dir, train_b, None if own_val else val_b, bar)
     except (ValueError, TypeError, RuntimeError) as err:  # e.g. an unknown strategy name
         raise ConfigError(f"trainer settings rejected by Lightning: {str(err).splitlines()[0]}") from None
@@ -695,6 +696,35 @@ class _StopOnSignal(L.Callback):
 
     on_validation_batch_end = on_train_batch_end
     on_train_epoch_start = on_train_batch_end
+
+
+@functools.cache
+def _entry_points(**selection: Any) -> Any:
+    """``importlib.metadata.entry_points(**selection)``, looked up once per selection."""
+    from importlib.metadata import entry_points
+
+    return entry_points(**selection)
+
+
+@contextlib.contextmanager
+def _entry_points_looked_up_once() -> Iterator[None]:
+    """While aekit builds a Trainer: Lightning's lookup of its external callback factories (entry
+    points of the group ``lightning.pytorch.callbacks_factory``) answered from :func:`_entry_points`.
+    Lightning scans every installed distribution's metadata for them on each Trainer (about 3 ms,
+    more than a small table's whole fit costs in some epochs); what is installed does not change
+    while a process trains. Lightning still loads and calls each factory found, every time; outside
+    this block its lookup is its own again."""
+    from lightning.fabric.utilities import registry
+
+    own = getattr(registry, "entry_points", None)
+    if own is None:  # another Lightning: its lookup as it is
+        yield
+        return
+    registry.entry_points = _entry_points
+    try:
+        yield
+    finally:
+        registry.entry_points = own
 
 
 def _one_device(tcfg: TrainerConfig) -> bool:
