@@ -216,7 +216,14 @@ class MemberStack(nn.Module):
                     if weight is not None:
                         layers[pos].weight.copy_(weight[m].t())
                     layers[pos].bias.copy_(bias[m])
-        return [m.eval().to("cpu") for m in self.members]
+        # the members' own tensors stay where they were built (the stack holds copies): on the CPU but
+        # for a model built elsewhere, so .to("cpu") (a walk over every tensor) only where one is not
+        return [m.eval() if _on_cpu(m) else m.eval().to("cpu") for m in self.members]
+
+
+def _on_cpu(model: nn.Module) -> bool:
+    """True when every parameter and buffer of ``model`` is on the CPU."""
+    return all(t.device.type == "cpu" for t in (*model.parameters(), *model.buffers()))
 
 
 def member_history(history: list[dict[str, float]], m: int, stopped_at: int | None = None) -> list[dict[str, float]]:
