@@ -223,6 +223,19 @@ def test_own_validation_pass_gives_what_lightnings_loop_gives():
     assert own.model.training is False  # fit_model's eval mode, as before
 
 
+def test_own_validation_pass_converts_batches_as_lightnings_loop_does():
+    """Under a precision that converts the inputs (64-true: float64 batches and weights) the
+    module's own validation pass must see the batches the loop would have given it."""
+    torch.manual_seed(0)
+    X, V = torch.rand(60, 5), torch.rand(20, 5)
+    own, loop = _fit_twice(lambda: build_model("mlp", {"input_shape": [5], "hidden": [4], "latent_dim": 2}, seed=2),
+                           X, V, max_epochs=2, batch_size=16, precision="64-true")
+    assert own.history == loop.history and "val/loss" in own.history[-1]
+    for k, v in own.model.state_dict().items():
+        assert v.dtype == torch.float64
+        torch.testing.assert_close(v, loop.model.state_dict()[k], rtol=0, atol=0)
+
+
 def test_own_validation_pass_keeps_a_stacked_ensembles_best_epochs_and_early_stopping():
     """A stacked ensemble with early stopping per member: the module's own validation pass gives
     the members the same losses, best epochs, stopping epochs and weights as Lightning's loop."""

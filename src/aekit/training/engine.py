@@ -148,7 +148,7 @@ class LitAutoencoder(L.LightningModule):
         self.automatic_optimization = not manual_steps
         # own_validation: this module runs the epoch's validation pass itself at the end of the training
         # epoch (where Lightning's loop runs it: after the last batch, before on_train_epoch_end), with
-        # the same validation_step, eval mode, no-grad context and precision context. Lightning's
+        # the same validation_step, eval mode, inference mode, batch handling and precision. Lightning's
         # evaluation loop (its own fetcher, hooks, result collection and signature checks) costs about
         # a millisecond an epoch, more than the pass over a small table's held-out rows. Only where
         # nothing reads Lightning's val metrics (lightning_logs=False) and one process trains on one
@@ -305,19 +305,24 @@ class LitAutoencoder(L.LightningModule):
 
     def _run_validation(self) -> None:
         """The validation pass as Lightning's evaluation loop runs it (``own_validation``): the module in
-        eval mode (each submodule's mode restored afterwards), under ``torch.inference_mode`` and the
-        precision plugin's validation context, every held-out batch through ``validation_step`` on the
-        module's device, then ``on_validation_epoch_end``."""
+        eval mode (each submodule's mode restored afterwards), under ``torch.inference_mode``, every
+        held-out batch converted, moved and passed to ``validation_step`` (in the precision plugin's
+        validation context) as the loop passes it, then ``on_validation_epoch_end``."""
         self.val_dataloader()  # prepared (sharded, moved) once
         if self._val is None:
             return
-        strategy = self.trainer.strategy
+        strategy, precision = self.trainer.strategy, self.trainer.precision_plugin
         modes = [(m, m.training) for m in self.modules()]
         self.eval()
         try:
-            with torch.inference_mode(), self.trainer.precision_plugin.val_step_context():
+            with torch.inference_mode():
                 for i, batch in enumerate(self._val):
-                    self.validation_step(strategy.batch_to_device(batch, dataloader_idx=0), i)
+                    # what the loop does to a batch: the precision's input dtype ("64-true": float64), the
+                    # before-transfer hook, the move to the device (with its hooks)
+                    batch = self._on_before_batch_transfer(precision.convert_input(batch), dataloader_idx=0)
+                    batch = strategy.batch_to_device(batch, dataloader_idx=0)
+                    with precision.val_step_context():
+                        self.validation_step(batch, i)
         finally:
             for m, training in modes:
                 m.training = training
