@@ -188,3 +188,149 @@ def test_an_unwatched_fit_keeps_the_history_lightning_would_log():
     assert runs[0].history == runs[1].history
     assert {"train/loss", "train/recon", "train/kl", "val/loss", "val/kl"} <= runs[0].history[-1].keys()
     assert runs[0].best_epoch == runs[1].best_epoch
+
+
+def _fit_twice(make_model, X, V, **trainer):
+    """The same fit unwatched (the module runs its validation pass and keeps its metrics itself) and
+    watched by a do-nothing callback (Lightning's evaluation loop and logged metrics)."""
+    import lightning as L
+
+    from aekit.training.engine import OptimConfig, TrainerConfig, fit_model
+
+    runs = []
+    for callbacks in ((), (L.pytorch.callbacks.Callback(),)):
+        res = fit_model(make_model(), X, V, trainer=TrainerConfig(**trainer), optim=OptimConfig(lr=0.01),
+                        callbacks=callbacks, noise=[{"kind": "gaussian", "sigma": 0.1}])
+        lit = res.trainer.lightning_module
+        assert lit.own_validation == (not callbacks)
+        assert res.trainer.enable_validation == bool(callbacks)  # Lightning's loop only when watched
+        runs.append(res)
+    return runs
+
+
+def test_own_validation_pass_gives_what_lightnings_loop_gives():
+    """An unwatched fit runs the validation pass itself instead of through Lightning's evaluation loop;
+    history, best epoch and weights must come out exactly the same (a VAE: its validation draws from
+    the global generator, so the pass must also come at the same point of the run)."""
+    torch.manual_seed(0)
+    X, V = torch.rand(100, 8), torch.rand(30, 8)
+    own, loop = _fit_twice(lambda: build_model("vae", {"input_shape": [8], "hidden": [6], "latent_dim": 2}, seed=1),
+                           X, V, max_epochs=3, batch_size=16)
+    assert own.history == loop.history and "val/loss" in own.history[-1]
+    assert own.best_epoch == loop.best_epoch and own.best_val_loss == loop.best_val_loss
+    for k, v in own.model.state_dict().items():
+        torch.testing.assert_close(v, loop.model.state_dict()[k], rtol=0, atol=0)
+    assert own.model.training is False  # fit_model's eval mode, as before
+
+
+def test_own_validation_pass_converts_batches_as_lightnings_loop_does():
+    """Under a precision that converts the inputs (64-true: float64 batches and weights) the
+    module's own validation pass must see the batches the loop would have given it."""
+    torch.manual_seed(0)
+    X, V = torch.rand(60, 5), torch.rand(20, 5)
+    own, loop = _fit_twice(lambda: build_model("mlp", {"input_shape": [5], "hidden": [4], "latent_dim": 2}, seed=2),
+                           X, V, max_epochs=2, batch_size=16, precision="64-true")
+    assert own.history == loop.history and "val/loss" in own.history[-1]
+    for k, v in own.model.state_dict().items():
+        assert v.dtype == torch.float64
+        torch.testing.assert_close(v, loop.model.state_dict()[k], rtol=0, atol=0)
+
+
+def test_own_validation_pass_keeps_a_stacked_ensembles_best_epochs_and_early_stopping():
+    """A stacked ensemble with early stopping per member: the module's own validation pass gives
+    the members the same losses, best epochs, stopping epochs and weights as Lightning's loop."""
+    from aekit.models.ensemble import MemberStack
+
+    torch.manual_seed(0)
+    X, V = torch.rand(120, 6), torch.rand(25, 6)
+
+    def stack() -> MemberStack:
+        members = [build_model("mlp", {"input_shape": [6], "hidden": [8], "latent_dim": 3}, seed=s) for s in (3, 4, 5)]
+        return MemberStack(members, [3, 4, 5], {0: torch.tensor([[1, 1, 0, 1, 0, 1], [0, 1, 1, 1, 1, 0],
+                                                                  [1, 0, 1, 0, 1, 1]], dtype=torch.float32)})
+
+    own, loop = _fit_twice(stack, X, V, max_epochs=15, batch_size=16, patience=1)
+    assert own.history == loop.history and "val/member2" in own.history[-1]
+    assert own.member_best_epochs == loop.member_best_epochs and own.member_stopped == loop.member_stopped
+    assert any(s is not None for s in own.member_stopped)  # early stopping did act here
+    for k, v in own.model.state_dict().items():
+        torch.testing.assert_close(v, loop.model.state_dict()[k], rtol=0, atol=0)
+
+
+def test_a_multi_device_or_watched_fit_keeps_lightnings_validation_loop():
+    """Only a single-device, unwatched fit runs its own validation pass (DDP shards and syncs through
+    Lightning's loop; a logger, checkpoint or callback reads the logged val metrics)."""
+    from aekit.training.engine import TrainerConfig, _one_device
+
+    assert _one_device(TrainerConfig())
+    assert not _one_device(TrainerConfig(devices=2)) and not _one_device(TrainerConfig(devices="auto"))
+    assert not _one_device(TrainerConfig(num_nodes=2)) and not _one_device(TrainerConfig(strategy="ddp"))
+
+
+def test_zero_grad_of_a_manual_step_clears_every_gradient():
+    """The manual step's zero_grad sets every optimised parameter's gradient to None, as
+    torch's ``optimizer.zero_grad()`` does."""
+    from aekit.training.engine import LitAutoencoder, OptimConfig
+
+    model = build_model("mlp", {"input_shape": [4], "hidden": [3], "latent_dim": 2}, seed=0)
+    lit = LitAutoencoder(model, None, None, OptimConfig(), 1, manual_steps=True)  # type: ignore[arg-type]
+    opt = torch.optim.Adam(model.parameters())
+    model.loss(torch.rand(5, 4)).total.backward()
+    assert all(p.grad is not None for p in model.parameters())
+    lit._zero_grad(opt)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_a_seeded_build_draws_what_torch_manual_seed_gives_and_leaves_the_generator_alone():
+    """build_model(seed=...) seeds only the CPU generator it draws the weights from: the same weights
+    as torch.manual_seed(seed) before building, and the caller's random state is as it was."""
+    from aekit.models.mlp import MLPAutoencoder, MLPConfig
+
+    params = {"input_shape": [5], "hidden": [4], "latent_dim": 2}
+    torch.manual_seed(11)
+    expected = MLPAutoencoder(MLPConfig(input_shape=(5,), hidden=[4], latent_dim=2))
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    model = build_model("mlp", params, seed=11)
+    assert torch.equal(torch.get_rng_state(), state)
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, expected.state_dict()[k], rtol=0, atol=0)
+
+
+def test_trainer_still_gets_the_installed_callback_factories(monkeypatch: pytest.MonkeyPatch):
+    """aekit looks up Lightning's external callback factories once per process (scanning every installed
+    distribution on each Trainer cost milliseconds a fit); a factory installed as an entry point must
+    still give each Trainer its callback, and Lightning's own lookup is restored afterwards."""
+    import importlib.metadata
+
+    import lightning as L
+    from lightning.fabric.utilities import registry
+
+    from aekit.training import engine
+
+    made = []
+
+    class Probe(L.pytorch.callbacks.Callback):
+        def __init__(self) -> None:
+            made.append(self)
+
+    class EntryPoint:
+        name, module = "probe", "probe"
+
+        def load(self):
+            return Probe
+
+    def entry_points(**selection):
+        return [EntryPoint()] if selection.get("group") == "lightning.pytorch.callbacks_factory" else []
+
+    own = registry.entry_points
+    engine._entry_points.cache_clear()
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    try:
+        model = build_model("mlp", {"input_shape": [4], "hidden": [3], "latent_dim": 2}, seed=0)
+        res = engine.fit_model(model, torch.rand(20, 4), None, trainer=engine.TrainerConfig(max_epochs=1, batch_size=8))
+        res2 = engine.fit_model(model, torch.rand(20, 4), None, trainer=engine.TrainerConfig(max_epochs=1, batch_size=8))
+    finally:
+        engine._entry_points.cache_clear()
+    assert len(made) == 2 and made[0] in res.trainer.callbacks and made[1] in res2.trainer.callbacks
+    assert registry.entry_points is own

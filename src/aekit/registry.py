@@ -113,5 +113,11 @@ def build_model(family: str | dict[str, Any], params: dict[str, Any] | None = No
     import torch
 
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        if torch.get_default_device().type == "cpu":
+            # the weights are drawn on the CPU: its generator is the one torch.manual_seed seeds for them
+            # (it also seeds every other device's, which fork_rng(devices=[]) does not undo, and costs
+            # more than building a small network: an ensemble builds one per member)
+            torch.default_generator.manual_seed(seed)
+        else:
+            torch.manual_seed(seed)
         return fam.model_class(cfg)

@@ -208,13 +208,21 @@ class MemberStack(nn.Module):
             for pos, step in enumerate(self._plan):
                 if step[0] == "act":
                     continue
+                # the layer's stacked tensors once (a gathered layer's full weight is built, not read)
+                weight = self._weight(step[1]) if step[0] == "linear" else None
+                bias = getattr(self, f"bias{step[1]}" if step[0] == "linear" else f"tbias{step[1]}")
                 for m, layers in enumerate(per_member):
-                    if step[0] == "linear":
-                        layers[pos].weight.copy_(self._weight(step[1])[m].t())
-                        layers[pos].bias.copy_(getattr(self, f"bias{step[1]}")[m])
-                    else:
-                        layers[pos].bias.copy_(getattr(self, f"tbias{step[1]}")[m])
-        return [m.eval().to("cpu") for m in self.members]
+                    if weight is not None:
+                        layers[pos].weight.copy_(weight[m].t())
+                    layers[pos].bias.copy_(bias[m])
+        # the members' own tensors stay where they were built (the stack holds copies): on the CPU but
+        # for a model built elsewhere, so .to("cpu") (a walk over every tensor) only where one is not
+        return [m.eval() if _on_cpu(m) else m.eval().to("cpu") for m in self.members]
+
+
+def _on_cpu(model: nn.Module) -> bool:
+    """True when every parameter and buffer of ``model`` is on the CPU."""
+    return all(t.device.type == "cpu" for t in (*model.parameters(), *model.buffers()))
 
 
 def member_history(history: list[dict[str, float]], m: int, stopped_at: int | None = None) -> list[dict[str, float]]:

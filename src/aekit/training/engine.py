@@ -20,6 +20,8 @@ had been trained alone.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import logging
 import math
 import os
@@ -130,6 +132,7 @@ class LitAutoencoder(L.LightningModule):
         min_delta: float = 0.0,
         manual_steps: bool = False,
         lightning_logs: bool = True,
+        own_validation: bool = False,
     ) -> None:
         super().__init__()
         # lightning_logs=False: nothing reads Lightning's logged metrics (no logger, callback,
@@ -143,6 +146,15 @@ class LitAutoencoder(L.LightningModule):
         # step. Only where nothing needs the automatic loop: no learning-rate schedule and no
         # gradient clipping (fit_model decides; Lightning steps neither in manual optimisation).
         self.automatic_optimization = not manual_steps
+        # own_validation: this module runs the epoch's validation pass itself at the end of the training
+        # epoch (where Lightning's loop runs it: after the last batch, before on_train_epoch_end), with
+        # the same validation_step, eval mode, inference mode, batch handling and precision. Lightning's
+        # evaluation loop (its own fetcher, hooks, result collection and signature checks) costs about
+        # a millisecond an epoch, more than the pass over a small table's held-out rows. Only where
+        # nothing reads Lightning's val metrics (lightning_logs=False) and one process trains on one
+        # device (fit_model decides; the trainer then gets limit_val_batches=0).
+        self.own_validation = own_validation and not lightning_logs
+        self._params: list[Tensor] | None = None  # the optimiser's parameters, for the manual step's zero_grad
         self.epoch_lines = epoch_lines  # print one plain line per epoch (progress where no terminal shows a bar)
         self.model = model
         self.optim = optim
@@ -155,6 +167,7 @@ class LitAutoencoder(L.LightningModule):
         self._count = 0
         self._val_sums: dict[str, Tensor] = {}
         self._val_count = 0
+        self._val_ready = False  # own_validation: held-out batches prepared (sharded, moved) yet
         self._gen: torch.Generator | None = None
         self.history: list[dict[str, float]] = []
         # best weights by the monitored loss, kept here rather than in a callback: Lightning
@@ -198,7 +211,9 @@ class LitAutoencoder(L.LightningModule):
         return self._train
 
     def val_dataloader(self) -> Any:
-        self._val = self._prepare(self._val) if self._val is not None else None
+        if not self._val_ready:
+            self._val = self._prepare(self._val) if self._val is not None else None
+            self._val_ready = True
         return self._val if self._val is not None else []
 
     def on_train_epoch_start(self) -> None:
@@ -229,10 +244,19 @@ class LitAutoencoder(L.LightningModule):
         self._count += n
         if not self.automatic_optimization:  # what Lightning's automatic step does, without its closure
             opt = self.optimizers()
-            opt.zero_grad()
+            self._zero_grad(opt)
             self.manual_backward(out.total)
             opt.step()
         return out.total
+
+    def _zero_grad(self, opt: Any) -> None:
+        """``opt.zero_grad()`` (set_to_none=True, torch's default): every parameter's gradient set to None,
+        without the profiler scope and dispatch wrappers torch puts around it (about a tenth of a small
+        network's step)."""
+        if self._params is None:
+            self._params = [p for group in opt.param_groups for p in group["params"]]
+        for p in self._params:
+            p.grad = None
 
     def _corrupt_members(self, x: Tensor) -> Tensor:
         """``(M, B, ...)``: member ``m``'s slice corrupted by its own stream, the one it would have alone."""
@@ -279,7 +303,34 @@ class LitAutoencoder(L.LightningModule):
             self._log_means(self._means(self._val_sums, self._val_count, "val"))
         self._val_sums, self._val_count = {}, 0
 
+    def _run_validation(self) -> None:
+        """The validation pass as Lightning's evaluation loop runs it (``own_validation``): the module in
+        eval mode (each submodule's mode restored afterwards), under ``torch.inference_mode``, every
+        held-out batch converted, moved and passed to ``validation_step`` (in the precision plugin's
+        validation context) as the loop passes it, then ``on_validation_epoch_end``."""
+        self.val_dataloader()  # prepared (sharded, moved) once
+        if self._val is None:
+            return
+        strategy, precision = self.trainer.strategy, self.trainer.precision_plugin
+        modes = [(m, m.training) for m in self.modules()]
+        self.eval()
+        try:
+            with torch.inference_mode():
+                for i, batch in enumerate(self._val):
+                    # what the loop does to a batch: the precision's input dtype ("64-true": float64), the
+                    # before-transfer hook, the move to the device (with its hooks)
+                    batch = self._on_before_batch_transfer(precision.convert_input(batch), dataloader_idx=0)
+                    batch = strategy.batch_to_device(batch, dataloader_idx=0)
+                    with precision.val_step_context():
+                        self.validation_step(batch, i)
+        finally:
+            for m, training in modes:
+                m.training = training
+        self.on_validation_epoch_end()
+
     def on_train_epoch_end(self) -> None:
+        if self.own_validation:
+            self._run_validation()
         self._log_means(self._means(self._sums, self._count, "train"))
         self._sums, self._count = {}, 0
         row: dict[str, float] = {"epoch": self.current_epoch + 1}  # epochs count from 1, as the bar and summary do
@@ -390,6 +441,12 @@ class LitAutoencoder(L.LightningModule):
             self.member_best, self.member_best_epoch = list(members["best"]), list(members["best_epoch"])
             self.member_stopped, self._member_wait = list(members["stopped"]), list(members["wait"])
             self._member_es_best = list(members["es_best"])
+
+
+# Lightning looks up the step hooks' signatures on every step (does training_step take batch_idx?), through
+# inspect, which returns a function's __signature__ when it has one: the same signature, worked out once
+for _hook in (LitAutoencoder.training_step, LitAutoencoder.validation_step):
+    _hook.__signature__ = inspect.signature(_hook)  # type: ignore[attr-defined]
 
 
 _ACCELERATORS = ("cpu", "gpu", "cuda", "mps", "tpu", "auto")
@@ -540,9 +597,13 @@ def fit_model(
     # stopping callback, caller's callback, bar or plateau schedule): the module keeps them itself
     watched = bool(run_dir is not None or callbacks or bar or ocfg.schedule == "plateau"
                    or (tcfg.patience is not None and member_seeds is None))
+    # ...and one process on one device: the module can run the validation pass itself (Lightning's loop
+    # does nothing more there than call validation_step on each batch in eval mode)
+    own_val = not watched and val_b is not None and _one_device(tcfg)
     lit = LitAutoencoder(model, train_b, val_b, ocfg, tcfg.max_epochs, corruption, tcfg.seed, tcfg.data_on_device,
                          epoch_lines=tcfg.progress and not bar, patience=tcfg.patience, min_delta=tcfg.min_delta,
-                         manual_steps=ocfg.schedule == "none" and tcfg.gradient_clip is None, lightning_logs=watched)
+                         manual_steps=ocfg.schedule == "none" and tcfg.gradient_clip is None, lightning_logs=watched,
+                         own_validation=own_val)
     monitor = lit._monitor
     cbs: list[L.Callback] = [*callbacks]
     if tcfg.patience is not None and member_seeds is None:  # a stacked ensemble stops each member itself
@@ -586,8 +647,8 @@ def fit_model(
 
     warn_log = None if run_dir is None else run_dir / "logs" / "warnings.log"
     try:
-        with quiet_lightning(), warnings_to_file(warn_log):
-            pl_trainer = _make_trainer(tcfg, deterministic, loggers, cbs, run_dir, train_b, val_b, bar)
+        with quiet_lightning(), warnings_to_file(warn_log), _entry_points_looked_up_once():
+            pl_trainer = _make_trainer(tcfg, deterministic, loggers, cbs, run_dir, train_b, None if own_val else val_b, bar)
     except (ValueError, TypeError, RuntimeError) as err:  # e.g. an unknown strategy name
         raise ConfigError(f"trainer settings rejected by Lightning: {str(err).splitlines()[0]}") from None
     start = time.perf_counter()
@@ -640,6 +701,40 @@ class _StopOnSignal(L.Callback):
 
     on_validation_batch_end = on_train_batch_end
     on_train_epoch_start = on_train_batch_end
+
+
+@functools.cache
+def _entry_points(**selection: Any) -> Any:
+    """``importlib.metadata.entry_points(**selection)``, looked up once per selection."""
+    from importlib.metadata import entry_points
+
+    return entry_points(**selection)
+
+
+@contextlib.contextmanager
+def _entry_points_looked_up_once() -> Iterator[None]:
+    """While aekit builds a Trainer: Lightning's lookup of its external callback factories (entry
+    points of the group ``lightning.pytorch.callbacks_factory``) answered from :func:`_entry_points`.
+    Lightning scans every installed distribution's metadata for them on each Trainer (about 3 ms,
+    more than a small table's whole fit costs in some epochs); what is installed does not change
+    while a process trains. Lightning still loads and calls each factory found, every time; outside
+    this block its lookup is its own again."""
+    from lightning.fabric.utilities import registry
+
+    own = getattr(registry, "entry_points", None)
+    if own is None:  # another Lightning: its lookup as it is
+        yield
+        return
+    registry.entry_points = _entry_points
+    try:
+        yield
+    finally:
+        registry.entry_points = own
+
+
+def _one_device(tcfg: TrainerConfig) -> bool:
+    """True when these settings give Lightning's single-device strategy: one process, no data parallelism."""
+    return tcfg.strategy == "auto" and tcfg.num_nodes == 1 and str(tcfg.devices) == "1"
 
 
 def _make_trainer(tcfg: TrainerConfig, deterministic: Any, loggers: Any, cbs: list[L.Callback],
