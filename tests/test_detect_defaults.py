@@ -345,3 +345,17 @@ def test_bad_code_distance_is_refused(rows: np.ndarray, tmp_path: Path) -> None:
     ok = run_cli("detect", str(tmp_path / "t.csv"), "--quiet", "-e", "1", "--code-distance", "none", "--out", str(tmp_path / "run"))
     assert ok.returncode == 0, ok.stderr
     assert aekit.load(tmp_path / "run").code_ref_ is None
+
+
+def test_code_distance_threshold_holds_on_new_normal_rows() -> None:
+    """The training rows' code distances leave each row out of its own neighbours, so a threshold set
+    on them flags about the asked share of *new* normal rows (counting itself made every training row
+    look closer than a new one: twice the share was flagged)."""
+    rng = np.random.default_rng(1)
+
+    def groups(n: int) -> np.ndarray:
+        return rng.normal(size=(n, 10)) * 0.5 + rng.integers(0, 3, n)[:, None] * 2.0
+
+    det = AutoencoderDetector(max_epochs=3, n_estimators=3, code_distance="knn", contamination=0.05,
+                              random_state=0).fit(groups(800))
+    assert 0.025 <= det.is_anomaly(groups(2000)).mean() <= 0.08

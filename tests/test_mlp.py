@@ -308,11 +308,14 @@ def test_trainer_still_gets_the_installed_callback_factories(monkeypatch: pytest
 
     from aekit.training import engine
 
-    made = []
+    made, validated = [], []
 
     class Probe(L.pytorch.callbacks.Callback):
         def __init__(self) -> None:
             made.append(self)
+
+        def on_validation_epoch_end(self, trainer, module) -> None:  # the fit is watched: Lightning's loop runs
+            validated.append(trainer.current_epoch)
 
     class EntryPoint:
         name, module = "probe", "probe"
@@ -329,8 +332,10 @@ def test_trainer_still_gets_the_installed_callback_factories(monkeypatch: pytest
     try:
         model = build_model("mlp", {"input_shape": [4], "hidden": [3], "latent_dim": 2}, seed=0)
         res = engine.fit_model(model, torch.rand(20, 4), None, trainer=engine.TrainerConfig(max_epochs=1, batch_size=8))
-        res2 = engine.fit_model(model, torch.rand(20, 4), None, trainer=engine.TrainerConfig(max_epochs=1, batch_size=8))
+        res2 = engine.fit_model(model, torch.rand(20, 4), torch.rand(8, 4),
+                                trainer=engine.TrainerConfig(max_epochs=2, batch_size=8))
     finally:
         engine._entry_points.cache_clear()
     assert len(made) == 2 and made[0] in res.trainer.callbacks and made[1] in res2.trainer.callbacks
+    assert validated == [0, 1]  # a factory's callback sees every validation pass
     assert registry.entry_points is own

@@ -81,6 +81,7 @@ class ScoringSpec:
     # a detector's code distance (code_distance="knn"): per member (shift, scale, reference codes),
     # the members' distance scales, and the scales combining the reconstruction and code parts
     codes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+    code_k: int = 5  # neighbours averaged
     code_loc: np.ndarray | None = None
     code_spread: np.ndarray | None = None
     parts_loc: np.ndarray | None = None
@@ -147,9 +148,9 @@ def _scoring_module(model: Any, spec: ScoringSpec) -> Any:
 
         def with_code_distance(self, recon_score: torch.Tensor, models: list[Any], xs: torch.Tensor) -> torch.Tensor:
             """The detector's score with its code part (AutoencoderDetector._combine_parts)."""
-            from aekit.apps.detect import KNN_NEIGHBOURS, knn_mean_distance
+            from aekit.apps.detect import knn_mean_distance
 
-            k = KNN_NEIGHBOURS
+            k = int(spec.code_k)
             z = []
             for i, m in enumerate(models):
                 shift, scale, ref = self.codes[i]
@@ -300,6 +301,7 @@ def _detector_spec(det: Any, where: str, names: Any = None) -> ScoringSpec:
         spec.member_loc, spec.member_spread = np.asarray(det.member_loc_), np.asarray(det.member_spread_)
     if getattr(det, "code_ref_", None) is not None:
         spec.codes = [tuple(np.asarray(a, np.float64) for a in c) for c in det.code_ref_]
+        spec.code_k = int(det.code_k_)
         spec.code_loc, spec.code_spread = np.asarray(det.code_loc_), np.asarray(det.code_spread_)
         spec.parts_loc, spec.parts_spread = np.asarray(det.parts_loc_), np.asarray(det.parts_spread_)
     return spec

@@ -152,7 +152,9 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         *code* lies. Each member standardises its training rows' codes (per code unit) and keeps
         them (at most :data:`KNN_REFERENCE_ROWS`, a seeded subset beyond that) as a reference; a
         row's code distance is the mean Euclidean distance of its standardised code to the
-        :data:`KNN_NEIGHBOURS` nearest reference codes (a training row counts itself). The
+        :data:`KNN_NEIGHBOURS` nearest reference codes (fewer for a reference of 5 rows or less).
+        At fit time each reference row leaves itself out, so the training rows' distances, which
+        set the scales and the threshold, are what a new normal row gets. The
         members' distances are put on one scale and averaged as their reconstruction scores
         are, and the score is the mean of the robust z-scores (median, 1.4826·MAD on the training
         rows) of the two: a row that is reconstructed well but whose code lies away from every
@@ -175,7 +177,7 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
     Fitted attributes: ``model_`` (the first member), ``estimators_`` (every member),
     ``member_loc_``/``member_spread_`` (members' score scales; ``None`` for one member),
     ``code_ref_`` (per member: ``(shift (c,), scale (c,), reference codes (R, c))``; ``None`` without a
-    code distance), ``code_loc_``/``code_spread_`` (members' code-distance scales) and
+    code distance), ``code_k_`` (neighbours averaged), ``code_loc_``/``code_spread_`` (members' code-distance scales) and
     ``parts_loc_``/``parts_spread_`` (``(2,)``: the reconstruction and code parts' scales),
     ``family_``, ``scaler_``, ``offset_``, ``threshold_`` (a :class:`~aekit.apps.thresholds.Threshold`),
     ``history_`` (the first member's; ``histories_``: every member's), ``train_scores_``
@@ -377,14 +379,22 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         keep = np.arange(len(Xs))
         if len(Xs) > KNN_REFERENCE_ROWS:  # the same rows for every member, drawn from the detector's seed
             keep = np.sort(np.random.default_rng([int(self.random_state), 2]).choice(len(Xs), KNN_REFERENCE_ROWS, replace=False))
-        self.code_ref_ = []
+        # a reference row is left out of its own neighbours here, so that the training rows' distances
+        # (which set the scales and the threshold) are what a new normal row would get; k stays below R
+        self.code_k_ = max(1, min(KNN_NEIGHBOURS, len(keep) - 1))
+        position = np.full(len(Xs), -1, dtype=np.int64)
+        position[keep] = np.arange(len(keep))
+        self.code_ref_, distances = [], []
         for model in self.estimators_:
             Z = _scores_fixed(lambda t, model=model: model.encode(t).flatten(1), Xs)  # (N, c) float64
             shift, sd = Z.mean(axis=0), Z.std(axis=0)
             scale = np.where(sd > 1e-12, sd, 1.0)
-            self.code_ref_.append((shift, scale, (Z[keep] - shift) / scale))
-        self.code_loc_, self.code_spread_ = _robust_location_spread(self._code_distances(Xs))
-        parts = np.stack([self.train_scores_, self._code_part(Xs)])
+            q = (Z - shift) / scale
+            self.code_ref_.append((shift, scale, q[keep]))
+            distances.append(_knn_rows(q, q[keep], self.code_k_, position))
+        D = np.stack(distances)  # (M, N)
+        self.code_loc_, self.code_spread_ = _robust_location_spread(D)
+        parts = np.stack([self.train_scores_, np.mean((D - self.code_loc_[:, None]) / self.code_spread_[:, None], axis=0)])
         self.parts_loc_, self.parts_spread_ = _robust_location_spread(parts)
         self.train_scores_ = self._combine_parts(parts)
 
@@ -398,7 +408,7 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
 
             def distance(t: Any, model: Any = model, shift_t: Any = shift_t, scale_t: Any = scale_t, ref_t: Any = ref_t) -> Any:
                 code = (model.encode(t).flatten(1).double() - shift_t) / scale_t
-                return knn_mean_distance(code, ref_t, KNN_NEIGHBOURS)
+                return knn_mean_distance(code, ref_t, self.code_k_)
 
             out.append(_scores_fixed(distance, Xs))
         return np.stack(out)
@@ -531,7 +541,7 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
                               for e in self.member_errors_[1:]],
             # the code distance's scales (its reference codes are in CODES_FILE); None: not used
             "code_distance": None if getattr(self, "code_ref_", None) is None else {
-                "k": KNN_NEIGHBOURS, "loc": np.asarray(self.code_loc_).tolist(), "spread": np.asarray(self.code_spread_).tolist(),
+                "k": int(self.code_k_), "loc": np.asarray(self.code_loc_).tolist(), "spread": np.asarray(self.code_spread_).tolist(),
                 "parts_loc": np.asarray(self.parts_loc_).tolist(), "parts_spread": np.asarray(self.parts_spread_).tolist()},
         }
 
@@ -578,6 +588,7 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         if code is None:  # saved without one (or before it existed): the reconstruction score alone
             self.code_distance = "none"
         else:
+            self.code_k_ = int(code["k"])
             self.code_loc_, self.code_spread_ = np.asarray(code["loc"], np.float64), np.asarray(code["spread"], np.float64)
             self.parts_loc_ = np.asarray(code["parts_loc"], np.float64)
             self.parts_spread_ = np.asarray(code["parts_spread"], np.float64)
@@ -598,14 +609,35 @@ def _robust_location_spread(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 SCORE_CHUNK = 1024  # rows per forward pass when scoring
 
 
-def knn_mean_distance(q: Any, ref: Any, k: int) -> Any:
+def knn_mean_distance(q: Any, ref: Any, k: int, exclude: Any = None) -> Any:
     """Mean Euclidean distance from each row of ``q`` ``(B, c)`` to its ``k`` nearest rows of ``ref``
-    ``(R, c)`` (``min(k, R)`` when ``ref`` is smaller): ``(B,)``, in ``q``'s dtype.
+    ``(R, c)``: ``(B,)``, in ``q``'s dtype. ``exclude`` (``(B,)`` int64, -1 = none): a row of ``ref``
+    each row of ``q`` must not count (itself, when scoring the reference rows at fit time).
 
     Written as ``|q|² - 2 q·r + |r|²`` (one matrix product; the ONNX export computes it with the
     same operations, so both give the same numbers)."""
-    d2 = (q * q).sum(1, keepdim=True) - 2.0 * (q @ ref.T) + (ref * ref).sum(1)
-    return d2.clamp_min(0.0).sqrt().topk(min(int(k), int(ref.shape[0])), dim=1, largest=False).values.mean(1)
+    import torch
+
+    qq, rr = (q * q).sum(1, keepdim=True), (ref * ref).sum(1)
+    d2 = qq - 2.0 * (q @ ref.T) + rr
+    # a copy of a reference row is at distance 0, not at the square root of the rounding left over
+    d2 = torch.where(d2 <= 1e-12 * (qq + rr), torch.zeros_like(d2), d2)
+    if exclude is not None:
+        rows = torch.nonzero(exclude >= 0).flatten()
+        d2[rows, exclude[rows]] = float("inf")
+    return d2.sqrt().topk(int(k), dim=1, largest=False).values.mean(1)
+
+
+def _knn_rows(q: np.ndarray, ref: np.ndarray, k: int, position: np.ndarray) -> np.ndarray:
+    """:func:`knn_mean_distance` of the rows ``q`` ``(N, c)`` (float64) in chunks, each row leaving out
+    its own reference row (``position``: its row in ``ref``, -1 if none): ``(N,)``."""
+    import torch
+
+    ref_t, out = torch.from_numpy(ref), np.empty(len(q))
+    for i in range(0, len(q), SCORE_CHUNK):
+        out[i : i + SCORE_CHUNK] = knn_mean_distance(torch.from_numpy(q[i : i + SCORE_CHUNK]), ref_t, k,
+                                                     torch.from_numpy(position[i : i + SCORE_CHUNK])).numpy()
+    return out
 
 
 def _scores_fixed(fn: Any, X: np.ndarray, transform: Any = None) -> np.ndarray:

@@ -26,7 +26,8 @@ class MLPConfig:
     tied: bool = False  # decoder reuses the encoder's transposed weights (W' = Wᵀ)
     # trimmed loss: the share in [0, 0.5) of each batch's rows, those with the largest mean
     # reconstruction error, left out of the loss (training and validation batches alike), so that
-    # outliers among the training rows are not learned; 0 = every row counts
+    # outliers among the training rows are not learned; 0 = every row counts. floor(trim * B) rows
+    # go, so a share below 1 / batch_size (or a batch smaller than 1 / trim rows) leaves out none
     trim: float = 0.0
 
     def __post_init__(self) -> None:

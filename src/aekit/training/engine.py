@@ -596,7 +596,7 @@ def fit_model(
     # in a plain in-memory fit nothing reads Lightning's logged metrics (no logger, checkpoint, early
     # stopping callback, caller's callback, bar or plateau schedule): the module keeps them itself
     watched = bool(run_dir is not None or callbacks or bar or ocfg.schedule == "plateau"
-                   or (tcfg.patience is not None and member_seeds is None))
+                   or (tcfg.patience is not None and member_seeds is None) or _callback_factories())
     # ...and one process on one device: the module can run the validation pass itself (Lightning's loop
     # does nothing more there than call validation_step on each batch in eval mode)
     own_val = not watched and val_b is not None and _one_device(tcfg)
@@ -730,6 +730,13 @@ def _entry_points_looked_up_once() -> Iterator[None]:
         yield
     finally:
         registry.entry_points = own
+
+
+def _callback_factories() -> bool:
+    """True when an installed package adds callbacks to every Lightning Trainer (entry points of
+    ``lightning.pytorch.callbacks_factory``): such a callback may read the logged metrics and the
+    validation hooks, so the fit is watched."""
+    return len(list(_entry_points(group="lightning.pytorch.callbacks_factory"))) > 0
 
 
 def _one_device(tcfg: TrainerConfig) -> bool:
