@@ -466,45 +466,11 @@ def dev_set(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 # --- candidate detectors -------------------------------------------------------------------------
 
-class LatentPlus:
-    """An aekit detector whose score adds the code's distance from the training codes (robust z of
-    both): ``z(recon) + z(mean squared standardised code)``."""
-
-    def __init__(self, **kw: Any) -> None:
-        from aekit.apps.detect import AutoencoderDetector
-
-        self.det = AutoencoderDetector(**kw)
-
-    def _latent(self, X: np.ndarray) -> np.ndarray:
-        from aekit.runs import batched
-
-        Z = batched(self.det.model_.encode, self.det._prepare(X)).reshape(len(X), -1).astype(np.float64)
-        return (((Z - self.mu) / self.sd) ** 2).mean(axis=1)
-
-    def fit(self, X: np.ndarray) -> "LatentPlus":
-        from aekit.apps.detect import _robust_location_spread
-        from aekit.runs import batched
-
-        self.det.fit(X)
-        Z = batched(self.det.model_.encode, self.det._prepare(X)).reshape(len(X), -1).astype(np.float64)
-        self.mu, self.sd = Z.mean(axis=0), np.where(Z.std(axis=0) > 1e-12, Z.std(axis=0), 1.0)
-        raw = np.stack([self.det.train_scores_, self._latent(X)])
-        self.loc, self.spread = _robust_location_spread(raw)
-        self.train_scores_ = self._combine(raw)
-        return self
-
-    def _combine(self, raw: np.ndarray) -> np.ndarray:
-        return ((raw - self.loc[:, None]) / self.spread[:, None]).mean(axis=0)
-
-    def anomaly_score(self, X: np.ndarray) -> np.ndarray:
-        return self._combine(np.stack([self.det.anomaly_score(X), self._latent(X)]))
-
-
 class LatentEnsemble:
-    """``LatentPlus`` over an ensemble (the issue's "scores that add a latent-space distance"): each
-    member's code distance from its training codes (mean squared standardised code), members put on
-    one scale by robust z-scores and averaged as the reconstruction scores are, then the two averaged
-    with equal weight after a robust z of each."""
+    """An aekit detector whose score adds the code's distance from the training codes (the issue's
+    "scores that add a latent-space distance"): each member's mean squared standardised code,
+    members put on one scale by robust z-scores and averaged as the reconstruction scores are, then
+    the two averaged with equal weight after a robust z of each (round 1's ``latent`` is one member)."""
 
     def __init__(self, **kw: Any) -> None:
         from aekit.apps.detect import AutoencoderDetector
@@ -622,7 +588,7 @@ def candidates() -> dict[str, Callable[[int, int], Any]]:
         "aekit ens5-robust": lambda s, n: A(n_estimators=5, scaling="robust", random_state=s),
         "aekit early-stop": lambda s, n: A(max_epochs=100, patience=5, random_state=s),
         "aekit sized": lambda s, n: A(max_epochs=_sized_epochs(n), random_state=s),
-        "aekit latent": lambda s, n: LatentPlus(**{**BASE, "random_state": s}),
+        "aekit latent": lambda s, n: LatentEnsemble(**{**BASE, "random_state": s}),
         # fifth round (integrator): the fourth round's default plus the members' code distance
         "aekit ens10-stderr-fb-latent": lambda s, n: LatentEnsemble(**{**BASE, "n_estimators": 10, "standardize_errors": True,
                                                                       "max_features": 0.5, "random_state": s}),
