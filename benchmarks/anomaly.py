@@ -750,7 +750,7 @@ def dev(seeds: list[int], sets: list[str], methods: list[str], out: str | None,
                     s = np.asarray(est.anomaly_score(X_sc), np.float64)
                     t2 = time.perf_counter()
                     ok = np.isfinite(s).all()
-                    r = {"data": name, "half": next((h for h, names in HALVES.items() if name in names), "other"), "protocol": protocol,
+                    r = {"data": name, "half": _half(name), "protocol": protocol,
                          "method": method, "seed": seed, "rows": len(X), "features": X.shape[1],
                          "outlier_share": float(y_sc.mean()),
                          "roc_auc": roc_auc(y_sc, s) if ok else float("nan"),
@@ -953,8 +953,8 @@ def spread_report(rows: list[dict[str, Any]], methods: list[str] | None = None, 
           + ("" if split else ". In `semi` a seed also redraws which inliers are trained on and scored, so there the "
              "spread holds sampling noise too (OCSVM is deterministic: its `semi` spread is that noise alone)") + "\n")
     head = " | ".join(f"{m} spread | std | 95 %" for m in first) + "".join(f" | {m} spread / std" for m in rest)
-    print(f"| data | protocol | outliers | inliers | 1 pair | 1 % | passed for {SPREAD_TARGET} | {head} |\n"
-          "|---|---|---|---|---|---|---|" + "---|" * (3 * len(first) + len(rest)))
+    print(f"| data | half | protocol | outliers | inliers | 1 pair | 1 % | passed for {SPREAD_TARGET} | {head} |\n"
+          "|---|---|---|---|---|---|---|---|" + "---|" * (3 * len(first) + len(rest)))
     star = lambda s: "*" if s["spread"] <= s["std"] else ""  # noqa: E731
     for name in names:
         for protocol in ("odds", "semi"):
@@ -966,7 +966,7 @@ def spread_report(rows: list[dict[str, Any]], methods: list[str] | None = None, 
             cols = [f"{here[m]['spread']:.3f}{star(here[m])} | {here[m]['std']:.3f} | {here[m]['width']:.3f}"
                     if m in here else " | | " for m in first]
             cols += [f"{here[m]['spread']:.3f}{star(here[m])} / {here[m]['std']:.3f}" if m in here else "" for m in rest]
-            print(f"| {name} | {protocol} | {int(any_['n_out'])} | {int(any_['n_in'])} | {res['pair']:.2g} | "
+            print(f"| {name} | {_half(name)} | {protocol} | {int(any_['n_out'])} | {int(any_['n_in'])} | {res['pair']:.2g} | "
                   f"{res['outlier_past_1pct']:.4f} | {res['inliers_for_target']:.1f} | " + " | ".join(cols) + " |")
     t = SPREAD_TARGET
     print(f"\ncounts per method over the cells: seed spread < {t}; seed spread <= bootstrap std (the first seed's; the "
@@ -995,9 +995,33 @@ def spread_report(rows: list[dict[str, Any]], methods: list[str] | None = None, 
                 print(f"| {m} | {'<=' if few else '>'} {FEW_OUTLIERS} | {len(s)} | {sum(v['spread'] < t for v in s)} | "
                       f"{sum(v['spread'] <= v['std'] for v in s)} | {sum(v['std'] < t for v in s)} | "
                       f"{np.nanmedian([v['spread'] for v in s]):.3f} | {np.median([v['std'] for v in s]):.3f} |")
-    print(f"\ncells where the seed spread is >= {t} and above the bootstrap std (spread vs std):\n")
+    _spread_by_half(stats, shown)
+    print(f"\ncells where the seed spread is >= {t} and above the bootstrap std (spread vs std), by half:\n")
     for m in shown:
-        print(f"- {m}: " + ("; ".join(over[m]) or "none"))
+        by_half = {h: [c for c in over[m] if _half(c.split(" ")[0]) == h] for h in (*HALVES, "other")}
+        print(f"- {m}: " + ("; ".join(f"{h}: " + "; ".join(c) for h, c in by_half.items() if c) or "none"))
+
+
+def _half(name: str) -> str:
+    """The half (choose, confirm, fresh) a dev set belongs to; "other" for sets named on the command line only."""
+    return next((h for h, names in HALVES.items() if name in names), "other")
+
+
+def _spread_by_half(stats: dict[tuple[str, str, str], dict[str, float]], methods: list[str]) -> None:
+    """The spread counts of :func:`spread_report` per half and in total, so that a default chosen on one
+    half is not judged by its seed spread there alone (FRESH, never used for choosing, is the honest one)."""
+    t = SPREAD_TARGET
+    print(f"\nthe same per half: cells; spread < {t}; spread <= std; bootstrap std < {t}; spread >= {t} and > std; "
+          f"median spread\n\n| method | half | cells | spread < {t} | spread <= std | std < {t} | "
+          f"spread >= {t} and > std | median spread |\n|---|---|---|---|---|---|---|---|")
+    for m in methods:
+        mine = {k: v for k, v in stats.items() if k[2] == m}
+        halves = [h for h in (*HALVES, "other") if any(_half(k[0]) == h for k in mine)]
+        for h in [*halves, "total"]:
+            s = [v for k, v in mine.items() if h == "total" or _half(k[0]) == h]
+            unstable = sum(not (v["spread"] < t or v["spread"] <= v["std"]) for v in s)  # NaN spreads count here too
+            print(f"| {m} | {h} | {len(s)} | {sum(v['spread'] < t for v in s)} | {sum(v['spread'] <= v['std'] for v in s)} | "
+                  f"{sum(v['std'] < t for v in s)} | {unstable} | {np.nanmedian([v['spread'] for v in s]):.3f} |")
 
 
 def _threshold_report(rows: list[dict[str, Any]], method: str | None = None) -> None:
