@@ -596,6 +596,10 @@ def candidates() -> dict[str, Callable[[int, int], Any]]:
         # (first measured as a class of this file; now the library's code_distance="knn")
         "aekit ens10-stderr-fb-knn": lambda s, n: A(n_estimators=10, standardize_errors=True, max_features=0.5,
                                                     code_distance="knn", random_state=s),
+        # seventh round (over today's default, fb0.3): members that see still fewer columns, and more of them
+        "aekit r7-fb0.2": lambda s, n: A(n_estimators=10, standardize_errors=True, max_features=0.2, random_state=s),
+        "aekit r7-ens20-fb0.2": lambda s, n: A(n_estimators=20, standardize_errors=True, max_features=0.2, random_state=s),
+        "aekit r7-ens20-fb0.3": lambda s, n: A(n_estimators=20, standardize_errors=True, max_features=0.3, random_state=s),
         # sixth round: the two round-5 candidates that won on the choose and confirm halves, combined
         "aekit r6-knn-fb0.3": lambda s, n: A(n_estimators=10, standardize_errors=True, max_features=0.3, code_distance="knn",
                                              random_state=s),
