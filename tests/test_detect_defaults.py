@@ -348,14 +348,19 @@ def test_bad_code_distance_is_refused(rows: np.ndarray, tmp_path: Path) -> None:
 
 
 def test_code_distance_threshold_holds_on_new_normal_rows() -> None:
-    """The training rows' code distances leave each row out of its own neighbours, so a threshold set
-    on them flags about the asked share of *new* normal rows (counting itself made every training row
-    look closer than a new one: twice the share was flagged)."""
+    """A row leaves its own copy out of its neighbours, so a threshold set on the training rows flags
+    about the asked share of *new* normal rows (counting itself made every training row look closer
+    than a new one: twice the share was flagged) and of the training rows scored again."""
     rng = np.random.default_rng(1)
 
     def groups(n: int) -> np.ndarray:
         return rng.normal(size=(n, 10)) * 0.5 + rng.integers(0, 3, n)[:, None] * 2.0
 
-    det = AutoencoderDetector(max_epochs=3, n_estimators=3, code_distance="knn", contamination=0.05,
-                              random_state=0).fit(groups(800))
+    X = groups(800)
+    det = AutoencoderDetector(max_epochs=3, n_estimators=3, code_distance="knn", contamination=0.05, random_state=0).fit(X)
     assert 0.025 <= det.is_anomaly(groups(2000)).mean() <= 0.08
+    # the training rows scored again get their training scores (each leaves its own copy out), so
+    # fit_predict, `aekit detect` and the threshold agree: the asked share of them is flagged
+    np.testing.assert_array_equal(det.anomaly_score(X), det.train_scores_)
+    assert det.is_anomaly(X).mean() == pytest.approx(0.05, abs=0.002)
+    assert (det.fit_predict(X) == -1).mean() == pytest.approx(0.05, abs=0.002)

@@ -152,9 +152,10 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         *code* lies. Each member standardises its training rows' codes (per code unit) and keeps
         them (at most :data:`KNN_REFERENCE_ROWS`, a seeded subset beyond that) as a reference; a
         row's code distance is the mean Euclidean distance of its standardised code to the
-        :data:`KNN_NEIGHBOURS` nearest reference codes (fewer for a reference of 5 rows or less).
-        At fit time each reference row leaves itself out, so the training rows' distances, which
-        set the scales and the threshold, are what a new normal row gets. The
+        :data:`KNN_NEIGHBOURS` nearest reference codes (fewer for a reference of 5 rows or less),
+        leaving out one copy of the row itself: a training row, scored at fit time or again
+        later, gets the distance a new normal row like it would, which the scales and the
+        threshold are set on. The
         members' distances are put on one scale and averaged as their reconstruction scores
         are, and the score is the mean of the robust z-scores (median, 1.4826·MAD on the training
         rows) of the two: a row that is reconstructed well but whose code lies away from every
@@ -379,20 +380,16 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         keep = np.arange(len(Xs))
         if len(Xs) > KNN_REFERENCE_ROWS:  # the same rows for every member, drawn from the detector's seed
             keep = np.sort(np.random.default_rng([int(self.random_state), 2]).choice(len(Xs), KNN_REFERENCE_ROWS, replace=False))
-        # a reference row is left out of its own neighbours here, so that the training rows' distances
-        # (which set the scales and the threshold) are what a new normal row would get; k stays below R
+        # k stays below R: a row that is a reference row leaves itself out (knn_mean_distance)
         self.code_k_ = max(1, min(KNN_NEIGHBOURS, len(keep) - 1))
-        position = np.full(len(Xs), -1, dtype=np.int64)
-        position[keep] = np.arange(len(keep))
-        self.code_ref_, distances = [], []
+        self.code_ref_ = []
         for model in self.estimators_:
             Z = _scores_fixed(lambda t, model=model: model.encode(t).flatten(1), Xs)  # (N, c) float64
             shift, sd = Z.mean(axis=0), Z.std(axis=0)
             scale = np.where(sd > 1e-12, sd, 1.0)
-            q = (Z - shift) / scale
-            self.code_ref_.append((shift, scale, q[keep]))
-            distances.append(_knn_rows(q, q[keep], self.code_k_, position))
-        D = np.stack(distances)  # (M, N)
+            self.code_ref_.append((shift, scale, (Z[keep] - shift) / scale))
+        # the scoring pass itself: a training row scored again later gets exactly this distance
+        D = self._code_distances(Xs)  # (M, N)
         self.code_loc_, self.code_spread_ = _robust_location_spread(D)
         parts = np.stack([self.train_scores_, np.mean((D - self.code_loc_[:, None]) / self.code_spread_[:, None], axis=0)])
         self.parts_loc_, self.parts_spread_ = _robust_location_spread(parts)
@@ -562,6 +559,7 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
             arrays = load_arrays(folder, CODES_FILE, state.get("codes_sha256"), "a detector with a code distance")
             self.code_ref_ = [tuple(arrays[f"{m}.{name}"] for name in ("shift", "scale", "ref"))
                               for m in range(len(self.estimators_))]
+            self.code_k_ = max(1, min(self.code_k_, len(self.code_ref_[0][2]) - 1))
 
     def _restore(self, state: dict[str, Any], model: Any, preprocessing: dict[str, Any] | None) -> None:
         from aekit.data.dataset import Scaler
@@ -588,7 +586,7 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         if code is None:  # saved without one (or before it existed): the reconstruction score alone
             self.code_distance = "none"
         else:
-            self.code_k_ = int(code["k"])
+            self.code_k_ = int(code["k"])  # kept below the reference's rows by _load_files
             self.code_loc_, self.code_spread_ = np.asarray(code["loc"], np.float64), np.asarray(code["spread"], np.float64)
             self.parts_loc_ = np.asarray(code["parts_loc"], np.float64)
             self.parts_spread_ = np.asarray(code["parts_spread"], np.float64)
@@ -609,10 +607,12 @@ def _robust_location_spread(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 SCORE_CHUNK = 1024  # rows per forward pass when scoring
 
 
-def knn_mean_distance(q: Any, ref: Any, k: int, exclude: Any = None) -> Any:
+def knn_mean_distance(q: Any, ref: Any, k: int) -> Any:
     """Mean Euclidean distance from each row of ``q`` ``(B, c)`` to its ``k`` nearest rows of ``ref``
-    ``(R, c)``: ``(B,)``, in ``q``'s dtype. ``exclude`` (``(B,)`` int64, -1 = none): a row of ``ref``
-    each row of ``q`` must not count (itself, when scoring the reference rows at fit time).
+    ``(R, c)``, ``k < R``: ``(B,)``, in ``q``'s dtype. A row with a copy in ``ref`` (distance 0: a
+    training row scored again, or a new row equal to one) leaves that one copy out, so a training
+    row gets the distance a new row like it would (its score on the threshold's scale), whether it
+    is scored at fit time or later.
 
     Written as ``|q|² - 2 q·r + |r|²`` (one matrix product; the ONNX export computes it with the
     same operations, so both give the same numbers)."""
@@ -622,22 +622,8 @@ def knn_mean_distance(q: Any, ref: Any, k: int, exclude: Any = None) -> Any:
     d2 = qq - 2.0 * (q @ ref.T) + rr
     # a copy of a reference row is at distance 0, not at the square root of the rounding left over
     d2 = torch.where(d2 <= 1e-12 * (qq + rr), torch.zeros_like(d2), d2)
-    if exclude is not None:
-        rows = torch.nonzero(exclude >= 0).flatten()
-        d2[rows, exclude[rows]] = float("inf")
-    return d2.sqrt().topk(int(k), dim=1, largest=False).values.mean(1)
-
-
-def _knn_rows(q: np.ndarray, ref: np.ndarray, k: int, position: np.ndarray) -> np.ndarray:
-    """:func:`knn_mean_distance` of the rows ``q`` ``(N, c)`` (float64) in chunks, each row leaving out
-    its own reference row (``position``: its row in ``ref``, -1 if none): ``(N,)``."""
-    import torch
-
-    ref_t, out = torch.from_numpy(ref), np.empty(len(q))
-    for i in range(0, len(q), SCORE_CHUNK):
-        out[i : i + SCORE_CHUNK] = knn_mean_distance(torch.from_numpy(q[i : i + SCORE_CHUNK]), ref_t, k,
-                                                     torch.from_numpy(position[i : i + SCORE_CHUNK])).numpy()
-    return out
+    near = d2.sqrt().topk(int(k) + 1, dim=1, largest=False, sorted=True).values  # (B, k + 1), ascending
+    return torch.where(near[:, 0] == 0.0, near[:, 1:].mean(1), near[:, :-1].mean(1))
 
 
 def _scores_fixed(fn: Any, X: np.ndarray, transform: Any = None) -> np.ndarray:
