@@ -147,7 +147,7 @@ def _scoring_module(model: Any, spec: ScoringSpec) -> Any:
             return score, recon_s.flatten(1), err
 
         def with_code_distance(self, recon_score: torch.Tensor, models: list[Any], xs: torch.Tensor) -> torch.Tensor:
-            """The detector's score with its code part (AutoencoderDetector._combine_parts)."""
+            """The detector's score with its code part (AutoencoderDetector._scores_scaled)."""
             from aekit.apps.detect import knn_mean_distance
 
             k = int(spec.code_k)

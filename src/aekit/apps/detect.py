@@ -295,7 +295,7 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         if len(self.estimators_) > 1:
             # each member's scores on a common scale (robust z-scores of its training scores), then averaged
             self.member_loc_, self.member_spread_ = _robust_location_spread(scores)
-            self.train_scores_ = np.mean((scores - self.member_loc_[:, None]) / self.member_spread_[:, None], axis=0)
+            self.train_scores_ = _mean_z(scores, self.member_loc_, self.member_spread_)
         self.code_ref_ = None
         if self.code_distance == "knn":
             self._fit_code_distance(Xs)  # train_scores_ becomes the reconstruction and code parts combined
@@ -391,9 +391,9 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         # the scoring pass itself: a training row scored again later gets exactly this distance
         D = self._code_distances(Xs)  # (M, N)
         self.code_loc_, self.code_spread_ = _robust_location_spread(D)
-        parts = np.stack([self.train_scores_, np.mean((D - self.code_loc_[:, None]) / self.code_spread_[:, None], axis=0)])
+        parts = np.stack([self.train_scores_, _mean_z(D, self.code_loc_, self.code_spread_)])
         self.parts_loc_, self.parts_spread_ = _robust_location_spread(parts)
-        self.train_scores_ = self._combine_parts(parts)
+        self.train_scores_ = _mean_z(parts, self.parts_loc_, self.parts_spread_)
 
     def _code_distances(self, Xs: np.ndarray) -> np.ndarray:
         """``(M, N)``: each member's code distance for the scaled rows ``Xs`` (``code_distance``)."""
@@ -409,15 +409,6 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
 
             out.append(_scores_fixed(distance, Xs))
         return np.stack(out)
-
-    def _code_part(self, Xs: np.ndarray) -> np.ndarray:
-        """``(N,)``: the members' code distances on one scale (robust z-scores), averaged."""
-        d = self._code_distances(Xs)
-        return np.mean((d - self.code_loc_[:, None]) / self.code_spread_[:, None], axis=0)
-
-    def _combine_parts(self, parts: np.ndarray) -> np.ndarray:
-        """``(2, N)`` reconstruction and code parts -> ``(N,)``: the mean of their robust z-scores."""
-        return np.mean((parts - self.parts_loc_[:, None]) / self.parts_spread_[:, None], axis=0)
 
     def _set(self, threshold: Threshold) -> None:
         self.threshold_ = threshold
@@ -468,15 +459,16 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         recon = self._recon_scores(Xs)
         if getattr(self, "code_ref_", None) is None:  # none fitted (or an inner detector restored without one)
             return recon
-        return self._combine_parts(np.stack([recon, self._code_part(Xs)]))
+        code = _mean_z(self._code_distances(Xs), self.code_loc_, self.code_spread_)
+        return _mean_z(np.stack([recon, code]), self.parts_loc_, self.parts_spread_)
 
     def _recon_scores(self, Xs: np.ndarray) -> np.ndarray:
         """The reconstruction part of the score: one autoencoder's as it is, an ensemble's members'
         robust z-scores averaged."""
         if self.member_loc_ is None:
             return self._member_scores(Xs, 0)
-        z = [(self._member_scores(Xs, m) - self.member_loc_[m]) / self.member_spread_[m] for m in range(len(self.estimators_))]
-        return np.mean(z, axis=0)
+        raw = np.stack([self._member_scores(Xs, m) for m in range(len(self.estimators_))])
+        return _mean_z(raw, self.member_loc_, self.member_spread_)
 
     def _prepare(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
@@ -602,6 +594,13 @@ def _robust_location_spread(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mad = MAD_TO_STD * np.median(np.abs(raw - loc[:, None]), axis=1)
     spread = np.where(mad > 1e-12, mad, raw.std(axis=1))
     return loc, np.where(spread > 1e-12, spread, 1.0)
+
+
+def _mean_z(raw: np.ndarray, loc: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """``raw`` ``(M, N)``, each row put on one scale by its ``loc``/``spread`` ``(M,)`` (a robust
+    z-score), then averaged: ``(N,)``. How members' scores, members' code distances and the
+    reconstruction and code parts are combined."""
+    return np.mean((raw - loc[:, None]) / spread[:, None], axis=0)
 
 
 SCORE_CHUNK = 1024  # rows per forward pass when scoring
