@@ -107,8 +107,8 @@ def test_server_scores_like_the_export_and_refuses_bad_requests(server, onnx_fil
     assert r.status_code == 413 and "limit" in r.json()["error"]
     r = httpx.post(f"{base}/v1/score", content=b"1,2,3", headers={"content-type": "text/plain"})
     assert r.status_code == 415
-    r = httpx.post(f"{base}/v1/score", files={"file": ("x.txt", b"abc")})
-    assert r.status_code == 422 and ".txt" in r.json()["error"]
+    r = httpx.post(f"{base}/v1/score", files={"file": ("x.bin", b"abc")})
+    assert r.status_code == 422 and ".bin" in r.json()["error"]
 
 
 def test_concurrent_requests_are_answered_each_with_its_own_rows(server, onnx_file: Path) -> None:

@@ -382,24 +382,18 @@ def _rows_to_array(model: Any, rows: list[Any]) -> np.ndarray:
 
 
 def _read_upload(model: Any, name: str, data: bytes) -> np.ndarray:
-    import pandas as pd
+    from aekit.data.tablefiles import is_table_file, read_table_bytes
 
     suffix = Path(name or "").suffix.lower()
+    if is_table_file(name or ""):
+        return model.prepare(read_table_bytes(data, name))  # in the format aekit score reads the file in
+    if suffix != ".npy":
+        raise DataError(f"file: unsupported type {suffix or '(none)'!r}; send a table (.csv, .tsv, .parquet, ...) or .npy")
     try:
-        if suffix == ".csv":
-            frame = pd.read_csv(io.BytesIO(data))
-        elif suffix == ".parquet":
-            frame = pd.read_parquet(io.BytesIO(data))
-        elif suffix == ".npy":
-            return model.prepare(np.load(io.BytesIO(data), allow_pickle=False))
-        else:
-            raise DataError(f"file: unsupported type {suffix or '(none)'!r}; send .csv, .parquet or .npy")
-    except AekitError:
-        raise
-    except Exception as err:  # noqa: BLE001 - parsers raise many types; all mean "unreadable upload"
+        return model.prepare(np.load(io.BytesIO(data), allow_pickle=False))
+    except Exception as err:  # noqa: BLE001 - np.load raises many types; all mean "unreadable upload"
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise DataError(f"file: cannot read {suffix} upload ({first[:160]})") from None
-    return model.prepare(frame)
+        raise DataError(f"file: cannot read .npy upload ({first[:160]})") from None
 
 
 def create_app(model: Any, cfg: ServeConfig | None = None) -> Any:

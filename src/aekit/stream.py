@@ -1,7 +1,8 @@
 """Batch scoring of tables larger than memory: streaming in chunks, or on a Dask cluster.
 
-:func:`score_stream` reads CSV / Parquet (a file or a folder of such files) chunk by chunk
-(pandas' CSV reader, pyarrow's Parquet batches), scores each chunk and appends it to the
+:func:`score_stream` reads tables (a file or a folder of such files) chunk by chunk
+(:func:`aekit.data.tablefiles.iter_table_chunks`: pandas' CSV reader in the file's sniffed
+format, pyarrow's Parquet batches), scores each chunk and appends it to the
 output, so memory holds one chunk, not the table. The output (CSV or Parquet, by suffix)
 is written to a temporary file and renamed at the end: it appears complete or not at all.
 
@@ -28,8 +29,9 @@ import numpy as np
 
 from aekit.errors import ConfigError, DataError, ShapeError
 
-TABLE_SUFFIXES = (".csv", ".parquet")
-LABEL_COLUMNS = ("label", "labels", "class", "target", "y")  # as aekit.data.loaders: not features
+from aekit.data.tablefiles import LABEL_COLUMNS
+
+OUTPUT_SUFFIXES = (".csv", ".parquet")  # what the scores are written as
 
 
 @dataclass
@@ -40,7 +42,8 @@ class Scorer:
     for a plain run (nothing is flagged). A detector fitted on a mixed-type table
     (:mod:`aekit.data.tables`) takes the chunk's frame itself (``frame``), names its row id
     column (``id_column``, copied beside the scores when the input has it) and adds up the
-    values its preprocessing filled in or found unseen (``counts``).
+    values its preprocessing filled in or found unseen (``counts``). ``label_column``: a column
+    the run's labels came from, left out of the features when the input has it.
     """
 
     fn: Callable[[Any], tuple[np.ndarray, np.ndarray]]
@@ -51,6 +54,7 @@ class Scorer:
     frame: bool = False
     id_column: str | None = None
     counts: Any = None
+    label_column: str | None = None  # the label column `aekit detect` read from the training file
 
 
 def open_scorer(source: str | Path) -> Scorer:
@@ -90,14 +94,17 @@ def open_scorer(source: str | Path) -> Scorer:
                 return s, s > value
 
             return Scorer(table_fn, len(table.feature_columns), table.known_columns, value, f"detector {path.name}",
-                          frame=True, id_column=table.id_column_, counts=tally)
-        names = list(obj.feature_names_in_) if hasattr(obj, "feature_names_in_") else _recorded_names(path)
+                          frame=True, id_column=table.id_column_, counts=tally, label_column=_recorded(path, "label_column"))
+        recorded = _recorded(path, "feature_names")
+        names = list(obj.feature_names_in_) if hasattr(obj, "feature_names_in_") else \
+            None if not recorded else [str(n) for n in recorded]
 
         def det_fn(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             s = obj.anomaly_score(x)
             return s, s > value
 
-        return Scorer(det_fn, int(obj.n_features_in_), names, value, f"detector {path.name}")
+        return Scorer(det_fn, int(obj.n_features_in_), names, value, f"detector {path.name}",
+                      label_column=_recorded(path, "label_column"))
     if not hasattr(obj, "score") or not hasattr(obj, "model"):
         raise ConfigError(f"{path}: a {type(obj).__name__} run gives no row scores; stream a detector or a training run")
     names = (obj.meta.get("data") or {}).get("feature_names")
@@ -106,15 +113,15 @@ def open_scorer(source: str | Path) -> Scorer:
                   f"run {path.name}")
 
 
-def _recorded_names(path: Path) -> list[str] | None:
-    """Column names `aekit detect` recorded beside the model, if any."""
+def _recorded(path: Path, key: str) -> Any:
+    """What `aekit detect` recorded beside the model under ``key`` (``feature_names``,
+    ``label_column``), or ``None``."""
     import json
 
     try:
-        names = json.loads((path / "model.json").read_text()).get("feature_names")
+        return json.loads((path / "model.json").read_text()).get(key)
     except (OSError, ValueError, AttributeError):
         return None
-    return None if not names else [str(n) for n in names]
 
 
 def is_series_model(source: str | Path) -> bool:
@@ -137,38 +144,31 @@ def is_series_model(source: str | Path) -> bool:
 
 
 def table_files(source: str | Path) -> list[Path]:
-    """The CSV/Parquet files of ``source`` (one file, or a folder's files sorted by name)."""
+    """The table files of ``source`` (one file, or a folder's files sorted by name; the
+    suffixes of :data:`aekit.data.tablefiles.TABLE_SUFFIXES`)."""
+    from aekit.data.tablefiles import is_table_file
+
     path = Path(source)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES)
+        files = sorted(p for p in path.iterdir() if p.is_file() and is_table_file(p))
         if not files:
-            raise DataError(f"{path}: no .csv or .parquet files in the folder")
+            raise DataError(f"{path}: no table files (.csv, .tsv, .parquet, ...) in the folder")
         return files
     if not path.is_file():
         raise DataError(f"input not found: {path}")
-    if path.suffix.lower() not in TABLE_SUFFIXES:
-        raise DataError(f"{path}: streaming reads .csv or .parquet tables, got {path.suffix or 'no suffix'}")
+    if not is_table_file(path):
+        raise DataError(f"{path}: streaming reads tables (.csv, .tsv, .tab, .txt, .data, .dat, .parquet), "
+                        f"got {path.suffix or 'no suffix'}")
     return [path]
 
 
 def iter_chunks(files: list[Path], chunk_rows: int) -> Iterator[tuple[Path, Any]]:
-    """``(file, pandas chunk)`` of at most ``chunk_rows`` rows, file after file."""
-    import pandas as pd
+    """``(file, pandas chunk)`` of at most ``chunk_rows`` rows, file after file, each file read
+    in the format :func:`aekit.data.tablefiles.read_table` reads it in."""
+    from aekit.data.tablefiles import iter_table_chunks
 
     for f in files:
-        try:
-            if f.suffix.lower() == ".parquet":
-                import pyarrow.parquet as pq
-
-                for batch in pq.ParquetFile(f).iter_batches(batch_size=chunk_rows):
-                    yield f, batch.to_pandas()
-            else:
-                yield from ((f, c) for c in pd.read_csv(f, chunksize=chunk_rows))
-        except (DataError, ConfigError):
-            raise
-        except Exception as err:  # noqa: BLE001 - pandas/pyarrow parser errors of many types
-            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-            raise DataError(f"{f}: cannot read table ({first[:160]})") from None
+        yield from ((f, chunk) for chunk in iter_table_chunks(f, chunk_rows))
 
 
 def _total_rows(files: list[Path]) -> int | None:
@@ -184,6 +184,8 @@ def _chunk_features(scorer: Scorer, df: Any, id_column: str | None, where: str, 
     from aekit.runtime import frame_to_array
 
     ignore = {id_column} if id_column else set()
+    if scorer.label_column is not None and scorer.label_column not in (scorer.feature_names or ()):
+        ignore.add(scorer.label_column)
     if scorer.feature_names is None:
         ignore |= {str(c) for c in df.columns if str(c).lower() in LABEL_COLUMNS}
     else:
@@ -224,7 +226,7 @@ def score_stream(model: str | Path | Scorer, source: str | Path, out: str | Path
 
     out = Path(out)
     fmt = out.suffix.lower()
-    if fmt not in TABLE_SUFFIXES:
+    if fmt not in OUTPUT_SUFFIXES:
         raise ConfigError(f"output must be a .csv or .parquet file, got {out}")
     if out.exists() and not overwrite:
         raise ConfigError(f"{out} exists; pass --overwrite to replace it")
@@ -373,7 +375,7 @@ def score_parquet_dask(model: str | Path, source: str | Path, out: str | Path, i
     out = Path(out)
     if out.exists() and not overwrite:
         raise ConfigError(f"{out} exists; pass --overwrite to replace it")
-    files = [f for f in table_files(source) if f.suffix.lower() == ".parquet"]
+    files = [f for f in table_files(source) if f.name.lower().endswith(".parquet")]
     if not files:
         raise DataError(f"{source}: distributed scoring reads Parquet files; found none")
     from aekit.runtime import load_exported

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 
 
 def detect(
-    data: str = typer.Argument(..., help="Table (CSV/Parquet/npy), series file, or built-in set (cardio, arrhythmia, lympho, mitdb, yahoo)."),
+    data: str = typer.Argument(..., help="Table (CSV, TSV, R .tab, UCI .data, Parquet, npy), series file, or built-in set (cardio, arrhythmia, lympho, mitdb, yahoo)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder to write (default runs/detect-<data>-<time>)."),
     model: str = typer.Option("", "--model", "-m", help="Model family; default mlp for tables, conv for series."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Model config value with the same key as in a YAML config, e.g. model.latent_dim=4 (repeatable)."),
@@ -33,7 +33,8 @@ def detect(
     window: int = typer.Option(64, help="Series: window length."),
     stride: int = typer.Option(1, help="Series: window stride."),
     aggregation: str = typer.Option("mean", help="Series: window-to-point aggregation, mean or max."),
-    label_column: Optional[str] = typer.Option(None, help="Column holding 0/1 labels (default: a column named label/y/class/target)."),
+    label_column: Optional[str] = typer.Option(None, help="Column holding the labels: 0/1, or two values with the rarer one the anomaly "
+                                      "(default: a two-valued column named label/y/class/target)."),
     contamination: Optional[float] = typer.Option(None, help="Expected outlier share; given without --threshold, rows are flagged by it (rule contamination)."),
     threshold: Optional[str] = typer.Option(None, help=f"Threshold rule: {THRESHOLDS} ({OWN})."),
     threshold_param: Optional[float] = typer.Option(None, help="Percentile q or k of mean_std/median_mad."),
@@ -71,8 +72,8 @@ def detect(
     if threshold is not None and threshold not in METHODS:
         raise ConfigError(f"--threshold must be {THRESHOLDS}; got {threshold!r}")
     opts = {"label_column": label_column} if label_column else {}
-    # a CSV/Parquet table is read once here; one with text, dates, ids or gaps is encoded (aekit.data.tables)
-    ds, frame, table = _read_table_file(data, label_column, series) or (load_dataset(data, **opts), None, None)
+    # a table file is read once here; one with text, dates, ids or gaps is encoded (aekit.data.tables)
+    ds, frame, table, labels = _read_table_file(data, label_column, series) or (load_dataset(data, **opts), None, None, None)
     is_series = ds.kind == "series" if series is None else series
     if is_series and ds.X.ndim > 2:
         raise ConfigError(f"{ds.name} holds {len(ds.X)} sequences of shape {ds.shape} (examples), not one long series: "
@@ -80,6 +81,8 @@ def detect(
     console().print(_describe(ds, is_series, window, stride), markup=False)
     if table is not None:
         console().print(table.summary(), markup=False)
+    if labels is not None and labels.note is not None:
+        console().print(labels.note, markup=False)
     X = ds.X.reshape(len(ds.X), -1) if frame is None else frame  # the detector fits the table's preprocessing itself
     y = None if ds.y is None else np.asarray(ds.y)
     if y is not None and not np.isin(y, (0, 1)).all():
@@ -128,8 +131,8 @@ def detect(
     run = out or Path("runs") / f"detect-{ds.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     with new_folder(run, overwrite, "run folder") as tmp:  # the folder appears complete, in one rename
         save_detector(det, tmp)
-        if not is_series and ds.feature_names and len(ds.feature_names) == X.shape[1]:
-            _record_feature_names(tmp, ds.feature_names)
+        names = ds.feature_names if not is_series and ds.feature_names and len(ds.feature_names) == X.shape[1] else None
+        _record_columns(tmp, names, None if labels is None else labels.column)
         _write_scores(tmp / "scores.csv", scores, flagged, y, ids=None if table is None or table.id_column_ is None
                       else (table.id_column_, frame[table.id_column_].to_numpy()))
         saved = tmp / "metrics.json"  # the detector's save() wrote its per-epoch history there: keep it
@@ -146,30 +149,36 @@ def detect(
     _report(metrics, run)
 
 
-def _read_table_file(data: str, label_column: str | None, series: bool | None) -> tuple[Any, Any, Any] | None:
-    """A CSV/Parquet file as ``(Dataset, feature frame or None, fitted TablePreprocessor or None)``; ``None``
-    for other data. A table with text, category, date or id columns or missing values
-    (:func:`aekit.data.tables.needs_preprocessing`) comes with its feature frame (labels taken
-    out; what the detector fits) and the preprocessing, whose encoded features the Dataset holds."""
+def _read_table_file(data: str, label_column: str | None, series: bool | None) -> tuple[Any, Any, Any, Any] | None:
+    """A table file (:data:`aekit.data.tablefiles.TABLE_SUFFIXES`) as ``(Dataset, feature frame or
+    None, fitted TablePreprocessor or None, AnomalyLabels or None)``; ``None`` for other data.
+    Labels are read for detection (:func:`aekit.data.loaders.split_anomaly_labels`). A table with
+    text, category, date or id columns or missing values (:func:`aekit.data.tables.needs_preprocessing`)
+    comes with its feature frame (labels taken out; what the detector fits) and the preprocessing,
+    whose encoded features the Dataset holds."""
+    import dataclasses
+
     import numpy as np
 
     from aekit.data.dataset import Dataset
-    from aekit.data.loaders import is_builtin, read_table, split_label, table_to_dataset
+    from aekit.data.loaders import is_builtin, split_anomaly_labels, table_to_dataset
+    from aekit.data.tablefiles import is_table_file, read_table
     from aekit.data.tables import TablePreprocessor, needs_preprocessing
 
     path = Path(data).expanduser()
-    if series or is_builtin(data) or not path.is_file() or not path.name.lower().endswith((".csv", ".csv.gz", ".parquet")):
+    if series or is_builtin(data) or not path.is_file() or not is_table_file(path):
         return None
     df = read_table(path)
     name = path.stem  # as aekit.data.load_dataset names a table
     if len(df) == 0:
-        return table_to_dataset(df, name=name, label_column=label_column), None, None  # says "no rows"
-    frame, y = split_label(df, name, label_column)
+        return table_to_dataset(df, name=name, label_column=label_column), None, None, None  # says "no rows"
+    labels = split_anomaly_labels(df, name, label_column)
+    frame, y = labels.features, labels.y
     if not needs_preprocessing(frame):
-        return table_to_dataset(df, name=name, label_column=label_column), None, None
+        return dataclasses.replace(table_to_dataset(frame, name=name, find_label=False), y=y), None, None, labels
     table = TablePreprocessor().fit(frame)
     ids = None if table.id_column_ is None else frame[table.id_column_].astype(str).tolist()
-    return Dataset(table.transform(frame).astype(np.float32), y, name=name, kind="table", ids=ids), frame, table
+    return Dataset(table.transform(frame).astype(np.float32), y, name=name, kind="table", ids=ids), frame, table, labels
 
 
 def _describe(ds: Any, is_series: bool, window: int, stride: int) -> str:
@@ -202,14 +211,20 @@ def _write_config(run: Path, data: str, det: Any, is_series: bool) -> None:
     atomic_write_text(run / "config.yaml", text)
 
 
-def _record_feature_names(run: Path, names: list[str]) -> None:
-    """Add the table's column names to model.json, so `aekit export` / `serve` match inputs by name."""
+def _record_columns(run: Path, names: list[str] | None, label_column: str | None) -> None:
+    """Add the table's column names to model.json, so `aekit export` / `serve` match inputs by name,
+    and its label column, so `aekit score` leaves it out when the same file is scored."""
     import json
 
     from aekit.io import atomic_save_json
 
+    if names is None and label_column is None:
+        return
     meta = json.loads((run / "model.json").read_text())
-    meta["feature_names"] = [str(n) for n in names]
+    if names is not None:
+        meta["feature_names"] = [str(n) for n in names]
+    if label_column is not None:
+        meta["label_column"] = label_column
     atomic_save_json(run / "model.json", meta)
 
 
@@ -260,7 +275,7 @@ def _report(metrics: dict[str, Any], run: Path) -> None:
 
 def score(
     run: Path = typer.Argument(..., help="Run folder from `aekit detect` / `aekit train`, or an .onnx file from `aekit export`."),
-    input: str = typer.Argument(..., help="Data to score: a CSV/Parquet file or folder (streamed in chunks), or any aekit data source."),
+    input: str = typer.Argument(..., help="Data to score: a table file (CSV, Parquet, ...) or folder (streamed in chunks), or any aekit data source."),
     output: Optional[Path] = typer.Argument(None, help="Output .csv or .parquet (same as --out)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output .csv or .parquet (default: <input stem>.scores.csv)."),
     contamination: Optional[float] = typer.Option(None, help="For a plain `aekit train` run: flag this share of INPUT (reads INPUT into memory)."),
@@ -273,7 +288,7 @@ def score(
 ) -> None:
     """Write anomaly scores (higher = worse) and 0/1 labels for every row/point of INPUT.
 
-    CSV/Parquet input is streamed chunk by chunk (memory holds one chunk), written to a
+    A table file (CSV, Parquet, the text layouts detect reads) is streamed chunk by chunk (memory holds one chunk), written to a
     .csv or .parquet output atomically; --workers/--scheduler score a Parquet folder with Dask.
     """
     from aekit.errors import ConfigError
@@ -297,7 +312,9 @@ def score(
     if target.exists() and not overwrite:
         raise ConfigError(f"{target} exists; pass --overwrite to replace it")
     src = Path(input)
-    is_table = src.is_dir() or (src.is_file() and src.suffix.lower() in (".csv", ".parquet"))
+    from aekit.data.tablefiles import is_table_file
+
+    is_table = src.is_dir() or (src.is_file() and is_table_file(src))
     from aekit.stream import is_series_model
 
     if is_table and contamination is None and not is_series_model(run):  # a series is scored whole, in memory

@@ -2,7 +2,8 @@
 
 ``load_dataset(source)`` takes a built-in name (``mnist``, ``digits``,
 ``fashion-mnist``) or a path: idx files (optionally gzipped), ``.npy``/``.npz``,
-``.csv``/``.parquet`` tables, or a folder of images (one sub-folder per class) or
+text tables (``.csv``, ``.tsv``, ``.tab``, ``.txt``, ``.data``, ``.dat``, gzipped or not;
+their format is sniffed by :mod:`aekit.data.tablefiles`) and ``.parquet``, or a folder of images (one sub-folder per class) or
 of idx files. Every failure is a :class:`~aekit.errors.DataError` naming the file.
 """
 
@@ -11,15 +12,15 @@ from __future__ import annotations
 import gzip
 import struct
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
 from aekit.data.dataset import Dataset
 from aekit.data.paths import fashion_mnist_dir
+from aekit.data.tablefiles import LABEL_COLUMNS, TABLE_SUFFIXES, read_table
 from aekit.errors import DataError
 
-LABEL_COLUMNS = ("label", "labels", "class", "target", "y")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -145,7 +146,8 @@ def _load_path(path: Path, **options: Any) -> Dataset:
     for suffix, reader in _READERS.items():
         if name.endswith(suffix):
             return reader(path, **options)
-    raise DataError(f"{path}: unsupported file type; use idx, npy, npz, csv, parquet, an image file or a folder of images")
+    raise DataError(f"{path}: unsupported file type; use idx, npy, npz, a table (csv, tsv, tab, txt, data, dat, "
+                    "parquet), an image file or a folder of images")
 
 
 # --- idx --------------------------------------------------------------------------
@@ -268,27 +270,24 @@ def _load_image_file(path: Path, color: bool = False, **_: Any) -> Dataset:
     return Dataset(X, name=path.stem, kind="image", ids=[path.name])
 
 
-def read_table(path: Path) -> Any:
-    """A CSV or Parquet file as a pandas DataFrame (one-line :class:`DataError` when it does not parse)."""
-    import pandas as pd
-
-    try:
-        return pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
-    except Exception as err:  # pandas raises many parser error types
-        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DataError(f"{path}: cannot parse table ({msg})") from None
-
-
 def _load_table(path: Path, label_column: str | None = None, id_column: str | None = None, **_: Any) -> Dataset:
     return table_to_dataset(read_table(path), name=path.stem, label_column=label_column, id_column=id_column)
 
 
-def split_label(df: Any, name: str = "table", label_column: str | None = None) -> tuple[Any, np.ndarray | None]:
-    """``(features, labels)`` of a DataFrame: the label column named, or the one named like a
-    label (``label``, ``y``, ``class``, ``target``), taken out; ``None`` labels without one."""
+def label_column_of(df: Any, name: str = "table", label_column: str | None = None) -> str | None:
+    """The label column of a DataFrame: the one named (a one-line :class:`DataError` when it is
+    not there), else the first named like a label (:data:`LABEL_COLUMNS`), else ``None``."""
     if label_column is not None and label_column not in df.columns:
         raise DataError(f"{name}: label column {label_column!r} not found; columns: {', '.join(map(str, df.columns))}")
-    label = label_column or next((c for c in df.columns if str(c).lower() in LABEL_COLUMNS), None)
+    return label_column or next((c for c in df.columns if str(c).lower() in LABEL_COLUMNS), None)
+
+
+def split_label(df: Any, name: str = "table", label_column: str | None = None,
+                find_label: bool = True) -> tuple[Any, np.ndarray | None]:
+    """``(features, labels)`` of a DataFrame: the label column named, or (``find_label``) the one
+    named like a label (``label``, ``y``, ``class``, ``target``), taken out; ``None`` labels without
+    one. Integer and boolean labels stay as they are; others become category codes."""
+    label = label_column_of(df, name, label_column) if (find_label or label_column) else None
     if label is None:
         return df, None
     y_raw = df[label]
@@ -301,9 +300,60 @@ def split_label(df: Any, name: str = "table", label_column: str | None = None) -
     return df.drop(columns=[label]), np.asarray(y).astype(np.int64)
 
 
-def table_to_dataset(df: Any, name: str = "table", label_column: str | None = None, id_column: str | None = None) -> Dataset:
-    """A pandas DataFrame -> Dataset: numeric columns as features, a label column if named or obvious,
-    and ``id_column`` (kept as row identifiers, not a feature) when named."""
+class AnomalyLabels(NamedTuple):
+    """A table split for detection: ``features`` (a DataFrame), ``y`` (0/1, 1 = anomaly, or
+    ``None``), the label ``column`` they came from, and a ``note`` on how they were read."""
+
+    features: Any
+    y: np.ndarray | None
+    column: str | None
+    note: str | None
+
+
+def split_anomaly_labels(df: Any, name: str = "table", label_column: str | None = None) -> AnomalyLabels:
+    """Features and labels for detection, where 1 is an anomaly (:class:`AnomalyLabels`).
+
+    A column named like a label but holding more than two values (a regression target ``y``,
+    a class among many) is a feature, not labels, unless ``label_column`` names it: then it
+    is a one-line :class:`DataError`. Labels of values 0 and 1 stay as they are; two other
+    values (``2``/``4``, ``"normal"``/``"attack"``, ``-1``/``1``) become 0/1 with the rarer
+    value as the anomaly (ODDS' convention), and the note says so.
+    """
+    label = label_column_of(df, name, label_column)
+    if label is None:
+        return AnomalyLabels(df, None, None, None)
+    values = df[label].dropna().unique()
+    if len(values) > 2:
+        if label_column is not None:
+            raise DataError(f"{name}: label column {label!r} has {len(values)} distinct values; detection needs two "
+                            "(normal / anomaly)")
+        return AnomalyLabels(df, None, None, f"column {label!r} has {len(values)} distinct values, not two: read as a "
+                             "feature, not as labels (--label-column names a label column)")
+    raw = df[label]
+    features, _ = split_label(df, name, label)  # one-line errors for gaps
+    if set(values.tolist()) <= {0, 1}:
+        return AnomalyLabels(features, raw.to_numpy().astype(np.int64), str(label), None)
+    if len(values) == 1:
+        raise DataError(f"{name}: label column {label!r} holds one value ({values[0]!r}); detection labels are 0 "
+                        "(normal) and 1 (anomaly)")
+    counts = raw.value_counts()
+    rare = counts.index[-1] if counts.iloc[0] != counts.iloc[-1] else sorted(values.tolist(), key=str)[-1]
+    normal = next(v for v in values.tolist() if v != rare)
+    y = (raw == rare).to_numpy().astype(np.int64)
+    note = (f"labels: column {label!r}, {_plain(rare)!r} -> anomaly (the rarer value, {int(y.sum())} of {len(y)} "
+            f"rows), {_plain(normal)!r} -> normal")
+    return AnomalyLabels(features, y, str(label), note)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (``4``, not ``np.int64(4)``, in messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def table_to_dataset(df: Any, name: str = "table", label_column: str | None = None, id_column: str | None = None,
+                     find_label: bool = True) -> Dataset:
+    """A pandas DataFrame -> Dataset: numeric columns as features, a label column if named or
+    (``find_label``) obvious, and ``id_column`` (kept as row identifiers, not a feature) when named."""
     if df.shape[0] == 0:
         raise DataError(f"{name}: table has no rows")
     ids = None
@@ -312,7 +362,7 @@ def table_to_dataset(df: Any, name: str = "table", label_column: str | None = No
             raise DataError(f"{name}: id column {id_column!r} not found; columns: {', '.join(map(str, df.columns))}")
         ids = df[id_column].astype(str).tolist()
         df = df.drop(columns=[id_column])
-    df, y = split_label(df, name, label_column)
+    df, y = split_label(df, name, label_column, find_label)
     non_numeric = [str(c) for c in df.columns if df[c].dtype.kind not in "iufb"]
     if non_numeric:
         raise DataError(f"{name}: non-numeric columns {', '.join(non_numeric[:5])}; encode or drop them first "
@@ -359,9 +409,7 @@ _READERS: dict[str, Callable[..., Dataset]] = {
     ".idx": _load_idx_file,
     ".npy": _load_npy,
     ".npz": _load_npz,
-    ".csv": _load_table,
-    ".csv.gz": _load_table,
-    ".parquet": _load_table,
+    **{suffix: _load_table for suffix in TABLE_SUFFIXES},
     **{suffix: _load_image_file for suffix in IMAGE_SUFFIXES},
 }
 

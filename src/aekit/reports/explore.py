@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from aekit.data.tablefiles import is_table_file
 from aekit.errors import DataError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-TABLE_SUFFIXES = (".csv", ".parquet", ".tsv")
 IMBALANCE_RATIO = 3.0  # largest class / smallest class above this is flagged
 MAX_FEATURE_ROWS = 40  # per-feature rows shown in the page's table
 
@@ -99,22 +99,13 @@ def _feature_problems(features: list[dict[str, Any]], n_rows: int, what: str = "
 
 
 def _profile_table(path: Path, label_column: str | None) -> DataProfile:
-    import pandas as pd
+    from aekit.data.loaders import label_column_of
+    from aekit.data.tablefiles import read_table
 
-    from aekit.data.loaders import LABEL_COLUMNS
-
-    try:
-        if path.suffix.lower() == ".parquet":
-            df = pd.read_parquet(path)
-        else:
-            df = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
-    except Exception as err:  # pandas raises many parser error types
-        raise DataError(f"{path}: cannot parse table ({str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__})") from None
+    df = read_table(path)
     if df.shape[0] == 0:
         raise DataError(f"{path}: table has no rows")
-    if label_column is not None and label_column not in df.columns:
-        raise DataError(f"{path}: label column {label_column!r} not found; columns: {', '.join(map(str, df.columns))}")
-    label = label_column or next((c for c in df.columns if str(c).lower() in LABEL_COLUMNS), None)
+    label = label_column_of(df, str(path), label_column)
     feats = df.drop(columns=[label]) if label is not None else df
     numeric = [c for c in feats.columns if feats[c].dtype.kind in "iufb"]
     other = [c for c in feats.columns if c not in numeric]
@@ -223,7 +214,7 @@ def _profile(source: str | Path, label_column: str | None, limit: int | None) ->
     suffix = path.suffix.lower()
     if path.exists() and (suffix in AUDIO_SUFFIXES or (path.is_dir() and any(p.suffix.lower() in AUDIO_SUFFIXES for p in path.iterdir()))):
         return _profile_audio(path)
-    if path.is_file() and suffix in TABLE_SUFFIXES:
+    if path.is_file() and is_table_file(path):
         return _profile_table(path, label_column)
     if path.is_file() and suffix in (".npy", ".npz"):
         try:

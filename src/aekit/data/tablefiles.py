@@ -1,0 +1,263 @@
+"""Table files as people keep them: one reader for every command that takes a table.
+
+Text tables come with many conventions: commas (``.csv``), semicolons and decimal commas
+(spreadsheets in much of Europe), tabs (``.tsv``), spaces with R's row names (``.tab``,
+``.txt`` as ``write.table`` leaves them), no header at all (UCI's ``.data`` files), ``?``
+for a gap. :func:`sniff_text_table` reads the first lines once and settles the format;
+:func:`read_table` and :func:`iter_table_chunks` then read the whole file, or chunk by
+chunk, with exactly that format, so ``aekit detect``, ``aekit score``, ``aekit explore``
+and ``aekit serve`` see the same columns. Parquet carries its own schema.
+
+Every failure is a one-line :class:`~aekit.errors.DataError` naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from aekit.errors import DataError
+
+TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".data", ".dat")  # each also read gzipped (".csv.gz")
+TABLE_SUFFIXES = TEXT_SUFFIXES + tuple(s + ".gz" for s in TEXT_SUFFIXES) + (".parquet",)
+LABEL_COLUMNS = ("label", "labels", "class", "target", "y")  # names taken as labels, not features
+MISSING = ("?",)  # UCI's gap marker, read as missing on top of pandas' own ("", "NA", "NaN", "null", ...)
+ROW_NAMES = "rownames"  # the column that R's write.table row names become
+SNIFF_LINES = 64  # lines read to settle a text table's format
+_DELIMITERS = (",", "\t", ";", "|")  # tried in this order; ties go to the earlier one
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_COMMA_NUMBER = re.compile(r"[+-]?\d+,\d+")
+_GAPS = {"", "na", "nan", "null", "none", "n/a", "?", "-", "."}
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    """How a text table is laid out.
+
+    ``sep``: the field delimiter (``None``: runs of white space); ``decimal``: ``"."`` or
+    ``","``; ``header``: whether the first line names the columns (without one, columns are
+    named ``V1``, ``V2``, ... as R names them); ``row_names``: whether each line starts with a
+    row name that the header does not name (R's ``write.table``), read as column
+    :data:`ROW_NAMES`.
+    """
+
+    sep: str | None = ","
+    decimal: str = "."
+    header: bool = True
+    row_names: bool = False
+
+    def describe(self) -> str:
+        """A few words for messages, e.g. ``"';'-separated, decimal comma, no header"``."""
+        sep = {None: "space", "\t": "tab"}.get(self.sep, repr(self.sep))
+        parts = [f"{sep}-separated"] + (["decimal comma"] if self.decimal == "," else [])
+        parts += ["no header"] if not self.header else (["row names"] if self.row_names else [])
+        return ", ".join(parts)
+
+
+def table_suffix(path: str | Path) -> str:
+    """The table suffix of ``path`` (``".csv.gz"`` for ``x.csv.gz``), or ``""`` when it is none of
+    :data:`TABLE_SUFFIXES`."""
+    name = Path(path).name.lower()
+    return next((s for s in sorted(TABLE_SUFFIXES, key=len, reverse=True) if name.endswith(s)), "")
+
+
+def is_table_file(path: str | Path) -> bool:
+    """Whether ``path`` names a table file (by its suffix; the file need not exist)."""
+    return table_suffix(path) != ""
+
+
+def _split(lines: list[str], sep: str | None) -> list[list[str]]:
+    if sep is None:  # white space, with R's quoting of names that contain spaces
+        return [next(csv.reader([re.sub(r"\s+", " ", ln.strip())], delimiter=" ", skipinitialspace=True)) for ln in lines]
+    return list(csv.reader(lines, delimiter=sep))
+
+
+def _consistent(rows: list[list[str]]) -> tuple[int, bool]:
+    """``(k, same)``: the common field count ``k`` of the data lines, 0 when they disagree or
+    have a single field; ``same`` when the first line has ``k`` fields too (not one fewer, as
+    R's row names leave it)."""
+    body = {len(r) for r in rows[1:]} or {len(rows[0])}
+    if len(body) != 1:
+        return 0, False
+    k = body.pop()
+    return (k, len(rows[0]) == k) if k > 1 and len(rows[0]) in (k, k - 1) else (0, False)
+
+
+def _is_number(field: str, decimal: str) -> bool:
+    text = field.strip()
+    return bool((_COMMA_NUMBER if decimal == "," else _NUMBER).fullmatch(text)) or \
+        (decimal == "," and bool(re.fullmatch(r"[+-]?\d+", text)))
+
+
+def _has_header(rows: list[list[str]], decimal: str) -> bool:
+    """Whether the first row names the columns: some column is numbers below a first field
+    that is not one (a word, an empty name over a full column, an integer over decimals).
+    Without such a column, a first row of numbers under number columns means no header;
+    anything else (all-text tables included) is read as having one."""
+    first, body = rows[0], rows[1:]
+    votes_header = votes_data = 0
+    for j, head in enumerate(first):
+        below = [r[j].strip() for r in body if j < len(r) and r[j].strip().lower() not in _GAPS]
+        if not below or sum(_is_number(v, decimal) for v in below) < 0.9 * len(below):
+            continue  # a text column says nothing about the first row
+        head = head.strip()
+        if not head and len(below) == len(body):  # pandas' to_csv leaves its index column unnamed
+            votes_header += 1
+        elif _is_number(head, decimal):
+            # a bare integer over numbers that all have decimals is a column name (pandas' 0, 1, 2)
+            integer_name = head.lstrip("+-").isdigit() and not any(v.lstrip("+-").isdigit() for v in below)
+            votes_header += integer_name
+            votes_data += not integer_name
+        elif head.lower() not in _GAPS:
+            votes_header += 1
+    return votes_header > 0 or votes_data == 0
+
+
+def sniff_text_table(lines: list[str]) -> TextFormat:
+    """The :class:`TextFormat` of a text table from its first lines (blank lines skipped).
+
+    The delimiter is the one of ``, TAB ; |`` that splits every data line into the same number
+    (at least 2) of fields, the most fields winning, then a header of as many fields; failing all, runs of white space when
+    they do so; failing that, the file is one column. A decimal comma is taken when the
+    delimiter is not a comma and numbers are written ``1,5`` (never ``1.5``).
+    """
+    lines = [ln for ln in lines if ln.strip()]
+    if not lines:
+        return TextFormat()
+    best: tuple[tuple[int, bool], str | None] = ((0, False), ",")
+    for sep in _DELIMITERS:
+        fit = _consistent(_split(lines, sep))
+        if fit > best[0]:
+            best = (fit, sep)
+    if best[0][0] == 0 and _consistent(_split(lines, None))[0]:
+        best = ((1, True), None)
+    sep = best[1]
+    rows = _split(lines, sep)
+    fields = [f.strip() for r in rows for f in r]
+    comma = sep != "," and any(_COMMA_NUMBER.fullmatch(f) for f in fields) and \
+        not any(re.fullmatch(r"[+-]?\d*\.\d+", f) for f in fields)
+    decimal = "," if comma else "."
+    row_names = len(rows) > 1 and len(rows[0]) == len(rows[1]) - 1
+    header = row_names or len(rows) < 2 or _has_header(rows, decimal)
+    return TextFormat(sep=sep, decimal=decimal, header=header, row_names=row_names)
+
+
+def _open_text(path: Path) -> Any:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    return opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="")
+
+
+def _head(handle: Any) -> list[str]:
+    lines = []
+    for line in handle:
+        lines.append(line)
+        if len(lines) >= SNIFF_LINES:
+            break
+    return lines
+
+
+def text_format(path: str | Path) -> TextFormat:
+    """The :class:`TextFormat` of the text table at ``path`` (its first :data:`SNIFF_LINES` lines)."""
+    path = Path(path)
+    try:
+        with _open_text(path) as handle:
+            return sniff_text_table(_head(handle))
+    except (OSError, EOFError) as err:
+        raise DataError(f"{path}: cannot read table ({err})") from None
+
+
+def _csv_options(fmt: TextFormat, first_line: str) -> dict[str, Any]:
+    """``pandas.read_csv`` keywords for ``fmt``; ``first_line`` gives the header's width."""
+    opts: dict[str, Any] = {"decimal": fmt.decimal, "na_values": list(MISSING), "skipinitialspace": True}
+    opts.update({"sep": r"\s+"} if fmt.sep is None else {"sep": fmt.sep})
+    if fmt.sep is None:
+        opts.pop("skipinitialspace")  # the python-free fast path rejects it with a regex separator
+    width = len(_split([first_line], fmt.sep)[0]) if first_line.strip() else 0
+    if not fmt.header:
+        opts.update(header=None, names=[f"V{i + 1}" for i in range(width)])
+    elif fmt.row_names:  # name the unnamed first field explicitly instead of relying on pandas' implicit index
+        names = _split([first_line], fmt.sep)[0]
+        opts.update(header=None, skiprows=1, names=[ROW_NAMES] + [n.strip() for n in names])
+    return opts
+
+
+def _first_line(path: Path) -> str:
+    with _open_text(path) as handle:
+        return next((ln for ln in handle if ln.strip()), "")
+
+
+def _parse_error(path: Path | str, err: Exception) -> DataError:
+    msg = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return DataError(f"{path}: cannot parse table ({msg[:200]})")
+
+
+def _read_text(source: Any, fmt: TextFormat, first_line: str, chunk_rows: int | None = None) -> Any:
+    import pandas as pd
+
+    opts = _csv_options(fmt, first_line)
+    if chunk_rows is not None:
+        opts["chunksize"] = chunk_rows
+    return pd.read_csv(source, **opts)
+
+
+def read_table(path: str | Path) -> Any:
+    """The table at ``path`` (any of :data:`TABLE_SUFFIXES`) as a pandas DataFrame, read in
+    the format :func:`text_format` finds. One-line :class:`DataError` when it does not parse."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        if table_suffix(path) == ".parquet":
+            return pd.read_parquet(path)
+        fmt = text_format(path)
+        return _read_text(path, fmt, _first_line(path))
+    except DataError:
+        raise
+    except Exception as err:  # pandas/pyarrow raise many parser error types
+        raise _parse_error(path, err) from None
+
+
+def read_table_bytes(data: bytes, name: str) -> Any:
+    """An uploaded table (``name`` gives the suffix) as a DataFrame, read like :func:`read_table`."""
+    import pandas as pd
+
+    suffix = table_suffix(name or "")
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(io.BytesIO(data))
+        if suffix.endswith(".gz"):
+            data = gzip.decompress(data)
+        text = data.decode("utf-8-sig", errors="replace")
+        lines = text.splitlines(keepends=True)
+        fmt = sniff_text_table(lines[:SNIFF_LINES])
+        first = next((ln for ln in lines if ln.strip()), "")
+        return _read_text(io.StringIO(text), fmt, first)
+    except DataError:
+        raise
+    except Exception as err:  # noqa: BLE001 - parsers raise many types; all mean "unreadable upload"
+        raise _parse_error(name or "upload", err) from None
+
+
+def iter_table_chunks(path: str | Path, chunk_rows: int) -> Iterator[Any]:
+    """The table at ``path`` as DataFrames of at most ``chunk_rows`` rows, in the format
+    :func:`read_table` reads it in (memory holds one chunk)."""
+    path = Path(path)
+    try:
+        if table_suffix(path) == ".parquet":
+            import pyarrow.parquet as pq
+
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+                yield batch.to_pandas()
+            return
+        fmt = text_format(path)
+        with _read_text(path, fmt, _first_line(path), chunk_rows) as reader:
+            yield from reader
+    except DataError:
+        raise
+    except Exception as err:  # noqa: BLE001 - pandas/pyarrow parser errors of many types
+        raise _parse_error(path, err) from None

@@ -1,0 +1,174 @@
+"""Table files as people keep them: delimiters, decimal commas, headers, R row names, UCI gaps.
+
+One reader (aekit.data.tablefiles) settles a file's format once; detect, score (chunked),
+explore and serve then read the same columns from it.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aekit.data.tablefiles import (ROW_NAMES, TextFormat, is_table_file, iter_table_chunks, read_table,
+                                   read_table_bytes, sniff_text_table, text_format)
+from aekit.errors import DataError
+from tests.conftest import run_cli
+
+RNG = np.random.default_rng(0)
+N = 40
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({"x": RNG.normal(size=N).round(4), "y": RNG.normal(size=N).round(4),
+                         "group": RNG.choice(["ctrl", "trt1", "trt 2"], N)})
+
+
+def _r_write_table(df: pd.DataFrame) -> str:
+    """What R's ``write.table(df)`` writes: quoted names, a header without the row names' field."""
+    head = " ".join(f'"{c}"' for c in df.columns)
+    rows = [" ".join([f'"{i + 1}"'] + [f'"{v}"' if isinstance(v, str) else repr(v) for v in r])
+            for i, r in enumerate(df.itertuples(index=False))]
+    return "\n".join([head] + rows) + "\n"
+
+
+def _uci(df: pd.DataFrame) -> str:
+    """A UCI ``.data`` file: no header, ``?`` for a gap."""
+    text = df.astype(object).where(df.notna(), "?")
+    return text.to_csv(header=False, index=False)
+
+
+FORMATS = {
+    # name: (file name, text of the frame, the format it must be read in)
+    "csv": ("t.csv", lambda df: df.to_csv(index=False), TextFormat(",")),
+    "semicolon, decimal comma": ("t.csv", lambda df: df.to_csv(index=False, sep=";", decimal=","), TextFormat(";", ",")),
+    "tsv": ("t.tsv", lambda df: df.to_csv(index=False, sep="\t"), TextFormat("\t")),
+    "pipe": ("t.txt", lambda df: df.to_csv(index=False, sep="|"), TextFormat("|")),
+    "R write.table": ("t.tab", _r_write_table, TextFormat(None, header=True, row_names=True)),
+    "UCI .data": ("t.data", _uci, TextFormat(",", header=False)),
+}
+
+
+@pytest.mark.parametrize("kind", list(FORMATS))
+def test_each_layout_is_sniffed_and_read_back_exactly(kind: str, tmp_path: Path) -> None:
+    name, write, expected = FORMATS[kind]
+    df = _frame()
+    df.loc[3, "x"] = np.nan  # a gap, written as the format writes gaps
+    path = tmp_path / name
+    path.write_text(write(df))
+    assert text_format(path) == expected
+    got = read_table(path)
+    if not expected.header:  # no names in the file: R's V1, V2, ...
+        assert list(got.columns) == ["V1", "V2", "V3"]
+        got.columns = list(df.columns)
+    if expected.row_names:
+        assert got[ROW_NAMES].tolist() == list(range(1, N + 1))
+        got = got.drop(columns=[ROW_NAMES])
+    pd.testing.assert_frame_equal(got, df, check_dtype=False)
+    # chunk by chunk (aekit score), from uploaded bytes (aekit serve), gzipped: the same table
+    chunks = pd.concat(list(iter_table_chunks(path, 7)), ignore_index=True)
+    pd.testing.assert_frame_equal(chunks, read_table(path))
+    pd.testing.assert_frame_equal(read_table_bytes(path.read_bytes(), name), read_table(path))
+    gz = tmp_path / (name + ".gz")
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    assert is_table_file(gz)
+    pd.testing.assert_frame_equal(read_table(gz), read_table(path))
+
+
+def test_headers_that_are_numbers_or_empty() -> None:
+    X = RNG.normal(size=(6, 3)).round(3)
+    # pandas' to_csv with its index: an empty first name over a full column
+    assert sniff_text_table(pd.DataFrame(X).to_csv().splitlines()).header
+    # pandas' integer column names over decimals
+    assert sniff_text_table(pd.DataFrame(X).to_csv(index=False).splitlines()).header
+    # numbers over numbers: no header
+    assert not sniff_text_table(pd.DataFrame(X).to_csv(index=False, header=False).splitlines()).header
+    # integers over integers with a word header, and an all-text table, keep their header
+    assert sniff_text_table(["a,b", "1,2", "3,4"]).header
+    assert sniff_text_table(["name,city", "ann,oslo", "bob,rome"]).header
+    # one column, a single line, an empty file
+    assert sniff_text_table(["x", "1.5", "2.5"]) == TextFormat(",")
+    assert sniff_text_table(["a,b,c"]) == TextFormat(",")
+    assert sniff_text_table([]) == TextFormat(",")
+    # a comma inside quotes is not a delimiter, and a decimal comma needs a delimiter other than the comma
+    assert sniff_text_table(['a;b', '"x,y";1,5', '"z";2,5']) == TextFormat(";", ",")
+    assert sniff_text_table(["a;b", "1.5;2", "2,5;3"]).decimal == "."  # a point anywhere: decimal point
+
+
+def test_unreadable_and_unknown_files_are_one_line_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text('a,b\n1,"2\n')  # an unclosed quote
+    with pytest.raises(DataError, match="bad.csv: cannot parse table"):
+        read_table(bad)
+    bad_gz = tmp_path / "bad.csv.gz"
+    bad_gz.write_bytes(b"not gzip")
+    with pytest.raises(DataError, match="bad.csv.gz: cannot"):
+        read_table(bad_gz)
+    assert not is_table_file("x.json") and is_table_file("X.CSV") and is_table_file("x.dat.gz")
+
+
+def test_detect_and_score_read_an_r_table_and_a_uci_file(tmp_path: Path) -> None:
+    df = _frame()
+    df.loc[5, "y"] = np.nan
+    (tmp_path / "plants.tab").write_text(_r_write_table(df))
+    run = tmp_path / "run"
+    res = run_cli("detect", str(tmp_path / "plants.tab"), "-o", str(run), "-q", "--epochs", "2", "--n-estimators", "2")
+    assert res.returncode == 0, res.stderr
+    out = " ".join(res.stdout.split())
+    assert f"id column '{ROW_NAMES}' kept as row id" in out and "1 missing value(s) imputed" in out
+    scores = pd.read_csv(run / "scores.csv")
+    assert scores[ROW_NAMES].tolist() == list(range(1, N + 1))
+    res = run_cli("score", str(run), str(tmp_path / "plants.tab"), "-o", str(tmp_path / "s.csv"), "--chunk-rows", "9", "-q")
+    assert res.returncode == 0, res.stderr
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "s.csv")["score"], scores["score"], rtol=1e-6)
+    # a header-less UCI file: columns V1.., labels named by --label-column, '?' a gap
+    uci = pd.DataFrame({"a": RNG.normal(size=N).round(3), "b": RNG.normal(size=N).round(3),
+                        "cls": (np.arange(N) % 10 == 0).astype(int)})
+    uci.loc[2, "a"] = np.nan
+    (tmp_path / "u.data").write_text(_uci(uci))
+    res = run_cli("detect", str(tmp_path / "u.data"), "--label-column", "V3", "-o", str(tmp_path / "u"), "-q",
+                  "--epochs", "2", "--n-estimators", "2")
+    assert res.returncode == 0, res.stderr
+    out = " ".join(res.stdout.split())
+    assert "1 missing value(s) imputed" in out and "roc_auc" in out.lower().replace("-", "_")
+    assert list(pd.read_csv(tmp_path / "u" / "scores.csv").columns) == ["row", "score", "is_anomaly", "label"]
+
+
+def test_detection_labels_are_two_values_with_the_rarer_one_the_anomaly() -> None:
+    from aekit.data.loaders import split_anomaly_labels
+
+    x = RNG.normal(size=10)
+    # a regression target named y: a feature, and the note says so
+    got = split_anomaly_labels(pd.DataFrame({"x": x, "y": RNG.normal(size=10)}), "t")
+    assert got.y is None and list(got.features.columns) == ["x", "y"] and "read as a feature" in got.note
+    # 0/1 as they are, even when 1 is the common value
+    got = split_anomaly_labels(pd.DataFrame({"x": x, "label": [1] * 7 + [0] * 3}), "t")
+    assert got.y.tolist() == [1] * 7 + [0] * 3 and got.column == "label" and got.note is None
+    # two other values: the rarer one is the anomaly, whatever it sorts as
+    for normal, rare in ((2, 4), ("normal", "attack"), (1, -1), ("b", "a")):
+        got = split_anomaly_labels(pd.DataFrame({"x": x, "class": [normal] * 8 + [rare] * 2}), "t")
+        assert got.y.tolist() == [0] * 8 + [1] * 2 and f"{rare!r} -> anomaly" in got.note
+    # named by the user: more than two values or one value is a one-line error
+    with pytest.raises(DataError, match="'g' has 3 distinct values; detection needs two"):
+        split_anomaly_labels(pd.DataFrame({"x": x, "g": list("abc") * 3 + ["a"]}), "t", "g")
+    with pytest.raises(DataError, match="holds one value"):
+        split_anomaly_labels(pd.DataFrame({"x": x, "g": ["n"] * 10}), "t", "g")
+
+
+def test_score_leaves_out_the_label_column_detect_was_told(tmp_path: Path) -> None:
+    uci = pd.DataFrame({"a": RNG.normal(size=N).round(3), "b": RNG.normal(size=N).round(3),
+                        "c": RNG.normal(size=N).round(3), "cls": np.where(np.arange(N) % 8 == 0, 4, 2)})
+    (tmp_path / "u.data").write_text(_uci(uci))
+    run = tmp_path / "run"
+    res = run_cli("detect", str(tmp_path / "u.data"), "--label-column", "V4", "-o", str(run), "-q",
+                  "--epochs", "2", "--n-estimators", "2")
+    assert res.returncode == 0, res.stderr
+    assert "labels: column 'V4', 4 -> anomaly (the rarer value, 5 of 40 rows), 2 -> normal" in " ".join(res.stdout.split())
+    assert pd.read_csv(run / "scores.csv")["label"].sum() == 5
+    res = run_cli("score", str(run), str(tmp_path / "u.data"), "-o", str(tmp_path / "s.csv"), "-q")
+    assert res.returncode == 0, res.stderr
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "s.csv")["score"], pd.read_csv(run / "scores.csv")["score"],
+                               rtol=1e-6)
