@@ -172,3 +172,24 @@ def test_score_leaves_out_the_label_column_detect_was_told(tmp_path: Path) -> No
     assert res.returncode == 0, res.stderr
     np.testing.assert_allclose(pd.read_csv(tmp_path / "s.csv")["score"], pd.read_csv(run / "scores.csv")["score"],
                                rtol=1e-6)
+
+
+def test_detect_id_column_is_kept_out_of_the_features_and_written_beside_the_scores(tmp_path: Path) -> None:
+    df = pd.DataFrame({"code": RNG.integers(10**6, 10**7, N), "a": RNG.normal(size=N).round(3),
+                       "b": RNG.normal(size=N).round(3)})
+    df.loc[1, "code"] = df.loc[0, "code"]  # a sample code repeated: not unique, so no id by itself
+    df.to_csv(tmp_path / "t.csv", index=False)
+    run = tmp_path / "run"
+    res = run_cli("detect", str(tmp_path / "t.csv"), "--id-column", "code", "-o", str(run), "-q", "--epochs", "2",
+                  "--n-estimators", "2")
+    assert res.returncode == 0, res.stderr
+    assert "2 features" in " ".join(res.stdout.split())
+    scores = pd.read_csv(run / "scores.csv")
+    assert list(scores.columns) == ["code", "score", "is_anomaly"] and scores["code"].tolist() == df["code"].tolist()
+    res = run_cli("score", str(run), str(tmp_path / "t.csv"), "-o", str(tmp_path / "s.csv"), "-q")
+    assert res.returncode == 0, res.stderr
+    got = pd.read_csv(tmp_path / "s.csv")
+    assert got["code"].tolist() == df["code"].tolist()
+    np.testing.assert_allclose(got["score"], scores["score"], rtol=1e-6)
+    res = run_cli("detect", str(tmp_path / "t.csv"), "--id-column", "nope", "-o", str(tmp_path / "r2"), "-q")
+    assert res.returncode == 2 and "id column 'nope' not found" in res.stderr and not (tmp_path / "r2").exists()

@@ -40,9 +40,10 @@ class Scorer:
 
     ``feature_names``: when known, frame columns are matched by name; ``threshold``: ``None``
     for a plain run (nothing is flagged). A detector fitted on a mixed-type table
-    (:mod:`aekit.data.tables`) takes the chunk's frame itself (``frame``), names its row id
-    column (``id_column``, copied beside the scores when the input has it) and adds up the
-    values its preprocessing filled in or found unseen (``counts``). ``label_column``: a column
+    (:mod:`aekit.data.tables`) takes the chunk's frame itself (``frame``) and adds up the
+    values its preprocessing filled in or found unseen (``counts``). ``id_column``: the run's
+    row id column (its preprocessing's, or the ``--id-column`` `aekit detect` was given), copied
+    beside the scores when the input has it. ``label_column``: a column
     the run's labels came from, left out of the features when the input has it.
     """
 
@@ -94,7 +95,8 @@ def open_scorer(source: str | Path) -> Scorer:
                 return s, s > value
 
             return Scorer(table_fn, len(table.feature_columns), table.known_columns, value, f"detector {path.name}",
-                          frame=True, id_column=table.id_column_, counts=tally, label_column=_recorded(path, "label_column"))
+                          frame=True, id_column=_recorded(path, "id_column") or table.id_column_, counts=tally,
+                          label_column=_recorded(path, "label_column"))
         recorded = _recorded(path, "feature_names")
         names = list(obj.feature_names_in_) if hasattr(obj, "feature_names_in_") else \
             None if not recorded else [str(n) for n in recorded]
@@ -104,7 +106,7 @@ def open_scorer(source: str | Path) -> Scorer:
             return s, s > value
 
         return Scorer(det_fn, int(obj.n_features_in_), names, value, f"detector {path.name}",
-                      label_column=_recorded(path, "label_column"))
+                      id_column=_recorded(path, "id_column"), label_column=_recorded(path, "label_column"))
     if not hasattr(obj, "score") or not hasattr(obj, "model"):
         raise ConfigError(f"{path}: a {type(obj).__name__} run gives no row scores; stream a detector or a training run")
     names = (obj.meta.get("data") or {}).get("feature_names")

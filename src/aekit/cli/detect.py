@@ -35,6 +35,8 @@ def detect(
     aggregation: str = typer.Option("mean", help="Series: window-to-point aggregation, mean or max."),
     label_column: Optional[str] = typer.Option(None, help="Column holding the labels: 0/1, or two values with the rarer one the anomaly "
                                       "(default: a two-valued column named label/y/class/target)."),
+    id_column: Optional[str] = typer.Option(None, help="Tables: column of row ids, not a feature; written beside the "
+                                            "scores (default: a column named like an id, or R's row names)."),
     contamination: Optional[float] = typer.Option(None, help="Expected outlier share; given without --threshold, rows are flagged by it (rule contamination)."),
     threshold: Optional[str] = typer.Option(None, help=f"Threshold rule: {THRESHOLDS} ({OWN})."),
     threshold_param: Optional[float] = typer.Option(None, help="Percentile q or k of mean_std/median_mad."),
@@ -73,7 +75,10 @@ def detect(
         raise ConfigError(f"--threshold must be {THRESHOLDS}; got {threshold!r}")
     opts = {"label_column": label_column} if label_column else {}
     # a table file is read once here; one with text, dates, ids or gaps is encoded (aekit.data.tables)
-    ds, frame, table, labels = _read_table_file(data, label_column, series) or (load_dataset(data, **opts), None, None, None)
+    read = _read_table_file(data, label_column, id_column, series)
+    if read is None and id_column is not None:
+        raise ConfigError("--id-column needs a table file (CSV, Parquet, ...) scored as a table")
+    ds, frame, table, labels, ids = read or (load_dataset(data, **opts), None, None, None, None)
     is_series = ds.kind == "series" if series is None else series
     if is_series and ds.X.ndim > 2:
         raise ConfigError(f"{ds.name} holds {len(ds.X)} sequences of shape {ds.shape} (examples), not one long series: "
@@ -132,9 +137,8 @@ def detect(
     with new_folder(run, overwrite, "run folder") as tmp:  # the folder appears complete, in one rename
         save_detector(det, tmp)
         names = ds.feature_names if not is_series and ds.feature_names and len(ds.feature_names) == X.shape[1] else None
-        _record_columns(tmp, names, None if labels is None else labels.column)
-        _write_scores(tmp / "scores.csv", scores, flagged, y, ids=None if table is None or table.id_column_ is None
-                      else (table.id_column_, frame[table.id_column_].to_numpy()))
+        _record_columns(tmp, names, None if labels is None else labels.column, id_column)
+        _write_scores(tmp / "scores.csv", scores, flagged, y, ids=ids)
         saved = tmp / "metrics.json"  # the detector's save() wrote its per-epoch history there: keep it
         atomic_save_json(saved, {**(json.loads(saved.read_text()) if saved.is_file() else {}), **metrics})
         _write_config(tmp, data, det, is_series)
@@ -149,13 +153,16 @@ def detect(
     _report(metrics, run)
 
 
-def _read_table_file(data: str, label_column: str | None, series: bool | None) -> tuple[Any, Any, Any, Any] | None:
+def _read_table_file(data: str, label_column: str | None, id_column: str | None,
+                     series: bool | None) -> tuple[Any, Any, Any, Any, tuple[str, Any] | None] | None:
     """A table file (:data:`aekit.data.tablefiles.TABLE_SUFFIXES`) as ``(Dataset, feature frame or
-    None, fitted TablePreprocessor or None, AnomalyLabels or None)``; ``None`` for other data.
-    Labels are read for detection (:func:`aekit.data.loaders.split_anomaly_labels`). A table with
-    text, category, date or id columns or missing values (:func:`aekit.data.tables.needs_preprocessing`)
-    comes with its feature frame (labels taken out; what the detector fits) and the preprocessing,
-    whose encoded features the Dataset holds."""
+    None, fitted TablePreprocessor or None, AnomalyLabels or None, (id column, ids) or None)``;
+    ``None`` for other data. Labels are read for detection
+    (:func:`aekit.data.loaders.split_anomaly_labels`); ``id_column``, or the id the preprocessing
+    finds, is taken out of the features and written beside the scores. A table with text,
+    category, date or id columns or missing values (:func:`aekit.data.tables.needs_preprocessing`)
+    comes with its feature frame (labels and the named id taken out; what the detector fits) and
+    the preprocessing, whose encoded features the Dataset holds."""
     import dataclasses
 
     import numpy as np
@@ -164,6 +171,7 @@ def _read_table_file(data: str, label_column: str | None, series: bool | None) -
     from aekit.data.loaders import is_builtin, split_anomaly_labels, table_to_dataset
     from aekit.data.tablefiles import is_table_file, read_table
     from aekit.data.tables import TablePreprocessor, needs_preprocessing
+    from aekit.errors import DataError
 
     path = Path(data).expanduser()
     if series or is_builtin(data) or not path.is_file() or not is_table_file(path):
@@ -171,14 +179,24 @@ def _read_table_file(data: str, label_column: str | None, series: bool | None) -
     df = read_table(path)
     name = path.stem  # as aekit.data.load_dataset names a table
     if len(df) == 0:
-        return table_to_dataset(df, name=name, label_column=label_column), None, None, None  # says "no rows"
+        return table_to_dataset(df, name=name, label_column=label_column), None, None, None, None  # says "no rows"
+    ids = None
+    if id_column is not None:
+        if id_column not in df.columns:
+            raise DataError(f"{name}: id column {id_column!r} not found; columns: {', '.join(map(str, df.columns))}")
+        ids = (id_column, df[id_column].to_numpy())
+        df = df.drop(columns=[id_column])
     labels = split_anomaly_labels(df, name, label_column)
     frame, y = labels.features, labels.y
     if not needs_preprocessing(frame):
-        return dataclasses.replace(table_to_dataset(frame, name=name, find_label=False), y=y), None, None, labels
+        ds = table_to_dataset(frame, name=name, find_label=False)
+        return dataclasses.replace(ds, y=y, ids=None if ids is None else ids[1].astype(str).tolist()), None, None, labels, ids
     table = TablePreprocessor().fit(frame)
-    ids = None if table.id_column_ is None else frame[table.id_column_].astype(str).tolist()
-    return Dataset(table.transform(frame).astype(np.float32), y, name=name, kind="table", ids=ids), frame, table, labels
+    if ids is None and table.id_column_ is not None:
+        ids = (table.id_column_, frame[table.id_column_].to_numpy())
+    ds = Dataset(table.transform(frame).astype(np.float32), y, name=name, kind="table",
+                 ids=None if ids is None else ids[1].astype(str).tolist())
+    return ds, frame, table, labels, ids
 
 
 def _describe(ds: Any, is_series: bool, window: int, stride: int) -> str:
@@ -211,20 +229,20 @@ def _write_config(run: Path, data: str, det: Any, is_series: bool) -> None:
     atomic_write_text(run / "config.yaml", text)
 
 
-def _record_columns(run: Path, names: list[str] | None, label_column: str | None) -> None:
+def _record_columns(run: Path, names: list[str] | None, label_column: str | None, id_column: str | None) -> None:
     """Add the table's column names to model.json, so `aekit export` / `serve` match inputs by name,
-    and its label column, so `aekit score` leaves it out when the same file is scored."""
+    and its label and id columns, so `aekit score` leaves them out of the features (and writes
+    the ids beside the scores) when the same file is scored."""
     import json
 
     from aekit.io import atomic_save_json
 
-    if names is None and label_column is None:
+    extra = {"feature_names": None if names is None else [str(n) for n in names], "label_column": label_column,
+             "id_column": id_column}
+    if all(v is None for v in extra.values()):
         return
     meta = json.loads((run / "model.json").read_text())
-    if names is not None:
-        meta["feature_names"] = [str(n) for n in names]
-    if label_column is not None:
-        meta["label_column"] = label_column
+    meta.update({k: v for k, v in extra.items() if v is not None})
     atomic_save_json(run / "model.json", meta)
 
 
