@@ -98,6 +98,19 @@ def test_headers_that_are_numbers_or_empty() -> None:
     assert sniff_text_table(["a;b", "1.5;2", "2,5;3"]).decimal == "."  # a point anywhere: decimal point
 
 
+def test_latin1_and_bom_files_read_as_their_text(tmp_path: Path) -> None:
+    rows = "city;temp\nZürich;3,5\nKöln;4,0\nParis;5,5\n"
+    (tmp_path / "latin.csv").write_bytes(rows.encode("latin-1"))  # an older spreadsheet's export
+    (tmp_path / "bom.csv").write_bytes(rows.encode("utf-8-sig"))  # Excel's "CSV UTF-8"
+    for name, encoding in (("latin.csv", "latin-1"), ("bom.csv", "utf-8")):
+        assert text_format(tmp_path / name) == TextFormat(";", ",", encoding=encoding)
+        got = read_table(tmp_path / name)
+        assert list(got.columns) == ["city", "temp"] and got["city"].tolist() == ["Zürich", "Köln", "Paris"]
+        assert got["temp"].tolist() == [3.5, 4.0, 5.5]
+        pd.testing.assert_frame_equal(read_table_bytes((tmp_path / name).read_bytes(), name), got)
+        pd.testing.assert_frame_equal(pd.concat(list(iter_table_chunks(tmp_path / name, 2)), ignore_index=True), got)
+
+
 def test_unreadable_and_unknown_files_are_one_line_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text('a,b\n1,"2\n')  # an unclosed quote

@@ -29,6 +29,7 @@ LABEL_COLUMNS = ("label", "labels", "class", "target", "y")  # names taken as la
 MISSING = ("?",)  # UCI's gap marker, read as missing on top of pandas' own ("", "NA", "NaN", "null", ...)
 ROW_NAMES = "rownames"  # the column that R's write.table row names become
 SNIFF_LINES = 64  # lines read to settle a text table's format
+SNIFF_BYTES = 1 << 16  # bytes read to settle its encoding
 _DELIMITERS = (",", "\t", ";", "|")  # tried in this order; ties go to the earlier one
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _COMMA_NUMBER = re.compile(r"[+-]?\d+,\d+")
@@ -43,13 +44,15 @@ class TextFormat:
     ``","``; ``header``: whether the first line names the columns (without one, columns are
     named ``V1``, ``V2``, ... as R names them); ``row_names``: whether each line starts with a
     row name that the header does not name (R's ``write.table``), read as column
-    :data:`ROW_NAMES`.
+    :data:`ROW_NAMES`; ``encoding``: ``"utf-8"``, or ``"latin-1"`` when the file's first
+    :data:`SNIFF_BYTES` are not UTF-8 (older spreadsheets and R/UCI files).
     """
 
     sep: str | None = ","
     decimal: str = "."
     header: bool = True
     row_names: bool = False
+    encoding: str = "utf-8"
 
     def describe(self) -> str:
         """A few words for messages, e.g. ``"';'-separated, decimal comma, no header"``."""
@@ -118,7 +121,18 @@ def _has_header(rows: list[list[str]], decimal: str) -> bool:
     return votes_header > 0 or votes_data == 0
 
 
-def sniff_text_table(lines: list[str]) -> TextFormat:
+def sniff_encoding(head: bytes) -> str:
+    """``"utf-8"`` when ``head`` (a file's first bytes) decodes as UTF-8, else ``"latin-1"``
+    (which decodes any byte; a UTF-8 character cut at the end of ``head`` does not count)."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start < len(head) - 3:  # not merely a multi-byte character cut by the read
+            return "latin-1"
+    return "utf-8"
+
+
+def sniff_text_table(lines: list[str], encoding: str = "utf-8") -> TextFormat:
     """The :class:`TextFormat` of a text table from its first lines (blank lines skipped).
 
     The delimiter is the one of ``, TAB ; |`` that splits every data line into the same number
@@ -128,7 +142,7 @@ def sniff_text_table(lines: list[str]) -> TextFormat:
     """
     lines = [ln for ln in lines if ln.strip()]
     if not lines:
-        return TextFormat()
+        return TextFormat(encoding=encoding)
     best: tuple[tuple[int, bool], str | None] = ((0, False), ",")
     for sep in _DELIMITERS:
         fit = _consistent(_split(lines, sep))
@@ -144,12 +158,16 @@ def sniff_text_table(lines: list[str]) -> TextFormat:
     decimal = "," if comma else "."
     row_names = len(rows) > 1 and len(rows[0]) == len(rows[1]) - 1
     header = row_names or len(rows) < 2 or _has_header(rows, decimal)
-    return TextFormat(sep=sep, decimal=decimal, header=header, row_names=row_names)
+    return TextFormat(sep=sep, decimal=decimal, header=header, row_names=row_names, encoding=encoding)
 
 
-def _open_text(path: Path) -> Any:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    return opener(path, "rt", encoding="utf-8-sig", errors="replace", newline="")
+def _open_binary(path: Path) -> Any:
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
+def _open_text(path: Path, encoding: str) -> Any:
+    return io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+                            errors="replace", newline="")
 
 
 def _head(handle: Any) -> list[str]:
@@ -165,15 +183,19 @@ def text_format(path: str | Path) -> TextFormat:
     """The :class:`TextFormat` of the text table at ``path`` (its first :data:`SNIFF_LINES` lines)."""
     path = Path(path)
     try:
-        with _open_text(path) as handle:
-            return sniff_text_table(_head(handle))
+        with _open_binary(path) as raw:
+            encoding = sniff_encoding(raw.read(SNIFF_BYTES))
+        with _open_text(path, encoding) as handle:
+            return sniff_text_table(_head(handle), encoding)
     except (OSError, EOFError) as err:
         raise DataError(f"{path}: cannot read table ({err})") from None
 
 
 def _csv_options(fmt: TextFormat, first_line: str) -> dict[str, Any]:
     """``pandas.read_csv`` keywords for ``fmt``; ``first_line`` gives the header's width."""
-    opts: dict[str, Any] = {"decimal": fmt.decimal, "na_values": list(MISSING), "skipinitialspace": True}
+    # a stray byte past the sniffed head is replaced rather than ending the read
+    opts: dict[str, Any] = {"decimal": fmt.decimal, "na_values": list(MISSING), "skipinitialspace": True,
+                            "encoding": fmt.encoding, "encoding_errors": "replace"}
     opts.update({"sep": r"\s+"} if fmt.sep is None else {"sep": fmt.sep})
     if fmt.sep is None:
         opts.pop("skipinitialspace")  # the python-free fast path rejects it with a regex separator
@@ -186,8 +208,8 @@ def _csv_options(fmt: TextFormat, first_line: str) -> dict[str, Any]:
     return opts
 
 
-def _first_line(path: Path) -> str:
-    with _open_text(path) as handle:
+def _first_line(path: Path, encoding: str) -> str:
+    with _open_text(path, encoding) as handle:
         return next((ln for ln in handle if ln.strip()), "")
 
 
@@ -215,7 +237,7 @@ def read_table(path: str | Path) -> Any:
         if table_suffix(path) == ".parquet":
             return pd.read_parquet(path)
         fmt = text_format(path)
-        return _read_text(path, fmt, _first_line(path))
+        return _read_text(path, fmt, _first_line(path, fmt.encoding))
     except DataError:
         raise
     except Exception as err:  # pandas/pyarrow raise many parser error types
@@ -232,9 +254,10 @@ def read_table_bytes(data: bytes, name: str) -> Any:
             return pd.read_parquet(io.BytesIO(data))
         if suffix.endswith(".gz"):
             data = gzip.decompress(data)
-        text = data.decode("utf-8-sig", errors="replace")
+        encoding = sniff_encoding(data[:SNIFF_BYTES])
+        text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="replace")
         lines = text.splitlines(keepends=True)
-        fmt = sniff_text_table(lines[:SNIFF_LINES])
+        fmt = sniff_text_table(lines[:SNIFF_LINES])  # the text is decoded already: no encoding for pandas
         first = next((ln for ln in lines if ln.strip()), "")
         return _read_text(io.StringIO(text), fmt, first)
     except DataError:
@@ -255,7 +278,7 @@ def iter_table_chunks(path: str | Path, chunk_rows: int) -> Iterator[Any]:
                 yield batch.to_pandas()
             return
         fmt = text_format(path)
-        with _read_text(path, fmt, _first_line(path), chunk_rows) as reader:
+        with _read_text(path, fmt, _first_line(path, fmt.encoding), chunk_rows) as reader:
             yield from reader
     except DataError:
         raise
