@@ -576,6 +576,7 @@ def candidates() -> dict[str, Callable[[int, int], Any]]:
     drop5 = {"noise": [{"kind": "dropout", "p": 0.5}], "standardize_errors": True}
     recipe = {**drop5, "max_epochs": EPOCHS, "batch_size": BATCH, "validation_fraction": 0.0}
     fb10 = {"n_estimators": 10, "standardize_errors": True, "max_features": 0.5}  # ens10-stderr-fb (round 4's winner)
+    fb3 = {**fb10, "max_features": 0.3}  # r5-fb0.3, the default since round 5
     return {
         "aekit default": lambda s, n: AutoencoderDetector(random_state=s),
         # the default at PyOD AutoEncoder's epochs and batch size: the "fit time at equal epochs" comparison
@@ -600,6 +601,17 @@ def candidates() -> dict[str, Callable[[int, int], Any]]:
         "aekit r7-fb0.2": lambda s, n: A(n_estimators=10, standardize_errors=True, max_features=0.2, random_state=s),
         "aekit r7-ens20-fb0.2": lambda s, n: A(n_estimators=20, standardize_errors=True, max_features=0.2, random_state=s),
         "aekit r7-ens20-fb0.3": lambda s, n: A(n_estimators=20, standardize_errors=True, max_features=0.3, random_state=s),
+        # eighth round (over today's default, fb0.3): each member trains on its own share of the rows (row
+        # bagging, `max_samples`), as IsolationForest's trees do: a member that never saw an outlier cannot
+        # have learnt to reconstruct it (the `odds` protocol's weak spot). Same epochs (fewer steps), the
+        # same steps (twice the epochs), and IsolationForest's 256 rows
+        "aekit r8-rows0.5": lambda s, n: A(**fb3, max_samples=0.5, random_state=s),
+        "aekit r8-rows0.25": lambda s, n: A(**fb3, max_samples=0.25, random_state=s),
+        "aekit r8-rows0.5-60ep": lambda s, n: A(**fb3, max_samples=0.5, max_epochs=60, random_state=s),
+        "aekit r8-rows256": lambda s, n: A(**fb3, max_samples=min(1.0, 256 / max(n, 1)), random_state=s),
+        # a control formed after the choose half was seen: rows0.5's steps (15 epochs) without bagging, to
+        # tell the two effects apart
+        "aekit r8-15ep": lambda s, n: A(**fb3, max_epochs=15, random_state=s),
         # sixth round: the two round-5 candidates that won on the choose and confirm halves, combined
         "aekit r6-knn-fb0.3": lambda s, n: A(n_estimators=10, standardize_errors=True, max_features=0.3, code_distance="knn",
                                              random_state=s),

@@ -162,3 +162,31 @@ def test_member_batches_give_each_member_its_own_seeds_row_order():
             for (x, t), (xa, ta) in zip(batches, alone):
                 assert torch.equal(x[m], xa) and torch.equal(t[m], ta)
     assert not torch.equal(batches[0][0][0], batches[0][0][1])  # the members' orders differ
+
+
+def test_member_share_gives_each_member_its_own_fixed_rows():
+    """Row bagging: member m trains on a fixed subset of round(share * n) rows, drawn from its seed,
+    each epoch one shuffled pass over exactly that subset."""
+    import pytest
+    import torch
+
+    X = torch.arange(20).float()[:, None]
+    seeds = [3, 11]
+    b = TensorBatches(X, batch_size=6, shuffle=True, member_seeds=seeds, member_share=0.5)
+    assert len(b) == 2  # 10 rows per member, in batches of 6
+    per_epoch = []
+    for epoch in (0, 1, 2):
+        b.set_epoch(epoch)
+        rows = torch.cat([x[:, :, 0] for x in b], dim=1)  # (M, 10)
+        per_epoch.append(rows)
+        for m in range(2):
+            assert len(set(rows[m].tolist())) == 10  # a pass sees each of its rows once
+    for m in range(2):
+        assert all(set(e[m].tolist()) == set(per_epoch[0][m].tolist()) for e in per_epoch)  # the same subset
+        assert per_epoch[0][m].tolist() != per_epoch[1][m].tolist()  # in a new order each epoch
+    assert set(per_epoch[0][0].tolist()) != set(per_epoch[0][1].tolist())  # the members' subsets differ
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="member_share"):
+            TensorBatches(X, batch_size=6, member_seeds=seeds, member_share=bad)
+    with pytest.raises(ValueError, match="member_share"):
+        TensorBatches(X, batch_size=6, member_share=0.5)  # a single model has no members to bag

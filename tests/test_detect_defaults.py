@@ -100,13 +100,15 @@ def test_cli_detect_trains_the_library_defaults(rows: np.ndarray, tmp_path: Path
 def test_cli_detect_options_reach_the_detector(rows: np.ndarray, tmp_path: Path) -> None:
     np.savetxt(tmp_path / "t.csv", rows[:60], delimiter=",")
     r = run_cli("detect", str(tmp_path / "t.csv"), "--quiet", "-e", "1", "--n-estimators", "2", "--scaling", "robust",
-                "--threshold", "median_mad", "--max-features", "1", "--out", str(tmp_path / "run"))
+                "--threshold", "median_mad", "--max-features", "1", "--max-samples", "0.8", "--out", str(tmp_path / "run"))
     assert r.returncode == 0, r.stderr
     det = aekit.load(tmp_path / "run")
-    assert (det.n_estimators, det.scaling, det.max_epochs, det.threshold, det.max_features) == (2, "robust", 1, "median_mad", 1.0)
+    assert (det.n_estimators, det.scaling, det.max_epochs, det.threshold, det.max_features, det.max_samples) == \
+        (2, "robust", 1, "median_mad", 1.0, 0.8)
     assert len(det.estimators_) == 2
     assert all((m.encoder[0].weight.detach().numpy() != 0).all() for m in det.estimators_)  # every column seen
-    for flag, value, name in (("--n-estimators", "0", "n_estimators"), ("--max-features", "1.5", "max_features")):
+    for flag, value, name in (("--n-estimators", "0", "n_estimators"), ("--max-features", "1.5", "max_features"),
+                              ("--max-samples", "0", "max_samples")):
         bad = run_cli("detect", str(tmp_path / "t.csv"), "--quiet", flag, value, "--out", str(tmp_path / "bad"))
         assert bad.returncode == 2 and name in bad.stderr and "Traceback" not in bad.stderr
         assert not (tmp_path / "bad").exists()
@@ -248,6 +250,29 @@ def test_bad_max_features_is_refused(rows: np.ndarray) -> None:
     with pytest.raises(ConfigError, match="max_features < 1 needs the mlp family with untied weights, not the 'vae'"):
         AutoencoderDetector(model="vae", max_features=0.5, **FAST).fit(rows)
     assert AutoencoderDetector(max_features=np.float32(0.5), n_estimators=2, **FAST).fit(rows).max_features == 0.5
+
+
+def test_row_bagging_is_seeded_round_trips_and_is_refused_where_it_cannot_apply(rows: np.ndarray, tmp_path: Path) -> None:
+    """max_samples: each member trains on its own seeded share of the rows; every member scores
+    every row; deterministic under a seed, saved with the run, refused outside the mlp family."""
+    det = AutoencoderDetector(n_estimators=3, max_samples=0.5, random_state=4, **FAST).fit(rows)
+    again = AutoencoderDetector(n_estimators=3, max_samples=0.5, random_state=4, **FAST).fit(rows)
+    every = AutoencoderDetector(n_estimators=3, max_samples=1.0, random_state=4, **FAST).fit(rows)
+    np.testing.assert_array_equal(again.anomaly_score(rows), det.anomaly_score(rows))
+    assert not np.allclose(every.anomaly_score(rows), det.anomaly_score(rows))
+    assert AutoencoderDetector().max_samples == "auto"
+    det.save(tmp_path / "run")
+    back = aekit.load(tmp_path / "run")
+    assert back.max_samples == 0.5
+    np.testing.assert_array_equal(back.anomaly_score(rows), det.anomaly_score(rows))
+    one = AutoencoderDetector(n_estimators=1, max_samples=0.5, random_state=4, **FAST).fit(rows)  # a stack of one
+    assert np.isfinite(one.anomaly_score(rows)).all()
+    AutoencoderDetector(max_samples=0.5, n_estimators=2, model_params={"tied": True}, **FAST).fit(rows)  # rows: tied is fine
+    for bad in (0, 1.5, True, "half", None):
+        with pytest.raises(ConfigError, match="max_samples"):
+            AutoencoderDetector(max_samples=bad, **FAST).fit(rows)
+    with pytest.raises(ConfigError, match="max_samples < 1 needs the mlp family, not the 'vae'"):
+        AutoencoderDetector(model="vae", max_samples=0.5, **FAST).fit(rows)
 
 
 def test_auto_max_features_bags_plain_mlp_members_only(rows: np.ndarray) -> None:

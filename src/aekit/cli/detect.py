@@ -47,6 +47,8 @@ def detect(
     n_estimators: Optional[int] = typer.Option(None, "--n-estimators", help=f"Tables: autoencoders in the ensemble ({OWN})."),
     max_features: Optional[float] = typer.Option(None, "--max-features",
                                                  help=f"Tables: share of the columns each member sees, in (0, 1] (feature bagging; {OWN})."),
+    max_samples: Optional[float] = typer.Option(None, "--max-samples",
+                                                help=f"Tables: share of the training rows each member trains on, in (0, 1] (row bagging; {OWN})."),
     code_distance: Optional[str] = typer.Option(None, "--code-distance",
                                                 help=f"Tables: knn (add the code's distance to the nearest training codes to the score) or none ({OWN})."),
     scaling: Optional[str] = typer.Option(None, help=f"Per-feature scaling: standard, robust, minmax or none ({OWN})."),
@@ -102,8 +104,8 @@ def detect(
              "model_params": params}
     common: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     if is_series:
-        if n_estimators is not None or max_features is not None or code_distance is not None:
-            raise ConfigError("--n-estimators, --max-features and --code-distance are for tables; "
+        if any(v is not None for v in (n_estimators, max_features, max_samples, code_distance)):
+            raise ConfigError("--n-estimators, --max-features, --max-samples and --code-distance are for tables; "
                               "a series detector trains one autoencoder and scores its reconstruction")
         det: Any = SeriesDetector(window=window, stride=stride, aggregation=aggregation, model=model or "conv",
                                   verbose=0 if quiet else 1, **common)
@@ -112,6 +114,8 @@ def detect(
             common["n_estimators"] = n_estimators
         if max_features is not None:
             common["max_features"] = max_features
+        if max_samples is not None:
+            common["max_samples"] = max_samples
         if code_distance is not None:
             common["code_distance"] = code_distance
         det = AutoencoderDetector(model=model or "mlp", input_shape=ds.shape if ds.X.ndim > 2 else None,

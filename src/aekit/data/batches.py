@@ -26,7 +26,9 @@ class TensorBatches:
     With ``member_seeds`` (an ensemble trained as one batched network,
     :class:`aekit.models.ensemble.MemberStack`) a batch is ``(M, batch_size, ...)``: slice ``m``
     holds exactly the rows a ``TensorBatches`` shuffled with ``seed=member_seeds[m]`` would
-    serve, so every member sees its own row order.
+    serve, so every member sees its own row order. ``member_share`` < 1 (row bagging) gives each
+    member a fixed subset of ``max(1, round(member_share * n))`` rows, drawn once from its seed;
+    an epoch is then one pass over each member's own subset (fewer steps).
     """
 
     def __init__(
@@ -40,9 +42,12 @@ class TensorBatches:
         world_size: int = 1,
         target: Tensor | None = None,
         member_seeds: list[int] | None = None,
+        member_share: float = 1.0,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if not 0.0 < member_share <= 1.0 or (member_share < 1.0 and member_seeds is None):
+            raise ValueError(f"member_share must be in (0, 1] and below 1 only with member_seeds, got {member_share}")
         if target is not None and len(target) != len(X):
             raise ValueError(f"{len(target)} targets for {len(X)} inputs")
         self.X = X
@@ -54,6 +59,7 @@ class TensorBatches:
         self.rank = rank
         self.world_size = world_size
         self.member_seeds = None if member_seeds is None else [int(s) for s in member_seeds]
+        self.member_share = float(member_share)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -62,7 +68,7 @@ class TensorBatches:
     def shard(self, rank: int, world_size: int) -> "TensorBatches":
         """The same batches restricted to one rank of ``world_size``."""
         out = TensorBatches(self.X, self.batch_size, self.shuffle, self.seed, self.drop_last, rank, world_size, self.target,
-                            self.member_seeds)
+                            self.member_seeds, self.member_share)
         out.epoch = self.epoch
         return out
 
@@ -77,14 +83,23 @@ class TensorBatches:
         """Bytes of the tensors served."""
         return sum(t.element_size() * t.nelement() for t in (self.X, self.target) if t is not None)
 
-    def _order(self, seed: int) -> Tensor:
-        """This epoch's row order ``(n,)`` for ``seed``, this rank's shard of it under data parallelism."""
+    def _rows(self) -> int:
+        """Rows one pass serves (per member): all of ``X``, or a member's subset."""
         n = len(self.X)
+        return n if self.member_share >= 1.0 else max(1, int(round(self.member_share * n)))
+
+    def _order(self, seed: int) -> Tensor:
+        """This epoch's row order for ``seed`` (``(rows,)``: every row, or the member's own subset,
+        drawn once from ``seed`` whatever the epoch), this rank's shard of it under data parallelism."""
+        n = self._rows()
         if self.shuffle:
             g = torch.Generator().manual_seed(seed * 1_000_003 + self.epoch)
             idx = torch.randperm(n, generator=g)
         else:
             idx = torch.arange(n)
+        if n < len(self.X):  # the member's fixed subset (seeded as an epoch never reached), in this epoch's order
+            g = torch.Generator().manual_seed(seed * 1_000_003 + 1_000_002)
+            idx = torch.randperm(len(self.X), generator=g)[:n][idx]
         if self.world_size > 1:  # equal shards so every rank runs the same number of steps
             per_rank = n // self.world_size
             idx = idx[self.rank * per_rank : (self.rank + 1) * per_rank]
@@ -94,7 +109,7 @@ class TensorBatches:
         return self._order(self.seed)
 
     def __len__(self) -> int:
-        n = len(self.X) // self.world_size
+        n = self._rows() // self.world_size
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[Batch]:

@@ -63,6 +63,10 @@ class MemberStack(nn.Module):
     the transposed stacked weight of its source). Inputs are ``(M, B, *input_shape)``, or ``(B, *input_shape)``
     shared by every member; outputs keep the member axis.
 
+    ``row_share`` (optional, < 1: row bagging): the engine trains each member on its own fixed
+    subset of that share of the training rows (:class:`aekit.data.batches.TensorBatches`'s
+    ``member_share``), so no member sees every row.
+
     ``masks`` (optional): ``{i: (M, in_i) 0/1}`` for some linear layers ``i``: member ``m``'s layer
     ``i`` sees only its inputs where ``masks[i][m]`` is 1, and :meth:`unstack` writes the weights of
     the other inputs as zeros: the member is then a plain MLP that ignores those inputs, with no
@@ -77,10 +81,14 @@ class MemberStack(nn.Module):
     """
 
     def __init__(self, members: Sequence[MLPAutoencoder], seeds: Sequence[int],
-                 masks: dict[int, Tensor] | None = None) -> None:
+                 masks: dict[int, Tensor] | None = None, row_share: float = 1.0) -> None:
         super().__init__()
-        if not plain_mlps(members) or (len(members) < 2 and not masks):
-            raise ValueError("MemberStack needs two or more plain MLP autoencoders of one architecture (one, with masks)")
+        if not plain_mlps(members) or (len(members) < 2 and not masks and row_share >= 1.0):
+            raise ValueError("MemberStack needs two or more plain MLP autoencoders of one architecture "
+                             "(one, with masks or a row share)")
+        if not 0.0 < row_share <= 1.0:
+            raise ValueError(f"row_share must be in (0, 1], got {row_share}")
+        self.row_share = float(row_share)  # read by the engine: each member trains on its own share of the rows
         if len(seeds) != len(members):
             raise ValueError(f"{len(seeds)} seeds for {len(members)} members")
         if masks and members[0].config.tied:

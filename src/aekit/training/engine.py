@@ -589,7 +589,8 @@ def fit_model(
     Ttr = None if target is None else as_tensor(target)
     Tva = None if Xva is None or val_target is None else as_tensor(val_target)
     member_seeds = getattr(model, "member_seeds", None)  # a stacked ensemble: one row order per member
-    train_b = TensorBatches(Xtr, tcfg.batch_size, shuffle=True, seed=tcfg.seed, target=Ttr, member_seeds=member_seeds)
+    train_b = TensorBatches(Xtr, tcfg.batch_size, shuffle=True, seed=tcfg.seed, target=Ttr, member_seeds=member_seeds,
+                            member_share=float(getattr(model, "row_share", 1.0)))  # and, bagged, its own rows
     val_b = None if Xva is None else TensorBatches(Xva, max(tcfg.batch_size, 1024), target=Tva)
     # progress: a rich bar on a terminal, plain lines per epoch otherwise (logs, pipes, CI)
     bar = tcfg.progress and sys.stdout.isatty()
