@@ -232,7 +232,8 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
         from aekit.data.tables import table_input  # a DataFrame with text, dates, ids or gaps: encoded (table_)
 
-        return self._validate_table(table_input(self, X, reset), reset)
+        return self._validate_table(table_input(self, X, reset), reset,
+                                    gap_note="; the detector was fitted on numbers without gaps and has no value to fill in")
 
     def _shape(self, n_features: int) -> tuple[int, ...]:
         shape = (n_features,) if self.input_shape is None else tuple(int(s) for s in self.input_shape)
@@ -262,8 +263,12 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         """
         from aekit.data.dataset import Scaler
 
+        from aekit.data.tables import is_frame
+
         self._check_params()
         self._check_settings()
+        if is_frame(X) and len(X) == 1:  # before a one-row table's columns all look constant
+            raise DataError("need at least 2 samples to fit, got 1 sample")
         X = self._validate(X, reset=True)
         if len(X) < 2:
             raise DataError(f"need at least 2 samples to fit, got {len(X)} sample")

@@ -51,21 +51,36 @@ from aekit.errors import DataError, ModelFileError
 MAX_CATEGORIES = 50  # distinct values a string column may have and still be one-hot encoded
 DATE_SHARE = 0.9  # share of a column's non-empty values that must parse as dates under one format
 DATE_PARTS = ("month", "day", "weekday")  # plus "hour" when training times are not all midnight
+RARE_CATEGORIES = 10  # over this many distinct values, a column with fewer than two rows per value is text
 ID_MIN_ROWS = 10  # an unnamed column is an id only when it is unique over at least this many rows
 FEATURE_ROLES = ("numeric", "categorical", "date")  # roles that become model inputs
-ID_NAMES = {"id", "uuid", "guid", "key", "index", "rowid", "row_id", "unnamed: 0"}
+ID_NAMES = {"id", "uuid", "guid", "key", "index", "rowid", "row_id", "rownames", "unnamed: 0"}
+NUMBER_SHARE = 0.9  # a text column whose values are this share numbers but not all is an error, not a category
+# strings that mean "no value" in a column of numbers written as text (R writes NA, UCI files ?, SAS .)
+MISSING_MARKERS = {"", "?", "na", "n/a", "nan", "null", "none", "-", "--", ".", "#n/a", "missing"}
+# how a column of numbers written as text is read (the strings may carry spaces, a leading currency
+# sign or a trailing %, which are dropped: "12%" is 12.0); "timedelta": durations, in seconds
+NUMBER_FORMATS = {
+    "number": r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?",  # 3.5, -2, 1e5
+    "thousands": r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?",  # 1,234.5
+    "decimal_comma": r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d*)?",  # 1.234,5 (most of Europe)
+}
+FORMAT_NOTES = {"thousands": "',' thousands", "decimal_comma": "',' decimal", "timedelta": "seconds"}
 STATE_FORMAT = "aekit-table/1"
 
 
 @dataclass
 class ColumnRole:
     """What one column is (see the module docstring); ``note`` says why when it is dropped,
-    ``date_format`` is the strftime format a string date column parses with (``None``: datetimes)."""
+    ``date_format`` is the strftime format a string date column parses with (``None``: datetimes),
+    ``number_format`` how a numeric column held as text or durations is read (a key of
+    :data:`NUMBER_FORMATS` or ``"timedelta"``; ``None``: numbers)."""
 
     name: str
     role: str
     note: str = ""
     date_format: str | None = None
+    number_format: str | None = None
 
 
 @dataclass
@@ -151,56 +166,215 @@ def _date_format(text: np.ndarray) -> str | None:
     return fmt if parsed.notna().mean() >= DATE_SHARE else None
 
 
-def _role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRole:
+def _read_text_numbers(text: Any, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Strings ``(N,)`` read as numbers under ``fmt`` (a key of :data:`NUMBER_FORMATS`): the values
+    (float64, NaN where not read), where a string is a number, and where it is a missing-value marker."""
+    import pandas as pd
+
+    t = pd.Series(np.asarray(text, dtype=object), dtype=object).str.strip()
+    gap = t.str.lower().isin(MISSING_MARKERS).to_numpy()
+    t = t.str.replace(r"^[$€£¥]\s*|\s*%$", "", regex=True)
+    ok = t.str.fullmatch(NUMBER_FORMATS[fmt]).fillna(False).to_numpy(dtype=bool) & ~gap
+    if fmt == "thousands":
+        t = t.str.replace(",", "", regex=False)
+    elif fmt == "decimal_comma":
+        t = t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    values = pd.to_numeric(t.where(ok), errors="coerce").to_numpy(dtype=np.float64)
+    return values, ok, gap
+
+
+def _number_format(counts: Any) -> tuple[str | None, float, str]:
+    """The first of :data:`NUMBER_FORMATS` that reads every string of ``counts`` (a value_counts
+    Series of a column's non-empty strings) other than missing-value markers (``None``: none does),
+    the largest share of those rows a format reads, and that format."""
+    best, best_fmt = 0.0, "number"
+    weights = counts.to_numpy(dtype=np.float64)
+    for fmt in NUMBER_FORMATS:
+        _, ok, gap = _read_text_numbers(counts.index.to_numpy(dtype=object), fmt)
+        n = weights[~gap].sum()
+        if n == 0:
+            return "number", 1.0, "number"  # only markers: an empty column of numbers
+        share = float(weights[ok].sum() / n)
+        if share == 1.0:
+            return fmt, 1.0, fmt
+        if share > best:
+            best, best_fmt = share, fmt
+    return None, best, best_fmt
+
+
+def _is_number_dtype(dtype: Any) -> bool:
+    """Real numbers (numpy or pandas nullable), not booleans, complex numbers or durations."""
     from pandas.api import types
 
+    return types.is_numeric_dtype(dtype) and not types.is_bool_dtype(dtype) and not types.is_complex_dtype(dtype)
+
+
+def parse_numbers(s: Any, fmt: str | None, name: str) -> Any:
+    """Column ``s`` as float64 numbers (a Series on ``s``'s index, NaN where empty): numbers as they
+    are, strings read under ``fmt`` (a key of :data:`NUMBER_FORMATS`; ``None``: ``"number"``) with
+    missing-value markers as gaps, durations (``fmt="timedelta"``) in seconds. A value that is not
+    a number, and an infinite one, is a one-line :class:`DataError` naming the column and the row."""
+    import pandas as pd
+    from pandas.api import types
+
+    raw = s.to_numpy(dtype=object, na_value=np.nan) if not _is_number_dtype(s.dtype) else None
+    if raw is None:
+        out = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.zeros(len(out), dtype=bool)
+    elif fmt == "timedelta" or types.is_timedelta64_dtype(s.dtype):
+        stamps = s if types.is_timedelta64_dtype(s.dtype) else pd.to_timedelta(pd.Series(as_text(s)), errors="coerce")
+        out = stamps.dt.total_seconds().to_numpy(dtype=np.float64)
+        bad = np.isnan(out) & s.notna().to_numpy()
+    else:
+        out, bad = np.full(len(raw), np.nan), np.zeros(len(raw), dtype=bool)
+        kind = pd.api.types.infer_dtype(raw, skipna=True)
+        if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
+            out = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=np.float64)
+        else:
+            is_text = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=len(raw))
+            for i in np.flatnonzero(~is_text):  # numbers kept in an object column beside strings
+                v = raw[i]
+                if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+                    out[i] = float(v)
+                elif not (v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)):
+                    bad[i] = True
+            if is_text.any():
+                values, ok, gap = _read_text_numbers(raw[is_text], fmt or "number")
+                out[is_text] = values
+                bad[is_text] = ~ok & ~gap
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"column {name!r}: value {str(s.iloc[i])[:40]!r} at row {s.index[i]} is not a number "
+                        f"({int(bad.sum())} such value(s))")
+    if np.isinf(out).any():
+        i = int(np.flatnonzero(np.isinf(out))[0])
+        raise DataError(f"column {name!r}: infinite value at row {s.index[i]}")
+    return pd.Series(out, index=s.index, dtype=np.float64)
+
+
+def _check_cells(name: str, s: Any) -> None:
+    """Values no role can encode (complex numbers, lists, dicts, arrays): one-line :class:`DataError`."""
+    from pandas.api import types
+
+    if types.is_complex_dtype(s.dtype):
+        raise DataError(f"column {name!r}: complex numbers are not supported; split them into a real and an imaginary column")
+    if s.dtype == object:
+        kinds = {type(v) for v in s.to_numpy()}
+        odd = sorted(k.__name__ for k in kinds if issubclass(k, (list, tuple, dict, set, np.ndarray, complex)))
+        if odd:
+            raise DataError(f"column {name!r} holds {odd[0]} values; a cell must be one number, string or date")
+
+
+def _numeric_role(name: str, values: Any, n_rows: int, fmt: str | None) -> ColumnRole:
+    """The role of a column of numbers: ``values`` its non-empty numbers (in table order)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.min() == arr.max():
+        return ColumnRole(name, "constant", f"always {values.iloc[0]!r}")
+    # only integers or an id-named column pay for counting distinct values (wide float tables stay cheap)
+    complete = len(arr) == n_rows and n_rows > 1
+    if complete and (_id_name(name) or bool(np.all(arr == np.round(arr)))) and len(np.unique(arr)) == n_rows:
+        if _id_name(name):
+            return ColumnRole(name, "id", "unique per row, named like an id")
+        if n_rows >= ID_MIN_ROWS and arr[0] in (0.0, 1.0) and bool(np.all(np.diff(arr) == 1)):
+            return ColumnRole(name, "id", "row numbers")
+    return ColumnRole(name, "numeric", number_format=fmt)
+
+
+def _role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRole:
+    import pandas as pd
+    from pandas.api import types
+
+    _check_cells(name, s)
     nonnull = s.dropna()
     if len(nonnull) == 0:
         return ColumnRole(name, "empty", "no values")
-    complete = len(nonnull) == n_rows and n_rows > 1
     if types.is_datetime64_any_dtype(s):
         return ColumnRole(name, "constant", "one value") if nonnull.nunique() == 1 else ColumnRole(name, "date")
-    if types.is_numeric_dtype(s) and not types.is_bool_dtype(s):
-        values = nonnull.to_numpy()
-        if values.min() == values.max():
-            return ColumnRole(name, "constant", f"always {values[0]!r}")
-        # only an integer or id-named column pays for counting distinct values (wide float tables stay cheap)
-        if complete and (_id_name(name) or types.is_integer_dtype(s)) and nonnull.nunique() == n_rows:
-            if _id_name(name):
-                return ColumnRole(name, "id", "unique per row, named like an id")
-            if n_rows >= ID_MIN_ROWS and bool(np.all(np.diff(values) > 0)):
-                return ColumnRole(name, "id", "integers increasing down the table")
-        return ColumnRole(name, "numeric")
-    unique_per_row = complete and nonnull.nunique() == n_rows
+    if types.is_timedelta64_dtype(s):
+        return _numeric_role(name, parse_numbers(nonnull, "timedelta", name), n_rows, "timedelta")
+    if _is_number_dtype(s.dtype):
+        return _numeric_role(name, nonnull, n_rows, None)
     text = as_text(nonnull)
-    distinct = len(set(text))
+    counts = pd.Series(text, dtype=object).value_counts()
+    if not types.is_bool_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):  # a category is what it says
+        fmt, share, best = _number_format(counts)
+        if fmt is not None:  # numbers written as text ("1,234", "12%", " 3.5 ", "?" for a gap)
+            values = parse_numbers(nonnull, fmt, name).dropna()
+            if len(values) == 0:
+                return ColumnRole(name, "empty", f"only missing-value markers ({_top(counts.to_dict())})")
+            return _numeric_role(name, values, n_rows, fmt)
+        if share >= NUMBER_SHARE:  # numbers with a stray word: an error naming it, not a category per number
+            parse_numbers(nonnull, best, name)
+    distinct = len(counts)
     if distinct == 1:
         return ColumnRole(name, "constant", f"always {text[0]!r}")
     if not types.is_bool_dtype(s):
         fmt = _date_format(text)
         if fmt is not None:
             return ColumnRole(name, "date", date_format=fmt)
-        if unique_per_row and (n_rows >= ID_MIN_ROWS or _id_name(name)):
+        if len(nonnull) == n_rows and distinct == n_rows and (n_rows >= ID_MIN_ROWS or _id_name(name)):
             return ColumnRole(name, "id", "a different string in every row")
-    if distinct <= max_categories:
-        return ColumnRole(name, "categorical")
-    return ColumnRole(name, "text", f"{distinct} distinct values, more than {max_categories} categories")
+    if distinct > max_categories:
+        return ColumnRole(name, "text", f"{distinct} distinct values, more than {max_categories} categories")
+    if distinct > RARE_CATEGORIES and distinct * 2 > len(nonnull):
+        return ColumnRole(name, "text", f"{distinct} distinct values in {len(nonnull)} rows, too rare to learn as categories")
+    return ColumnRole(name, "categorical")
 
 
 def column_roles(df: Any, max_categories: int = MAX_CATEGORIES) -> list[ColumnRole]:
     """The role of every column of ``df`` (a pandas DataFrame of features, labels removed), in order."""
-    return [_role(str(c), df[c], len(df), max_categories) for c in df.columns]
+    df = named_frame(df, strings=True)
+    return [_role(c, df.iloc[:, i], len(df), max_categories) for i, c in enumerate(df.columns)]
+
+
+def named_frame(df: Any, strings: bool = False) -> Any:
+    """``df`` with names aekit can match columns by: a MultiIndex's levels joined with ``_``, every
+    name a string when ``strings`` or when string and other names are mixed (integer names alone
+    stay as they are for plain numbers). No columns, or two with one name: one-line :class:`DataError`."""
+    import pandas as pd
+
+    cols = df.columns
+    if len(cols) == 0:
+        raise DataError("table has no columns")
+    if isinstance(cols, pd.MultiIndex):
+        names = ["_".join(str(p) for p in c if str(p) != "") for c in cols]
+    elif strings or not all(isinstance(c, str) for c in cols) and any(isinstance(c, str) for c in cols):
+        names = [str(c) for c in cols]
+    else:
+        names = list(cols)
+    seen: dict[Any, int] = {}
+    for c in names:
+        seen[str(c)] = seen.get(str(c), 0) + 1
+    twice = [c for c, n in seen.items() if n > 1]
+    if twice:
+        raise DataError(f"table has repeated column names: {', '.join(map(repr, twice[:5]))}; rename them so each column has its own")
+    return df if names == list(cols) and not isinstance(cols, pd.MultiIndex) else df.set_axis(names, axis=1)
 
 
 def needs_preprocessing(df: Any) -> bool:
     """Whether a DataFrame needs :class:`TablePreprocessor`: it has a column other than numbers
-    (text, categories, booleans, dates, an id) or a missing value. A table of plain numbers
-    without gaps goes to the estimators as it is (its constant columns included)."""
+    (text, categories, booleans, dates, durations, an id) or a missing value. A table of plain
+    numbers without gaps goes to the estimators as it is (its constant columns included)."""
     if not is_frame(df):
         return False
-    if bool(df.isna().to_numpy().any()):
+    if not all(_is_number_dtype(t) for t in df.dtypes) or bool(df.isna().to_numpy().any()):
         return True
     return any(r.role not in ("numeric", "constant") for r in column_roles(df))
+
+
+def frame_problem(df: Any, gap_note: str = "") -> str | None:
+    """What keeps a DataFrame from being plain numbers, as one line naming the column and the row
+    (a value that is not a number, an infinite one, a gap followed by ``gap_note``), or ``None``."""
+    df = named_frame(df)
+    for i, c in enumerate(df.columns):
+        try:
+            values = parse_numbers(df.iloc[:, i], None, str(c))
+        except DataError as err:
+            return str(err)
+        gaps = np.flatnonzero(values.isna().to_numpy())
+        if len(gaps):
+            return f"column {str(c)!r}: missing value at row {df.index[gaps[0]]} ({len(gaps)} in the column){gap_note}"
+    return None
 
 
 # --- the preprocessor --------------------------------------------------------------------
@@ -227,9 +401,7 @@ class TablePreprocessor:
             raise DataError(f"a table with text, date or id columns must be a pandas DataFrame, got {type(df).__name__}")
         if len(df) < 1:
             raise DataError("table has no rows")
-        df = df.rename(columns=str)
-        if len(set(df.columns)) != len(df.columns):
-            raise DataError(f"table has repeated column names: {', '.join(sorted({c for c in df.columns if list(df.columns).count(c) > 1}))}")
+        df = named_frame(df, strings=True)
         self.roles_ = column_roles(df, self.max_categories)
         if not any(r.role in FEATURE_ROLES for r in self.roles_):
             raise DataError("no feature column left: every column is an id, free text, constant or empty "
@@ -320,7 +492,7 @@ class TablePreprocessor:
         import pandas as pd
 
         if is_frame(X):
-            return X.rename(columns=str)
+            return named_frame(X, strings=True)
         try:
             arr = np.asarray(X, dtype=object)
         except (TypeError, ValueError) as err:
@@ -373,18 +545,7 @@ class TablePreprocessor:
         cols: dict[str, Any] = {}
         for r in self.roles_:
             if r.role == "numeric":
-                s = df[r.name]
-                num = pd.to_numeric(s, errors="coerce") if s.dtype.kind not in "iuf" else s
-                bad = num.isna().to_numpy() & s.notna().to_numpy()
-                if bad.any():
-                    i = int(np.flatnonzero(bad)[0])
-                    raise DataError(f"column {r.name!r}: value {str(s.iloc[i])[:40]!r} at row {df.index[i]} is not a number "
-                                    f"({int(bad.sum())} such value(s))")
-                num = num.astype(np.float64)
-                if np.isinf(num.to_numpy()).any():
-                    i = int(np.flatnonzero(np.isinf(num.to_numpy()))[0])
-                    raise DataError(f"column {r.name!r}: infinite value at row {df.index[i]}")
-                cols[r.name] = num
+                cols[r.name] = parse_numbers(df[r.name], r.number_format, r.name)
             elif r.role == "date":
                 stamps = self._dates(df[r.name], r)
                 for part in self.date_parts_[r.name]:
@@ -450,6 +611,10 @@ class TablePreprocessor:
             parts.append(f"id column {r.name!r} dropped")
         for r in by["date"]:
             parts.append(f"date column {r.name!r} -> {'/'.join(self.date_parts_[r.name])}")
+        read = [f"{r.name!r}" + (f" ({FORMAT_NOTES[r.number_format]})" if r.number_format in FORMAT_NOTES else "")
+                for r in by["numeric"] if r.number_format is not None]
+        if read:
+            parts.append(f"read as numbers: {', '.join(read[:4])}{', ...' if len(read) > 4 else ''}")
         for role, what in (("text", "text"), ("constant", "constant"), ("empty", "empty")):
             if by[role]:
                 names = ", ".join(repr(r.name) for r in by[role][:4]) + (", ..." if len(by[role]) > 4 else "")
@@ -468,6 +633,8 @@ class TablePreprocessor:
                 entry["note"] = r.note
             if r.role == "date":
                 entry.update(date_format=r.date_format, parts=list(self.date_parts_[r.name]))
+            if r.number_format is not None:
+                entry["number_format"] = r.number_format
             if r.role == "categorical":
                 entry["categories"] = list(self.categories_[r.name])
             columns.append(entry)
@@ -482,7 +649,8 @@ class TablePreprocessor:
             raise ModelFileError(f"model.json: table preprocessing is not in format {STATE_FORMAT}")
         try:
             obj = cls(int(state["max_categories"]))
-            obj.roles_ = [ColumnRole(c["name"], c["role"], c.get("note", ""), c.get("date_format")) for c in state["columns"]]
+            obj.roles_ = [ColumnRole(c["name"], c["role"], c.get("note", ""), c.get("date_format"), c.get("number_format"))
+                          for c in state["columns"]]
             obj.id_column_ = state["id_column"]
             obj.date_parts_ = {c["name"]: list(c["parts"]) for c in state["columns"] if c["role"] == "date"}
             obj.categories_ = {c["name"]: [str(v) for v in c["categories"]] for c in state["columns"] if c["role"] == "categorical"}
@@ -503,6 +671,8 @@ def table_input(est: Any, X: Any, reset: bool) -> Any:
     :func:`needs_preprocessing` fits ``est.table_`` and comes back encoded (a DataFrame
     named by ``feature_names_out_``); later, an estimator with ``table_`` encodes ``X`` the same way.
     Anything else is returned as it is."""
+    if is_frame(X):
+        X = named_frame(X)
     if reset:
         if hasattr(est, "table_"):
             del est.table_
