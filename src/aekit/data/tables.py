@@ -162,7 +162,10 @@ def _date_format(text: np.ndarray) -> str | None:
         fmt = guess_datetime_format(values[0])
         if fmt is None:
             return None
-        parsed = pd.to_datetime(pd.Series(values), format=fmt, errors="coerce")
+        try:  # offsets (%z) that differ between rows (summer time) need utc=True, as at transform
+            parsed = pd.to_datetime(pd.Series(values), format=fmt, errors="coerce", utc="%z" in fmt)
+        except (ValueError, TypeError):
+            return None
     return fmt if parsed.notna().mean() >= DATE_SHARE else None
 
 
@@ -303,8 +306,11 @@ def _role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRole:
             if len(values) == 0:
                 return ColumnRole(name, "empty", f"only missing-value markers ({_top(counts.to_dict())})")
             return _numeric_role(name, values, n_rows, fmt)
-        if share >= NUMBER_SHARE:  # numbers with a stray word: an error naming it, not a category per number
-            parse_numbers(nonnull, best, name)
+        if share >= NUMBER_SHARE and len(counts) > RARE_CATEGORIES:  # numbers with a stray word: not a category per number
+            try:
+                parse_numbers(nonnull, best, name)
+            except DataError as err:
+                raise DataError(f"{err}, in a column {share:.0%} numbers; make it a number or leave it empty") from None
     distinct = len(counts)
     if distinct == 1:
         return ColumnRole(name, "constant", f"always {text[0]!r}")
@@ -528,7 +534,7 @@ class TablePreprocessor:
                 stamps = s
             else:
                 fmt = role.date_format
-                utc = fmt is not None and "%z" in fmt
+                utc = fmt is None or "%z" in fmt  # offsets that differ between rows (summer time) need UTC
                 try:
                     stamps = pd.to_datetime(pd.Series(as_text(s), index=s.index), format=fmt, errors="coerce", utc=utc)
                 except (ValueError, TypeError) as err:

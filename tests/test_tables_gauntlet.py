@@ -1,0 +1,242 @@
+"""The DataFrames people (and R / UCI data sets) bring, through AutoencoderDetector's table path:
+each kind of column either works (fit and score the same frame, a save -> load round trip that
+scores the same, a frame with gaps and unseen categories, a summary line that is true) or is
+one DataError naming the column. Tiny frames, one epoch, two small members."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import aekit
+from aekit.apps.detect import AutoencoderDetector
+from aekit.data.tables import TablePreprocessor, column_roles
+from aekit.errors import DataError
+from tests.conftest import run_cli
+
+SMALL = dict(model_params={"hidden": [8], "latent_dim": 2}, max_epochs=1, n_estimators=2)
+N = 30
+
+
+def _base(n: int = N, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"x": rng.normal(size=n).round(3), "y": rng.normal(size=n).round(3)})
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(1)
+
+
+# name -> (training frame, what the summary line says, the roles of the added columns)
+WORKS: dict[str, tuple[Callable[[], pd.DataFrame], list[str], dict[Any, str]]] = {
+    "category unordered, unused levels": (
+        lambda: _base().assign(c=pd.Categorical(_rng().choice(["a", "b"], N), categories=["a", "b", "zz"])),
+        ["1 categorical -> 2 one-hot"], {"c": "categorical"}),
+    "category ordered, unused levels": (
+        lambda: _base().assign(c=pd.Categorical(_rng().choice(["lo", "mid", "hi"], N), categories=["lo", "mid", "hi", "max"],
+                                                ordered=True)),
+        ["1 categorical -> 3 one-hot"], {"c": "categorical"}),
+    "category of integer codes": (
+        lambda: _base().assign(c=pd.Categorical(_rng().choice([1, 2, 3], N))), ["1 categorical -> 3 one-hot"], {"c": "categorical"}),
+    "nullable Int64 with NA": (
+        lambda: _base().assign(k=pd.array([1, 2, pd.NA, 4, 3] * 6, dtype="Int64")), ["3 numeric", "6 missing value(s) imputed"],
+        {"k": "numeric"}),
+    "nullable Float64 with NA": (
+        lambda: _base().assign(k=pd.array([1.5, pd.NA, 2.5] * 10, dtype="Float64")), ["3 numeric", "10 missing value(s) imputed"],
+        {"k": "numeric"}),
+    "nullable boolean with NA": (
+        lambda: _base().assign(b=pd.array([True, False, pd.NA] * 10, dtype="boolean")),
+        ["1 categorical -> 2 one-hot", "10 missing value(s) imputed"], {"b": "categorical"}),
+    "object True/False/None (an R logical)": (
+        lambda: _base().assign(b=pd.Series([True, False, None] * 10, dtype=object)),
+        ["1 categorical -> 2 one-hot", "10 missing value(s) imputed"], {"b": "categorical"}),
+    "object of numbers and words (1, 2, 'x')": (
+        lambda: _base().assign(m=pd.Series([1, 2, "x"] * 10, dtype=object)), ["1 categorical -> 3 one-hot"], {"m": "categorical"}),
+    "object of integers and None": (
+        lambda: _base().assign(m=pd.Series([1, 4, None, 2, 3] * 6, dtype=object)), ["3 numeric", "read as numbers: 'm'"],
+        {"m": "numeric"}),
+    "thousands separators ('1,234')": (
+        lambda: _base().assign(s=[f"{v:,}" for v in _rng().integers(500, 5000, N)]),
+        ["3 numeric", "read as numbers: 's' (',' thousands)"], {"s": "numeric"}),
+    "percentages ('12%')": (
+        lambda: _base().assign(s=[f"{v}%" for v in _rng().integers(0, 100, N)]), ["read as numbers: 's'"], {"s": "numeric"}),
+    "padded numbers (' 3.5 ')": (
+        lambda: _base().assign(s=[f" {v:.1f} " for v in _rng().normal(size=N)]), ["read as numbers: 's'"], {"s": "numeric"}),
+    "decimal commas ('12,5') and UCI's '?' for a gap": (
+        lambda: _base().assign(s=["12,5", "3,25", "?", "7,0", "1.200,5"] * 6), ["read as numbers: 's' (',' decimal)",
+                                                                                 "6 missing value(s) imputed"],
+        {"s": "numeric"}),
+    "all-NaN column": (lambda: _base().assign(e=np.nan), ["1 empty column(s) dropped ('e')"], {"e": "empty"}),
+    "column with one value": (
+        lambda: _base().assign(o=[np.nan] * 4 + [3.0] + [np.nan] * (N - 5)), ["1 constant column(s) dropped ('o')"],
+        {"o": "constant"}),
+    "integer column names": (
+        lambda: pd.DataFrame(_rng().normal(size=(N, 2))).assign(**{"2": _rng().choice(["a", "b"], N)}).set_axis([0, 1, 2], axis=1),
+        ["2 numeric, 1 categorical -> 2 one-hot"], {"0": "numeric", "2": "categorical"}),
+    "tz-aware datetimes": (
+        lambda: _base().assign(t=pd.date_range("2024-03-25", periods=N, freq="7h", tz="Europe/Berlin")),
+        ["date column 't' -> month/day/weekday/hour"], {"t": "date"}),
+    "timedeltas": (
+        lambda: _base().assign(d=pd.to_timedelta(_rng().integers(1, 100, N), unit="min")),
+        ["3 numeric", "read as numbers: 'd' (seconds)"], {"d": "numeric"}),
+    "two rows": (lambda: _base(2).assign(c=["a", "b"]), ["2 numeric, 1 categorical -> 2 one-hot"], {"c": "categorical"}),
+    "300 columns": (
+        lambda: pd.DataFrame(_rng().normal(size=(N, 300)), columns=[f"v{i}" for i in range(300)]).assign(c=_rng().choice(["a", "b"], N)),
+        ["300 numeric, 1 categorical -> 2 one-hot"], {"v0": "numeric", "c": "categorical"}),
+    "45 distinct values in 60 rows": (
+        lambda: _base(60).assign(h=[f"level{i % 45}" for i in range(60)]),
+        ["1 text column(s) dropped ('h')"], {"h": "text"}),
+    "R row names kept as a column": (
+        lambda: _base().assign(rownames=[f"Car {i}" for i in range(N)], cyl=_rng().choice([4, 6, 8], N)),
+        ["3 numeric", "id column 'rownames' kept as row id"], {"rownames": "id", "cyl": "numeric"}),
+}
+
+
+def _scoring_frame(df: pd.DataFrame, det: AutoencoderDetector) -> tuple[pd.DataFrame, dict[str, int], dict[str, int]]:
+    """The first 4 rows as objects (as JSON or a CSV chunk brings them) with a gap in every column of
+    row 0 and an unseen value in every categorical column of row 1; the counts that should say so
+    (those gaps, and the ones rows 1-3 had already)."""
+    t = det.table_
+    features = [r for r in t.roles_ if r.role in ("numeric", "categorical", "date")]
+    t.transform(df.iloc[1:4])
+    had_1_3 = t.last_counts_.missing
+    t.transform(df.iloc[2:4])
+    had_2_3 = t.last_counts_.missing
+    new = df.head(4).astype(object)
+    new.iloc[0, :] = None
+    names = [str(c) for c in df.columns]
+    for r in features:
+        if r.role == "categorical":
+            new.iloc[1, names.index(r.name)] = "never seen"
+    missing = {r.name: 1 + (had_2_3 if r.role == "categorical" else had_1_3).get(r.name, 0) for r in features}
+    return new, missing, {r.name: 1 for r in features if r.role == "categorical"}
+
+
+@pytest.mark.parametrize("case", list(WORKS))
+def test_frames_that_work(case: str, tmp_path: Path) -> None:
+    make, says, roles = WORKS[case]
+    df = make()
+    det = AutoencoderDetector(**SMALL).fit(df)
+    found = {r.name: r.role for r in det.table_.roles_}
+    assert {str(k): v for k, v in roles.items()} == {str(k): found[str(k)] for k in roles}
+    summary = det.table_.summary()
+    for part in says:
+        assert part in summary, summary
+    d, p = det.decision_function(df), det.predict(df)
+    assert d.shape == (len(df),) and np.isfinite(d).all() and set(np.unique(p)) <= {-1, 1}
+    scores = det.anomaly_score(df)
+    np.testing.assert_array_equal(det.anomaly_score(df.astype(object)), scores)  # the values decide, not the dtypes
+    det.save(tmp_path / "run")
+    back = aekit.load(tmp_path / "run")
+    np.testing.assert_array_equal(back.anomaly_score(df), scores)
+    new, missing, unseen = _scoring_frame(df, det)
+    got = back.anomaly_score(new)
+    assert np.isfinite(got).all() and got.shape == (len(new),)
+    assert back.table_.last_counts_.missing == missing and back.table_.last_counts_.unseen == unseen
+
+
+# name -> (training frame, frame to score or None to fail at fit, the message)
+FAILS: dict[str, tuple[Callable[[], pd.DataFrame], Callable[[pd.DataFrame], pd.DataFrame] | None, str]] = {
+    "repeated column names": (lambda: _base().assign(c="a").set_axis(["x", "x", "c"], axis=1), None,
+                              "table has repeated column names: 'x'"),
+    "repeated names of plain numbers": (lambda: _base().set_axis(["x", "x"], axis=1), None, "repeated column names: 'x'"),
+    "1 and '1' as column names": (lambda: _base().set_axis([1, "1"], axis=1), None, "repeated column names: '1'"),
+    "one row": (lambda: _base(1).assign(c="a"), None, "need at least 2 samples to fit, got 1"),
+    "inf in plain numbers": (lambda: _base().assign(x=lambda d: d["x"].where(d.index != 2, np.inf)), None,
+                             "column 'x': infinite value at row 2"),
+    "inf beside a category": (lambda: _base().assign(c=["a", "b"] * 15, x=lambda d: d["x"].where(d.index != 2, np.inf)), None,
+                              "column 'x': infinite value at row 2"),
+    "a number beyond float32": (lambda: _base().assign(x=lambda d: d["x"].where(d.index != 3, 1e300)), None,
+                                "column 'x': value 1e\\+300 at row 3 is beyond float32's range"),
+    "numbers with one stray word": (lambda: _base().assign(m=pd.Series([*np.arange(N - 1) * 1.5, "x"], dtype=object)), None,
+                                    "column 'm': value 'x' at row 29 is not a number"),
+    "lists in cells": (lambda: _base().assign(l=[[1, 2], [3]] * 15), None, "column 'l' holds list values"),
+    "complex numbers": (lambda: _base().assign(z=np.ones(N) * 1j), None, "column 'z': complex numbers are not supported"),
+    "no columns": (lambda: pd.DataFrame(index=range(5)), None, "table has no columns"),
+    "a word where training had numbers (plain)": (
+        _base, lambda d: d.head(3).astype({"x": object}).assign(x=[0.1, "abc", 0.2]), "column 'x': value 'abc' at row 1 is not a number"),
+    "a word where training had numbers (table)": (
+        lambda: _base().assign(c=["a", "b"] * 15), lambda d: d.head(3).astype({"x": object}).assign(x=[0.1, "abc", 0.2]),
+        "column 'x': value 'abc' at row 1 is not a number"),
+    "inf at scoring (plain)": (_base, lambda d: d.head(3).assign(y=[0.0, -np.inf, 1.0]), "column 'y': infinite value at row 1"),
+    "a gap at scoring, fitted without gaps (plain)": (
+        _base, lambda d: d.head(3).assign(y=[0.0, np.nan, 1.0]), "column 'y': missing value at row 1 .*no value to fill in"),
+    "a word in a column of numbers written as text": (
+        lambda: _base().assign(s=[f"{v:,}" for v in range(1000, 1000 + N)]), lambda d: d.head(2).assign(s=["1,500", "lots"]),
+        "column 's': value 'lots' at row 1 is not a number"),
+}
+
+
+@pytest.mark.parametrize("case", list(FAILS))
+def test_frames_that_fail_say_which_column(case: str) -> None:
+    make, later, message = FAILS[case]
+    df = make()
+    with pytest.raises(DataError, match=message) as err:
+        det = AutoencoderDetector(**SMALL).fit(df)
+        if later is not None:
+            det.anomaly_score(later(df))
+    assert "\n" not in str(err.value)
+    if later is not None:  # the fit itself went through, with finite scores
+        assert np.isfinite(AutoencoderDetector(**SMALL).fit(df).anomaly_score(df)).all()
+
+
+def test_numbers_written_as_text_are_read_as_numbers() -> None:
+    df = pd.DataFrame({"k": ["1,234", "12", "?", "2,000.5"], "p": ["12%", " 3.5 ", "$7", "NA"], "d": ["12,5", "1.200,5", "3", "."]})
+    t = TablePreprocessor().fit(df)
+    assert [(r.role, r.number_format) for r in t.roles_] == [("numeric", "thousands"), ("numeric", "number"), ("numeric", "decimal_comma")]
+    out = t.transform_frame(df)
+    np.testing.assert_array_equal(out["k"], [1234.0, 12.0, t.fill_["k"], 2000.5])
+    np.testing.assert_array_equal(out["p"], [12.0, 3.5, 7.0, t.fill_["p"]])
+    np.testing.assert_array_equal(out["d"], [12.5, 1200.5, 3.0, t.fill_["d"]])
+    assert t.fit_counts_.missing == {"k": 1, "p": 1, "d": 1}  # the markers are gaps, and counted as such
+    # a CSV chunk of plain numbers reads as floats: the same values; the state survives JSON
+    back = TablePreprocessor.from_dict(t.to_dict())
+    np.testing.assert_array_equal(back.transform(pd.DataFrame({"k": [1234.0], "p": [12.0], "d": [12.5]})), [[1234.0, 12.0, 12.5]])
+
+
+def test_only_row_numbers_are_ids_so_sorted_features_stay() -> None:
+    # R's `women`: 15 rows, both columns strictly increasing integers; both are features
+    women = pd.DataFrame({"height": np.arange(58, 73), "weight": [115, 117, 120, 123, 126, 129, 132, 135, 139, 142, 146, 150, 154,
+                                                                  159, 164]})
+    assert [r.role for r in column_roles(women)] == ["numeric", "numeric"]
+    det = AutoencoderDetector(**SMALL).fit(women)
+    assert np.isfinite(det.anomaly_score(women)).all()
+    rows = pd.DataFrame({"n": np.arange(1, 16), "year": np.arange(1990, 2005), "w": women["weight"]})
+    assert [(r.role, r.note) for r in column_roles(rows)][:2] == [("id", "row numbers"), ("numeric", "")]
+
+
+def test_values_decide_not_dtypes_when_scoring() -> None:
+    """A category scored as plain strings, an int column scored as floats, a boolean column scored as
+    'True'/'False' text, datetimes scored as ISO strings: the same encoding as in training."""
+    rng = _rng()
+    df = _base().assign(c=pd.Categorical(rng.choice(["a", "b"], N)), k=rng.integers(0, 5, N), b=rng.choice([True, False], N),
+                        t=pd.date_range("2024-01-01", periods=N, freq="7h", tz="UTC"))
+    det = AutoencoderDetector(**SMALL).fit(df)
+    as_text = df.assign(c=df["c"].astype(str), k=df["k"].astype(float), b=df["b"].astype(str), t=df["t"].astype(str))
+    np.testing.assert_array_equal(det.anomaly_score(as_text), det.anomaly_score(df))
+    assert det.table_.last_counts_.line() is None
+
+
+def test_detect_cli_on_an_r_style_csv(tmp_path: Path) -> None:
+    """A data set as R's write.csv leaves it: row names in the first column, a factor, a logical
+    with NA, integer codes, numbers with thousands separators (quoted)."""
+    rng = np.random.default_rng(3)
+    n = 40
+    df = pd.DataFrame({"rownames": [f"Model {i}" for i in range(n)], "mpg": rng.normal(20, 4, n).round(1), "cyl": rng.choice([4, 6, 8], n),
+                       "am": rng.choice(["auto", "manual"], n), "vs": pd.Series(rng.choice([True, False], n), dtype=object),
+                       "price": [f"{v:,}" for v in rng.integers(900, 9000, n)]})
+    df.loc[[3, 9], "vs"] = None
+    df.to_csv(tmp_path / "cars.csv", index=False, na_rep="NA")
+    res = run_cli("detect", str(tmp_path / "cars.csv"), "-o", str(tmp_path / "run"), "-e", "1", "-q", "--n-estimators", "2")
+    assert res.returncode == 0, res.stderr
+    out = " ".join(res.stdout.split())
+    assert "id column 'rownames' kept as row id" in out and "read as numbers: 'price' (',' thousands)" in out, out
+    scores = pd.read_csv(tmp_path / "run" / "scores.csv")
+    assert scores["rownames"].tolist() == df["rownames"].tolist() and np.isfinite(scores["score"]).all()
+    det = aekit.load(tmp_path / "run")
+    np.testing.assert_allclose(det.anomaly_score(pd.read_csv(tmp_path / "cars.csv")), scores["score"], rtol=1e-6)
+
