@@ -55,6 +55,7 @@ RARE_CATEGORIES = 10  # over this many distinct values, a column with fewer than
 ID_MIN_ROWS = 10  # an unnamed column is an id only when it is unique over at least this many rows
 FEATURE_ROLES = ("numeric", "categorical", "date")  # roles that become model inputs
 ID_NAMES = {"id", "uuid", "guid", "key", "index", "rowid", "row_id", "rownames", "unnamed: 0"}
+SAMPLE_VALUES = 1000  # distinct values of a text column tried first when telling numbers from words
 NUMBER_SHARE = 0.9  # a text column whose values are this share numbers but not all is an error, not a category
 # strings that mean "no value" in a column of numbers written as text (R writes NA, UCI files ?, SAS .)
 MISSING_MARKERS = {"", "?", "na", "n/a", "nan", "null", "none", "-", "--", ".", "#n/a", "missing"}
@@ -191,13 +192,19 @@ def _number_format(counts: Any) -> tuple[str | None, float, str]:
     Series of a column's non-empty strings) other than missing-value markers (``None``: none does),
     the largest share of those rows a format reads, and that format."""
     best, best_fmt = 0.0, "number"
-    weights = counts.to_numpy(dtype=np.float64)
+    strings, weights = counts.index.to_numpy(dtype=object), counts.to_numpy(dtype=np.float64)
     for fmt in NUMBER_FORMATS:
-        _, ok, gap = _read_text_numbers(counts.index.to_numpy(dtype=object), fmt)
-        n = weights[~gap].sum()
+        # the most frequent values first: a word among them rules the format out without reading every value
+        n_read = min(len(strings), SAMPLE_VALUES)
+        _, ok, gap = _read_text_numbers(strings[:n_read], fmt)
+        if n_read < len(strings) and bool((ok | gap).all()):
+            n_read = len(strings)
+            _, ok, gap = _read_text_numbers(strings, fmt)
+        w = weights[:n_read]
+        n = w[~gap].sum()
         if n == 0:
             return "number", 1.0, "number"  # only markers: an empty column of numbers
-        share = float(weights[ok].sum() / n)
+        share = float(w[ok].sum() / n)  # of the rows (an estimate from the frequent values when a word was among them)
         if share == 1.0:
             return fmt, 1.0, fmt
         if share > best:
