@@ -4,17 +4,22 @@ A CSV as people keep them has more than numbers. :func:`column_roles` gives ever
 one role, the one place this is decided (``aekit explore`` shows the roles, ``aekit
 detect`` and :class:`~aekit.apps.detect.AutoencoderDetector` act on them):
 
-* ``numeric``: numbers (gaps are filled with the training median);
-* ``categorical``: strings or booleans with at most :data:`MAX_CATEGORIES` distinct values,
-  one-hot encoded (gaps filled with the training mode);
+* ``numeric``: numbers (gaps are filled with the training median), numbers written as text
+  under one of :data:`NUMBER_FORMATS` (``"1,234"``, ``"12,5"``, ``" 3.5 "``, ``"12%"``, ``"$7"``;
+  ``"?"``, ``"NA"``, ``"."`` and the other :data:`MISSING_MARKERS` are gaps) and durations (seconds);
+* ``categorical``: strings, booleans or a pandas ``category`` (ordered or not) with at most
+  :data:`MAX_CATEGORIES` distinct values and, over :data:`RARE_CATEGORIES` of them, two rows
+  or more per value on average; one-hot encoded, one column per value seen in training
+  (gaps filled with the training mode);
 * ``date``: strings that parse as dates under one format (or a datetime column), expanded
   to month, day of month, weekday and (when the times are not all midnight) hour. The year
   is left out on purpose: data scored later comes from later years, and a year the model
   never saw would flag every new row;
-* ``id``: unique per row and named like an id (``id``, ``customer_id``, ``CustomerID``, ...),
-  or (over at least :data:`ID_MIN_ROWS` rows) integers that increase down the table or strings
-  unique per row. Not a feature; the
-  first one is kept as the row identifier (``aekit detect`` writes it beside the scores);
+* ``id``: unique per row and named like an id (``id``, ``customer_id``, ``CustomerID``,
+  ``rownames``, ...), or (over at least :data:`ID_MIN_ROWS` rows) row numbers (0, 1, 2, ... or
+  1, 2, 3, ...) or strings unique per row. Not a feature (other increasing integers, a year or
+  a sorted measurement, are); the first one is kept as the row identifier (``aekit detect``
+  writes it beside the scores);
 * ``text``: strings with more distinct values than a category may have, but not unique:
   dropped (free text needs a text model, not a one-hot column per phrase);
 * ``constant`` (one value) and ``empty`` (no value at all): dropped, they carry nothing.
@@ -35,6 +40,10 @@ a table scored in chunks gives the same numbers as the whole table at once. At s
 * a missing value, and a date that does not parse, gets the training fill value and is counted;
 * a feature column missing from the input, a column the run never saw, and a value in a
   numeric column that is not a number are :class:`~aekit.errors.DataError`\\ s naming the column.
+
+What no role can encode is a :class:`~aekit.errors.DataError` naming the column at fit: two
+columns with one name, lists or complex numbers in cells, infinite values, and a word among
+numbers (a column that is 90 % numbers with over 10 distinct values: a typo, not a category).
 """
 
 from __future__ import annotations
@@ -220,14 +229,16 @@ def _is_number_dtype(dtype: Any) -> bool:
 
 
 def parse_numbers(s: Any, fmt: str | None, name: str) -> Any:
-    """Column ``s`` as float64 numbers (a Series on ``s``'s index, NaN where empty): numbers as they
-    are, strings read under ``fmt`` (a key of :data:`NUMBER_FORMATS`; ``None``: ``"number"``) with
+    """Column ``s`` as float64 numbers (a Series on ``s``'s index, NaN where empty): numbers (and
+    booleans, as 1 and 0) as they are, strings read under ``fmt`` (a key of :data:`NUMBER_FORMATS`; ``None``: ``"number"``) with
     missing-value markers as gaps, durations (``fmt="timedelta"``) in seconds. A value that is not
     a number, and an infinite one, is a one-line :class:`DataError` naming the column and the row."""
     import pandas as pd
     from pandas.api import types
 
-    raw = s.to_numpy(dtype=object, na_value=np.nan) if not _is_number_dtype(s.dtype) else None
+    # booleans where numbers were trained are 1 and 0, as numpy and scikit-learn take them
+    plain = _is_number_dtype(s.dtype) or types.is_bool_dtype(s.dtype)
+    raw = None if plain else s.to_numpy(dtype=object, na_value=np.nan)
     if raw is None:
         out = s.to_numpy(dtype=np.float64, na_value=np.nan)
         bad = np.zeros(len(out), dtype=bool)
@@ -244,7 +255,7 @@ def parse_numbers(s: Any, fmt: str | None, name: str) -> Any:
             is_text = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=len(raw))
             for i in np.flatnonzero(~is_text):  # numbers kept in an object column beside strings
                 v = raw[i]
-                if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+                if isinstance(v, (int, float, np.integer, np.floating, np.bool_)):
                     out[i] = float(v)
                 elif not (v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)):
                     bad[i] = True
