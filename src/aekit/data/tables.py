@@ -230,9 +230,10 @@ def _is_number_dtype(dtype: Any) -> bool:
 
 def parse_numbers(s: Any, fmt: str | None, name: str) -> Any:
     """Column ``s`` as float64 numbers (a Series on ``s``'s index, NaN where empty): numbers (and
-    booleans, as 1 and 0) as they are, strings read under ``fmt`` (a key of :data:`NUMBER_FORMATS`; ``None``: ``"number"``) with
-    missing-value markers as gaps, durations (``fmt="timedelta"``) in seconds. A value that is not
-    a number, and an infinite one, is a one-line :class:`DataError` naming the column and the row."""
+    booleans, as 1 and 0) as they are, strings read under ``fmt`` (a key of :data:`NUMBER_FORMATS`;
+    ``None``: ``"number"``) with missing-value markers as gaps, durations (``fmt="timedelta"``) in
+    seconds. A value that is not a number, and an infinite one, is a one-line :class:`DataError`
+    naming the column and the row."""
     import pandas as pd
     from pandas.api import types
 
@@ -243,7 +244,7 @@ def parse_numbers(s: Any, fmt: str | None, name: str) -> Any:
         out = s.to_numpy(dtype=np.float64, na_value=np.nan)
         bad = np.zeros(len(out), dtype=bool)
     elif fmt == "timedelta" or types.is_timedelta64_dtype(s.dtype):
-        stamps = s if types.is_timedelta64_dtype(s.dtype) else pd.to_timedelta(pd.Series(as_text(s)), errors="coerce")
+        stamps = s if types.is_timedelta64_dtype(s.dtype) else pd.to_timedelta(pd.Series(raw), errors="coerce")
         out = stamps.dt.total_seconds().to_numpy(dtype=np.float64)
         bad = np.isnan(out) & s.notna().to_numpy()
     else:
@@ -291,7 +292,7 @@ def _numeric_role(name: str, values: Any, n_rows: int, fmt: str | None) -> Colum
     arr = np.asarray(values, dtype=np.float64)
     if arr.min() == arr.max():
         return ColumnRole(name, "constant", f"always {values.iloc[0]!r}")
-    # only integers or an id-named column pay for counting distinct values (wide float tables stay cheap)
+    # only integer-valued or id-named columns pay for counting distinct values (wide float tables stay cheap)
     complete = len(arr) == n_rows and n_rows > 1
     if complete and (_id_name(name) or bool(np.all(arr == np.round(arr)))) and len(np.unique(arr)) == n_rows:
         if _id_name(name):
@@ -311,7 +312,7 @@ def _role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRole:
         return ColumnRole(name, "empty", "no values")
     if types.is_datetime64_any_dtype(s):
         return ColumnRole(name, "constant", "one value") if nonnull.nunique() == 1 else ColumnRole(name, "date")
-    if types.is_timedelta64_dtype(s):
+    if types.is_timedelta64_dtype(s) or (s.dtype == object and types.infer_dtype(nonnull) == "timedelta"):
         return _numeric_role(name, parse_numbers(nonnull, "timedelta", name), n_rows, "timedelta")
     if _is_number_dtype(s.dtype):
         return _numeric_role(name, nonnull, n_rows, None)
