@@ -211,12 +211,15 @@ def test_only_row_numbers_are_ids_so_sorted_features_stay() -> None:
 
 def test_values_decide_not_dtypes_when_scoring() -> None:
     """A category scored as plain strings, an int column scored as floats, a boolean column scored as
-    'True'/'False' text, datetimes scored as ISO strings: the same encoding as in training."""
+    'True'/'False' text, datetimes and durations scored as strings, a nullable Int64 column scored
+    as text: the same encoding as in training."""
     rng = _rng()
     df = _base().assign(c=pd.Categorical(rng.choice(["a", "b"], N)), k=rng.integers(0, 5, N), b=rng.choice([True, False], N),
-                        t=pd.date_range("2024-01-01", periods=N, freq="7h", tz="UTC"))
+                        t=pd.date_range("2024-01-01", periods=N, freq="7h", tz="UTC"),
+                        d=pd.to_timedelta(rng.integers(1, 100, N), unit="min"), n=pd.array(rng.integers(0, 9, N), dtype="Int64"))
     det = AutoencoderDetector(**SMALL).fit(df)
-    as_text = df.assign(c=df["c"].astype(str), k=df["k"].astype(float), b=df["b"].astype(str), t=df["t"].astype(str))
+    as_text = df.assign(c=df["c"].astype(str), k=df["k"].astype(float), b=df["b"].astype(str), t=df["t"].astype(str),
+                        d=df["d"].astype(str), n=df["n"].astype(str))
     np.testing.assert_array_equal(det.anomaly_score(as_text), det.anomaly_score(df))
     assert det.table_.last_counts_.line() is None
 
