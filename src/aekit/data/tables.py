@@ -167,16 +167,20 @@ def _date_format(text: np.ndarray) -> str | None:
     values = [v for v in text if isinstance(v, str)][:2000]
     if not values or all(re.fullmatch(r"[+-]?\d+(\.\d*)?", v.strip()) for v in values[:50]):
         return None  # numbers stored as text are not dates
+    best, best_share = None, 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fmt = guess_datetime_format(values[0])
-        if fmt is None:
-            return None
-        try:  # offsets (%z) that differ between rows (summer time) need utc=True, as at transform
-            parsed = pd.to_datetime(pd.Series(values), format=fmt, errors="coerce", utc="%z" in fmt)
-        except (ValueError, TypeError):
-            return None
-    return fmt if parsed.notna().mean() >= DATE_SHARE else None
+        # month first as pandas guesses it, then day first ("31/01/2024"): the one most values parse with
+        for fmt in dict.fromkeys(guess_datetime_format(values[0], dayfirst=d) for d in (False, True)):
+            if fmt is None:
+                continue
+            try:  # offsets (%z) that differ between rows (summer time) need utc=True, as at transform
+                share = pd.to_datetime(pd.Series(values), format=fmt, errors="coerce", utc="%z" in fmt).notna().mean()
+            except (ValueError, TypeError):
+                continue
+            if share > best_share:
+                best, best_share = fmt, share
+    return best if best_share >= DATE_SHARE else None
 
 
 def _read_text_numbers(text: Any, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
