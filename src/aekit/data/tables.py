@@ -67,7 +67,7 @@ ID_NAMES = {"id", "uuid", "guid", "key", "index", "rowid", "row_id", "rownames",
 SAMPLE_VALUES = 1000  # distinct values of a text column tried first when telling numbers from words
 NUMBER_SHARE = 0.9  # a text column whose values are this share numbers but not all is an error, not a category
 # strings that mean "no value" in a column of numbers written as text (R writes NA, UCI files ?, SAS .)
-MISSING_MARKERS = {"", "?", "na", "n/a", "nan", "null", "none", "-", "--", ".", "#n/a", "missing"}
+MISSING_MARKERS = {"", "?", "na", "n/a", "nan", "<na>", "nat", "null", "none", "-", "--", ".", "#n/a", "missing"}
 # how a column of numbers written as text is read (the strings may carry spaces, a leading currency
 # sign or a trailing %, which are dropped: "12%" is 12.0); "timedelta": durations, in seconds
 NUMBER_FORMATS = {
