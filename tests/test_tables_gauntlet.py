@@ -208,8 +208,9 @@ def test_only_row_numbers_are_ids_so_sorted_features_stay() -> None:
     assert [r.role for r in column_roles(women)] == ["numeric", "numeric"]
     det = AutoencoderDetector(**SMALL).fit(women)
     assert np.isfinite(det.anomaly_score(women)).all()
-    rows = pd.DataFrame({"n": np.arange(1, 16), "year": np.arange(1990, 2005), "w": women["weight"]})
-    assert [(r.role, r.note) for r in column_roles(rows)][:2] == [("id", "row numbers"), ("numeric", "")]
+    rows = pd.DataFrame({"n": np.arange(1, 16), "year": np.arange(1990, 2005), "w": women["weight"], "order_no": women["weight"] * 7})
+    assert [(r.role, r.note) for r in column_roles(rows)] == [("id", "row numbers"), ("numeric", ""), ("numeric", ""),
+                                                              ("id", "unique per row, named like an id")]
 
 
 def test_values_decide_not_dtypes_when_scoring() -> None:

@@ -16,7 +16,7 @@ detect`` and :class:`~aekit.apps.detect.AutoencoderDetector` act on them):
   is left out on purpose: data scored later comes from later years, and a year the model
   never saw would flag every new row;
 * ``id``: unique per row and named like an id (``id``, ``customer_id``, ``CustomerID``,
-  ``rownames``, ...), or (over at least :data:`ID_MIN_ROWS` rows) row numbers (0, 1, 2, ... or
+  ``order_no``, ``rownames``, ...), or (over at least :data:`ID_MIN_ROWS` rows) row numbers (0, 1, 2, ... or
   1, 2, 3, ...) or strings unique per row. Not a feature (other increasing integers, a year or
   a sorted measurement, are); the first one is kept as the row identifier (``aekit detect``
   writes it beside the scores);
@@ -130,8 +130,10 @@ def is_frame(X: Any) -> bool:
 # --- roles -------------------------------------------------------------------------------
 
 def _id_name(name: str) -> bool:
+    """Named like an id: ``id``, ``customer_id``, ``CustomerID``, ``order_no``, ``Invoice Number``, ``rownames``, ..."""
     low = name.strip().lower()
-    return low in ID_NAMES or bool(re.search(r"[_\s.\-]id$", low)) or name.endswith(("Id", "ID"))
+    return (low in ID_NAMES or bool(re.search(r"[_\s.\-](id|no|nr|num|number)$", low))
+            or name.endswith(("Id", "ID", "No", "Nr", "Number")))
 
 
 def as_text(values: Any) -> np.ndarray:
