@@ -247,3 +247,15 @@ def test_detect_cli_on_an_r_style_csv(tmp_path: Path) -> None:
     det = aekit.load(tmp_path / "run")
     np.testing.assert_allclose(det.anomaly_score(pd.read_csv(tmp_path / "cars.csv")), scores["score"], rtol=1e-6)
 
+
+
+def test_explore_describes_what_detect_refuses(tmp_path: Path) -> None:
+    """A column of numbers with a stray word: `aekit explore` lists why (role 'invalid'), the fit says the same line."""
+    from aekit.reports.explore import profile_data
+
+    df = _base().assign(m=[*(f"{v:.1f}" for v in np.arange(N - 1) * 1.5), "x"])
+    df.to_csv(tmp_path / "t.csv", index=False)
+    notes = " ".join(profile_data(tmp_path / "t.csv").notes)
+    assert "m: invalid (column 'm': value 'x' at row 29 is not a number" in notes, notes
+    with pytest.raises(DataError, match="column 'm': value 'x' at row 29 is not a number"):
+        AutoencoderDetector(**SMALL).fit(df)

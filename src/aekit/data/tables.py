@@ -22,7 +22,8 @@ detect`` and :class:`~aekit.apps.detect.AutoencoderDetector` act on them):
   writes it beside the scores);
 * ``text``: strings with more distinct values than a category may have, but not unique:
   dropped (free text needs a text model, not a one-hot column per phrase);
-* ``constant`` (one value) and ``empty`` (no value at all): dropped, they carry nothing.
+* ``constant`` (one value) and ``empty`` (no value at all): dropped, they carry nothing;
+* ``invalid``: what no role can encode (below); its note is the error :meth:`TablePreprocessor.fit` raises.
 
 :class:`TablePreprocessor` is built on scikit-learn: a ``ColumnTransformer`` of a
 ``SimpleImputer`` for the numbers and a ``SimpleImputer`` + ``OneHotEncoder(handle_unknown=
@@ -309,6 +310,15 @@ def _numeric_role(name: str, values: Any, n_rows: int, fmt: str | None) -> Colum
 
 
 def _role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRole:
+    """The column's role, or ``"invalid"`` with the one-line reason as its note (``aekit explore``
+    lists it; :meth:`TablePreprocessor.fit` raises it)."""
+    try:
+        return _valid_role(name, s, n_rows, max_categories)
+    except DataError as err:
+        return ColumnRole(name, "invalid", str(err))
+
+
+def _valid_role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRole:
     import pandas as pd
     from pandas.api import types
 
@@ -434,6 +444,9 @@ class TablePreprocessor:
             raise DataError("table has no rows")
         df = named_frame(df, strings=True)
         self.roles_ = column_roles(df, self.max_categories)
+        invalid = [r for r in self.roles_ if r.role == "invalid"]
+        if invalid:
+            raise DataError(invalid[0].note)
         if not any(r.role in FEATURE_ROLES for r in self.roles_):
             raise DataError("no feature column left: every column is an id, free text, constant or empty "
                             f"({', '.join(f'{r.name}: {r.role}' for r in self.roles_[:8])})")
