@@ -230,13 +230,15 @@ def test_values_decide_not_dtypes_when_scoring() -> None:
 
 def test_detect_cli_on_an_r_style_csv(tmp_path: Path) -> None:
     """A data set as R's write.csv leaves it: row names in the first column, a factor, a logical
-    with NA, integer codes, numbers with thousands separators (quoted)."""
+    with NA, integer codes, numbers with thousands separators (quoted) and '?' gaps; scored
+    again in chunks, with the same scores."""
     rng = np.random.default_rng(3)
     n = 40
     df = pd.DataFrame({"rownames": [f"Model {i}" for i in range(n)], "mpg": rng.normal(20, 4, n).round(1), "cyl": rng.choice([4, 6, 8], n),
                        "am": rng.choice(["auto", "manual"], n), "vs": pd.Series(rng.choice([True, False], n), dtype=object),
                        "price": [f"{v:,}" for v in rng.integers(900, 9000, n)]})
     df.loc[[3, 9], "vs"] = None
+    df.loc[[12, 30], "price"] = "?"  # UCI's gap: in the third chunk of 5 rows below, the others read as plain numbers
     df.to_csv(tmp_path / "cars.csv", index=False, na_rep="NA")
     res = run_cli("detect", str(tmp_path / "cars.csv"), "-o", str(tmp_path / "run"), "-e", "1", "-q", "--n-estimators", "2")
     assert res.returncode == 0, res.stderr
@@ -246,6 +248,9 @@ def test_detect_cli_on_an_r_style_csv(tmp_path: Path) -> None:
     assert scores["rownames"].tolist() == df["rownames"].tolist() and np.isfinite(scores["score"]).all()
     det = aekit.load(tmp_path / "run")
     np.testing.assert_allclose(det.anomaly_score(pd.read_csv(tmp_path / "cars.csv")), scores["score"], rtol=1e-6)
+    res = run_cli("score", str(tmp_path / "run"), str(tmp_path / "cars.csv"), "-o", str(tmp_path / "s.csv"), "--chunk-rows", "5", "-q")
+    assert res.returncode == 0, res.stderr
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "s.csv")["score"], scores["score"], rtol=1e-6)
 
 
 
