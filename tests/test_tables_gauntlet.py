@@ -264,3 +264,17 @@ def test_explore_describes_what_detect_refuses(tmp_path: Path) -> None:
     assert "m: invalid (column 'm': value 'x' at row 29 is not a number" in notes, notes
     with pytest.raises(DataError, match="column 'm': value 'x' at row 29 is not a number"):
         AutoencoderDetector(**SMALL).fit(df)
+
+
+def test_plain_numbers_match_columns_by_name() -> None:
+    """A DataFrame of plain numbers (no preprocessing fitted) is matched by column name at scoring,
+    as a table is: any order scores the same, an unknown or a missing column is one line."""
+    df = _base().assign(z=np.arange(N) % 7 * 1.0)
+    det = AutoencoderDetector(**SMALL).fit(df)
+    assert not hasattr(det, "table_")
+    np.testing.assert_array_equal(det.anomaly_score(df[["z", "y", "x"]]), det.anomaly_score(df))
+    for other, message in ((df.assign(w=1.0), "unknown column 'w': the run was fitted without it"),
+                           (df[["x", "y"]], "column 'z' is missing")):
+        with pytest.raises(DataError, match=message) as err:
+            det.anomaly_score(other)
+        assert "\n" not in str(err.value)

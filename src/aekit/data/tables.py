@@ -550,15 +550,7 @@ class TablePreprocessor:
 
     def check_columns(self, df: Any) -> None:
         """A column the run never saw, or a feature column that is not there: one-line :class:`DataError`."""
-        known = set(self.known_columns)
-        unknown = [c for c in df.columns if c not in known]
-        if unknown:
-            raise DataError(f"unknown column {unknown[0]!r}: the run was fitted without it "
-                            f"(its columns: {', '.join(map(repr, self.known_columns[:10]))}{', ...' if len(known) > 10 else ''}); drop it")
-        missing = [c for c in self.feature_columns if c not in set(df.columns)]
-        if missing:
-            raise DataError(f"column {missing[0]!r} is missing ({len(missing)} of the run's {len(self.feature_columns)} "
-                            "feature columns missing); send it, empty cells where values are unknown")
+        check_names(list(df.columns), self.known_columns, self.feature_columns)
 
     def _dates(self, s: Any, role: ColumnRole) -> Any:
         """``s`` as timestamps (naive, UTC when the strings carry offsets); NaT where empty or unparseable."""
@@ -710,11 +702,27 @@ class TablePreprocessor:
         return obj
 
 
+def check_names(columns: list[Any], known: list[str], needed: list[str]) -> None:
+    """Columns of a table to score against a run's: one it never saw (not in ``known``) or one of
+    its feature columns (``needed``) that is absent is a one-line :class:`DataError`."""
+    seen = set(known)
+    unknown = [c for c in columns if c not in seen]
+    if unknown:
+        raise DataError(f"unknown column {unknown[0]!r}: the run was fitted without it "
+                        f"(its columns: {', '.join(map(repr, known[:10]))}{', ...' if len(known) > 10 else ''}); drop it")
+    have = set(columns)
+    missing = [c for c in needed if c not in have]
+    if missing:
+        raise DataError(f"column {missing[0]!r} is missing ({len(missing)} of the run's {len(needed)} "
+                        "feature columns missing); send it, empty cells where values are unknown")
+
+
 def table_input(est: Any, X: Any, reset: bool) -> Any:
     """What an estimator validates in place of ``X``: at fit (``reset``) a DataFrame that
     :func:`needs_preprocessing` fits ``est.table_`` and comes back encoded (a DataFrame
-    named by ``feature_names_out_``); later, an estimator with ``table_`` encodes ``X`` the same way.
-    Anything else is returned as it is."""
+    named by ``feature_names_out_``); later, an estimator with ``table_`` encodes ``X`` the same way,
+    and a DataFrame of plain numbers is matched to the fitted columns by name (any order; an unknown
+    or missing column is one line). Anything else is returned as it is."""
     if is_frame(X):
         X = named_frame(X)
     if reset:
@@ -725,5 +733,13 @@ def table_input(est: Any, X: Any, reset: bool) -> Any:
             return est.table_.transform_frame(X)
         return X
     table = getattr(est, "table_", None)
-    return X if table is None else table.transform_frame(X)
+    if table is not None:
+        return table.transform_frame(X)
+    names = getattr(est, "feature_names_in_", None)
+    # string names only: a frame named 0, 1, 2 is positional, as scikit-learn takes it
+    if is_frame(X) and names is not None and list(X.columns) != list(names) and all(isinstance(c, str) for c in X.columns):
+        needed = [str(c) for c in names]
+        check_names(list(X.columns), needed, needed)
+        X = X[needed]
+    return X
 
