@@ -278,3 +278,22 @@ def test_plain_numbers_match_columns_by_name() -> None:
         with pytest.raises(DataError, match=message) as err:
             det.anomaly_score(other)
         assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("backend", ["numpy_nullable", "pyarrow"])
+def test_dtype_backends_encode_alike(backend: str) -> None:
+    """pandas' nullable and pyarrow dtypes (read_csv(dtype_backend=...), convert_dtypes()) give the
+    roles and scores of the numpy frame: Float64/double, Int64/int64, string, boolean/bool,
+    datetimes with and without a zone, durations."""
+    rng = _rng()
+    df = _base().assign(k=rng.integers(0, 5, N), c=rng.choice(["a", "b", None], N), b=pd.Series(rng.choice([True, False], N), dtype=object),
+                        t=pd.date_range("2024-01-01", periods=N, freq="7h"), s=[f"{v:,}" for v in rng.integers(500, 5000, N)],
+                        d=pd.to_timedelta(rng.integers(1, 100, N), unit="min"),
+                        tz=pd.date_range("2024-03-30", periods=N, freq="5h", tz="Europe/Berlin"))
+    df.loc[2, "x"], df.loc[4, "b"] = np.nan, None
+    ref = AutoencoderDetector(**SMALL).fit(df)
+    other = df.convert_dtypes(dtype_backend=backend)
+    det = AutoencoderDetector(**SMALL).fit(other)
+    assert det.table_.to_dict() == ref.table_.to_dict()
+    np.testing.assert_allclose(det.anomaly_score(other), ref.anomaly_score(df), rtol=1e-6)
+    np.testing.assert_allclose(det.anomaly_score(df), ref.anomaly_score(df), rtol=1e-6)

@@ -235,6 +235,11 @@ def _is_number_dtype(dtype: Any) -> bool:
     return types.is_numeric_dtype(dtype) and not types.is_bool_dtype(dtype) and not types.is_complex_dtype(dtype)
 
 
+def _is_duration(dtype: Any) -> bool:
+    """Durations: numpy ``timedelta64`` and pyarrow ``duration`` alike (their dtype kind is ``"m"``)."""
+    return getattr(dtype, "kind", "") == "m"
+
+
 def parse_numbers(s: Any, fmt: str | None, name: str) -> Any:
     """Column ``s`` as float64 numbers (a Series on ``s``'s index, NaN where empty): numbers (and
     booleans, as 1 and 0) as they are, strings read under ``fmt`` (a key of :data:`NUMBER_FORMATS`;
@@ -250,9 +255,9 @@ def parse_numbers(s: Any, fmt: str | None, name: str) -> Any:
     if raw is None:
         out = s.to_numpy(dtype=np.float64, na_value=np.nan)
         bad = np.zeros(len(out), dtype=bool)
-    elif fmt == "timedelta" or types.is_timedelta64_dtype(s.dtype):
-        stamps = s if types.is_timedelta64_dtype(s.dtype) else pd.to_timedelta(pd.Series(raw), errors="coerce")
-        out = stamps.dt.total_seconds().to_numpy(dtype=np.float64)
+    elif fmt == "timedelta" or _is_duration(s.dtype):
+        stamps = s if _is_duration(s.dtype) else pd.to_timedelta(pd.Series(raw), errors="coerce")
+        out = stamps.dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
         bad = np.isnan(out) & s.notna().to_numpy()
     else:
         out, bad = np.full(len(raw), np.nan), np.zeros(len(raw), dtype=bool)
@@ -328,7 +333,7 @@ def _valid_role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRo
         return ColumnRole(name, "empty", "no values")
     if types.is_datetime64_any_dtype(s):
         return ColumnRole(name, "constant", "one value") if nonnull.nunique() == 1 else ColumnRole(name, "date")
-    if types.is_timedelta64_dtype(s) or (s.dtype == object and types.infer_dtype(nonnull) == "timedelta"):
+    if _is_duration(s.dtype) or (s.dtype == object and types.infer_dtype(nonnull) == "timedelta"):
         return _numeric_role(name, parse_numbers(nonnull, "timedelta", name), n_rows, "timedelta")
     if _is_number_dtype(s.dtype):
         return _numeric_role(name, nonnull, n_rows, None)
