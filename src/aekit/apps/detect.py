@@ -271,12 +271,8 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
         """
         from aekit.data.dataset import Scaler
 
-        from aekit.data.tables import is_frame
-
         self._check_params()
         self._check_settings()
-        if is_frame(X) and len(X) == 1:  # before a one-row table's columns all look constant
-            raise DataError("need at least 2 samples to fit, got 1 sample")
         X = self._validate(X, reset=True)
         if len(X) < 2:
             raise DataError(f"need at least 2 samples to fit, got {len(X)} sample")

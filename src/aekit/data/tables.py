@@ -447,6 +447,8 @@ class TablePreprocessor:
             raise DataError(f"a table with text, date or id columns must be a pandas DataFrame, got {type(df).__name__}")
         if len(df) < 1:
             raise DataError("table has no rows")
+        if len(df) < 2:  # one row: every column would look constant
+            raise DataError("need at least 2 samples to fit, got 1 sample")
         df = named_frame(df, strings=True)
         self.roles_ = column_roles(df, self.max_categories)
         invalid = [r for r in self.roles_ if r.role == "invalid"]
