@@ -215,8 +215,8 @@ def test_only_row_numbers_are_ids_so_sorted_features_stay() -> None:
 
 def test_values_decide_not_dtypes_when_scoring() -> None:
     """A category scored as plain strings, an int column scored as floats, a boolean column scored as
-    'True'/'False' text, datetimes and durations scored as strings, a nullable Int64 column scored
-    as text: the same encoding as in training."""
+    'True'/'False' text or 1/0, datetimes and durations scored as strings (and date strings scored as
+    datetimes), a nullable Int64 column scored as text: the same encoding as in training."""
     rng = _rng()
     df = _base().assign(c=pd.Categorical(rng.choice(["a", "b"], N)), k=rng.integers(0, 5, N), b=rng.choice([True, False], N),
                         t=pd.date_range("2024-01-01", periods=N, freq="7h", tz="UTC"),
@@ -226,6 +226,12 @@ def test_values_decide_not_dtypes_when_scoring() -> None:
                         d=df["d"].astype(str), n=df["n"].astype(str))
     np.testing.assert_array_equal(det.anomaly_score(as_text), det.anomaly_score(df))
     assert det.table_.last_counts_.line() is None
+    # the other way round: date strings trained, datetimes scored; a yes/no column scored as 1/0 or 'TRUE'/'false'
+    text = df.assign(t=df["t"].dt.strftime("%d/%m/%Y"))
+    det = AutoencoderDetector(**SMALL).fit(text)
+    for b in (df["b"].astype(int), df["b"].map({True: "TRUE", False: "false"})):
+        np.testing.assert_array_equal(det.anomaly_score(text.assign(t=df["t"].dt.tz_localize(None), b=b)), det.anomaly_score(text))
+        assert det.table_.last_counts_.line() is None
 
 
 def test_detect_cli_on_an_r_style_csv(tmp_path: Path) -> None:
@@ -297,3 +303,14 @@ def test_dtype_backends_encode_alike(backend: str) -> None:
     assert det.table_.to_dict() == ref.table_.to_dict()
     np.testing.assert_allclose(det.anomaly_score(other), ref.anomaly_score(df), rtol=1e-6)
     np.testing.assert_allclose(det.anomaly_score(df), ref.anomaly_score(df), rtol=1e-6)
+
+
+def test_day_first_dates_are_read_day_first() -> None:
+    """'31/01/2024' can only be day first; '01/02/2024' .. '09/02/2024' could be either: read as the
+    nine days they most likely are (dates closer together), not as nine months."""
+    for days in (30, 9):
+        df = _base(days).assign(t=pd.date_range("2024-02-01", periods=days).strftime("%d/%m/%Y"))
+        t = TablePreprocessor().fit(df)
+        out = t.transform_frame(df)
+        assert out["t_month"].tolist() == [2.0] * min(days, 29) + [3.0] * (days - 29)
+        assert out["t_day"].tolist()[:9] == [float(d) for d in range(1, 10)]

@@ -76,6 +76,7 @@ NUMBER_FORMATS = {
     "thousands": r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?",  # 1,234.5
     "decimal_comma": r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d*)?",  # 1.234,5 (most of Europe)
 }
+_BOOL_TEXT = {"true": "True", "false": "False", "1": "True", "0": "False"}  # a boolean column's values as other tools write them
 FORMAT_NOTES = {"thousands": "',' thousands", "decimal_comma": "',' decimal", "timedelta": "seconds"}
 STATE_FORMAT = "aekit-table/1"
 
@@ -170,20 +171,24 @@ def _date_format(text: np.ndarray) -> str | None:
     values = [v for v in text if isinstance(v, str)][:2000]
     if not values or all(re.fullmatch(r"[+-]?\d+(\.\d*)?", v.strip()) for v in values[:50]):
         return None  # numbers stored as text are not dates
-    best, best_share = None, 0.0
+    best, best_key = None, (0.0, 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # month first as pandas guesses it, then day first ("31/01/2024"): the one most values parse with
+        # month first as pandas guesses it, then day first ("31/01/2024"): the one most values parse
+        # with; when both read them all (every day <= 12), the one whose dates lie closer together
+        # (01/01 .. 09/01 is nine days, not nine months)
         for fmt in dict.fromkeys(guess_datetime_format(values[0], dayfirst=d) for d in (False, True)):
             if fmt is None:
                 continue
             try:  # offsets (%z) that differ between rows (summer time) need utc=True, as at transform
-                share = pd.to_datetime(pd.Series(values), format=fmt, errors="coerce", utc="%z" in fmt).notna().mean()
+                stamps = pd.to_datetime(pd.Series(values), format=fmt, errors="coerce", utc="%z" in fmt)
             except (ValueError, TypeError):
                 continue
-            if share > best_share:
-                best, best_share = fmt, share
-    return best if best_share >= DATE_SHARE else None
+            span = (stamps.max() - stamps.min()).total_seconds() if stamps.notna().any() else 0.0
+            key = (float(stamps.notna().mean()), -span)
+            if best is None or key > best_key:
+                best, best_key = fmt, key
+    return best if best_key[0] >= DATE_SHARE else None
 
 
 def _read_text_numbers(text: Any, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -468,8 +473,8 @@ class TablePreprocessor:
         clash = [(p, d) for d, parts in self.date_parts_.items() for p in (f"{d}_{q}" for q in parts) if p in df.columns]
         if clash:
             raise DataError(f"column {clash[0][0]!r} has the name of a part of date column {clash[0][1]!r}; rename one of them")
+        self.fill_, self.categories_ = {}, {}  # (before _frame: training values are taken as they are)
         frame = self._frame(df)
-        self.fill_, self.categories_ = {}, {}
         for col in self._numeric_inputs():
             values = frame[col].dropna()
             self.fill_[col] = float(values.median()) if len(values) else 0.0
@@ -560,15 +565,18 @@ class TablePreprocessor:
         check_names(list(df.columns), self.known_columns, self.feature_columns)
 
     def _dates(self, s: Any, role: ColumnRole) -> Any:
-        """``s`` as timestamps (naive, UTC when the strings carry offsets); NaT where empty or unparseable."""
+        """``s`` as timestamps (naive, UTC when the strings carry offsets); NaT where empty or unparseable.
+        Datetimes are taken as they are, whatever format the training strings had."""
         import pandas as pd
 
         from pandas.api import types
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if types.is_datetime64_any_dtype(s) and role.date_format is None:
+            if types.is_datetime64_any_dtype(s):
                 stamps = s
+            elif s.dtype == object and types.infer_dtype(s, skipna=True) in ("datetime", "datetime64", "date"):
+                stamps = pd.to_datetime(s, errors="coerce", utc=True)  # Timestamps kept as objects (JSON, astype(object))
             else:
                 fmt = role.date_format
                 utc = fmt is None or "%z" in fmt  # offsets that differ between rows (summer time) need UTC
@@ -595,7 +603,10 @@ class TablePreprocessor:
                     values = stamps.dt.weekday if part == "weekday" else getattr(stamps.dt, part)
                     cols[f"{r.name}_{part}"] = values.astype(np.float64)
             elif r.role == "categorical":
-                cols[r.name] = pd.Series(as_text(df[r.name]), index=df.index, dtype=object)
+                text = as_text(df[r.name])
+                if r.name in self.categories_ and set(self.categories_[r.name]) <= {"False", "True"}:  # a yes/no column: 1/0 and true/false mean the same
+                    text = np.asarray([_BOOL_TEXT.get(v.lower(), v) if isinstance(v, str) else v for v in text], dtype=object)
+                cols[r.name] = pd.Series(text, index=df.index, dtype=object)
         return pd.DataFrame(cols, index=df.index)[self._numeric_inputs() + self._categorical()]  # the transformer's order
 
     def _counts(self, frame: Any) -> TableCounts:
