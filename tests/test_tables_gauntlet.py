@@ -314,3 +314,5 @@ def test_day_first_dates_are_read_day_first() -> None:
         out = t.transform_frame(df)
         assert out["t_month"].tolist() == [2.0] * min(days, 29) + [3.0] * (days - 29)
         assert out["t_day"].tolist()[:9] == [float(d) for d in range(1, 10)]
+    iso = _base().assign(t=["2024-01-05 10:00:00+00:00", "2024-06-01 10:00:00+02:00"] * 15)  # never year-day-month
+    assert TablePreprocessor().fit(iso).transform_frame(iso)["t_month"].tolist()[:2] == [1.0, 6.0]

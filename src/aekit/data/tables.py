@@ -177,7 +177,9 @@ def _date_format(text: np.ndarray) -> str | None:
         # month first as pandas guesses it, then day first ("31/01/2024"): the one most values parse
         # with; when both read them all (every day <= 12), the one whose dates lie closer together
         # (01/01 .. 09/01 is nine days, not nine months)
-        for fmt in dict.fromkeys(guess_datetime_format(values[0], dayfirst=d) for d in (False, True)):
+        guesses = [guess_datetime_format(values[0]), guess_datetime_format(values[0], dayfirst=True)]
+        guesses[1] = guesses[1] if guesses[1] is not None and guesses[1].startswith("%d") else None  # never year-day-month
+        for fmt in dict.fromkeys(guesses):
             if fmt is None:
                 continue
             try:  # offsets (%z) that differ between rows (summer time) need utc=True, as at transform
