@@ -77,6 +77,9 @@ WORKS: dict[str, tuple[Callable[[], pd.DataFrame], list[str], dict[Any, str]]] =
     "integer column names": (
         lambda: pd.DataFrame(_rng().normal(size=(N, 2))).assign(**{"2": _rng().choice(["a", "b"], N)}).set_axis([0, 1, 2], axis=1),
         ["2 numeric, 1 categorical -> 2 one-hot"], {"0": "numeric", "2": "categorical"}),
+    "MultiIndex column names": (
+        lambda: _base().assign(c=_rng().choice(["a", "b"], N)).set_axis(pd.MultiIndex.from_tuples([("m", "x"), ("m", "y"), ("", "c")]), axis=1),
+        ["2 numeric, 1 categorical -> 2 one-hot"], {"m_x": "numeric", "c": "categorical"}),
     "tz-aware datetimes": (
         lambda: _base().assign(t=pd.date_range("2024-03-25", periods=N, freq="7h", tz="Europe/Berlin")),
         ["date column 't' -> month/day/weekday/hour"], {"t": "date"}),
@@ -111,10 +114,9 @@ def _scoring_frame(df: pd.DataFrame, det: AutoencoderDetector) -> tuple[pd.DataF
     had_2_3 = t.last_counts_.missing
     new = df.head(4).astype(object)
     new.iloc[0, :] = None
-    names = [str(c) for c in df.columns]
-    for r in features:
+    for i, r in enumerate(t.roles_):  # one role per column, in order
         if r.role == "categorical":
-            new.iloc[1, names.index(r.name)] = "never seen"
+            new.iloc[1, i] = "never seen"
     missing = {r.name: 1 + (had_2_3 if r.role == "categorical" else had_1_3).get(r.name, 0) for r in features}
     return new, missing, {r.name: 1 for r in features if r.role == "categorical"}
 
