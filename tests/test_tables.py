@@ -64,7 +64,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def test_column_roles_from_one_place() -> None:
     df = mixed_table(120, 0).drop(columns=["label"])
-    df["row"] = np.arange(len(df))  # integers increasing down the table: an id
+    df["row"] = np.arange(len(df))  # row numbers 0, 1, 2, ...: an id
     roles = {r.name: r.role for r in column_roles(df)}
     assert roles == {"order_id": "id", "ts": "date", "amount": "numeric", "qty": "numeric", "channel": "categorical",
                      "member": "categorical", "comment": "text", "country": "constant", "row": "id"}

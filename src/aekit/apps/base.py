@@ -116,11 +116,14 @@ class AutoencoderEstimator(BaseEstimator):
 
             build_corruption([dict(s) for s in self.noise])
 
-    def _validate_table(self, X: Any, reset: bool) -> np.ndarray:
+    def _validate_table(self, X: Any, reset: bool, gap_note: str = "") -> np.ndarray:
         """scikit-learn's input validation for ``(n_samples, n_features)`` tables, its messages kept
         (its own checks match them) but raised as aekit errors: a width that differs from the
-        fitted one is a :class:`ShapeError`, anything else (NaN, empty, text) a :class:`DataError`."""
+        fitted one is a :class:`ShapeError`, anything else (NaN, empty, text) a :class:`DataError`;
+        for a DataFrame, one line naming the column and row (``gap_note`` follows a gap's)."""
         from sklearn.utils.validation import validate_data
+
+        from aekit.data.tables import frame_problem, is_frame
 
         try:
             return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
@@ -129,7 +132,8 @@ class AutoencoderEstimator(BaseEstimator):
                 raise
             if not reset and "features" in str(err) and "expecting" in str(err):
                 raise ShapeError(str(err)) from None
-            raise DataError(str(err)) from None
+            problem = frame_problem(X, gap_note) if is_frame(X) else None  # sklearn's says neither column nor row
+            raise DataError(problem or str(err)) from None
 
     def _split(self, n: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Seeded ``(train, validation)`` row indices with ``validation_fraction`` of ``n`` rows

@@ -242,7 +242,16 @@ class AutoencoderDetector(OutlierMixin, AutoencoderEstimator):
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
         from aekit.data.tables import table_input  # a DataFrame with text, dates, ids or gaps: encoded (table_)
 
-        return self._validate_table(table_input(self, X, reset), reset)
+        X = self._validate_table(table_input(self, X, reset), reset,
+                                 gap_note="; the detector was fitted on numbers without gaps and has no value to fill in")
+        big = np.float64(np.finfo(np.float32).max)
+        if X.size and (X.max() > big or X.min() < -big):  # the model computes in float32: such a value would be inf there
+            row, col = (int(i[0]) for i in np.nonzero(np.abs(X) > big))
+            names = getattr(self, "feature_names_in_", None)
+            name = repr(str(names[col])) if names is not None and col < len(names) else str(col)
+            raise DataError(f"column {name}: value {X[row, col]:.3g} at row {row} is beyond float32's range (3.4e38), "
+                            "in which the detector computes; rescale the column")
+        return X
 
     def _shape(self, n_features: int) -> tuple[int, ...]:
         shape = (n_features,) if self.input_shape is None else tuple(int(s) for s in self.input_shape)

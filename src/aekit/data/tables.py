@@ -4,20 +4,26 @@ A CSV as people keep them has more than numbers. :func:`column_roles` gives ever
 one role, the one place this is decided (``aekit explore`` shows the roles, ``aekit
 detect`` and :class:`~aekit.apps.detect.AutoencoderDetector` act on them):
 
-* ``numeric``: numbers (gaps are filled with the training median);
-* ``categorical``: strings or booleans with at most :data:`MAX_CATEGORIES` distinct values,
-  one-hot encoded (gaps filled with the training mode);
+* ``numeric``: numbers (gaps are filled with the training median), numbers written as text
+  under one of :data:`NUMBER_FORMATS` (``"1,234"``, ``"12,5"``, ``" 3.5 "``, ``"12%"``, ``"$7"``;
+  ``"?"``, ``"NA"``, ``"."`` and the other :data:`MISSING_MARKERS` are gaps) and durations (seconds);
+* ``categorical``: strings, booleans or a pandas ``category`` (ordered or not) with at most
+  :data:`MAX_CATEGORIES` distinct values and, over :data:`RARE_CATEGORIES` of them, two rows
+  or more per value on average; one-hot encoded, one column per value seen in training
+  (gaps filled with the training mode);
 * ``date``: strings that parse as dates under one format (or a datetime column), expanded
   to month, day of month, weekday and (when the times are not all midnight) hour. The year
   is left out on purpose: data scored later comes from later years, and a year the model
   never saw would flag every new row;
-* ``id``: unique per row and named like an id (``id``, ``customer_id``, ``CustomerID``, ...),
-  or (over at least :data:`ID_MIN_ROWS` rows) integers that increase down the table or strings
-  unique per row. Not a feature; the
-  first one is kept as the row identifier (``aekit detect`` writes it beside the scores);
+* ``id``: unique per row and named like an id (``id``, ``customer_id``, ``CustomerID``,
+  ``order_no``, ``rownames``, ...), or (over at least :data:`ID_MIN_ROWS` rows) row numbers (0, 1, 2, ... or
+  1, 2, 3, ...) or strings unique per row. Not a feature (other increasing integers, a year or
+  a sorted measurement, are); the first one is kept as the row identifier (``aekit detect``
+  writes it beside the scores);
 * ``text``: strings with more distinct values than a category may have, but not unique:
   dropped (free text needs a text model, not a one-hot column per phrase);
-* ``constant`` (one value) and ``empty`` (no value at all): dropped, they carry nothing.
+* ``constant`` (one value) and ``empty`` (no value at all): dropped, they carry nothing;
+* ``invalid``: what no role can encode (below); its note is the error :meth:`TablePreprocessor.fit` raises.
 
 :class:`TablePreprocessor` is built on scikit-learn: a ``ColumnTransformer`` of a
 ``SimpleImputer`` for the numbers and a ``SimpleImputer`` + ``OneHotEncoder(handle_unknown=
@@ -35,6 +41,10 @@ a table scored in chunks gives the same numbers as the whole table at once. At s
 * a missing value, and a date that does not parse, gets the training fill value and is counted;
 * a feature column missing from the input, a column the run never saw, and a value in a
   numeric column that is not a number are :class:`~aekit.errors.DataError`\\ s naming the column.
+
+What no role can encode is a :class:`~aekit.errors.DataError` naming the column at fit: two
+columns with one name, lists or complex numbers in cells, infinite values, and a word among
+numbers (a column that is 90 % numbers with over 10 distinct values: a typo, not a category).
 """
 
 from __future__ import annotations
@@ -51,21 +61,38 @@ from aekit.errors import DataError, ModelFileError
 MAX_CATEGORIES = 50  # distinct values a string column may have and still be one-hot encoded
 DATE_SHARE = 0.9  # share of a column's non-empty values that must parse as dates under one format
 DATE_PARTS = ("month", "day", "weekday")  # plus "hour" when training times are not all midnight
+RARE_CATEGORIES = 10  # over this many distinct values, a column with fewer than two rows per value is text
 ID_MIN_ROWS = 10  # an unnamed column is an id only when it is unique over at least this many rows
 FEATURE_ROLES = ("numeric", "categorical", "date")  # roles that become model inputs
-ID_NAMES = {"id", "uuid", "guid", "key", "index", "rowid", "row_id", "unnamed: 0"}
+ID_NAMES = {"id", "uuid", "guid", "key", "index", "rowid", "row_id", "rownames", "unnamed: 0"}
+SAMPLE_VALUES = 1000  # distinct values of a text column tried first when telling numbers from words
+NUMBER_SHARE = 0.9  # a text column whose values are this share numbers but not all is an error, not a category
+# strings that mean "no value" in a column of numbers written as text (R writes NA, UCI files ?, SAS .)
+MISSING_MARKERS = {"", "?", "na", "n/a", "nan", "<na>", "nat", "null", "none", "-", "--", ".", "#n/a", "missing"}
+# how a column of numbers written as text is read (the strings may carry spaces, a leading currency
+# sign or a trailing %, which are dropped: "12%" is 12.0); "timedelta": durations, in seconds
+NUMBER_FORMATS = {
+    "number": r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?",  # 3.5, -2, 1e5
+    "thousands": r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?",  # 1,234.5
+    "decimal_comma": r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d*)?",  # 1.234,5 (most of Europe)
+}
+_BOOL_TEXT = {"true": "True", "false": "False", "1": "True", "0": "False"}  # a boolean column's values as other tools write them
+FORMAT_NOTES = {"thousands": "',' thousands", "decimal_comma": "',' decimal", "timedelta": "seconds"}
 STATE_FORMAT = "aekit-table/1"
 
 
 @dataclass
 class ColumnRole:
     """What one column is (see the module docstring); ``note`` says why when it is dropped,
-    ``date_format`` is the strftime format a string date column parses with (``None``: datetimes)."""
+    ``date_format`` is the strftime format a string date column parses with (``None``: datetimes),
+    ``number_format`` how a numeric column held as text or durations is read (a key of
+    :data:`NUMBER_FORMATS` or ``"timedelta"``; ``None``: numbers)."""
 
     name: str
     role: str
     note: str = ""
     date_format: str | None = None
+    number_format: str | None = None
 
 
 @dataclass
@@ -105,8 +132,10 @@ def is_frame(X: Any) -> bool:
 # --- roles -------------------------------------------------------------------------------
 
 def _id_name(name: str) -> bool:
+    """Named like an id: ``id``, ``customer_id``, ``CustomerID``, ``order_no``, ``Invoice Number``, ``rownames``, ..."""
     low = name.strip().lower()
-    return low in ID_NAMES or bool(re.search(r"[_\s.\-]id$", low)) or name.endswith(("Id", "ID"))
+    return (low in ID_NAMES or bool(re.search(r"[_\s.\-](id|no|nr|num|number)$", low))
+            or name.endswith(("Id", "ID", "No", "Nr", "Number")))
 
 
 def as_text(values: Any) -> np.ndarray:
@@ -142,65 +171,263 @@ def _date_format(text: np.ndarray) -> str | None:
     values = [v for v in text if isinstance(v, str)][:2000]
     if not values or all(re.fullmatch(r"[+-]?\d+(\.\d*)?", v.strip()) for v in values[:50]):
         return None  # numbers stored as text are not dates
+    best, best_key = None, (0.0, 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fmt = guess_datetime_format(values[0])
-        if fmt is None:
-            return None
-        parsed = pd.to_datetime(pd.Series(values), format=fmt, errors="coerce")
-    return fmt if parsed.notna().mean() >= DATE_SHARE else None
+        # month first as pandas guesses it, then day first ("31/01/2024"): the one most values parse
+        # with; when both read them all (every day <= 12), the one whose dates lie closer together
+        # (01/01 .. 09/01 is nine days, not nine months)
+        guesses = [guess_datetime_format(values[0]), guess_datetime_format(values[0], dayfirst=True)]
+        guesses[1] = guesses[1] if guesses[1] is not None and guesses[1].startswith("%d") else None  # never year-day-month
+        for fmt in dict.fromkeys(guesses):
+            if fmt is None:
+                continue
+            try:  # offsets (%z) that differ between rows (summer time) need utc=True, as at transform
+                stamps = pd.to_datetime(pd.Series(values), format=fmt, errors="coerce", utc="%z" in fmt)
+            except (ValueError, TypeError):
+                continue
+            span = (stamps.max() - stamps.min()).total_seconds() if stamps.notna().any() else 0.0
+            key = (float(stamps.notna().mean()), -span)
+            if best is None or key > best_key:
+                best, best_key = fmt, key
+    return best if best_key[0] >= DATE_SHARE else None
+
+
+def _read_text_numbers(text: Any, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Strings ``(N,)`` read as numbers under ``fmt`` (a key of :data:`NUMBER_FORMATS`): the values
+    (float64, NaN where not read), where a string is a number, and where it is a missing-value marker."""
+    import pandas as pd
+
+    t = pd.Series(np.asarray(text, dtype=object), dtype=object).str.strip()
+    gap = t.str.lower().isin(MISSING_MARKERS).to_numpy()
+    t = t.str.replace(r"^[$€£¥]\s*|\s*%$", "", regex=True)
+    ok = t.str.fullmatch(NUMBER_FORMATS[fmt]).fillna(False).to_numpy(dtype=bool) & ~gap
+    if fmt == "thousands":
+        t = t.str.replace(",", "", regex=False)
+    elif fmt == "decimal_comma":
+        t = t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    values = pd.to_numeric(t.where(ok), errors="coerce").to_numpy(dtype=np.float64)
+    return values, ok, gap
+
+
+def _number_format(counts: Any) -> tuple[str | None, float, str]:
+    """The first of :data:`NUMBER_FORMATS` that reads every string of ``counts`` (a value_counts
+    Series of a column's non-empty strings) other than missing-value markers (``None``: none does),
+    the largest share of those rows a format reads, and that format."""
+    best, best_fmt = 0.0, "number"
+    strings, weights = counts.index.to_numpy(dtype=object), counts.to_numpy(dtype=np.float64)
+    for fmt in NUMBER_FORMATS:
+        # the most frequent values first: a word among them rules the format out without reading every value
+        n_read = min(len(strings), SAMPLE_VALUES)
+        _, ok, gap = _read_text_numbers(strings[:n_read], fmt)
+        if n_read < len(strings) and bool((ok | gap).all()):
+            n_read = len(strings)
+            _, ok, gap = _read_text_numbers(strings, fmt)
+        w = weights[:n_read]
+        n = w[~gap].sum()
+        if n == 0:
+            return "number", 1.0, "number"  # only markers: an empty column of numbers
+        share = float(w[ok].sum() / n)  # of the rows (an estimate from the frequent values when a word was among them)
+        if share == 1.0:
+            return fmt, 1.0, fmt
+        if share > best:
+            best, best_fmt = share, fmt
+    return None, best, best_fmt
+
+
+def _is_number_dtype(dtype: Any) -> bool:
+    """Real numbers (numpy or pandas nullable), not booleans, complex numbers or durations."""
+    from pandas.api import types
+
+    return types.is_numeric_dtype(dtype) and not types.is_bool_dtype(dtype) and not types.is_complex_dtype(dtype)
+
+
+def _is_duration(dtype: Any) -> bool:
+    """Durations: numpy ``timedelta64`` and pyarrow ``duration`` alike (their dtype kind is ``"m"``)."""
+    return getattr(dtype, "kind", "") == "m"
+
+
+def parse_numbers(s: Any, fmt: str | None, name: str) -> Any:
+    """Column ``s`` as float64 numbers (a Series on ``s``'s index, NaN where empty): numbers (and
+    booleans, as 1 and 0) as they are, strings read under ``fmt`` (a key of :data:`NUMBER_FORMATS`;
+    ``None``: ``"number"``) with missing-value markers as gaps, durations (``fmt="timedelta"``) in
+    seconds. A value that is not a number, and an infinite one, is a one-line :class:`DataError`
+    naming the column and the row."""
+    import pandas as pd
+    from pandas.api import types
+
+    # booleans where numbers were trained are 1 and 0, as numpy and scikit-learn take them
+    plain = _is_number_dtype(s.dtype) or types.is_bool_dtype(s.dtype)
+    raw = None if plain else s.to_numpy(dtype=object, na_value=np.nan)
+    if raw is None:
+        out = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.zeros(len(out), dtype=bool)
+    elif fmt == "timedelta" or _is_duration(s.dtype):
+        stamps = s if _is_duration(s.dtype) else pd.to_timedelta(pd.Series(raw), errors="coerce")
+        out = stamps.dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = np.isnan(out) & s.notna().to_numpy()
+    else:
+        out, bad = np.full(len(raw), np.nan), np.zeros(len(raw), dtype=bool)
+        kind = pd.api.types.infer_dtype(raw, skipna=True)
+        if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
+            out = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=np.float64)
+        else:
+            is_text = np.fromiter((isinstance(v, str) for v in raw), dtype=bool, count=len(raw))
+            for i in np.flatnonzero(~is_text):  # numbers kept in an object column beside strings
+                v = raw[i]
+                if isinstance(v, (int, float, np.integer, np.floating, np.bool_)):
+                    out[i] = float(v)
+                elif not (v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)):
+                    bad[i] = True
+            if is_text.any():
+                values, ok, gap = _read_text_numbers(raw[is_text], fmt or "number")
+                out[is_text] = values
+                bad[is_text] = ~ok & ~gap
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"column {name!r}: value {str(s.iloc[i])[:40]!r} at row {s.index[i]} is not a number "
+                        f"({int(bad.sum())} such value(s))")
+    if np.isinf(out).any():
+        i = int(np.flatnonzero(np.isinf(out))[0])
+        raise DataError(f"column {name!r}: infinite value at row {s.index[i]}")
+    return pd.Series(out, index=s.index, dtype=np.float64)
+
+
+def _check_cells(name: str, s: Any) -> None:
+    """Values no role can encode (complex numbers, lists, dicts, arrays): one-line :class:`DataError`."""
+    from pandas.api import types
+
+    if types.is_complex_dtype(s.dtype):
+        raise DataError(f"column {name!r}: complex numbers are not supported; split them into a real and an imaginary column")
+    if s.dtype == object:
+        kinds = {type(v) for v in s.to_numpy()}
+        odd = sorted(k.__name__ for k in kinds if issubclass(k, (list, tuple, dict, set, np.ndarray, complex)))
+        if odd:
+            raise DataError(f"column {name!r} holds {odd[0]} values; a cell must be one number, string or date")
+
+
+def _numeric_role(name: str, values: Any, n_rows: int, fmt: str | None) -> ColumnRole:
+    """The role of a column of numbers: ``values`` its non-empty numbers (in table order)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.min() == arr.max():
+        return ColumnRole(name, "constant", f"always {values.iloc[0]!r}")
+    # only integer-valued or id-named columns pay for counting distinct values (wide float tables stay cheap)
+    complete = len(arr) == n_rows and n_rows > 1
+    if complete and (_id_name(name) or bool(np.all(arr == np.round(arr)))) and len(np.unique(arr)) == n_rows:
+        if _id_name(name):
+            return ColumnRole(name, "id", "unique per row, named like an id")
+        if n_rows >= ID_MIN_ROWS and arr[0] in (0.0, 1.0) and bool(np.all(np.diff(arr) == 1)):
+            return ColumnRole(name, "id", "row numbers")
+    return ColumnRole(name, "numeric", number_format=fmt)
 
 
 def _role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRole:
+    """The column's role, or ``"invalid"`` with the one-line reason as its note (``aekit explore``
+    lists it; :meth:`TablePreprocessor.fit` raises it)."""
+    try:
+        return _valid_role(name, s, n_rows, max_categories)
+    except DataError as err:
+        return ColumnRole(name, "invalid", str(err))
+
+
+def _valid_role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRole:
+    import pandas as pd
     from pandas.api import types
 
+    _check_cells(name, s)
     nonnull = s.dropna()
     if len(nonnull) == 0:
         return ColumnRole(name, "empty", "no values")
-    complete = len(nonnull) == n_rows and n_rows > 1
     if types.is_datetime64_any_dtype(s):
         return ColumnRole(name, "constant", "one value") if nonnull.nunique() == 1 else ColumnRole(name, "date")
-    if types.is_numeric_dtype(s) and not types.is_bool_dtype(s):
-        values = nonnull.to_numpy()
-        if values.min() == values.max():
-            return ColumnRole(name, "constant", f"always {values[0]!r}")
-        # only an integer or id-named column pays for counting distinct values (wide float tables stay cheap)
-        if complete and (_id_name(name) or types.is_integer_dtype(s)) and nonnull.nunique() == n_rows:
-            if _id_name(name):
-                return ColumnRole(name, "id", "unique per row, named like an id")
-            if n_rows >= ID_MIN_ROWS and bool(np.all(np.diff(values) > 0)):
-                return ColumnRole(name, "id", "integers increasing down the table")
-        return ColumnRole(name, "numeric")
-    unique_per_row = complete and nonnull.nunique() == n_rows
+    if _is_duration(s.dtype) or (s.dtype == object and types.infer_dtype(nonnull) == "timedelta"):
+        return _numeric_role(name, parse_numbers(nonnull, "timedelta", name), n_rows, "timedelta")
+    if _is_number_dtype(s.dtype):
+        return _numeric_role(name, nonnull, n_rows, None)
     text = as_text(nonnull)
-    distinct = len(set(text))
+    counts = pd.Series(text, dtype=object).value_counts()
+    if not types.is_bool_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):  # a category is what it says
+        fmt, share, best = _number_format(counts)
+        if fmt is not None:  # numbers written as text ("1,234", "12%", " 3.5 ", "?" for a gap)
+            values = parse_numbers(nonnull, fmt, name).dropna()
+            if len(values) == 0:
+                return ColumnRole(name, "empty", f"only missing-value markers ({_top(counts.to_dict())})")
+            return _numeric_role(name, values, n_rows, fmt)
+        if share >= NUMBER_SHARE and len(counts) > RARE_CATEGORIES:  # numbers with a stray word: not a category per number
+            try:
+                parse_numbers(nonnull, best, name)
+            except DataError as err:
+                raise DataError(f"{err}, in a column {share:.0%} numbers; make it a number or leave it empty") from None
+    distinct = len(counts)
     if distinct == 1:
         return ColumnRole(name, "constant", f"always {text[0]!r}")
     if not types.is_bool_dtype(s):
         fmt = _date_format(text)
         if fmt is not None:
             return ColumnRole(name, "date", date_format=fmt)
-        if unique_per_row and (n_rows >= ID_MIN_ROWS or _id_name(name)):
+        if len(nonnull) == n_rows and distinct == n_rows and (n_rows >= ID_MIN_ROWS or _id_name(name)):
             return ColumnRole(name, "id", "a different string in every row")
-    if distinct <= max_categories:
-        return ColumnRole(name, "categorical")
-    return ColumnRole(name, "text", f"{distinct} distinct values, more than {max_categories} categories")
+    if distinct > max_categories:
+        return ColumnRole(name, "text", f"{distinct} distinct values, more than {max_categories} categories")
+    if distinct > RARE_CATEGORIES and distinct * 2 > len(nonnull):
+        return ColumnRole(name, "text", f"{distinct} distinct values in {len(nonnull)} rows, too rare to learn as categories")
+    return ColumnRole(name, "categorical")
 
 
 def column_roles(df: Any, max_categories: int = MAX_CATEGORIES) -> list[ColumnRole]:
     """The role of every column of ``df`` (a pandas DataFrame of features, labels removed), in order."""
-    return [_role(str(c), df[c], len(df), max_categories) for c in df.columns]
+    df = named_frame(df, strings=True)
+    return [_role(c, df.iloc[:, i], len(df), max_categories) for i, c in enumerate(df.columns)]
+
+
+def named_frame(df: Any, strings: bool = False) -> Any:
+    """``df`` with names aekit can match columns by: a MultiIndex's levels joined with ``_``, every
+    name a string when ``strings`` or when string and other names are mixed (integer names alone
+    stay as they are for plain numbers). No columns, or two with one name: one-line :class:`DataError`."""
+    import pandas as pd
+
+    cols = df.columns
+    if len(cols) == 0:
+        raise DataError("table has no columns")
+    if isinstance(cols, pd.MultiIndex):
+        names = ["_".join(str(p) for p in c if str(p) != "") for c in cols]
+    elif strings or not all(isinstance(c, str) for c in cols) and any(isinstance(c, str) for c in cols):
+        names = [str(c) for c in cols]
+    else:
+        names = list(cols)
+    seen: dict[Any, int] = {}
+    for c in names:
+        seen[str(c)] = seen.get(str(c), 0) + 1
+    twice = [c for c, n in seen.items() if n > 1]
+    if twice:
+        raise DataError(f"table has repeated column names: {', '.join(map(repr, twice[:5]))}; rename them so each column has its own")
+    return df if names == list(cols) and not isinstance(cols, pd.MultiIndex) else df.set_axis(names, axis=1)
 
 
 def needs_preprocessing(df: Any) -> bool:
     """Whether a DataFrame needs :class:`TablePreprocessor`: it has a column other than numbers
-    (text, categories, booleans, dates, an id) or a missing value. A table of plain numbers
-    without gaps goes to the estimators as it is (its constant columns included)."""
+    (text, categories, booleans, dates, durations, an id) or a missing value. A table of plain
+    numbers without gaps goes to the estimators as it is (its constant columns included)."""
     if not is_frame(df):
         return False
-    if bool(df.isna().to_numpy().any()):
+    if not all(_is_number_dtype(t) for t in df.dtypes) or bool(df.isna().to_numpy().any()):
         return True
     return any(r.role not in ("numeric", "constant") for r in column_roles(df))
+
+
+def frame_problem(df: Any, gap_note: str = "") -> str | None:
+    """What keeps a DataFrame from being plain numbers, as one line naming the column and the row
+    (a value that is not a number, an infinite one, a gap followed by ``gap_note``), or ``None``."""
+    df = named_frame(df)
+    for i, c in enumerate(df.columns):
+        try:
+            values = parse_numbers(df.iloc[:, i], None, str(c))
+        except DataError as err:
+            return str(err)
+        gaps = np.flatnonzero(values.isna().to_numpy())
+        if len(gaps):
+            return f"column {str(c)!r}: missing value at row {df.index[gaps[0]]} ({len(gaps)} in the column){gap_note}"
+    return None
 
 
 # --- the preprocessor --------------------------------------------------------------------
@@ -227,10 +454,13 @@ class TablePreprocessor:
             raise DataError(f"a table with text, date or id columns must be a pandas DataFrame, got {type(df).__name__}")
         if len(df) < 1:
             raise DataError("table has no rows")
-        df = df.rename(columns=str)
-        if len(set(df.columns)) != len(df.columns):
-            raise DataError(f"table has repeated column names: {', '.join(sorted({c for c in df.columns if list(df.columns).count(c) > 1}))}")
+        if len(df) < 2:  # one row: every column would look constant
+            raise DataError("need at least 2 samples to fit, got 1 sample")
+        df = named_frame(df, strings=True)
         self.roles_ = column_roles(df, self.max_categories)
+        invalid = [r for r in self.roles_ if r.role == "invalid"]
+        if invalid:
+            raise DataError(invalid[0].note)
         if not any(r.role in FEATURE_ROLES for r in self.roles_):
             raise DataError("no feature column left: every column is an id, free text, constant or empty "
                             f"({', '.join(f'{r.name}: {r.role}' for r in self.roles_[:8])})")
@@ -245,8 +475,8 @@ class TablePreprocessor:
         clash = [(p, d) for d, parts in self.date_parts_.items() for p in (f"{d}_{q}" for q in parts) if p in df.columns]
         if clash:
             raise DataError(f"column {clash[0][0]!r} has the name of a part of date column {clash[0][1]!r}; rename one of them")
+        self.fill_, self.categories_ = {}, {}  # (before _frame: training values are taken as they are)
         frame = self._frame(df)
-        self.fill_, self.categories_ = {}, {}
         for col in self._numeric_inputs():
             values = frame[col].dropna()
             self.fill_[col] = float(values.median()) if len(values) else 0.0
@@ -320,7 +550,7 @@ class TablePreprocessor:
         import pandas as pd
 
         if is_frame(X):
-            return X.rename(columns=str)
+            return named_frame(X, strings=True)
         try:
             arr = np.asarray(X, dtype=object)
         except (TypeError, ValueError) as err:
@@ -334,29 +564,24 @@ class TablePreprocessor:
 
     def check_columns(self, df: Any) -> None:
         """A column the run never saw, or a feature column that is not there: one-line :class:`DataError`."""
-        known = set(self.known_columns)
-        unknown = [c for c in df.columns if c not in known]
-        if unknown:
-            raise DataError(f"unknown column {unknown[0]!r}: the run was fitted without it "
-                            f"(its columns: {', '.join(map(repr, self.known_columns[:10]))}{', ...' if len(known) > 10 else ''}); drop it")
-        missing = [c for c in self.feature_columns if c not in set(df.columns)]
-        if missing:
-            raise DataError(f"column {missing[0]!r} is missing ({len(missing)} of the run's {len(self.feature_columns)} "
-                            "feature columns missing); send it, empty cells where values are unknown")
+        check_names(list(df.columns), self.known_columns, self.feature_columns)
 
     def _dates(self, s: Any, role: ColumnRole) -> Any:
-        """``s`` as timestamps (naive, UTC when the strings carry offsets); NaT where empty or unparseable."""
+        """``s`` as timestamps (naive, UTC when the strings carry offsets); NaT where empty or unparseable.
+        Datetimes are taken as they are, whatever format the training strings had."""
         import pandas as pd
 
         from pandas.api import types
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if types.is_datetime64_any_dtype(s) and role.date_format is None:
+            if types.is_datetime64_any_dtype(s):
                 stamps = s
+            elif s.dtype == object and types.infer_dtype(s, skipna=True) in ("datetime", "datetime64", "date"):
+                stamps = pd.to_datetime(s, errors="coerce", utc=True)  # Timestamps kept as objects (JSON, astype(object))
             else:
                 fmt = role.date_format
-                utc = fmt is not None and "%z" in fmt
+                utc = fmt is None or "%z" in fmt  # offsets that differ between rows (summer time) need UTC
                 try:
                     stamps = pd.to_datetime(pd.Series(as_text(s), index=s.index), format=fmt, errors="coerce", utc=utc)
                 except (ValueError, TypeError) as err:
@@ -373,25 +598,17 @@ class TablePreprocessor:
         cols: dict[str, Any] = {}
         for r in self.roles_:
             if r.role == "numeric":
-                s = df[r.name]
-                num = pd.to_numeric(s, errors="coerce") if s.dtype.kind not in "iuf" else s
-                bad = num.isna().to_numpy() & s.notna().to_numpy()
-                if bad.any():
-                    i = int(np.flatnonzero(bad)[0])
-                    raise DataError(f"column {r.name!r}: value {str(s.iloc[i])[:40]!r} at row {df.index[i]} is not a number "
-                                    f"({int(bad.sum())} such value(s))")
-                num = num.astype(np.float64)
-                if np.isinf(num.to_numpy()).any():
-                    i = int(np.flatnonzero(np.isinf(num.to_numpy()))[0])
-                    raise DataError(f"column {r.name!r}: infinite value at row {df.index[i]}")
-                cols[r.name] = num
+                cols[r.name] = parse_numbers(df[r.name], r.number_format, r.name)
             elif r.role == "date":
                 stamps = self._dates(df[r.name], r)
                 for part in self.date_parts_[r.name]:
                     values = stamps.dt.weekday if part == "weekday" else getattr(stamps.dt, part)
                     cols[f"{r.name}_{part}"] = values.astype(np.float64)
             elif r.role == "categorical":
-                cols[r.name] = pd.Series(as_text(df[r.name]), index=df.index, dtype=object)
+                text = as_text(df[r.name])
+                if r.name in self.categories_ and set(self.categories_[r.name]) <= {"False", "True"}:  # a yes/no column: 1/0 and true/false mean the same
+                    text = np.asarray([_BOOL_TEXT.get(v.lower(), v) if isinstance(v, str) else v for v in text], dtype=object)
+                cols[r.name] = pd.Series(text, index=df.index, dtype=object)
         return pd.DataFrame(cols, index=df.index)[self._numeric_inputs() + self._categorical()]  # the transformer's order
 
     def _counts(self, frame: Any) -> TableCounts:
@@ -450,6 +667,10 @@ class TablePreprocessor:
             parts.append(f"id column {r.name!r} dropped")
         for r in by["date"]:
             parts.append(f"date column {r.name!r} -> {'/'.join(self.date_parts_[r.name])}")
+        read = [f"{r.name!r}" + (f" ({FORMAT_NOTES[r.number_format]})" if r.number_format in FORMAT_NOTES else "")
+                for r in by["numeric"] if r.number_format is not None]
+        if read:
+            parts.append(f"read as numbers: {', '.join(read[:4])}{', ...' if len(read) > 4 else ''}")
         for role, what in (("text", "text"), ("constant", "constant"), ("empty", "empty")):
             if by[role]:
                 names = ", ".join(repr(r.name) for r in by[role][:4]) + (", ..." if len(by[role]) > 4 else "")
@@ -468,6 +689,8 @@ class TablePreprocessor:
                 entry["note"] = r.note
             if r.role == "date":
                 entry.update(date_format=r.date_format, parts=list(self.date_parts_[r.name]))
+            if r.number_format is not None:
+                entry["number_format"] = r.number_format
             if r.role == "categorical":
                 entry["categories"] = list(self.categories_[r.name])
             columns.append(entry)
@@ -482,7 +705,8 @@ class TablePreprocessor:
             raise ModelFileError(f"model.json: table preprocessing is not in format {STATE_FORMAT}")
         try:
             obj = cls(int(state["max_categories"]))
-            obj.roles_ = [ColumnRole(c["name"], c["role"], c.get("note", ""), c.get("date_format")) for c in state["columns"]]
+            obj.roles_ = [ColumnRole(c["name"], c["role"], c.get("note", ""), c.get("date_format"), c.get("number_format"))
+                          for c in state["columns"]]
             obj.id_column_ = state["id_column"]
             obj.date_parts_ = {c["name"]: list(c["parts"]) for c in state["columns"] if c["role"] == "date"}
             obj.categories_ = {c["name"]: [str(v) for v in c["categories"]] for c in state["columns"] if c["role"] == "categorical"}
@@ -498,11 +722,29 @@ class TablePreprocessor:
         return obj
 
 
+def check_names(columns: list[Any], known: list[str], needed: list[str]) -> None:
+    """Columns of a table to score against a run's: one it never saw (not in ``known``) or one of
+    its feature columns (``needed``) that is absent is a one-line :class:`DataError`."""
+    seen = set(known)
+    unknown = [c for c in columns if c not in seen]
+    if unknown:
+        raise DataError(f"unknown column {unknown[0]!r}: the run was fitted without it "
+                        f"(its columns: {', '.join(map(repr, known[:10]))}{', ...' if len(known) > 10 else ''}); drop it")
+    have = set(columns)
+    missing = [c for c in needed if c not in have]
+    if missing:
+        raise DataError(f"column {missing[0]!r} is missing ({len(missing)} of the run's {len(needed)} "
+                        "feature columns missing); send it, empty cells where values are unknown")
+
+
 def table_input(est: Any, X: Any, reset: bool) -> Any:
     """What an estimator validates in place of ``X``: at fit (``reset``) a DataFrame that
     :func:`needs_preprocessing` fits ``est.table_`` and comes back encoded (a DataFrame
-    named by ``feature_names_out_``); later, an estimator with ``table_`` encodes ``X`` the same way.
-    Anything else is returned as it is."""
+    named by ``feature_names_out_``); later, an estimator with ``table_`` encodes ``X`` the same way,
+    and a DataFrame of plain numbers is matched to the fitted columns by name (any order; an unknown
+    or missing column is one line). Anything else is returned as it is."""
+    if is_frame(X):
+        X = named_frame(X)
     if reset:
         if hasattr(est, "table_"):
             del est.table_
@@ -511,5 +753,13 @@ def table_input(est: Any, X: Any, reset: bool) -> Any:
             return est.table_.transform_frame(X)
         return X
     table = getattr(est, "table_", None)
-    return X if table is None else table.transform_frame(X)
+    if table is not None:
+        return table.transform_frame(X)
+    names = getattr(est, "feature_names_in_", None)
+    # string names only: a frame named 0, 1, 2 is positional, as scikit-learn takes it
+    if is_frame(X) and names is not None and list(X.columns) != list(names) and all(isinstance(c, str) for c in X.columns):
+        needed = [str(c) for c in names]
+        check_names(list(X.columns), needed, needed)
+        X = X[needed]
+    return X
 
