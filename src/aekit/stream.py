@@ -56,6 +56,7 @@ class Scorer:
     id_column: str | None = None
     counts: Any = None
     label_column: str | None = None  # the label column `aekit detect` read from the training file
+    text_columns: tuple[str, ...] = ()  # columns a file's chunks are read as text (the run's word categories)
 
 
 def open_scorer(source: str | Path) -> Scorer:
@@ -96,7 +97,7 @@ def open_scorer(source: str | Path) -> Scorer:
 
             return Scorer(table_fn, len(table.feature_columns), table.known_columns, value, f"detector {path.name}",
                           frame=True, id_column=_recorded(path, "id_column") or table.id_column_, counts=tally,
-                          label_column=_recorded(path, "label_column"))
+                          label_column=_recorded(path, "label_column"), text_columns=tuple(table.text_columns))
         recorded = _recorded(path, "feature_names")
         names = list(obj.feature_names_in_) if hasattr(obj, "feature_names_in_") else \
             None if not recorded else [str(n) for n in recorded]
@@ -164,13 +165,13 @@ def table_files(source: str | Path) -> list[Path]:
     return [path]
 
 
-def iter_chunks(files: list[Path], chunk_rows: int) -> Iterator[tuple[Path, Any]]:
+def iter_chunks(files: list[Path], chunk_rows: int, text_columns: tuple[str, ...] = ()) -> Iterator[tuple[Path, Any]]:
     """``(file, pandas chunk)`` of at most ``chunk_rows`` rows, file after file, each file read
-    in the format :func:`aekit.data.tablefiles.read_table` reads it in."""
+    in the format :func:`aekit.data.tablefiles.read_table` reads it in (``text_columns`` as text)."""
     from aekit.data.tablefiles import iter_table_chunks
 
     for f in files:
-        yield from ((f, chunk) for chunk in iter_table_chunks(f, chunk_rows))
+        yield from ((f, chunk) for chunk in iter_table_chunks(f, chunk_rows, text_columns))
 
 
 def _total_rows(files: list[Path]) -> int | None:
@@ -243,7 +244,7 @@ def score_stream(model: str | Path | Scorer, source: str | Path, out: str | Path
         writer: Any = None
         try:
             with _progress(progress, _total_rows(files)) as advance:
-                for f, df in iter_chunks(files, chunk_rows):
+                for f, df in iter_chunks(files, chunk_rows, scorer.text_columns):
                     if len(df) == 0:  # an empty file among others: nothing to write
                         continue
                     writer = _write_chunk(writer, tmp, fmt, _scored_chunk(scorer, f, df, id_column, written), written == 0)

@@ -313,36 +313,53 @@ class AnomalyLabels(NamedTuple):
 def split_anomaly_labels(df: Any, name: str = "table", label_column: str | None = None) -> AnomalyLabels:
     """Features and labels for detection, where 1 is an anomaly (:class:`AnomalyLabels`).
 
-    A column named like a label but holding more than two values (a regression target ``y``,
-    a class among many) is a feature, not labels, unless ``label_column`` names it: then it
-    is a one-line :class:`DataError`. Labels of values 0 and 1 stay as they are; two other
-    values (``2``/``4``, ``"normal"``/``"attack"``, ``-1``/``1``) become 0/1 with the rarer
-    value as the anomaly (ODDS' convention), and the note says so.
+    The labels are ``label_column``, or the first column named like a label (:data:`LABEL_COLUMNS`)
+    that holds at most two values. One named like a label with more (a regression target ``y``,
+    a class among many) is a feature, and the note says so; named by ``label_column``, it is a
+    one-line :class:`DataError`. Labels of values 0 and 1 (numbers, booleans or the text ``0``/
+    ``1``) stay as they are; two other values (``2``/``4``, ``"normal"``/``"attack"``, ``-1``/``1``)
+    become 0/1 with the rarer value as the anomaly (ODDS' convention); one other value (training
+    rows all of one kind, ``"normal"``) means every row is normal. The note says which.
     """
-    label = label_column_of(df, name, label_column)
-    if label is None:
+    label_column_of(df, name, label_column)  # a named column that is not there: one line
+    named = [label_column] if label_column is not None else [c for c in df.columns if str(c).lower() in LABEL_COLUMNS]
+    if not named:
         return AnomalyLabels(df, None, None, None)
-    values = df[label].dropna().unique()
-    if len(values) > 2:
+    label = next((c for c in named if df[c].dropna().nunique() <= 2), None)
+    if label is None:
+        values = df[named[0]].dropna().nunique()
         if label_column is not None:
-            raise DataError(f"{name}: label column {label!r} has {len(values)} distinct values; detection needs two "
+            raise DataError(f"{name}: label column {label_column!r} has {values} distinct values; detection needs two "
                             "(normal / anomaly)")
-        return AnomalyLabels(df, None, None, f"column {label!r} has {len(values)} distinct values, not two: read as a "
+        return AnomalyLabels(df, None, None, f"column {named[0]!r} has {values} distinct values, not two: read as a "
                              "feature, not as labels (--label-column names a label column)")
     raw = df[label]
     features, _ = split_label(df, name, label)  # one-line errors for gaps
-    if set(values.tolist()) <= {0, 1}:
-        return AnomalyLabels(features, raw.to_numpy().astype(np.int64), str(label), None)
+    values = raw.unique().tolist()
+    if all(_binary(v) for v in values):
+        return AnomalyLabels(features, np.array([int(_binary(v) == "1") for v in raw], np.int64), str(label), None)
     if len(values) == 1:
-        raise DataError(f"{name}: label column {label!r} holds one value ({values[0]!r}); detection labels are 0 "
-                        "(normal) and 1 (anomaly)")
+        note = f"labels: column {label!r} holds one value ({_plain(values[0])!r}): every row read as normal"
+        return AnomalyLabels(features, np.zeros(len(raw), np.int64), str(label), note)
     counts = raw.value_counts()
-    rare = counts.index[-1] if counts.iloc[0] != counts.iloc[-1] else sorted(values.tolist(), key=str)[-1]
-    normal = next(v for v in values.tolist() if v != rare)
+    rare = counts.index[-1] if counts.iloc[0] != counts.iloc[-1] else sorted(values, key=str)[-1]
+    normal = next(v for v in values if v != rare)
     y = (raw == rare).to_numpy().astype(np.int64)
     note = (f"labels: column {label!r}, {_plain(rare)!r} -> anomaly (the rarer value, {int(y.sum())} of {len(y)} "
             f"rows), {_plain(normal)!r} -> normal")
     return AnomalyLabels(features, y, str(label), note)
+
+
+def _binary(value: Any) -> str | None:
+    """``"0"`` or ``"1"`` for a label value meaning 0 or 1 (a number, a boolean, the text), else ``None``."""
+    if isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
+    if isinstance(value, str):
+        return value.strip() if value.strip() in ("0", "1") else None
+    try:
+        return {0.0: "0", 1.0: "1"}.get(float(value))
+    except (TypeError, ValueError):
+        return None
 
 
 def _plain(value: Any) -> Any:

@@ -2,8 +2,9 @@
 
 Text tables come with many conventions: commas (``.csv``), semicolons and decimal commas
 (spreadsheets in much of Europe), tabs (``.tsv``), spaces with R's row names (``.tab``,
-``.txt`` as ``write.table`` leaves them), no header at all (UCI's ``.data`` files), ``?``
-for a gap. :func:`sniff_text_table` reads the first lines once and settles the format;
+``.txt`` as ``write.table`` leaves them), no header at all (UCI's ``.data`` files, with
+``?`` for a gap, which :mod:`aekit.data.tables` reads as one in a column of numbers).
+:func:`sniff_text_table` reads the first lines once and settles the format;
 :func:`read_table` and :func:`iter_table_chunks` then read the whole file, or chunk by
 chunk, with exactly that format, so ``aekit detect``, ``aekit score``, ``aekit explore``
 and ``aekit serve`` see the same columns. Parquet carries its own schema.
@@ -19,14 +20,13 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from aekit.errors import DataError
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".data", ".dat")  # each also read gzipped (".csv.gz")
 TABLE_SUFFIXES = TEXT_SUFFIXES + tuple(s + ".gz" for s in TEXT_SUFFIXES) + (".parquet",)
 LABEL_COLUMNS = ("label", "labels", "class", "target", "y")  # names taken as labels, not features
-MISSING = ("?",)  # UCI's gap marker, read as missing on top of pandas' own ("", "NA", "NaN", "null", ...)
 ROW_NAMES = "rownames"  # the column that R's write.table row names become
 SNIFF_LINES = 64  # lines read to settle a text table's format
 SNIFF_BYTES = 1 << 16  # bytes read to settle its encoding
@@ -44,8 +44,14 @@ class TextFormat:
     ``","``; ``header``: whether the first line names the columns (without one, columns are
     named ``V1``, ``V2``, ... as R names them); ``row_names``: whether each line starts with a
     row name that the header does not name (R's ``write.table``), read as column
-    :data:`ROW_NAMES`; ``encoding``: ``"utf-8"``, or ``"latin-1"`` when the file's first
-    :data:`SNIFF_BYTES` are not UTF-8 (older spreadsheets and R/UCI files).
+    :data:`ROW_NAMES`; ``trailing_sep``: whether every data line ends in a delimiter the header
+    does not (an empty last field, dropped); ``encoding``: ``"utf-8"``, ``"utf-16"`` (with its
+    byte-order mark), or ``"latin-1"`` when the file's first :data:`SNIFF_BYTES` are not UTF-8
+    (older spreadsheets and R/UCI files).
+
+    Gaps are pandas' markers (empty, ``NA``, ``NaN``, ``null``, ...). UCI's ``?`` is left as
+    text, where it can be a category; :mod:`aekit.data.tables` reads it as a gap in a column
+    of numbers.
     """
 
     sep: str | None = ","
@@ -53,6 +59,7 @@ class TextFormat:
     header: bool = True
     row_names: bool = False
     encoding: str = "utf-8"
+    trailing_sep: bool = False
 
     def describe(self) -> str:
         """A few words for messages, e.g. ``"';'-separated, decimal comma, no header"``."""
@@ -97,12 +104,39 @@ def _is_number(field: str, decimal: str) -> bool:
         (decimal == "," and bool(re.fullmatch(r"[+-]?\d+", text)))
 
 
+def _integer_steps(fields: list[str]) -> bool:
+    """Whether ``fields`` (at least 3) are integers in steady steps: names such as pandas' and
+    numpy's ``0,1,2,...``, R's ``1,2,3,...`` or years, rarely a row of data."""
+    values = [f.strip().lstrip("+") for f in fields]
+    if len(values) < 3 or not all(re.fullmatch(r"-?\d+", v) for v in values):
+        return False
+    steps = {int(b) - int(a) for a, b in zip(values, values[1:])}
+    return len(steps) == 1 and steps != {0}
+
+
+def _first_row_is_data(first: list[str], body: list[list[str]]) -> bool:
+    """For a table of text columns (nothing numeric to tell by): the first row is data when it
+    repeats a value (names are unique) or each of its values appears again in its column below
+    (UCI's header-less ``car.data``: ``vhigh,vhigh,2,2,small,...``)."""
+    values = [f.strip() for f in first]
+    if len(set(values)) < len(values):
+        return True
+    below = [{r[j].strip() for r in body if j < len(r)} for j in range(len(values))]
+    return bool(body) and all(v in seen for v, seen in zip(values, below))
+
+
 def _has_header(rows: list[list[str]], decimal: str) -> bool:
-    """Whether the first row names the columns: some column is numbers below a first field
-    that is not one (a word, an empty name over a full column, an integer over decimals).
-    Without such a column, a first row of numbers under number columns means no header;
-    anything else (all-text tables included) is read as having one."""
+    """Whether the first row names the columns.
+
+    Integers in steady steps (``0,1,2``, years) are names. Otherwise each number column votes:
+    for a header when its first field is not a number over the numbers below (a word, an empty
+    name over a full column, an integer over decimals), for data when it is one; the majority
+    wins (a tie: a header). With no number column, the first row is a header unless it looks
+    like data (:func:`_first_row_is_data`).
+    """
     first, body = rows[0], rows[1:]
+    if _integer_steps(first):
+        return True
     votes_header = votes_data = 0
     for j, head in enumerate(first):
         below = [r[j].strip() for r in body if j < len(r) and r[j].strip().lower() not in _GAPS]
@@ -118,16 +152,22 @@ def _has_header(rows: list[list[str]], decimal: str) -> bool:
             votes_data += not integer_name
         elif head.lower() not in _GAPS:
             votes_header += 1
-    return votes_header > 0 or votes_data == 0
+    if votes_header or votes_data:
+        return votes_header >= votes_data
+    return not _first_row_is_data(first, body)
 
 
-def sniff_encoding(head: bytes) -> str:
-    """``"utf-8"`` when ``head`` (a file's first bytes) decodes as UTF-8, else ``"latin-1"``
-    (which decodes any byte; a UTF-8 character cut at the end of ``head`` does not count)."""
+def sniff_encoding(head: bytes, whole: bool = True) -> str:
+    """``"utf-16"`` for a UTF-16 byte-order mark (Excel's "Unicode text"); ``"utf-8"`` when
+    ``head`` (a file's first bytes; ``whole``: the whole file) decodes as UTF-8, else
+    ``"latin-1"`` (which decodes any byte). When ``head`` is only the file's start, a UTF-8
+    character cut at its end does not count."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as err:
-        if err.start < len(head) - 3:  # not merely a multi-byte character cut by the read
+        if whole or err.start < len(head) - 3:  # not merely a multi-byte character cut by the read
             return "latin-1"
     return "utf-8"
 
@@ -156,9 +196,15 @@ def sniff_text_table(lines: list[str], encoding: str = "utf-8") -> TextFormat:
     comma = sep != "," and any(_COMMA_NUMBER.fullmatch(f) for f in fields) and \
         not any(re.fullmatch(r"[+-]?\d*\.\d+", f) for f in fields)
     decimal = "," if comma else "."
-    row_names = len(rows) > 1 and len(rows[0]) == len(rows[1]) - 1
-    header = row_names or len(rows) < 2 or _has_header(rows, decimal)
-    return TextFormat(sep=sep, decimal=decimal, header=header, row_names=row_names, encoding=encoding)
+    shorter = len(rows) > 1 and len(rows[0]) == len(rows[1]) - 1  # a header one field short
+    trailing = shorter and all(not r[-1].strip() for r in rows[1:])  # ...of data lines ending in a delimiter
+    row_names = shorter and not trailing
+    if len(rows) < 2:  # one line: data when it is all numbers, else a header of an empty table
+        header = not all(_is_number(f, decimal) for f in rows[0])
+    else:
+        header = row_names or _has_header(rows, decimal)
+    return TextFormat(sep=sep, decimal=decimal, header=header, row_names=row_names, encoding=encoding,
+                      trailing_sep=trailing)
 
 
 def _open_binary(path: Path) -> Any:
@@ -184,27 +230,30 @@ def text_format(path: str | Path) -> TextFormat:
     path = Path(path)
     try:
         with _open_binary(path) as raw:
-            encoding = sniff_encoding(raw.read(SNIFF_BYTES))
+            head = raw.read(SNIFF_BYTES)
+            encoding = sniff_encoding(head, whole=len(head) < SNIFF_BYTES)
         with _open_text(path, encoding) as handle:
             return sniff_text_table(_head(handle), encoding)
     except (OSError, EOFError) as err:
         raise DataError(f"{path}: cannot read table ({err})") from None
 
 
-def _csv_options(fmt: TextFormat, first_line: str) -> dict[str, Any]:
-    """``pandas.read_csv`` keywords for ``fmt``; ``first_line`` gives the header's width."""
+def _csv_options(fmt: TextFormat, first_line: str, text_columns: Sequence[str] = ()) -> dict[str, Any]:
+    """``pandas.read_csv`` keywords for ``fmt``; ``first_line`` gives the header's width;
+    ``text_columns`` are read as text whatever they hold (``"01"`` stays ``"01"``)."""
     # a stray byte past the sniffed head is replaced rather than ending the read
-    opts: dict[str, Any] = {"decimal": fmt.decimal, "na_values": list(MISSING), "skipinitialspace": True,
-                            "encoding": fmt.encoding, "encoding_errors": "replace"}
-    opts.update({"sep": r"\s+"} if fmt.sep is None else {"sep": fmt.sep})
-    if fmt.sep is None:
-        opts.pop("skipinitialspace")  # the python-free fast path rejects it with a regex separator
+    opts: dict[str, Any] = {"decimal": fmt.decimal, "encoding": fmt.encoding, "encoding_errors": "replace",
+                            "sep": r"\s+" if fmt.sep is None else fmt.sep}
     width = len(_split([first_line], fmt.sep)[0]) if first_line.strip() else 0
     if not fmt.header:
         opts.update(header=None, names=[f"V{i + 1}" for i in range(width)])
     elif fmt.row_names:  # name the unnamed first field explicitly instead of relying on pandas' implicit index
         names = _split([first_line], fmt.sep)[0]
-        opts.update(header=None, skiprows=1, names=[ROW_NAMES] + [n.strip() for n in names])
+        opts.update(header=0, names=[ROW_NAMES] + [n.strip() for n in names])
+    if fmt.trailing_sep:
+        opts["index_col"] = False  # the empty last field is dropped, not taken for row names
+    if text_columns:
+        opts["dtype"] = {c: str for c in text_columns}
     return opts
 
 
@@ -218,10 +267,11 @@ def _parse_error(path: Path | str, err: Exception) -> DataError:
     return DataError(f"{path}: cannot parse table ({msg[:200]})")
 
 
-def _read_text(source: Any, fmt: TextFormat, first_line: str, chunk_rows: int | None = None) -> Any:
+def _read_text(source: Any, fmt: TextFormat, first_line: str, chunk_rows: int | None = None,
+               text_columns: Sequence[str] = ()) -> Any:
     import pandas as pd
 
-    opts = _csv_options(fmt, first_line)
+    opts = _csv_options(fmt, first_line, text_columns)
     if chunk_rows is not None:
         opts["chunksize"] = chunk_rows
     return pd.read_csv(source, **opts)
@@ -254,9 +304,9 @@ def read_table_bytes(data: bytes, name: str) -> Any:
             return pd.read_parquet(io.BytesIO(data))
         if suffix.endswith(".gz"):
             data = gzip.decompress(data)
-        encoding = sniff_encoding(data[:SNIFF_BYTES])
+        encoding = sniff_encoding(data[:SNIFF_BYTES], whole=len(data) <= SNIFF_BYTES)
         text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="replace")
-        lines = text.splitlines(keepends=True)
+        lines = io.StringIO(text, newline="").readlines()  # line ends as a file's: not str.splitlines' \x85
         fmt = sniff_text_table(lines[:SNIFF_LINES])  # the text is decoded already: no encoding for pandas
         first = next((ln for ln in lines if ln.strip()), "")
         return _read_text(io.StringIO(text), fmt, first)
@@ -266,9 +316,11 @@ def read_table_bytes(data: bytes, name: str) -> Any:
         raise _parse_error(name or "upload", err) from None
 
 
-def iter_table_chunks(path: str | Path, chunk_rows: int) -> Iterator[Any]:
+def iter_table_chunks(path: str | Path, chunk_rows: int, text_columns: Sequence[str] = ()) -> Iterator[Any]:
     """The table at ``path`` as DataFrames of at most ``chunk_rows`` rows, in the format
-    :func:`read_table` reads it in (memory holds one chunk)."""
+    :func:`read_table` reads it in (memory holds one chunk). pandas types each chunk on its own,
+    so a column of codes (``01``, ``02``, ``A1``) can come back as numbers in a chunk without
+    ``A1``: ``text_columns`` (a fitted run's categories, dates and ids) are read as text."""
     path = Path(path)
     try:
         if table_suffix(path) == ".parquet":
@@ -278,7 +330,7 @@ def iter_table_chunks(path: str | Path, chunk_rows: int) -> Iterator[Any]:
                 yield batch.to_pandas()
             return
         fmt = text_format(path)
-        with _read_text(path, fmt, _first_line(path, fmt.encoding), chunk_rows) as reader:
+        with _read_text(path, fmt, _first_line(path, fmt.encoding), chunk_rows, text_columns) as reader:
             yield from reader
     except DataError:
         raise

@@ -540,6 +540,20 @@ class TablePreprocessor:
         return [r.name for r in self.roles_ if r.role in FEATURE_ROLES]
 
     @property
+    def text_columns(self) -> list[str]:
+        """Categorical columns with a training value that is not a number (codes such as ``01``,
+        ``A1``): a file's reader should take them as text, since a part of the file without the
+        words (a chunk) would otherwise come back as numbers (``1``) that match no category."""
+        def number(v: str) -> bool:
+            try:
+                float(v)
+            except ValueError:
+                return False
+            return True
+
+        return [c for c, cats in self.categories_.items() if not all(number(v) for v in cats)]
+
+    @property
     def known_columns(self) -> list[str]:
         """Every column the training table had (dropped ones too: they are accepted and ignored)."""
         return [r.name for r in self.roles_]
