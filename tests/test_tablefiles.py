@@ -248,6 +248,15 @@ def test_headers_row_names_and_delimiters_as_they_come(kind: str, tmp_path: Path
     pd.testing.assert_frame_equal(read_table_bytes(text.encode(), "t.csv"), got)
 
 
+def test_a_semicolon_file_reads_decimal_commas_that_come_late(tmp_path: Path) -> None:
+    lines = ["a;b"] + [f"{i};{i % 5}" for i in range(100)] + ["100;0,532", "101;-1,25"]  # whole numbers first
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    assert text_format(tmp_path / "t.csv") == TextFormat(";", ",")
+    got = read_table(tmp_path / "t.csv")
+    assert got["b"].tolist()[-2:] == [0.532, -1.25]
+    assert pd.concat(list(iter_table_chunks(tmp_path / "t.csv", 30)))["b"].tolist() == got["b"].tolist()
+
+
 def test_question_marks_stay_a_category_and_codes_stay_text_in_chunks(tmp_path: Path) -> None:
     from aekit.data.tables import TablePreprocessor
 

@@ -178,7 +178,8 @@ def sniff_text_table(lines: list[str], encoding: str = "utf-8") -> TextFormat:
     The delimiter is the one of ``, TAB ; |`` that splits every data line into the same number
     (at least 2) of fields, the most fields winning, then a header of as many fields; failing all, runs of white space when
     they do so; failing that, the file is one column. A decimal comma is taken when the
-    delimiter is not a comma and numbers are written ``1,5`` (never ``1.5``).
+    delimiter is not a comma, no number is written ``1.5``, and numbers are written ``1,5`` or
+    the delimiter is a semicolon.
     """
     lines = [ln for ln in lines if ln.strip()]
     if not lines:
@@ -193,8 +194,10 @@ def sniff_text_table(lines: list[str], encoding: str = "utf-8") -> TextFormat:
     sep = best[1]
     rows = _split(lines, sep)
     fields = [f.strip() for r in rows for f in r]
-    comma = sep != "," and any(_COMMA_NUMBER.fullmatch(f) for f in fields) and \
-        not any(re.fullmatch(r"[+-]?\d*\.\d+", f) for f in fields)
+    # a semicolon is the delimiter where the comma is the decimal mark: there, even before a
+    # "1,5" shows up (a column of whole numbers in the first lines), unless "1.5" does
+    points = any(re.fullmatch(r"[+-]?\d*\.\d+", f) for f in fields)
+    comma = sep != "," and not points and (sep == ";" or any(_COMMA_NUMBER.fullmatch(f) for f in fields))
     decimal = "," if comma else "."
     shorter = len(rows) > 1 and len(rows[0]) == len(rows[1]) - 1  # a header one field short
     trailing = shorter and all(not r[-1].strip() for r in rows[1:])  # ...of data lines ending in a delimiter

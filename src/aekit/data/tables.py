@@ -73,8 +73,8 @@ MISSING_MARKERS = {"", "?", "na", "n/a", "nan", "<na>", "nat", "null", "none", "
 # sign or a trailing %, which are dropped: "12%" is 12.0); "timedelta": durations, in seconds
 NUMBER_FORMATS = {
     "number": r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?",  # 3.5, -2, 1e5
-    "thousands": r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d*)?",  # 1,234.5
-    "decimal_comma": r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d*)?",  # 1.234,5 (most of Europe)
+    "thousands": r"[+-]?([1-9]\d{0,2}(,\d{3})+|\d+)(\.\d*)?",  # 1,234.5 (never 0,541: that is a decimal comma)
+    "decimal_comma": r"[+-]?([1-9]\d{0,2}(\.\d{3})+|\d+)(,\d*)?",  # 1.234,5 (most of Europe)
 }
 _BOOL_TEXT = {"true": "True", "false": "False", "1": "True", "0": "False"}  # a boolean column's values as other tools write them
 FORMAT_NOTES = {"thousands": "',' thousands", "decimal_comma": "',' decimal", "timedelta": "seconds"}
