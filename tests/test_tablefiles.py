@@ -202,7 +202,7 @@ def test_score_leaves_out_the_label_column_detect_was_told(tmp_path: Path) -> No
 
 
 def test_detect_id_column_is_kept_out_of_the_features_and_written_beside_the_scores(tmp_path: Path) -> None:
-    df = pd.DataFrame({"code": RNG.integers(10**6, 10**7, N), "a": RNG.normal(size=N).round(3),
+    df = pd.DataFrame({"code": [f"{v:07d}" for v in RNG.integers(0, 10**6, N)], "a": RNG.normal(size=N).round(3),
                        "b": RNG.normal(size=N).round(3)})
     df.loc[1, "code"] = df.loc[0, "code"]  # a sample code repeated: not unique, so no id by itself
     df.to_csv(tmp_path / "t.csv", index=False)
@@ -211,11 +211,11 @@ def test_detect_id_column_is_kept_out_of_the_features_and_written_beside_the_sco
                   "--n-estimators", "2")
     assert res.returncode == 0, res.stderr
     assert "2 features" in " ".join(res.stdout.split())
-    scores = pd.read_csv(run / "scores.csv")
+    scores = pd.read_csv(run / "scores.csv", dtype={"code": str})
     assert list(scores.columns) == ["code", "score", "is_anomaly"] and scores["code"].tolist() == df["code"].tolist()
-    res = run_cli("score", str(run), str(tmp_path / "t.csv"), "-o", str(tmp_path / "s.csv"), "-q")
+    res = run_cli("score", str(run), str(tmp_path / "t.csv"), "-o", str(tmp_path / "s.csv"), "-q", "--chunk-rows", "7")
     assert res.returncode == 0, res.stderr
-    got = pd.read_csv(tmp_path / "s.csv")
+    got = pd.read_csv(tmp_path / "s.csv", dtype={"code": str})  # leading zeros kept, chunk by chunk too
     assert got["code"].tolist() == df["code"].tolist()
     np.testing.assert_allclose(got["score"], scores["score"], rtol=1e-6)
     res = run_cli("detect", str(tmp_path / "t.csv"), "--id-column", "nope", "-o", str(tmp_path / "r2"), "-q")
@@ -285,3 +285,33 @@ def test_short_latin1_utf16_and_a_line_end_inside_a_value(tmp_path: Path) -> Non
     (tmp_path / "n.csv").write_bytes(data)
     pd.testing.assert_frame_equal(read_table_bytes(data, "n.csv"), read_table(tmp_path / "n.csv"))
     assert read_table(tmp_path / "n.csv").shape == (2, 2)
+
+
+def test_styled_numbers_dates_and_ids_read_alike_whole_and_in_chunks(tmp_path: Path) -> None:
+    """A chunk read on its own must not re-type a column: '6.428' in a column of '1.234,5' is 6428."""
+    from aekit.data.tables import TablePreprocessor
+
+    n = 50
+    eu = [f"{v:,.1f}".replace(",", "X").replace(".", ",").replace("X", ".") for v in RNG.uniform(1000, 9000, n)]
+    eu[-5:] = ["6.428", "5.866", "6.235", "7.001", "8.500"]  # the last chunk: all look like plain decimals
+    days = pd.date_range("2024-01-01", periods=n, freq="D").strftime("%d/%m/%Y").tolist()
+    days[0] = "?"  # a gap first: the format comes from the others
+    df = pd.DataFrame({"eu": eu, "when": days, "cust": [f"{i:06d}" for i in range(n)], "x": RNG.normal(size=n)})
+    df.to_csv(tmp_path / "t.csv", index=False)
+    whole = read_table(tmp_path / "t.csv")
+    table = TablePreprocessor().fit(whole)
+    roles = {r.name: (r.role, r.number_format, r.date_format) for r in table.roles_}
+    assert roles["eu"][:2] == ("numeric", "decimal_comma") and roles["when"] == ("date", None, "%d/%m/%Y")
+    assert table.id_column_ == "cust" and set(table.text_columns) == {"eu", "when", "cust"}
+    chunks = list(iter_table_chunks(tmp_path / "t.csv", 5, table.text_columns))
+    assert chunks[-1]["cust"].iloc[0] == "000045"
+    np.testing.assert_array_equal(np.vstack([table.transform(c) for c in chunks]), table.transform(whole))
+
+
+def test_a_unique_column_of_mostly_numbers_is_not_taken_for_the_id() -> None:
+    from aekit.data.tables import column_roles
+
+    balance = [f"({v:.2f})" if i % 3 == 0 else f"{v:.2f}" for i, v in enumerate(RNG.uniform(1, 100, 30))]
+    roles = {r.name: r for r in column_roles(pd.DataFrame({"balance": balance, "customer_id": range(100, 130)}))}
+    assert roles["balance"].role == "text" and "format not read" in roles["balance"].note
+    assert roles["customer_id"].role == "id"

@@ -84,7 +84,7 @@ WORKS: dict[str, tuple[Callable[[], pd.DataFrame], list[str], dict[Any, str]]] =
         lambda: _base().assign(t=pd.date_range("2024-03-25", periods=N, freq="7h", tz="Europe/Berlin")),
         ["date column 't' -> month/day/weekday/hour"], {"t": "date"}),
     "day-first date strings ('31/01/2024')": (
-        lambda: _base().assign(t=pd.date_range("2024-01-01", periods=N).strftime("%d/%m/%Y")), ["date column 't' -> month/day/weekday"],
+        lambda: _base().assign(t=pd.date_range("2024-01-01", periods=N).strftime("%d/%m/%Y")), ["date column 't' (read as %d/%m/%Y) -> month/day/weekday"],
         {"t": "date"}),
     "timedeltas": (
         lambda: _base().assign(d=pd.to_timedelta(_rng().integers(1, 100, N), unit="min")),

@@ -95,9 +95,11 @@ def open_scorer(source: str | Path) -> Scorer:
                 tally.add(obj.table_.last_counts_)
                 return s, s > value
 
+            given_id = _recorded(path, "id_column")
             return Scorer(table_fn, len(table.feature_columns), table.known_columns, value, f"detector {path.name}",
-                          frame=True, id_column=_recorded(path, "id_column") or table.id_column_, counts=tally,
-                          label_column=_recorded(path, "label_column"), text_columns=tuple(table.text_columns))
+                          frame=True, id_column=given_id or table.id_column_, counts=tally,
+                          label_column=_recorded(path, "label_column"),
+                          text_columns=tuple(table.text_columns) + ((given_id,) if given_id else ()))
         recorded = _recorded(path, "feature_names")
         names = list(obj.feature_names_in_) if hasattr(obj, "feature_names_in_") else \
             None if not recorded else [str(n) for n in recorded]
@@ -106,8 +108,9 @@ def open_scorer(source: str | Path) -> Scorer:
             s = obj.anomaly_score(x)
             return s, s > value
 
-        return Scorer(det_fn, int(obj.n_features_in_), names, value, f"detector {path.name}",
-                      id_column=_recorded(path, "id_column"), label_column=_recorded(path, "label_column"))
+        given_id = _recorded(path, "id_column")
+        return Scorer(det_fn, int(obj.n_features_in_), names, value, f"detector {path.name}", id_column=given_id,
+                      label_column=_recorded(path, "label_column"), text_columns=(given_id,) if given_id else ())
     if not hasattr(obj, "score") or not hasattr(obj, "model"):
         raise ConfigError(f"{path}: a {type(obj).__name__} run gives no row scores; stream a detector or a training run")
     names = (obj.meta.get("data") or {}).get("feature_names")

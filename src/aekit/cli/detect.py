@@ -180,7 +180,7 @@ def _read_table_file(data: str, label_column: str | None, id_column: str | None,
     path = Path(data).expanduser()
     if series or is_builtin(data) or not path.is_file() or not is_table_file(path):
         return None
-    df = read_table(path)
+    df = read_table(path, [id_column] if id_column is not None else ())  # ids as text: "000999" keeps its zeros
     name = path.stem  # as aekit.data.load_dataset names a table
     if len(df) == 0:
         return table_to_dataset(df, name=name, label_column=label_column), None, None, None, None  # says "no rows"
@@ -196,8 +196,8 @@ def _read_table_file(data: str, label_column: str | None, id_column: str | None,
         ds = table_to_dataset(frame, name=name, find_label=False)
         return dataclasses.replace(ds, y=y, ids=None if ids is None else ids[1].astype(str).tolist()), None, None, labels, ids
     table = TablePreprocessor().fit(frame)
-    if ids is None and table.id_column_ is not None:
-        ids = (table.id_column_, frame[table.id_column_].to_numpy())
+    if ids is None and table.id_column_ is not None:  # found by the preprocessing: read again as text, for its zeros
+        ids = (table.id_column_, read_table(path, [table.id_column_])[table.id_column_].to_numpy())
     ds = Dataset(table.transform(frame).astype(np.float32), y, name=name, kind="table",
                  ids=None if ids is None else ids[1].astype(str).tolist())
     return ds, frame, table, labels, ids

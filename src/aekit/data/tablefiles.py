@@ -280,9 +280,10 @@ def _read_text(source: Any, fmt: TextFormat, first_line: str, chunk_rows: int | 
     return pd.read_csv(source, **opts)
 
 
-def read_table(path: str | Path) -> Any:
+def read_table(path: str | Path, text_columns: Sequence[str] = ()) -> Any:
     """The table at ``path`` (any of :data:`TABLE_SUFFIXES`) as a pandas DataFrame, read in
-    the format :func:`text_format` finds. One-line :class:`DataError` when it does not parse."""
+    the format :func:`text_format` finds (``text_columns`` as text: ids keep leading zeros).
+    One-line :class:`DataError` when it does not parse."""
     import pandas as pd
 
     path = Path(path)
@@ -290,7 +291,7 @@ def read_table(path: str | Path) -> Any:
         if table_suffix(path) == ".parquet":
             return pd.read_parquet(path)
         fmt = text_format(path)
-        return _read_text(path, fmt, _first_line(path, fmt.encoding))
+        return _read_text(path, fmt, _first_line(path, fmt.encoding), text_columns=text_columns)
     except DataError:
         raise
     except Exception as err:  # pandas/pyarrow raise many parser error types

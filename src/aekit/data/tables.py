@@ -168,7 +168,7 @@ def _date_format(text: np.ndarray) -> str | None:
     import pandas as pd
     from pandas.tseries.api import guess_datetime_format
 
-    values = [v for v in text if isinstance(v, str)][:2000]
+    values = [v for v in text if isinstance(v, str) and v.strip().lower() not in MISSING_MARKERS][:2000]
     if not values or all(re.fullmatch(r"[+-]?\d+(\.\d*)?", v.strip()) for v in values[:50]):
         return None  # numbers stored as text are not dates
     best, best_key = None, (0.0, 0.0)
@@ -177,9 +177,12 @@ def _date_format(text: np.ndarray) -> str | None:
         # month first as pandas guesses it, then day first ("31/01/2024"): the one most values parse
         # with; when both read them all (every day <= 12), the one whose dates lie closer together
         # (01/01 .. 09/01 is nine days, not nine months)
-        guesses = [guess_datetime_format(values[0]), guess_datetime_format(values[0], dayfirst=True)]
-        guesses[1] = guesses[1] if guesses[1] is not None and guesses[1].startswith("%d") else None  # never year-day-month
-        for fmt in dict.fromkeys(guesses):
+        # guessed from a few values, not the first alone (it may carry a time the others lack)
+        guesses = []
+        for v in dict.fromkeys(values[:3] + values[len(values) // 2 : len(values) // 2 + 1] + values[-1:]):
+            day_first = guess_datetime_format(v, dayfirst=True)
+            guesses += [guess_datetime_format(v), day_first if day_first is not None and day_first.startswith("%d") else None]
+        for fmt in dict.fromkeys(guesses):  # (never year-day-month)
             if fmt is None:
                 continue
             try:  # offsets (%z) that differ between rows (summer time) need utc=True, as at transform
@@ -191,6 +194,13 @@ def _date_format(text: np.ndarray) -> str | None:
             if best is None or key > best_key:
                 best, best_key = fmt, key
     return best if best_key[0] >= DATE_SHARE else None
+
+
+def _unread_number(text: np.ndarray) -> str:
+    """The first string of ``text`` that no :data:`NUMBER_FORMATS` reads (``""`` when every one is read)."""
+    import pandas as pd
+
+    return next((v for v in text if _number_format(pd.Series([1], index=[v]))[0] is None), "")
 
 
 def _read_text_numbers(text: Any, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -346,6 +356,7 @@ def _valid_role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRo
         return _numeric_role(name, nonnull, n_rows, None)
     text = as_text(nonnull)
     counts = pd.Series(text, dtype=object).value_counts()
+    share = 0.0  # of the values that are numbers under the format that reads the most
     if not types.is_bool_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):  # a category is what it says
         fmt, share, best = _number_format(counts)
         if fmt is not None:  # numbers written as text ("1,234", "12%", " 3.5 ", "?" for a gap)
@@ -366,6 +377,9 @@ def _valid_role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRo
         if fmt is not None:
             return ColumnRole(name, "date", date_format=fmt)
         if len(nonnull) == n_rows and distinct == n_rows and (n_rows >= ID_MIN_ROWS or _id_name(name)):
+            if share >= 0.5 and not _id_name(name):  # mostly numbers in a style not read ("(22.87)"): not an id
+                return ColumnRole(name, "text", f"{share:.0%} numbers, the rest in a format not read "
+                                  f"({_unread_number(text)!r})")
             return ColumnRole(name, "id", "a different string in every row")
     if distinct > max_categories:
         return ColumnRole(name, "text", f"{distinct} distinct values, more than {max_categories} categories")
@@ -541,9 +555,11 @@ class TablePreprocessor:
 
     @property
     def text_columns(self) -> list[str]:
-        """Categorical columns with a training value that is not a number (codes such as ``01``,
-        ``A1``): a file's reader should take them as text, since a part of the file without the
-        words (a chunk) would otherwise come back as numbers (``1``) that match no category."""
+        """Columns a file's reader should take as text, because a part of the file (a chunk) read
+        on its own could come back as numbers that mean something else: categorical columns with
+        a training value that is not a number (codes ``01`` beside ``A1``: ``1`` matches no
+        category), numbers written in a style (``6.428`` is 6428 under a dot-thousands style, not
+        6.428), date strings, and the row id (``000999`` keeps its zeros)."""
         def number(v: str) -> bool:
             try:
                 float(v)
@@ -551,7 +567,11 @@ class TablePreprocessor:
                 return False
             return True
 
-        return [c for c, cats in self.categories_.items() if not all(number(v) for v in cats)]
+        words = {c for c, cats in self.categories_.items() if not all(number(v) for v in cats)}
+        styled = {r.name for r in self.roles_ if r.role == "numeric" and r.number_format not in (None, "timedelta")}
+        dates = {r.name for r in self.roles_ if r.role == "date" and r.date_format is not None}
+        ids = {self.id_column_} if self.id_column_ is not None else set()
+        return [r.name for r in self.roles_ if r.name in words | styled | dates | ids]
 
     @property
     def known_columns(self) -> list[str]:
@@ -616,7 +636,7 @@ class TablePreprocessor:
             elif r.role == "date":
                 stamps = self._dates(df[r.name], r)
                 for part in self.date_parts_[r.name]:
-                    values = stamps.dt.weekday if part == "weekday" else getattr(stamps.dt, part)
+                    values = stamps.dt.dayofweek if part == "weekday" else getattr(stamps.dt, part)  # (weekday: deprecated)
                     cols[f"{r.name}_{part}"] = values.astype(np.float64)
             elif r.role == "categorical":
                 text = as_text(df[r.name])
@@ -680,7 +700,10 @@ class TablePreprocessor:
         for r in by["id"][1:]:
             parts.append(f"id column {r.name!r} dropped")
         for r in by["date"]:
-            parts.append(f"date column {r.name!r} -> {'/'.join(self.date_parts_[r.name])}")
+            # the order of day and month, where a format had to guess it (not year first, as ISO's)
+            guessed = r.date_format is not None and r.date_format.startswith(("%d", "%m"))
+            how = f" (read as {r.date_format})" if guessed else ""
+            parts.append(f"date column {r.name!r}{how} -> {'/'.join(self.date_parts_[r.name])}")
         read = [f"{r.name!r}" + (f" ({FORMAT_NOTES[r.number_format]})" if r.number_format in FORMAT_NOTES else "")
                 for r in by["numeric"] if r.number_format is not None]
         if read:
