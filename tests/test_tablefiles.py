@@ -138,6 +138,7 @@ def test_detect_and_score_read_an_r_table_and_a_uci_file(tmp_path: Path) -> None
     assert res.returncode == 0, res.stderr
     out = " ".join(res.stdout.split())
     assert f"id column '{ROW_NAMES}' kept as row id" in out and "1 missing value(s) imputed" in out
+    assert f"file: space-separated, R's row names (column '{ROW_NAMES}')" in out  # says how it read the file
     scores = pd.read_csv(run / "scores.csv")
     assert scores[ROW_NAMES].tolist() == list(range(1, N + 1))
     res = run_cli("score", str(run), str(tmp_path / "plants.tab"), "-o", str(tmp_path / "s.csv"), "--chunk-rows", "9", "-q")
@@ -153,6 +154,7 @@ def test_detect_and_score_read_an_r_table_and_a_uci_file(tmp_path: Path) -> None
     assert res.returncode == 0, res.stderr
     out = " ".join(res.stdout.split())
     assert "1 missing value(s) imputed" in out and "roc_auc" in out.lower().replace("-", "_")
+    assert "file: ','-separated, no header (columns V1, V2, ...)" in out
     assert list(pd.read_csv(tmp_path / "u" / "scores.csv").columns) == ["row", "score", "is_anomaly", "label"]
 
 

@@ -86,6 +86,9 @@ def detect(
         raise ConfigError(f"{ds.name} holds {len(ds.X)} sequences of shape {ds.shape} (examples), not one long series: "
                           "drop --series to score each sequence")
     console().print(_describe(ds, is_series, window, stride), markup=False)
+    layout = _layout(data) if read is not None else None
+    if layout is not None:
+        console().print(f"file: {layout}", markup=False)
     if table is not None:
         console().print(table.summary(), markup=False)
     if labels is not None and labels.note is not None:
@@ -201,6 +204,17 @@ def _read_table_file(data: str, label_column: str | None, id_column: str | None,
     ds = Dataset(table.transform(frame).astype(np.float32), y, name=name, kind="table",
                  ids=None if ids is None else ids[1].astype(str).tolist())
     return ds, frame, table, labels, ids
+
+
+def _layout(data: str) -> str | None:
+    """How a text table file is laid out, in a few words, when it is not a plain CSV (``None`` then)."""
+    from aekit.data.tablefiles import table_suffix, text_format
+
+    path = Path(data).expanduser()
+    if table_suffix(path) == ".parquet":
+        return None
+    fmt = text_format(path)
+    return None if fmt.plain else fmt.describe()
 
 
 def _describe(ds: Any, is_series: bool, window: int, stride: int) -> str:

@@ -62,11 +62,19 @@ class TextFormat:
     trailing_sep: bool = False
 
     def describe(self) -> str:
-        """A few words for messages, e.g. ``"';'-separated, decimal comma, no header"``."""
+        """A few words for messages, e.g. ``"';'-separated, decimal comma, no header (columns V1, V2, ...)"``."""
         sep = {None: "space", "\t": "tab"}.get(self.sep, repr(self.sep))
         parts = [f"{sep}-separated"] + (["decimal comma"] if self.decimal == "," else [])
-        parts += ["no header"] if not self.header else (["row names"] if self.row_names else [])
+        parts += ["no header (columns V1, V2, ...)"] if not self.header else \
+            ([f"R's row names (column '{ROW_NAMES}')"] if self.row_names else [])
+        parts += ["a delimiter ending each line"] if self.trailing_sep else []
+        parts += [self.encoding] if self.encoding != "utf-8" else []
         return ", ".join(parts)
+
+    @property
+    def plain(self) -> bool:
+        """Whether this is the layout a plain CSV has (comma, decimal point, a header, UTF-8)."""
+        return self == TextFormat()
 
 
 def table_suffix(path: str | Path) -> str:
