@@ -104,6 +104,13 @@ def test_headers_that_are_numbers_or_empty() -> None:
     assert sniff_text_table(["a;b", "1.5;2", "2,5;3"]).decimal == "."  # a point anywhere: decimal point
 
 
+def test_explore_says_how_it_reads_a_file(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text(_frame().to_csv(index=False, sep=";", decimal=","))
+    res = run_cli("explore", str(tmp_path / "t.csv"), "-o", str(tmp_path / "ex"))
+    assert res.returncode == 0, res.stderr
+    assert "file: ';'-separated, decimal comma" in " ".join(res.stdout.split())
+
+
 def test_latin1_and_bom_files_read_as_their_text(tmp_path: Path) -> None:
     rows = "city;temp\nZürich;3,5\nKöln;4,0\nParis;5,5\n"
     (tmp_path / "latin.csv").write_bytes(rows.encode("latin-1"))  # an older spreadsheet's export
