@@ -364,3 +364,17 @@ def test_random_mixed_frames_score_alike_every_way(seed: int, tmp_path: Path) ->
     gaps.iloc[0, :] = None
     if hasattr(det, "table_"):
         assert np.isfinite(back.anomaly_score(gaps)).all()
+
+
+def test_a_category_in_another_case_or_with_spaces_is_the_training_category() -> None:
+    """'Yes' and ' YES' scored against a fitted yes/no column are 'yes'; a value that folds onto
+    two training categories ('A' and 'a') or onto none stays unseen, and is counted."""
+    from aekit.data.tables import TablePreprocessor
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=40), "ans": rng.choice(["yes", "no"], 40), "g": rng.choice(["A", "a", "b"], 40)})
+    table = TablePreprocessor().fit(df)
+    new = pd.DataFrame({"x": [0.0] * 5, "ans": ["Yes", " YES", "no ", "maybe", "yes"], "g": ["A", "B", "a", "Á", "b"]})
+    ref = pd.DataFrame({"x": [0.0] * 5, "ans": ["yes", "yes", "no", "maybe", "yes"], "g": ["A", "b", "a", "Á", "b"]})
+    np.testing.assert_array_equal(table.transform(new), table.transform(ref))
+    assert table.last_counts_.unseen == {"ans": 1, "g": 1}

@@ -642,8 +642,30 @@ class TablePreprocessor:
                 text = as_text(df[r.name])
                 if r.name in self.categories_ and set(self.categories_[r.name]) <= {"False", "True"}:  # a yes/no column: 1/0 and true/false mean the same
                     text = np.asarray([_BOOL_TEXT.get(v.lower(), v) if isinstance(v, str) else v for v in text], dtype=object)
-                cols[r.name] = pd.Series(text, index=df.index, dtype=object)
+                cols[r.name] = self._fold_case(r.name, pd.Series(text, index=df.index, dtype=object))
         return pd.DataFrame(cols, index=df.index)[self._numeric_inputs() + self._categorical()]  # the transformer's order
+
+    def _fold_case(self, name: str, values: Any) -> Any:
+        """``values`` of categorical column ``name`` with an unseen value that differs from one
+        training category only in case or surrounding spaces (``"Yes"``, ``" YES"`` for ``"yes"``)
+        read as that category; one matching several (``"A"`` and ``"a"`` both trained) stays unseen.
+        Only the unseen values are looked at."""
+        known = self.categories_.get(name)
+        if not known:
+            return values  # at fit: the training values are the categories
+        folded: dict[str, list[str]] = {}
+        for c in known:
+            folded.setdefault(c.strip().casefold(), []).append(c)
+
+        def same(v: Any) -> Any:
+            matches = folded.get(v.strip().casefold(), []) if isinstance(v, str) else []
+            return matches[0] if len(matches) == 1 else v
+
+        unseen = values.notna() & ~values.isin(known)
+        if unseen.any():
+            values = values.copy()
+            values[unseen] = values[unseen].map(same)
+        return values
 
     def _counts(self, frame: Any) -> TableCounts:
         counts = TableCounts()
