@@ -67,6 +67,7 @@ def detect(
     from aekit.apps.metrics import evaluate
     from aekit.apps.thresholds import METHODS, best_f1
     from aekit.data import load_dataset
+    from aekit.data.tablefiles import layout_note
     from aekit.errors import ConfigError
     from aekit.io import atomic_save_json, new_folder, refuse_existing
     from aekit.runstate import write_state
@@ -86,7 +87,7 @@ def detect(
         raise ConfigError(f"{ds.name} holds {len(ds.X)} sequences of shape {ds.shape} (examples), not one long series: "
                           "drop --series to score each sequence")
     console().print(_describe(ds, is_series, window, stride), markup=False)
-    layout = _layout(data) if read is not None else None
+    layout = layout_note(Path(data).expanduser()) if read is not None else None
     if layout is not None:
         console().print(f"file: {layout}", markup=False)
     if table is not None:
@@ -199,22 +200,11 @@ def _read_table_file(data: str, label_column: str | None, id_column: str | None,
         ds = table_to_dataset(frame, name=name, find_label=False)
         return dataclasses.replace(ds, y=y, ids=None if ids is None else ids[1].astype(str).tolist()), None, None, labels, ids
     table = TablePreprocessor().fit(frame)
-    if ids is None and table.id_column_ is not None:  # found by the preprocessing: read again as text, for its zeros
-        ids = (table.id_column_, read_table(path, [table.id_column_])[table.id_column_].to_numpy())
+    if ids is None and table.id_column_ is not None:  # found by the preprocessing: that column again, as text (its zeros)
+        ids = (table.id_column_, read_table(path, [table.id_column_], [table.id_column_])[table.id_column_].to_numpy())
     ds = Dataset(table.transform(frame).astype(np.float32), y, name=name, kind="table",
                  ids=None if ids is None else ids[1].astype(str).tolist())
     return ds, frame, table, labels, ids
-
-
-def _layout(data: str) -> str | None:
-    """How a text table file is laid out, in a few words, when it is not a plain CSV (``None`` then)."""
-    from aekit.data.tablefiles import table_suffix, text_format
-
-    path = Path(data).expanduser()
-    if table_suffix(path) == ".parquet":
-        return None
-    fmt = text_format(path)
-    return None if fmt.plain else fmt.describe()
 
 
 def _describe(ds: Any, is_series: bool, window: int, stride: int) -> str:

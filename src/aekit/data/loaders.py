@@ -336,8 +336,9 @@ def split_anomaly_labels(df: Any, name: str = "table", label_column: str | None 
     raw = df[label]
     features, _ = split_label(df, name, label)  # one-line errors for gaps
     values = raw.unique().tolist()
-    if all(_binary(v) for v in values):
-        return AnomalyLabels(features, np.array([int(_binary(v) == "1") for v in raw], np.int64), str(label), None)
+    if all(_binary(v) for v in values):  # mapped once per distinct value, not per row
+        y = raw.map({v: int(_binary(v) == "1") for v in values}).to_numpy(dtype=np.int64)
+        return AnomalyLabels(features, y, str(label), None)
     if len(values) == 1:
         note = f"labels: column {label!r} holds one value ({_plain(values[0])!r}): every row read as normal"
         return AnomalyLabels(features, np.zeros(len(raw), np.int64), str(label), note)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from aekit.data.tables import MISSING_MARKERS, NUMBER_FORMATS
 from aekit.errors import DataError
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".data", ".dat")  # each also read gzipped (".csv.gz")
@@ -31,9 +32,8 @@ ROW_NAMES = "rownames"  # the column that R's write.table row names become
 SNIFF_LINES = 64  # lines read to settle a text table's format
 SNIFF_BYTES = 1 << 16  # bytes read to settle its encoding
 _DELIMITERS = (",", "\t", ";", "|")  # tried in this order; ties go to the earlier one
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(NUMBER_FORMATS["number"])  # a plain number, as the table step reads one
 _COMMA_NUMBER = re.compile(r"[+-]?\d+,\d+")
-_GAPS = {"", "na", "nan", "null", "none", "n/a", "?", "-", "."}
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def _has_header(rows: list[list[str]], decimal: str) -> bool:
         return True
     votes_header = votes_data = 0
     for j, head in enumerate(first):
-        below = [r[j].strip() for r in body if j < len(r) and r[j].strip().lower() not in _GAPS]
+        below = [r[j].strip() for r in body if j < len(r) and r[j].strip().lower() not in MISSING_MARKERS]
         if not below or sum(_is_number(v, decimal) for v in below) < 0.9 * len(below):
             continue  # a text column says nothing about the first row
         head = head.strip()
@@ -158,7 +158,7 @@ def _has_header(rows: list[list[str]], decimal: str) -> bool:
             integer_name = head.lstrip("+-").isdigit() and not any(v.lstrip("+-").isdigit() for v in below)
             votes_header += integer_name
             votes_data += not integer_name
-        elif head.lower() not in _GAPS:
+        elif head.lower() not in MISSING_MARKERS:
             votes_header += 1
     if votes_header or votes_data:
         return votes_header >= votes_data
@@ -238,15 +238,30 @@ def _head(handle: Any) -> list[str]:
 
 def text_format(path: str | Path) -> TextFormat:
     """The :class:`TextFormat` of the text table at ``path`` (its first :data:`SNIFF_LINES` lines)."""
-    path = Path(path)
+    return _sniff(Path(path))[0]
+
+
+def layout_note(path: str | Path) -> str | None:
+    """How the table file at ``path`` is laid out, in a few words (:meth:`TextFormat.describe`),
+    when it is not a plain CSV; ``None`` for a plain CSV and for Parquet (what commands print)."""
+    if table_suffix(path) == ".parquet":
+        return None
+    fmt = text_format(path)
+    return None if fmt.plain else fmt.describe()
+
+
+def _sniff(path: Path) -> tuple[TextFormat, str]:
+    """The file's :class:`TextFormat` and its first non-blank line (the header's width and names),
+    from one read of its head."""
     try:
         with _open_binary(path) as raw:
             head = raw.read(SNIFF_BYTES)
             encoding = sniff_encoding(head, whole=len(head) < SNIFF_BYTES)
         with _open_text(path, encoding) as handle:
-            return sniff_text_table(_head(handle), encoding)
+            lines = _head(handle)
     except (OSError, EOFError) as err:
         raise DataError(f"{path}: cannot read table ({err})") from None
+    return sniff_text_table(lines, encoding), next((ln for ln in lines if ln.strip()), "")
 
 
 def _csv_options(fmt: TextFormat, first_line: str, text_columns: Sequence[str] = ()) -> dict[str, Any]:
@@ -268,38 +283,35 @@ def _csv_options(fmt: TextFormat, first_line: str, text_columns: Sequence[str] =
     return opts
 
 
-def _first_line(path: Path, encoding: str) -> str:
-    with _open_text(path, encoding) as handle:
-        return next((ln for ln in handle if ln.strip()), "")
-
-
 def _parse_error(path: Path | str, err: Exception) -> DataError:
     msg = (str(err).strip().splitlines() or [type(err).__name__])[0]
     return DataError(f"{path}: cannot parse table ({msg[:200]})")
 
 
 def _read_text(source: Any, fmt: TextFormat, first_line: str, chunk_rows: int | None = None,
-               text_columns: Sequence[str] = ()) -> Any:
+               text_columns: Sequence[str] = (), columns: Sequence[str] | None = None) -> Any:
     import pandas as pd
 
     opts = _csv_options(fmt, first_line, text_columns)
     if chunk_rows is not None:
         opts["chunksize"] = chunk_rows
+    if columns is not None:
+        opts["usecols"] = list(columns)
     return pd.read_csv(source, **opts)
 
 
-def read_table(path: str | Path, text_columns: Sequence[str] = ()) -> Any:
+def read_table(path: str | Path, text_columns: Sequence[str] = (), columns: Sequence[str] | None = None) -> Any:
     """The table at ``path`` (any of :data:`TABLE_SUFFIXES`) as a pandas DataFrame, read in
-    the format :func:`text_format` finds (``text_columns`` as text: ids keep leading zeros).
-    One-line :class:`DataError` when it does not parse."""
+    the format :func:`text_format` finds (``text_columns`` as text: ids keep leading zeros;
+    ``columns``: only these). One-line :class:`DataError` when it does not parse."""
     import pandas as pd
 
     path = Path(path)
     try:
         if table_suffix(path) == ".parquet":
-            return pd.read_parquet(path)
-        fmt = text_format(path)
-        return _read_text(path, fmt, _first_line(path, fmt.encoding), text_columns=text_columns)
+            return pd.read_parquet(path, columns=None if columns is None else list(columns))
+        fmt, first = _sniff(path)
+        return _read_text(path, fmt, first, text_columns=text_columns, columns=columns)
     except DataError:
         raise
     except Exception as err:  # pandas/pyarrow raise many parser error types
@@ -341,8 +353,8 @@ def iter_table_chunks(path: str | Path, chunk_rows: int, text_columns: Sequence[
             for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
                 yield batch.to_pandas()
             return
-        fmt = text_format(path)
-        with _read_text(path, fmt, _first_line(path, fmt.encoding), chunk_rows, text_columns) as reader:
+        fmt, first = _sniff(path)
+        with _read_text(path, fmt, first, chunk_rows, text_columns) as reader:
             yield from reader
     except DataError:
         raise

@@ -560,14 +560,8 @@ class TablePreprocessor:
         a training value that is not a number (codes ``01`` beside ``A1``: ``1`` matches no
         category), numbers written in a style (``6.428`` is 6428 under a dot-thousands style, not
         6.428), date strings, and the row id (``000999`` keeps its zeros)."""
-        def number(v: str) -> bool:
-            try:
-                float(v)
-            except ValueError:
-                return False
-            return True
-
-        words = {c for c, cats in self.categories_.items() if not all(number(v) for v in cats)}
+        number = re.compile(NUMBER_FORMATS["number"])
+        words = {c for c, cats in self.categories_.items() if not all(number.fullmatch(v.strip()) for v in cats)}
         styled = {r.name for r in self.roles_ if r.role == "numeric" and r.number_format not in (None, "timedelta")}
         dates = {r.name for r in self.roles_ if r.role == "date" and r.date_format is not None}
         ids = {self.id_column_} if self.id_column_ is not None else set()

@@ -100,7 +100,7 @@ def _feature_problems(features: list[dict[str, Any]], n_rows: int, what: str = "
 
 def _profile_table(path: Path, label_column: str | None) -> DataProfile:
     from aekit.data.loaders import label_column_of
-    from aekit.data.tablefiles import read_table, table_suffix, text_format
+    from aekit.data.tablefiles import layout_note, read_table
 
     df = read_table(path)
     if df.shape[0] == 0:
@@ -125,8 +125,9 @@ def _profile_table(path: Path, label_column: str | None) -> DataProfile:
                              "role (see the note); for other commands encode or drop them before training")
     from aekit.data.tables import column_roles  # the one place column roles are decided
 
-    if table_suffix(path) != ".parquet" and not (layout := text_format(path)).plain:
-        prof.notes.append(f"file: {layout.describe()}")  # how every command reads it
+    layout = layout_note(path)
+    if layout is not None:
+        prof.notes.append(f"file: {layout}")  # how every command reads it
     roles = [r for r in column_roles(feats) if r.role != "numeric"]
     if roles:
         prof.notes.append("column roles (how `aekit detect` treats them; numeric otherwise): " + "; ".join(
