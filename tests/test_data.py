@@ -144,6 +144,23 @@ def test_tensor_batches_cover_every_row_once_per_epoch():
     assert len(shards[0]) == len(shards[1]) == 5 and not set(shards[0]) & set(shards[1])
 
 
+def test_shards_of_fewer_rows_than_ranks_still_give_every_rank_a_batch():
+    """Under data parallelism a set (or a bagged member's share) smaller than the world trains on
+    every rank: each takes one row, wrapping round, instead of none (no steps at all)."""
+    import torch
+
+    X = torch.arange(3).float()[:, None]
+    shards = [torch.cat(list(TensorBatches(X, batch_size=2, shuffle=True, seed=0).shard(r, 4))).ravel().tolist()
+              for r in range(4)]
+    assert [len(s) for s in shards] == [1, 1, 1, 1] and {v for s in shards for v in s} == {0.0, 1.0, 2.0}
+    bagged = TensorBatches(torch.arange(8).float()[:, None], batch_size=4, shuffle=True, member_seeds=[0, 1],
+                           member_share=0.125)  # one row per member, two ranks
+    for r in range(2):
+        part = bagged.shard(r, 2)
+        batches = list(part)
+        assert len(part) == len(batches) == 1 and batches[0].shape == (2, 1, 1)
+
+
 def test_member_batches_give_each_member_its_own_seeds_row_order():
     """An ensemble trained as one network sees, in slice m of every batch, what member m would see alone."""
     import torch

@@ -101,15 +101,22 @@ class TensorBatches:
             g = torch.Generator().manual_seed(seed * 1_000_003 + 1_000_002)
             idx = torch.randperm(len(self.X), generator=g)[:n][idx]
         if self.world_size > 1:  # equal shards so every rank runs the same number of steps
-            per_rank = n // self.world_size
+            per_rank = self._per_rank(n)
+            if n < self.world_size:  # fewer rows than ranks: one each, wrapping round (DistributedSampler pads alike)
+                idx = idx[torch.arange(self.world_size) % n]
             idx = idx[self.rank * per_rank : (self.rank + 1) * per_rank]
         return idx.to(self.X.device)
 
     def _indices(self) -> Tensor:
         return self._order(self.seed)
 
+    def _per_rank(self, n: int) -> int:
+        """Rows each rank takes of ``n``: an equal share (the rest left out of this epoch's
+        order), and at least one, so a tiny set or a bagged member's few rows still train."""
+        return max(1, n // self.world_size)
+
     def __len__(self) -> int:
-        n = self._rows() // self.world_size
+        n = self._per_rank(self._rows())
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[Batch]:
