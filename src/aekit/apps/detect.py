@@ -82,7 +82,8 @@ TABLE_DEFAULTS: dict[str, Any] = {
     "max_samples": 1.0,
     # the code's distance to the nearest training codes added to the score: an option (it also
     # beat round 4's default on all three halves and 0.3 on two, but lost to 0.3 on the fresh
-    # half and in seed spread, costs scoring time, and the two together were no better)
+    # half and in seed spread, and costs scoring time; round 9: the two together won on the
+    # choose and confirm halves and lost on the fresh one again)
     "code_distance": "none",
     # the rule when neither ``threshold`` nor ``contamination`` is given: of the four label-free
     # rules it landed closest to the true outlier share on both halves (a given ``contamination``
