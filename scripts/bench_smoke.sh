@@ -33,4 +33,5 @@ run audio            benchmarks/audio.py --parts speed --epochs 1 --train-per-sp
 run audio_validation benchmarks/audio.py --parts validation --quick --epochs 1
 run anomaly          benchmarks/anomaly.py --parts dev --sets confirm --seeds 1 --methods default
 run anomaly_ensemble benchmarks/anomaly.py --parts ensemble --sets wine --seeds 1 --threads 1
+run anomaly_oob      benchmarks/anomaly.py --parts oob --sets iris --seeds 1 --threads 1
 [ ${#failed[@]} -eq 0 ] || { echo "benchmarks that no longer run: ${failed[*]}" >&2; exit 1; }
