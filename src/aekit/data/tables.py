@@ -39,8 +39,12 @@ a table scored in chunks gives the same numbers as the whole table at once. At s
 * a category value never seen in training encodes as all zeros in its one-hot block and is
   counted (:attr:`TablePreprocessor.last_counts_`);
 * a missing value, and a date that does not parse, gets the training fill value and is counted;
-* a feature column missing from the input, a column the run never saw, and a value in a
-  numeric column that is not a number are :class:`~aekit.errors.DataError`\\ s naming the column.
+* a value of a numeric column that does not read as a number in the column's training style (a
+  word, ``"1.234,5"`` in a column fitted on ``"1,234.5"``, ``"12,5"`` in a column of plain numbers)
+  gets the training fill value too and is counted apart (``unread``): one odd cell does not stop
+  the scoring of a file, and is not taken for an empty one;
+* a feature column missing from the input and a column the run never saw are
+  :class:`~aekit.errors.DataError`\\ s naming the column.
 
 What no role can encode is a :class:`~aekit.errors.DataError` naming the column at fit: two
 columns with one name, lists or complex numbers in cells, infinite values, and a word among
@@ -97,23 +101,30 @@ class ColumnRole:
 
 @dataclass
 class TableCounts:
-    """Values a transform filled in (``missing``, per column: empty cells and unparseable dates)
-    and category values it had never seen (``unseen``, per column; encoded as all zeros)."""
+    """Values a transform filled in (``missing``, per column: empty cells and unparseable dates),
+    category values it had never seen (``unseen``, per column; encoded as all zeros) and values
+    of a numeric column it could not read as numbers in the column's training style (``unread``,
+    per column: a word, ``"1.234,5"`` where training wrote ``"1,234.5"``; filled in like a gap,
+    and counted here only, not under ``missing``)."""
 
     missing: dict[str, int] = field(default_factory=dict)
     unseen: dict[str, int] = field(default_factory=dict)
+    unread: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: "TableCounts") -> None:
-        for mine, theirs in ((self.missing, other.missing), (self.unseen, other.unseen)):
+        for mine, theirs in ((self.missing, other.missing), (self.unseen, other.unseen), (self.unread, other.unread)):
             for k, v in theirs.items():
                 mine[k] = mine.get(k, 0) + v
 
     def line(self) -> str | None:
         """One line for a person, or ``None`` when nothing was filled in or unseen."""
         parts = []
-        n_missing, n_unseen = sum(self.missing.values()), sum(self.unseen.values())
+        n_missing, n_unseen, n_unread = sum(self.missing.values()), sum(self.unseen.values()), sum(self.unread.values())
         if n_missing:
             parts.append(f"{n_missing} missing value(s) filled with the training values ({_top(self.missing)})")
+        if n_unread:
+            parts.append(f"{n_unread} value(s) not read as numbers in the training style, filled with the training "
+                         f"values ({_top(self.unread)})")
         if n_unseen:
             parts.append(f"{n_unseen} category value(s) unseen in training, encoded as all-zero one-hot ({_top(self.unseen)})")
         return "; ".join(parts) or None
@@ -257,12 +268,13 @@ def _is_duration(dtype: Any) -> bool:
     return getattr(dtype, "kind", "") == "m"
 
 
-def parse_numbers(s: Any, fmt: str | None, name: str) -> Any:
+def parse_numbers(s: Any, fmt: str | None, name: str, unread: dict[str, int] | None = None) -> Any:
     """Column ``s`` as float64 numbers (a Series on ``s``'s index, NaN where empty): numbers (and
     booleans, as 1 and 0) as they are, strings read under ``fmt`` (a key of :data:`NUMBER_FORMATS`;
     ``None``: ``"number"``) with missing-value markers as gaps, durations (``fmt="timedelta"``) in
-    seconds. A value that is not a number, and an infinite one, is a one-line :class:`DataError`
-    naming the column and the row."""
+    seconds. A value that is not a number is a one-line :class:`DataError` naming the column and
+    the row, unless ``unread`` is given (scoring a fitted table): then it is a gap, counted in
+    ``unread[name]``. An infinite value is always a :class:`DataError`."""
     import pandas as pd
     from pandas.api import types
 
@@ -293,7 +305,10 @@ def parse_numbers(s: Any, fmt: str | None, name: str) -> Any:
                 values, ok, gap = _read_text_numbers(raw[is_text], fmt or "number")
                 out[is_text] = values
                 bad[is_text] = ~ok & ~gap
-    if bad.any():
+    if bad.any() and unread is not None:  # a word or another style than training's: a gap, counted
+        out = np.where(bad, np.nan, out)
+        unread[name] = unread.get(name, 0) + int(bad.sum())
+    elif bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(f"column {name!r}: value {str(s.iloc[i])[:40]!r} at row {s.index[i]} is not a number "
                         f"({int(bad.sum())} such value(s))")
@@ -618,15 +633,16 @@ class TablePreprocessor:
             stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
         return stamps
 
-    def _frame(self, df: Any) -> Any:
-        """The transformer's input: numbers as float64 (a value that is not a number is an error),
-        dates as their parts, categories as strings (``nan`` where empty)."""
+    def _frame(self, df: Any, unread: dict[str, int] | None = None) -> Any:
+        """The transformer's input: numbers as float64, dates as their parts, categories as strings
+        (``nan`` where empty). A value that is not a number in the column's style is an error at
+        fit (``unread`` ``None``), a gap counted in ``unread`` at scoring."""
         import pandas as pd
 
         cols: dict[str, Any] = {}
         for r in self.roles_:
             if r.role == "numeric":
-                cols[r.name] = parse_numbers(df[r.name], r.number_format, r.name)
+                cols[r.name] = parse_numbers(df[r.name], r.number_format, r.name, unread)
             elif r.role == "date":
                 stamps = self._dates(df[r.name], r)
                 for part in self.date_parts_[r.name]:
@@ -661,11 +677,11 @@ class TablePreprocessor:
             values[unseen] = values[unseen].map(same)
         return values
 
-    def _counts(self, frame: Any) -> TableCounts:
-        counts = TableCounts()
+    def _counts(self, frame: Any, unread: dict[str, int] | None = None) -> TableCounts:
+        counts = TableCounts(unread=dict(unread or {}))
         for r in self.roles_:
             if r.role == "numeric":
-                n = int(frame[r.name].isna().sum())
+                n = int(frame[r.name].isna().sum()) - counts.unread.get(r.name, 0)
             elif r.role == "date":
                 n = int(frame[f"{r.name}_{self.date_parts_[r.name][0]}"].isna().sum())
             elif r.role == "categorical":
@@ -687,8 +703,9 @@ class TablePreprocessor:
         self.check_columns(df)
         if len(df) == 0:
             return np.zeros((0, len(self.feature_names_out_)), dtype=np.float64)
-        frame = self._frame(df)
-        self.last_counts_ = self._counts(frame)
+        unread: dict[str, int] = {}
+        frame = self._frame(df, unread)
+        self.last_counts_ = self._counts(frame, unread)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # unseen categories are counted above, not warned about per call
             out = self.transformer_.transform(frame)
@@ -765,7 +782,7 @@ class TablePreprocessor:
             obj.categories_ = {c["name"]: [str(v) for v in c["categories"]] for c in state["columns"] if c["role"] == "categorical"}
             obj.fill_ = dict(state["fill"])
             counts = state.get("fit_counts") or {}
-            obj.fit_counts_ = TableCounts(dict(counts.get("missing", {})), dict(counts.get("unseen", {})))
+            obj.fit_counts_ = TableCounts(dict(counts.get("missing", {})), dict(counts.get("unseen", {})))  # (none unread at fit)
             obj.last_counts_ = TableCounts()
             obj._build()
         except (KeyError, TypeError, ValueError) as err:
