@@ -244,3 +244,37 @@ def test_serve_takes_rows_with_string_categories(files: dict[str, Path]) -> None
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_integer_codes_keep_their_zeros_and_the_summary_names_them(tmp_path: Path) -> None:
+    """Zip codes written with leading zeros are read as text (here a category, scored again in chunks
+    with the same codes, nothing unseen); integers named like a code are numbers, and the summary says
+    so; an ordinary integer measurement gets no word."""
+    import aekit
+    from aekit.data.tablefiles import read_table
+
+    rng = np.random.default_rng(4)
+    n = 40
+    zips = np.array(["02134", "02139", "10001", "90210", "00501", "07030"])
+    df = pd.DataFrame({"x": rng.normal(size=n).round(3), "zip": rng.choice(zips, n), "plant_code": rng.integers(1000, 9999, n),
+                       "qty": rng.integers(1, 60, n)})
+    df.to_csv(tmp_path / "codes.csv", index=False)
+    read = read_table(tmp_path / "codes.csv")
+    assert read["zip"].tolist() == df["zip"].tolist() and read["qty"].dtype.kind == "i"
+    roles = {r.name: (r.role, r.note) for r in column_roles(read)}
+    assert roles["zip"][0] == "categorical" and roles["zip"][1].startswith("integer codes with leading zeros") and roles["qty"] == ("numeric", "")
+    assert roles["plant_code"][0] == "numeric" and "named like a code" in roles["plant_code"][1]
+    big = pd.DataFrame({"market_cap": rng.integers(10**6, 10**9, n), "PLZ": rng.integers(10000, 99999, n)})
+    assert [r.note != "" for r in column_roles(big)] == [False, True]  # 'cap' is Italy's zip only as the whole name
+    res = run_cli("detect", str(tmp_path / "codes.csv"), "-o", str(tmp_path / "run"), "-e", "1", "-q", "--n-estimators", "2")
+    assert res.returncode == 0, res.stderr
+    out = " ".join(res.stdout.split())
+    assert "1 categorical -> 6 one-hot" in out and "'zip': integer codes with leading zeros" in out, out
+    assert "'plant_code': integers named like a code, read as numbers" in out and "'qty':" not in out, out
+    det = aekit.load(tmp_path / "run")
+    expected = det.anomaly_score(read)
+    assert det.table_.last_counts_.line() is None  # every zip is a training category
+    res = run_cli("score", str(tmp_path / "run"), str(tmp_path / "codes.csv"), "-o", str(tmp_path / "s.csv"), "--chunk-rows", "7", "-q")
+    assert res.returncode == 0, res.stderr
+    assert "unseen" not in res.stdout, res.stdout  # chunks of only-digit codes keep their zeros too
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "s.csv")["score"], expected, rtol=1e-6)

@@ -22,6 +22,10 @@ detect`` and :class:`~aekit.apps.detect.AutoencoderDetector` act on them):
   writes it beside the scores);
 * ``text``: strings with more distinct values than a category may have, but not unique:
   dropped (free text needs a text model, not a one-hot column per phrase);
+* integer codes: whole numbers written with a leading zero (``"00123"``: zip, sample and product
+  codes; :func:`zero_led`) are text, so a category, an id or dropped text, never a magnitude (the
+  file reader keeps their zeros); integers named like a code (:data:`CODE_NAMES`: ``zip``,
+  ``postal_code``, ``PLZ``) without such zeros stay numbers, and the summary says so;
 * ``constant`` (one value) and ``empty`` (no value at all): dropped, they carry nothing;
 * ``invalid``: what no role can encode (below); its note is the error :meth:`TablePreprocessor.fit` raises.
 
@@ -80,6 +84,9 @@ NUMBER_FORMATS = {
     "thousands": r"[+-]?([1-9]\d{0,2}(,\d{3})+|\d+)(\.\d*)?",  # 1,234.5 (never 0,541: that is a decimal comma)
     "decimal_comma": r"[+-]?([1-9]\d{0,2}(\.\d{3})+|\d+)(,\d*)?",  # 1.234,5 (most of Europe)
 }
+ZERO_LED = r"0\d+"  # an integer written with a leading zero ("00123"): a code (zip, sample, product), not a magnitude
+# names of integer columns that are codes more often than measurements (zip_code, PostalCode, PLZ, product_code)
+CODE_NAMES = {"zip", "zipcode", "postal", "postcode", "plz", "code", "cap"}
 _BOOL_TEXT = {"true": "True", "false": "False", "1": "True", "0": "False"}  # a boolean column's values as other tools write them
 FORMAT_NOTES = {"thousands": "',' thousands", "decimal_comma": "',' decimal", "timedelta": "seconds"}
 STATE_FORMAT = "aekit-table/1"
@@ -147,6 +154,24 @@ def _id_name(name: str) -> bool:
     low = name.strip().lower()
     return (low in ID_NAMES or bool(re.search(r"[_\s.\-](id|no|nr|num|number)$", low))
             or name.endswith(("Id", "ID", "No", "Nr", "Number")))
+
+
+def _code_name(name: str) -> bool:
+    """Named like a code: a word of the name is one of :data:`CODE_NAMES` (``zip``, ``Zip Code``,
+    ``productCode``, ``PLZ``; ``cap``, Italy's postal code, only as the whole name: ``market_cap`` is a measurement)."""
+    words = {w.lower() for w in re.findall(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|[A-Z]+", name)}
+    return bool(words & (CODE_NAMES - {"cap"})) or name.strip().lower() == "cap"
+
+
+def zero_led(values: Any) -> str:
+    """The first of ``values`` (strings, gaps and missing-value markers skipped) written with a
+    leading zero (``"00123"``) when every one of them is a whole number without a sign, else ``""``:
+    integer codes whose zeros a number would lose."""
+    digits = re.compile(r"\d+")
+    strings = [v.strip() for v in values if isinstance(v, str) and v.strip().lower() not in MISSING_MARKERS]
+    if not strings or not all(digits.fullmatch(v) for v in strings):
+        return ""
+    return next((v for v in strings if re.fullmatch(ZERO_LED, v)), "")
 
 
 def as_text(values: Any) -> np.ndarray:
@@ -343,6 +368,9 @@ def _numeric_role(name: str, values: Any, n_rows: int, fmt: str | None) -> Colum
             return ColumnRole(name, "id", "unique per row, named like an id")
         if n_rows >= ID_MIN_ROWS and arr[0] in (0.0, 1.0) and bool(np.all(np.diff(arr) == 1)):
             return ColumnRole(name, "id", "row numbers")
+    if fmt in (None, "number") and _code_name(name) and bool(np.all(arr == np.round(arr))) and len(np.unique(arr)) > RARE_CATEGORIES:
+        return ColumnRole(name, "numeric", "integers named like a code, read as numbers (pass it as text or a category "
+                          "if it is a code)", number_format=fmt)
     return ColumnRole(name, "numeric", number_format=fmt)
 
 
@@ -371,8 +399,22 @@ def _valid_role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRo
         return _numeric_role(name, nonnull, n_rows, None)
     text = as_text(nonnull)
     counts = pd.Series(text, dtype=object).value_counts()
+    code = zero_led(counts.index)  # "00123": kept as text (a category, an id), as the file's reader keeps it
+    role = _text_role(name, s, nonnull, text, counts, n_rows, max_categories, read_numbers=not code)
+    if code and role.role != "numeric":
+        role.note = f"integer codes with leading zeros ({code!r}), kept as text" + (f"; {role.note}" if role.note else "")
+    return role
+
+
+def _text_role(name: str, s: Any, nonnull: Any, text: np.ndarray, counts: Any, n_rows: int, max_categories: int,
+               read_numbers: bool) -> ColumnRole:
+    """The role of a column of text (``text``: its non-empty values as strings, ``counts`` their
+    value_counts); ``read_numbers``: whether numbers written as text are read as numbers."""
+    import pandas as pd
+    from pandas.api import types
+
     share = 0.0  # of the values that are numbers under the format that reads the most
-    if not types.is_bool_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):  # a category is what it says
+    if read_numbers and not types.is_bool_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):  # a category is what it says
         fmt, share, best = _number_format(counts)
         if fmt is not None:  # numbers written as text ("1,234", "12%", " 3.5 ", "?" for a gap)
             values = parse_numbers(nonnull, fmt, name).dropna()
@@ -575,8 +617,9 @@ class TablePreprocessor:
         a training value that is not a number (codes ``01`` beside ``A1``: ``1`` matches no
         category), numbers written in a style (``6.428`` is 6428 under a dot-thousands style, not
         6.428), date strings, and the row id (``000999`` keeps its zeros)."""
-        number = re.compile(NUMBER_FORMATS["number"])
-        words = {c for c, cats in self.categories_.items() if not all(number.fullmatch(v.strip()) for v in cats)}
+        number, zero = re.compile(NUMBER_FORMATS["number"]), re.compile(ZERO_LED)
+        words = {c for c, cats in self.categories_.items()
+                 if not all(number.fullmatch(v.strip()) and not zero.fullmatch(v.strip()) for v in cats)}  # "007": a code
         styled = {r.name for r in self.roles_ if r.role == "numeric" and r.number_format not in (None, "timedelta")}
         dates = {r.name for r in self.roles_ if r.role == "date" and r.date_format is not None}
         ids = {self.id_column_} if self.id_column_ is not None else set()
@@ -741,6 +784,11 @@ class TablePreprocessor:
                 for r in by["numeric"] if r.number_format is not None]
         if read:
             parts.append(f"read as numbers: {', '.join(read[:4])}{', ...' if len(read) > 4 else ''}")
+        for r in self.roles_:  # integer codes: what was made of them, so a misread one can be passed as text
+            if r.note.startswith("integer codes with leading zeros"):
+                parts.append(f"{r.name!r}: {r.note.split(';')[0]} ({r.role})")
+            elif r.note.startswith("integers named like a code"):
+                parts.append(f"{r.name!r}: {r.note}")
         for role, what in (("text", "text"), ("constant", "constant"), ("empty", "empty")):
             if by[role]:
                 names = ", ".join(repr(r.name) for r in by[role][:4]) + (", ..." if len(by[role]) > 4 else "")
