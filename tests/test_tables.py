@@ -15,7 +15,7 @@ import pytest
 
 from aekit.apps.detect import AutoencoderDetector
 from aekit.data.tables import TablePreprocessor, column_roles, needs_preprocessing
-from aekit.errors import DataError
+from aekit.errors import DataError, ModelFileError
 from tests.conftest import AEKIT, run_cli
 
 SMALL = dict(model_params={"hidden": [8], "latent_dim": 3}, max_epochs=2, contamination=0.1)
@@ -278,3 +278,49 @@ def test_integer_codes_keep_their_zeros_and_the_summary_names_them(tmp_path: Pat
     assert res.returncode == 0, res.stderr
     assert "unseen" not in res.stdout, res.stdout  # chunks of only-digit codes keep their zeros too
     np.testing.assert_allclose(pd.read_csv(tmp_path / "s.csv")["score"], expected, rtol=1e-6)
+
+
+def test_rare_values_share_one_column_and_a_saved_run_scores_the_same(tmp_path: Path) -> None:
+    """40 values seen once beside one frequent value: two one-hot columns (the value, and the pooled
+    rare ones), not 41. A rare training value scores as the pooled column and is not unseen; a value
+    never seen scores the same way and is counted; save -> load scores the same."""
+    import aekit
+
+    rng = np.random.default_rng(5)
+    city = ["Berlin"] * 60 + [f"town {i}" for i in range(40)]
+    df = pd.DataFrame({"x": rng.normal(size=100).round(3), "city": city})
+    t = TablePreprocessor().fit(df)
+    assert [r.role for r in t.roles_] == ["numeric", "categorical"]
+    assert t.feature_names_out_ == ["x", "city_Berlin", "city_infrequent"] and len(t.rare_["city"]) == 40
+    assert "1 categorical -> 2 one-hot" in t.summary() and "'city': 40 values seen in fewer than 2 rows pooled as 'infrequent'" in t.summary()
+    new = pd.DataFrame({"x": [0.0, 0.0, 0.0, 0.0], "city": ["Berlin", "town 7", "Atlantis", None]})
+    out = t.transform_frame(new)
+    assert out["city_Berlin"].tolist() == [1.0, 0.0, 0.0, 1.0] and out["city_infrequent"].tolist() == [0.0, 1.0, 1.0, 0.0]
+    assert t.last_counts_.unseen == {"city": 1} and t.last_counts_.missing == {"city": 1}
+    back = TablePreprocessor.from_dict(json.loads(json.dumps(t.to_dict())))
+    np.testing.assert_array_equal(back.transform(new), t.transform(new))
+    det = AutoencoderDetector(**SMALL).fit(df)
+    det.save(tmp_path / "run")
+    np.testing.assert_array_equal(aekit.load(tmp_path / "run").anomaly_score(new), det.anomaly_score(new))
+    # a "infrequent" value of its own is not merged with the pooled ones
+    own = df.assign(city=["infrequent"] * 30 + city[30:])
+    assert TablePreprocessor().fit(own).feature_names_out_ == ["x", "city_Berlin", "city_infrequent", "city_infrequent_"]
+    # nearly all rows rare: text, dropped
+    words = df.assign(city=["Berlin"] * 5 + [f"w{i}" for i in range(95)])
+    role = column_roles(words)[1]
+    assert (role.role, role.note) == ("text", "96 distinct values in 100 rows, too rare to learn as categories")
+
+
+def test_a_table_state_saved_before_rare_pooling_scores_as_it_did() -> None:
+    """A state in the first format (every training value its own category, rare ones too) loads and
+    encodes as it did: one column per value, an unseen value all zeros and counted."""
+    old = {"format": "aekit-table/1", "max_categories": 50,
+           "columns": [{"name": "x", "role": "numeric"}, {"name": "c", "role": "categorical", "categories": ["a", "b", "c", "d"]}],
+           "id_column": None, "fill": {"x": 0.5, "c": "a"}, "feature_names_out": ["x", "c_a", "c_b", "c_c", "c_d"],
+           "fit_counts": {"missing": {}, "unseen": {}}}
+    t = TablePreprocessor.from_dict(old)
+    got = t.transform(pd.DataFrame({"x": [1.0, None, 3.0], "c": ["c", "d", "zzz"]}))
+    np.testing.assert_array_equal(got, [[1, 0, 0, 1, 0], [0.5, 0, 0, 0, 1], [3, 0, 0, 0, 0]])
+    assert t.last_counts_.unseen == {"c": 1} and t.rare_ == {}
+    with pytest.raises(ModelFileError, match="not in format"):
+        TablePreprocessor.from_dict(dict(old, format="aekit-table/9"))

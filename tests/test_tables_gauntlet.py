@@ -93,8 +93,11 @@ WORKS: dict[str, tuple[Callable[[], pd.DataFrame], list[str], dict[Any, str]]] =
     "300 columns": (
         lambda: pd.DataFrame(_rng().normal(size=(N, 300)), columns=[f"v{i}" for i in range(300)]).assign(c=_rng().choice(["a", "b"], N)),
         ["300 numeric, 1 categorical -> 2 one-hot"], {"v0": "numeric", "c": "categorical"}),
-    "45 distinct values in 60 rows": (
+    "45 distinct values in 60 rows, 30 of them once": (
         lambda: _base(60).assign(h=[f"level{i % 45}" for i in range(60)]),
+        ["1 categorical -> 16 one-hot", "'h': 30 values seen in fewer than 2 rows pooled as 'infrequent'"], {"h": "categorical"}),
+    "58 distinct values in 60 rows": (
+        lambda: _base(60).assign(h=[f"level{i % 58}" for i in range(60)]),
         ["1 text column(s) dropped ('h')"], {"h": "text"}),
     "R row names kept as a column": (
         lambda: _base().assign(rownames=[f"Car {i}" for i in range(N)], cyl=_rng().choice([4, 6, 8], N)),

@@ -7,10 +7,12 @@ detect`` and :class:`~aekit.apps.detect.AutoencoderDetector` act on them):
 * ``numeric``: numbers (gaps are filled with the training median), numbers written as text
   under one of :data:`NUMBER_FORMATS` (``"1,234"``, ``"12,5"``, ``" 3.5 "``, ``"12%"``, ``"$7"``;
   ``"?"``, ``"NA"``, ``"."`` and the other :data:`MISSING_MARKERS` are gaps) and durations (seconds);
-* ``categorical``: strings, booleans or a pandas ``category`` (ordered or not) with at most
-  :data:`MAX_CATEGORIES` distinct values and, over :data:`RARE_CATEGORIES` of them, two rows
-  or more per value on average; one-hot encoded, one column per value seen in training
-  (gaps filled with the training mode);
+* ``categorical``: strings, booleans or a pandas ``category`` (ordered or not); one-hot encoded,
+  one column per value seen in at least :data:`MIN_CATEGORY_ROWS` training rows (at most
+  :data:`MAX_CATEGORIES` of them), and the rarer values, when there are two or more, pooled into
+  one column (:data:`RARE_LABEL`, scikit-learn's infrequent category); gaps filled with the
+  training mode. A column of over :data:`RARE_CATEGORIES` distinct values with over :data:`RARE_SHARE`
+  of its rows in rare values is ``text``;
 * ``date``: strings that parse as dates under one format (or a datetime column), expanded
   to month, day of month, weekday and (when the times are not all midnight) hour. The year
   is left out on purpose: data scored later comes from later years, and a year the model
@@ -40,8 +42,10 @@ at fit time and at load time alike, so a saved run transforms exactly as the fit
 Every row is transformed on its own (fixed categories, fill values and date formats), so
 a table scored in chunks gives the same numbers as the whole table at once. At scoring:
 
-* a category value never seen in training encodes as all zeros in its one-hot block and is
-  counted (:attr:`TablePreprocessor.last_counts_`);
+* a category value never seen in training encodes as the column's pooled rare values where it
+  has them (scikit-learn's ``handle_unknown="infrequent_if_exist"``), else as all zeros in its
+  one-hot block, and is counted (:attr:`TablePreprocessor.last_counts_`); a rare training value
+  is its pooled column, and not counted;
 * a missing value, and a date that does not parse, gets the training fill value and is counted;
 * a value of a numeric column that does not read as a number in the column's training style (a
   word, ``"1.234,5"`` in a column fitted on ``"1,234.5"``, ``"12,5"`` in a column of plain numbers)
@@ -69,7 +73,10 @@ from aekit.errors import DataError, ModelFileError
 MAX_CATEGORIES = 50  # distinct values a string column may have and still be one-hot encoded
 DATE_SHARE = 0.9  # share of a column's non-empty values that must parse as dates under one format
 DATE_PARTS = ("month", "day", "weekday")  # plus "hour" when training times are not all midnight
-RARE_CATEGORIES = 10  # over this many distinct values, a column with fewer than two rows per value is text
+RARE_CATEGORIES = 10  # over this many distinct values, a column can be too rare to learn, and numbers with a stray word are an error
+MIN_CATEGORY_ROWS = 2  # a category value seen in fewer training rows is rare: rare values share one one-hot column
+RARE_SHARE = 0.9  # a column with more than this share of its rows in rare values is text, too rare to learn
+RARE_LABEL = "infrequent"  # the pooled rare values' category (feature "city_infrequent"), as scikit-learn's infrequent category
 ID_MIN_ROWS = 10  # an unnamed column is an id only when it is unique over at least this many rows
 FEATURE_ROLES = ("numeric", "categorical", "date")  # roles that become model inputs
 ID_NAMES = {"id", "uuid", "guid", "key", "index", "rowid", "row_id", "rownames", "unnamed: 0"}
@@ -89,7 +96,8 @@ ZERO_LED = r"0\d+"  # an integer written with a leading zero ("00123"): a code (
 CODE_NAMES = {"zip", "zipcode", "postal", "postcode", "plz", "code", "cap"}
 _BOOL_TEXT = {"true": "True", "false": "False", "1": "True", "0": "False"}  # a boolean column's values as other tools write them
 FORMAT_NOTES = {"thousands": "',' thousands", "decimal_comma": "',' decimal", "timedelta": "seconds"}
-STATE_FORMAT = "aekit-table/1"
+STATE_FORMAT = "aekit-table/2"  # /2 adds the pooled rare values ("rare" of a categorical column)
+OLD_STATE_FORMATS = ("aekit-table/1",)  # read as they were written: every training value its own category
 
 
 @dataclass
@@ -133,7 +141,8 @@ class TableCounts:
             parts.append(f"{n_unread} value(s) not read as numbers in the training style, filled with the training "
                          f"values ({_top(self.unread)})")
         if n_unseen:
-            parts.append(f"{n_unseen} category value(s) unseen in training, encoded as all-zero one-hot ({_top(self.unseen)})")
+            parts.append(f"{n_unseen} category value(s) unseen in training, encoded as all-zero one-hot or as the pooled "
+                         f"rare values ({_top(self.unseen)})")
         return "; ".join(parts) or None
 
 
@@ -438,11 +447,21 @@ def _text_role(name: str, s: Any, nonnull: Any, text: np.ndarray, counts: Any, n
                 return ColumnRole(name, "text", f"{share:.0%} numbers, the rest in a format not read "
                                   f"({_unread_number(text)!r})")
             return ColumnRole(name, "id", "a different string in every row")
-    if distinct > max_categories:
-        return ColumnRole(name, "text", f"{distinct} distinct values, more than {max_categories} categories")
-    if distinct > RARE_CATEGORIES and distinct * 2 > len(nonnull):
+    if distinct > RARE_CATEGORIES and counts[counts < MIN_CATEGORY_ROWS].sum() > RARE_SHARE * len(nonnull):
         return ColumnRole(name, "text", f"{distinct} distinct values in {len(nonnull)} rows, too rare to learn as categories")
+    if len(_split_rare(counts)[0]) > max_categories:
+        return ColumnRole(name, "text", f"{distinct} distinct values, more than {max_categories} categories")
     return ColumnRole(name, "categorical")
+
+
+def _split_rare(counts: Any) -> tuple[list[Any], list[Any]]:
+    """A categorical column's values (``counts``: their value_counts) as ``(frequent, rare)``:
+    rare are the values seen in fewer than :data:`MIN_CATEGORY_ROWS` rows, when there are two of them
+    or more (one rare value pooled alone would only be renamed) and they are not all the values (a
+    tiny table's); frequent, all the others."""
+    rare = [v for v, n in counts.items() if n < MIN_CATEGORY_ROWS]
+    rare = rare if 1 < len(rare) < len(counts) else []
+    return [v for v in counts.index if v not in set(rare)], rare
 
 
 def column_roles(df: Any, max_categories: int = MAX_CATEGORIES) -> list[ColumnRole]:
@@ -509,7 +528,8 @@ class TablePreprocessor:
     Fitted attributes: ``roles_`` (:class:`ColumnRole` per input column, in order),
     ``id_column_`` (the row identifier or ``None``), ``date_parts_`` (parts per date column),
     ``fill_`` (the value a gap gets, per numeric column, date part and categorical column),
-    ``categories_`` (sorted training values per categorical column), ``feature_names_out_``,
+    ``categories_`` (sorted training values per categorical column, its own one-hot column each),
+    ``rare_`` (sorted rare training values of a column that pools them), ``feature_names_out_``,
     ``fit_counts_`` (what the training table had filled in), ``last_counts_`` (what the
     latest :meth:`transform` filled in or found unseen).
     """
@@ -546,7 +566,7 @@ class TablePreprocessor:
         clash = [(p, d) for d, parts in self.date_parts_.items() for p in (f"{d}_{q}" for q in parts) if p in df.columns]
         if clash:
             raise DataError(f"column {clash[0][0]!r} has the name of a part of date column {clash[0][1]!r}; rename one of them")
-        self.fill_, self.categories_ = {}, {}  # (before _frame: training values are taken as they are)
+        self.fill_, self.categories_, self.rare_ = {}, {}, {}  # (before _frame: training values are taken as they are)
         frame = self._frame(df)
         for col in self._numeric_inputs():
             values = frame[col].dropna()
@@ -554,13 +574,40 @@ class TablePreprocessor:
         for col in self._categorical():
             values = frame[col].dropna()
             counts = values.value_counts()
-            self.categories_[col] = sorted(str(v) for v in counts.index)
+            frequent, rare = _split_rare(counts)
+            self.categories_[col] = sorted(str(v) for v in frequent)
+            if rare:  # pooled into one category, RARE_LABEL's column
+                self.rare_[col] = sorted(str(v) for v in rare)
             top = counts.max()
             self.fill_[col] = min(str(v) for v, c in counts.items() if c == top)  # ties: the first in order, as scikit-learn
         self._build()
         self.last_counts_ = self._counts(frame)
         self.fit_counts_ = self.last_counts_
         return self
+
+    def _rare_label(self, col: str) -> str:
+        """The category that column ``col``'s rare values are pooled into: :data:`RARE_LABEL`, with
+        ``_`` added while it is one of the column's frequent values."""
+        label = RARE_LABEL
+        while label in self.categories_[col]:
+            label += "_"
+        return label
+
+    def _one_hot(self, col: str) -> list[str]:
+        """Column ``col``'s one-hot categories: its frequent values, then the pooled rare ones' label."""
+        return list(self.categories_[col]) + ([self._rare_label(col)] if col in self.rare_ else [])
+
+    def _pool(self, frame: Any) -> Any:
+        """``frame`` (:meth:`_frame`'s) with every non-empty value of a column that pools rare values
+        that is not one of its frequent values (a rare one, or one never seen) as the rare label:
+        scikit-learn's ``handle_unknown="infrequent_if_exist"``."""
+        for col in self.rare_:
+            values = frame[col]
+            other = values.notna() & ~values.isin(self.categories_[col])
+            if other.any():
+                frame = frame.copy()
+                frame[col] = values.where(~other, self._rare_label(col))
+        return frame
 
     def _numeric_inputs(self) -> list[str]:
         """The transformer's numeric columns: numeric inputs, then each date's parts (``"ts_month"``, ...)."""
@@ -589,7 +636,7 @@ class TablePreprocessor:
         if num:
             parts.append(("numeric", SimpleImputer(strategy="median"), num))
         if cat:
-            onehot = OneHotEncoder(categories=[np.asarray(self.categories_[c], dtype=object) for c in cat],
+            onehot = OneHotEncoder(categories=[np.asarray(self._one_hot(c), dtype=object) for c in cat],
                                    handle_unknown="ignore", sparse_output=False, dtype=np.float64)
             parts.append(("categorical", Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("onehot", onehot)]), cat))
         seed = pd.DataFrame({c: pd.Series([self.fill_[c]], dtype=np.float64 if c in num else object) for c in num + cat})
@@ -618,12 +665,16 @@ class TablePreprocessor:
         category), numbers written in a style (``6.428`` is 6428 under a dot-thousands style, not
         6.428), date strings, and the row id (``000999`` keeps its zeros)."""
         number, zero = re.compile(NUMBER_FORMATS["number"]), re.compile(ZERO_LED)
-        words = {c for c, cats in self.categories_.items()
-                 if not all(number.fullmatch(v.strip()) and not zero.fullmatch(v.strip()) for v in cats)}  # "007": a code
+        words = {c for c in self.categories_ if not all(number.fullmatch(v.strip()) and not zero.fullmatch(v.strip())
+                                                         for v in self._known(c))}  # "007": a code
         styled = {r.name for r in self.roles_ if r.role == "numeric" and r.number_format not in (None, "timedelta")}
         dates = {r.name for r in self.roles_ if r.role == "date" and r.date_format is not None}
         ids = {self.id_column_} if self.id_column_ is not None else set()
         return [r.name for r in self.roles_ if r.name in words | styled | dates | ids]
+
+    def _known(self, col: str) -> list[str]:
+        """Every training value of categorical column ``col``: its categories and its pooled rare values."""
+        return list(self.categories_.get(col, [])) + list(self.rare_.get(col, []))
 
     @property
     def known_columns(self) -> list[str]:
@@ -703,7 +754,7 @@ class TablePreprocessor:
         training category only in case or surrounding spaces (``"Yes"``, ``" YES"`` for ``"yes"``)
         read as that category; one matching several (``"A"`` and ``"a"`` both trained) stays unseen.
         Only the unseen values are looked at."""
-        known = self.categories_.get(name)
+        known = self._known(name)
         if not known:
             return values  # at fit: the training values are the categories
         folded: dict[str, list[str]] = {}
@@ -730,7 +781,7 @@ class TablePreprocessor:
             elif r.role == "categorical":
                 values = frame[r.name]
                 n = int(values.isna().sum())
-                unseen = int((values.notna() & ~values.isin(self.categories_.get(r.name, []))).sum())
+                unseen = int((values.notna() & ~values.isin(self._known(r.name))).sum())
                 if unseen:
                     counts.unseen[r.name] = unseen
             else:
@@ -751,7 +802,7 @@ class TablePreprocessor:
         self.last_counts_ = self._counts(frame, unread)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # unseen categories are counted above, not warned about per call
-            out = self.transformer_.transform(frame)
+            out = self.transformer_.transform(self._pool(frame))
         return np.ascontiguousarray(out, dtype=np.float64)
 
     def transform_frame(self, X: Any) -> Any:
@@ -769,8 +820,10 @@ class TablePreprocessor:
         by = {role: [r for r in self.roles_ if r.role == role] for role in ("numeric", "categorical", "date", "id", "text", "constant", "empty")}
         parts = [f"{len(by['numeric'])} numeric"]
         if by["categorical"]:
-            n_hot = sum(len(self.categories_[r.name]) for r in by["categorical"])
+            n_hot = sum(len(self._one_hot(r.name)) for r in by["categorical"])
             parts.append(f"{len(by['categorical'])} categorical -> {n_hot} one-hot")
+        for col, rare in list(self.rare_.items())[:4]:
+            parts.append(f"{col!r}: {len(rare)} values seen in fewer than {MIN_CATEGORY_ROWS} rows pooled as {self._rare_label(col)!r}")
         if self.id_column_ is not None:
             parts.append(f"id column {self.id_column_!r} kept as row id")
         for r in by["id"][1:]:
@@ -811,6 +864,8 @@ class TablePreprocessor:
                 entry["number_format"] = r.number_format
             if r.role == "categorical":
                 entry["categories"] = list(self.categories_[r.name])
+                if r.name in self.rare_:
+                    entry["rare"] = list(self.rare_[r.name])
             columns.append(entry)
         return {"format": STATE_FORMAT, "max_categories": int(self.max_categories), "columns": columns,
                 "id_column": self.id_column_, "fill": dict(self.fill_), "feature_names_out": list(self.feature_names_out_),
@@ -819,7 +874,7 @@ class TablePreprocessor:
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> "TablePreprocessor":
         """Rebuild a fitted preprocessor from :meth:`to_dict`'s output (the transformer is rebuilt, never unpickled)."""
-        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        if not isinstance(state, dict) or state.get("format") not in (STATE_FORMAT, *OLD_STATE_FORMATS):
             raise ModelFileError(f"model.json: table preprocessing is not in format {STATE_FORMAT}")
         try:
             obj = cls(int(state["max_categories"]))
@@ -828,6 +883,7 @@ class TablePreprocessor:
             obj.id_column_ = state["id_column"]
             obj.date_parts_ = {c["name"]: list(c["parts"]) for c in state["columns"] if c["role"] == "date"}
             obj.categories_ = {c["name"]: [str(v) for v in c["categories"]] for c in state["columns"] if c["role"] == "categorical"}
+            obj.rare_ = {c["name"]: [str(v) for v in c["rare"]] for c in state["columns"] if c["role"] == "categorical" and c.get("rare")}
             obj.fill_ = dict(state["fill"])
             counts = state.get("fit_counts") or {}
             obj.fit_counts_ = TableCounts(dict(counts.get("missing", {})), dict(counts.get("unseen", {})))  # (none unread at fit)
