@@ -63,7 +63,12 @@ WORKS: dict[str, tuple[Callable[[], pd.DataFrame], list[str], dict[Any, str]]] =
         lambda: _base().assign(s=[f"{v:,}" for v in _rng().integers(500, 5000, N)]),
         ["3 numeric", "read as numbers: 's' (',' thousands)"], {"s": "numeric"}),
     "percentages ('12%')": (
-        lambda: _base().assign(s=[f"{v}%" for v in _rng().integers(0, 100, N)]), ["read as numbers: 's'"], {"s": "numeric"}),
+        lambda: _base().assign(s=[f"{v}%" for v in _rng().integers(0, 100, N)]), ["read as numbers: 's' (percent)"], {"s": "numeric"}),
+    "'%' on some values only ('12%' beside '0.42')": (
+        lambda: _base().assign(s=["12%"] * 12 + ["0.42"] * 10 + ["30%"] * 4 + ["0.5"] * 4),
+        ["read as numbers: 's' (percent; some values with '%' ('12%'), some without ('0.42'); each read as written)"], {"s": "numeric"}),
+    "currency ('$7')": (
+        lambda: _base().assign(s=[f"${v}" for v in _rng().integers(0, 100, N)]), ["read as numbers: 's' (currency)"], {"s": "numeric"}),
     "padded numbers (' 3.5 ')": (
         lambda: _base().assign(s=[f" {v:.1f} " for v in _rng().normal(size=N)]), ["read as numbers: 's'"], {"s": "numeric"}),
     "decimal commas ('12,5') and UCI's '?' for a gap": (
@@ -88,7 +93,7 @@ WORKS: dict[str, tuple[Callable[[], pd.DataFrame], list[str], dict[Any, str]]] =
         {"t": "date"}),
     "timedeltas": (
         lambda: _base().assign(d=pd.to_timedelta(_rng().integers(1, 100, N), unit="min")),
-        ["3 numeric", "read as numbers: 'd' (seconds)"], {"d": "numeric"}),
+        ["3 numeric", "read as numbers: 'd' (duration in seconds)"], {"d": "numeric"}),
     "two rows": (lambda: _base(2).assign(c=["a", "b"]), ["2 numeric, 1 categorical -> 2 one-hot"], {"c": "categorical"}),
     "300 columns": (
         lambda: pd.DataFrame(_rng().normal(size=(N, 300)), columns=[f"v{i}" for i in range(300)]).assign(c=_rng().choice(["a", "b"], N)),
@@ -141,6 +146,7 @@ def test_frames_that_work(case: str, tmp_path: Path) -> None:
     det.save(tmp_path / "run")
     back = aekit.load(tmp_path / "run")
     np.testing.assert_array_equal(back.anomaly_score(df), scores)
+    assert back.table_.summary() == summary  # the saved state says the same
     new, missing, unseen = _scoring_frame(df, det)
     got = back.anomaly_score(new)
     assert np.isfinite(got).all() and got.shape == (len(new),)
@@ -190,6 +196,8 @@ def test_numbers_written_as_text_are_read_as_numbers() -> None:
     df = pd.DataFrame({"k": ["1,234", "12", "?", "2,000.5"], "p": ["12%", " 3.5 ", "$7", "NA"], "d": ["12,5", "1.200,5", "3", "."]})
     t = TablePreprocessor().fit(df)
     assert [(r.role, r.number_format) for r in t.roles_] == [("numeric", "thousands"), ("numeric", "number"), ("numeric", "decimal_comma")]
+    # '12%' beside ' 3.5 ': each read as written (12 and 3.5), and said, not guessed
+    assert t.roles_[1].signs == "percent, currency" and t.roles_[1].note.startswith("some values with '%' ('12%'), some without")
     out = t.transform_frame(df)
     np.testing.assert_array_equal(out["k"], [1234.0, 12.0, t.fill_["k"], 2000.5])
     np.testing.assert_array_equal(out["p"], [12.0, 3.5, 7.0, t.fill_["p"]])

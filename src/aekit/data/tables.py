@@ -95,7 +95,7 @@ ZERO_LED = r"0\d+"  # an integer written with a leading zero ("00123"): a code (
 # names of integer columns that are codes more often than measurements (zip_code, PostalCode, PLZ, product_code)
 CODE_NAMES = {"zip", "zipcode", "postal", "postcode", "plz", "code", "cap"}
 _BOOL_TEXT = {"true": "True", "false": "False", "1": "True", "0": "False"}  # a boolean column's values as other tools write them
-FORMAT_NOTES = {"thousands": "',' thousands", "decimal_comma": "',' decimal", "timedelta": "seconds"}
+FORMAT_NOTES = {"thousands": "',' thousands", "decimal_comma": "',' decimal", "timedelta": "duration in seconds"}
 STATE_FORMAT = "aekit-table/2"  # /2 adds the pooled rare values ("rare" of a categorical column)
 OLD_STATE_FORMATS = ("aekit-table/1",)  # read as they were written: every training value its own category
 
@@ -105,13 +105,16 @@ class ColumnRole:
     """What one column is (see the module docstring); ``note`` says why when it is dropped,
     ``date_format`` is the strftime format a string date column parses with (``None``: datetimes),
     ``number_format`` how a numeric column held as text or durations is read (a key of
-    :data:`NUMBER_FORMATS` or ``"timedelta"``; ``None``: numbers)."""
+    :data:`NUMBER_FORMATS` or ``"timedelta"``; ``None``: numbers), ``signs`` the signs its text
+    carried beside the numbers, which are dropped (``"percent"``, ``"currency"``, both comma-joined;
+    ``""``: none)."""
 
     name: str
     role: str
     note: str = ""
     date_format: str | None = None
     number_format: str | None = None
+    signs: str = ""
 
 
 @dataclass
@@ -290,6 +293,30 @@ def _number_format(counts: Any) -> tuple[str | None, float, str]:
     return None, best, best_fmt
 
 
+def _signs(strings: Any) -> tuple[str, str]:
+    """The signs a column of numbers written as text carries (``strings``: its distinct non-empty
+    values): ``"percent"``, ``"currency"``, both comma-joined or ``""``; and, when some values carry
+    a ``%`` and others not (``"12%"`` beside ``"0.42"``), a short note saying so (else ``""``)."""
+    text = [v.strip() for v in strings if isinstance(v, str) and v.strip().lower() not in MISSING_MARKERS]
+    percent = [v for v in text if v.endswith("%")]
+    plain = [v for v in text if not v.endswith("%")]
+    signs = (["percent"] if percent else []) + (["currency"] if any(re.match(r"[$€£¥]", v) for v in text) else [])
+    mixed = f"some values with '%' ({percent[0]!r}), some without ({plain[0]!r}); each read as written" if percent and plain else ""
+    return ", ".join(signs), mixed
+
+
+def read_style(role: ColumnRole) -> str:
+    """How :class:`TablePreprocessor` reads column ``role``'s text, in a few words (what ``aekit
+    explore`` shows and the summary line says): ``"',' thousands"``, ``"',' decimal, percent"``,
+    ``"currency"``, ``"duration in seconds"``, ``"day first (%d/%m/%Y)"``; ``""`` for plain numbers,
+    ISO dates and every other role."""
+    if role.role == "date" and role.date_format is not None and role.date_format.startswith(("%d", "%m")):
+        return f"{'day' if role.date_format.startswith('%d') else 'month'} first ({role.date_format})"
+    if role.role != "numeric":
+        return ""
+    return ", ".join(p for p in (FORMAT_NOTES.get(role.number_format or ""), role.signs) if p)
+
+
 def _is_number_dtype(dtype: Any) -> bool:
     """Real numbers (numpy or pandas nullable), not booleans, complex numbers or durations."""
     from pandas.api import types
@@ -429,7 +456,11 @@ def _text_role(name: str, s: Any, nonnull: Any, text: np.ndarray, counts: Any, n
             values = parse_numbers(nonnull, fmt, name).dropna()
             if len(values) == 0:
                 return ColumnRole(name, "empty", f"only missing-value markers ({_top(counts.to_dict())})")
-            return _numeric_role(name, values, n_rows, fmt)
+            role = _numeric_role(name, values, n_rows, fmt)
+            role.signs, mixed = _signs(counts.index)
+            if mixed and role.role == "numeric":  # "12%" beside "0.42": which scale is meant is not guessed
+                role.note = mixed
+            return role
         if share >= NUMBER_SHARE and len(counts) > RARE_CATEGORIES:  # numbers with a stray word: not a category per number
             try:
                 parse_numbers(nonnull, best, name)
@@ -833,8 +864,11 @@ class TablePreprocessor:
             guessed = r.date_format is not None and r.date_format.startswith(("%d", "%m"))
             how = f" (read as {r.date_format})" if guessed else ""
             parts.append(f"date column {r.name!r}{how} -> {'/'.join(self.date_parts_[r.name])}")
-        read = [f"{r.name!r}" + (f" ({FORMAT_NOTES[r.number_format]})" if r.number_format in FORMAT_NOTES else "")
-                for r in by["numeric"] if r.number_format is not None]
+        read = []
+        for r in by["numeric"]:
+            how = "; ".join(p for p in (read_style(r), r.note if r.note.startswith("some values with '%'") else "") if p)
+            if r.number_format is not None:
+                read.append(f"{r.name!r}" + (f" ({how})" if how else ""))
         if read:
             parts.append(f"read as numbers: {', '.join(read[:4])}{', ...' if len(read) > 4 else ''}")
         for r in self.roles_:  # integer codes: what was made of them, so a misread one can be passed as text
@@ -862,6 +896,8 @@ class TablePreprocessor:
                 entry.update(date_format=r.date_format, parts=list(self.date_parts_[r.name]))
             if r.number_format is not None:
                 entry["number_format"] = r.number_format
+            if r.signs:
+                entry["signs"] = r.signs
             if r.role == "categorical":
                 entry["categories"] = list(self.categories_[r.name])
                 if r.name in self.rare_:
@@ -878,8 +914,8 @@ class TablePreprocessor:
             raise ModelFileError(f"model.json: table preprocessing is not in format {STATE_FORMAT}")
         try:
             obj = cls(int(state["max_categories"]))
-            obj.roles_ = [ColumnRole(c["name"], c["role"], c.get("note", ""), c.get("date_format"), c.get("number_format"))
-                          for c in state["columns"]]
+            obj.roles_ = [ColumnRole(c["name"], c["role"], c.get("note", ""), c.get("date_format"), c.get("number_format"),
+                                     c.get("signs", "")) for c in state["columns"]]
             obj.id_column_ = state["id_column"]
             obj.date_parts_ = {c["name"]: list(c["parts"]) for c in state["columns"] if c["role"] == "date"}
             obj.categories_ = {c["name"]: [str(v) for v in c["categories"]] for c in state["columns"] if c["role"] == "categorical"}
