@@ -324,3 +324,26 @@ def test_a_table_state_saved_before_rare_pooling_scores_as_it_did() -> None:
     assert t.last_counts_.unseen == {"c": 1} and t.rare_ == {}
     with pytest.raises(ModelFileError, match="not in format"):
         TablePreprocessor.from_dict(dict(old, format="aekit-table/9"))
+
+
+def test_explore_shows_the_number_style_detect_reads(tmp_path: Path) -> None:
+    """`aekit explore` names each column's number or date style, as the detector's preprocessing reads
+    it (the same roles): thousands, percent, currency, '%' on some values only, day-first dates,
+    durations; plain numbers get no word."""
+    from aekit.reports.explore import profile_data
+
+    n = 30
+    rng = np.random.default_rng(6)
+    df = pd.DataFrame({"x": rng.normal(size=n).round(3), "price": [f"{v:,}" for v in rng.integers(1000, 9000, n)],
+                       "share": [f"{v}%" for v in rng.integers(0, 100, n)], "cost": [f"${v}" for v in rng.integers(1, 99, n)],
+                       "mix": ["12%"] * 20 + ["0.42"] * 10,
+                       "when": pd.date_range("2024-01-13", periods=n, freq="D").strftime("%d/%m/%Y")})
+    df.to_csv(tmp_path / "styles.csv", index=False)
+    notes = " ".join(profile_data(tmp_path / "styles.csv").notes)
+    assert ("number and date styles (how `aekit detect` reads the text): price: ',' thousands; share: percent; cost: currency; "
+            "mix: percent; when: day first (%d/%m/%Y)") in notes, notes
+    assert "mix: numeric (some values with '%' ('12%'), some without ('0.42'); each read as written)" in notes, notes
+    t = TablePreprocessor().fit(pd.read_csv(tmp_path / "styles.csv"))
+    assert "'price' (',' thousands), 'share' (percent), 'cost' (currency), 'mix' (percent; some values" in t.summary()
+    pd.DataFrame({"x": df["x"], "wait": pd.to_timedelta(rng.integers(1, 100, n), unit="s")}).to_parquet(tmp_path / "d.parquet")
+    assert "wait: duration in seconds" in " ".join(profile_data(tmp_path / "d.parquet").notes)
