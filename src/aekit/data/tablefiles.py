@@ -303,7 +303,8 @@ def _read_text(source: Any, fmt: TextFormat, first_line: str, chunk_rows: int | 
 def _keep_zero_led(df: Any, reread: Any) -> Any:
     """``df`` with each column pandas read as whole numbers whose text has a leading zero
     (``"00123"``, zip and sample codes) as that text: a code's zeros are part of it.
-    ``reread(columns)`` reads those columns again, as text."""
+    ``reread(columns)`` reads those columns again, as text (whole-number columns only; the cost:
+    ``benchmarks/tables.py``)."""
     import numpy as np
 
     whole = [c for c in df.columns if df[c].dtype.kind in "iu" or (df[c].dtype.kind == "f" and df[c].notna().any()
@@ -311,7 +312,7 @@ def _keep_zero_led(df: Any, reread: Any) -> Any:
     if not whole:
         return df
     text = reread(whole)
-    codes = [c for c in whole if zero_led(text[c].to_numpy(dtype=object))]
+    codes = [c for c in whole if zero_led(text[c].dropna().unique())]
     if codes:
         df = df.copy()
         for c in codes:
