@@ -480,8 +480,10 @@ def _text_role(name: str, s: Any, nonnull: Any, text: np.ndarray, counts: Any, n
             return ColumnRole(name, "id", "a different string in every row")
     if distinct > RARE_CATEGORIES and counts[counts < MIN_CATEGORY_ROWS].sum() > RARE_SHARE * len(nonnull):
         return ColumnRole(name, "text", f"{distinct} distinct values in {len(nonnull)} rows, too rare to learn as categories")
-    if len(_split_rare(counts)[0]) > max_categories:
-        return ColumnRole(name, "text", f"{distinct} distinct values, more than {max_categories} categories")
+    frequent = len(_split_rare(counts)[0])
+    if frequent > max_categories:
+        return ColumnRole(name, "text", f"{distinct} distinct values, {frequent} of them in {MIN_CATEGORY_ROWS} rows or "
+                          f"more: more than {max_categories} categories")
     return ColumnRole(name, "categorical")
 
 
