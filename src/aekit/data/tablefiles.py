@@ -311,7 +311,10 @@ def _keep_zero_led(df: Any, reread: Any) -> Any:
              and bool(np.all(np.mod(df[c].dropna().to_numpy(), 1) == 0)))]
     if not whole:
         return df
-    text = reread(whole)
+    try:
+        text = reread(whole)
+    except Exception:  # noqa: BLE001 - the file read once already: a second look that fails keeps that read
+        return df
     codes = [c for c in whole if zero_led(text[c].dropna().unique())]
     if codes:
         df = df.copy()
