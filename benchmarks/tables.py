@@ -6,7 +6,10 @@ first 5,000 rows, then prints, for the whole table:
 
 * the preprocessing alone: rows per second of ``TablePreprocessor.transform``;
 * streamed ``score_stream`` (CSV, chunks of ``--chunk-rows``) of the mixed table against
-  the same rows already encoded as plain numbers (what the preprocessing adds end to end).
+  the same rows already encoded as plain numbers (what the preprocessing adds end to end);
+* the file reader: ``read_table`` of a CSV of 10 integer and 10 float columns against
+  pandas' own ``read_csv`` (what reading the integer columns again as text, to keep the
+  leading zeros of codes such as ``00123``, costs).
 
     python benchmarks/tables.py --rows 200000
 """
@@ -70,6 +73,23 @@ def main() -> None:
             t = time.perf_counter() - start
             print(f"score_stream {name:5s} CSV: {len(df)} rows in {t:.2f} s ({len(df) / t:,.0f} rows/s, "
                   f"chunks of {args.chunk_rows})")
+        reader(folder / "numbers.csv", args.rows)
+
+
+def reader(path: Path, n: int) -> None:
+    """Print read_table's time against pandas' read_csv on ``n`` rows of 10 integer and 10 float columns."""
+    from aekit.data.tablefiles import read_table
+
+    rng = np.random.default_rng(1)
+    pd.DataFrame({**{f"i{k}": rng.integers(0, 1000, n) for k in range(10)},
+                  **{f"f{k}": rng.normal(size=n) for k in range(10)}}).to_csv(path, index=False)
+    times = {}
+    for name, read in (("pandas read_csv", pd.read_csv), ("aekit read_table", read_table)):
+        start = time.perf_counter()
+        read(path)
+        times[name] = time.perf_counter() - start
+    print(f"reading {n} rows x (10 int + 10 float): " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items())
+          + f" (+{(times['aekit read_table'] - times['pandas read_csv']) / (n * 10) * 1e6:.2f} s per million integer cells)")
 
 
 if __name__ == "__main__":

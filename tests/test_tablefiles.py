@@ -324,3 +324,17 @@ def test_a_unique_column_of_mostly_numbers_is_not_taken_for_the_id() -> None:
     roles = {r.name: r for r in column_roles(pd.DataFrame({"balance": balance, "customer_id": range(100, 130)}))}
     assert roles["balance"].role == "text" and "format not read" in roles["balance"].note
     assert roles["customer_id"].role == "id"
+
+
+def test_integer_codes_keep_their_leading_zeros(tmp_path: Path) -> None:
+    """A spreadsheet's ';' file with German postal codes (01067 Dresden), a gap among them, decimal
+    commas and an integer count: the codes come back as their text, the rest as numbers, from a file
+    and from an upload alike."""
+    text = "plz;preis;anzahl\n01067;12,5;3\n80331;7,25;12\n;3,0;5\n10115;1,5;7\n"
+    (tmp_path / "orte.csv").write_text(text)
+    for df in (read_table(tmp_path / "orte.csv"), read_table_bytes(text.encode(), "orte.csv")):
+        assert df["plz"].tolist()[:2] == ["01067", "80331"] and pd.isna(df["plz"][2]) and df["plz"][3] == "10115"
+        assert df["preis"].tolist() == [12.5, 7.25, 3.0, 1.5] and df["anzahl"].dtype.kind == "i"
+    plain = "plz,n\n1067,3\n80331,12\n"  # no leading zero in the text: numbers, as pandas reads them
+    (tmp_path / "plain.csv").write_text(plain)
+    assert read_table(tmp_path / "plain.csv")["plz"].dtype.kind == "i"

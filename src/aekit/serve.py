@@ -201,13 +201,13 @@ class Scorer:
             raise NoOutput(f"this {self.model.kind} export has no {name} output (it has {', '.join(self.model.outputs)})")
 
     def filled(self) -> dict[str, dict[str, int]] | None:
-        """For a mixed-type table run: the gaps filled in and the unseen categories (per column) of
-        the rows just prepared; ``None`` when there were none. Read it right after preparing the
+        """For a mixed-type table run: the gaps filled in, the unseen categories and the values not
+        read as numbers (per column) of the rows just prepared; ``None`` when there were none. Read it right after preparing the
         rows, before any ``await``: the table keeps only its latest transform's counts."""
         if not isinstance(self.model, TableModel):
             return None
         counts = self.model.table.last_counts_
-        out = {k: dict(v) for k, v in (("missing", counts.missing), ("unseen", counts.unseen)) if v}
+        out = {k: dict(v) for k, v in (("missing", counts.missing), ("unseen", counts.unseen), ("unread", counts.unread)) if v}
         return out or None
 
     async def answer(self, name: str, x: np.ndarray, filled: dict[str, Any] | None = None) -> bytes:

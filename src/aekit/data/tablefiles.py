@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from aekit.data.tables import MISSING_MARKERS, NUMBER_FORMATS
+from aekit.data.tables import MISSING_MARKERS, NUMBER_FORMATS, zero_led
 from aekit.errors import DataError
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".data", ".dat")  # each also read gzipped (".csv.gz")
@@ -300,10 +300,34 @@ def _read_text(source: Any, fmt: TextFormat, first_line: str, chunk_rows: int | 
     return pd.read_csv(source, **opts)
 
 
+def _keep_zero_led(df: Any, reread: Any) -> Any:
+    """``df`` with each column pandas read as whole numbers whose text has a leading zero
+    (``"00123"``, zip and sample codes) as that text: a code's zeros are part of it.
+    ``reread(columns)`` reads those columns again, as text (whole-number columns only; the cost:
+    ``benchmarks/tables.py``)."""
+    import numpy as np
+
+    whole = [c for c in df.columns if df[c].dtype.kind in "iu" or (df[c].dtype.kind == "f" and df[c].notna().any()
+             and bool(np.all(np.mod(df[c].dropna().to_numpy(), 1) == 0)))]
+    if not whole:
+        return df
+    try:
+        text = reread(whole)
+    except Exception:  # noqa: BLE001 - the file read once already: a second look that fails keeps that read
+        return df
+    codes = [c for c in whole if zero_led(text[c].dropna().unique())]
+    if codes:
+        df = df.copy()
+        for c in codes:
+            df[c] = text[c].to_numpy(dtype=object)
+    return df
+
+
 def read_table(path: str | Path, text_columns: Sequence[str] = (), columns: Sequence[str] | None = None) -> Any:
     """The table at ``path`` (any of :data:`TABLE_SUFFIXES`) as a pandas DataFrame, read in
-    the format :func:`text_format` finds (``text_columns`` as text: ids keep leading zeros;
-    ``columns``: only these). One-line :class:`DataError` when it does not parse."""
+    the format :func:`text_format` finds (``text_columns`` as text: ids keep leading zeros, and so
+    do integer codes written with them, ``"00123"``; ``columns``: only these). One-line
+    :class:`DataError` when it does not parse."""
     import pandas as pd
 
     path = Path(path)
@@ -311,7 +335,8 @@ def read_table(path: str | Path, text_columns: Sequence[str] = (), columns: Sequ
         if table_suffix(path) == ".parquet":
             return pd.read_parquet(path, columns=None if columns is None else list(columns))
         fmt, first = _sniff(path)
-        return _read_text(path, fmt, first, text_columns=text_columns, columns=columns)
+        df = _read_text(path, fmt, first, text_columns=text_columns, columns=columns)
+        return _keep_zero_led(df, lambda cols: _read_text(path, fmt, first, text_columns=cols, columns=cols))
     except DataError:
         raise
     except Exception as err:  # pandas/pyarrow raise many parser error types
@@ -333,7 +358,8 @@ def read_table_bytes(data: bytes, name: str) -> Any:
         lines = io.StringIO(text, newline="").readlines()  # line ends as a file's: not str.splitlines' \x85
         fmt = sniff_text_table(lines[:SNIFF_LINES])  # the text is decoded already: no encoding for pandas
         first = next((ln for ln in lines if ln.strip()), "")
-        return _read_text(io.StringIO(text), fmt, first)
+        df = _read_text(io.StringIO(text), fmt, first)
+        return _keep_zero_led(df, lambda cols: _read_text(io.StringIO(text), fmt, first, text_columns=cols, columns=cols))
     except DataError:
         raise
     except Exception as err:  # noqa: BLE001 - parsers raise many types; all mean "unreadable upload"

@@ -7,10 +7,12 @@ detect`` and :class:`~aekit.apps.detect.AutoencoderDetector` act on them):
 * ``numeric``: numbers (gaps are filled with the training median), numbers written as text
   under one of :data:`NUMBER_FORMATS` (``"1,234"``, ``"12,5"``, ``" 3.5 "``, ``"12%"``, ``"$7"``;
   ``"?"``, ``"NA"``, ``"."`` and the other :data:`MISSING_MARKERS` are gaps) and durations (seconds);
-* ``categorical``: strings, booleans or a pandas ``category`` (ordered or not) with at most
-  :data:`MAX_CATEGORIES` distinct values and, over :data:`RARE_CATEGORIES` of them, two rows
-  or more per value on average; one-hot encoded, one column per value seen in training
-  (gaps filled with the training mode);
+* ``categorical``: strings, booleans or a pandas ``category`` (ordered or not); one-hot encoded,
+  one column per value seen in at least :data:`MIN_CATEGORY_ROWS` training rows (at most
+  :data:`MAX_CATEGORIES` of them), and the rarer values, when there are two or more, pooled into
+  one column (:data:`RARE_LABEL`, scikit-learn's infrequent category); gaps filled with the
+  training mode. A column of over :data:`RARE_CATEGORIES` distinct values with over :data:`RARE_SHARE`
+  of its rows in rare values is ``text``;
 * ``date``: strings that parse as dates under one format (or a datetime column), expanded
   to month, day of month, weekday and (when the times are not all midnight) hour. The year
   is left out on purpose: data scored later comes from later years, and a year the model
@@ -22,6 +24,10 @@ detect`` and :class:`~aekit.apps.detect.AutoencoderDetector` act on them):
   writes it beside the scores);
 * ``text``: strings with more distinct values than a category may have, but not unique:
   dropped (free text needs a text model, not a one-hot column per phrase);
+* integer codes: whole numbers written with a leading zero (``"00123"``: zip, sample and product
+  codes; :func:`zero_led`) are text, so a category, an id or dropped text, never a magnitude (the
+  file reader keeps their zeros); integers named like a code (:data:`CODE_NAMES`: ``zip``,
+  ``postal_code``, ``PLZ``) without such zeros stay numbers, and the summary says so;
 * ``constant`` (one value) and ``empty`` (no value at all): dropped, they carry nothing;
 * ``invalid``: what no role can encode (below); its note is the error :meth:`TablePreprocessor.fit` raises.
 
@@ -36,11 +42,17 @@ at fit time and at load time alike, so a saved run transforms exactly as the fit
 Every row is transformed on its own (fixed categories, fill values and date formats), so
 a table scored in chunks gives the same numbers as the whole table at once. At scoring:
 
-* a category value never seen in training encodes as all zeros in its one-hot block and is
-  counted (:attr:`TablePreprocessor.last_counts_`);
+* a category value never seen in training encodes as the column's pooled rare values where it
+  has them (scikit-learn's ``handle_unknown="infrequent_if_exist"``), else as all zeros in its
+  one-hot block, and is counted (:attr:`TablePreprocessor.last_counts_`); a rare training value
+  is its pooled column, and not counted;
 * a missing value, and a date that does not parse, gets the training fill value and is counted;
-* a feature column missing from the input, a column the run never saw, and a value in a
-  numeric column that is not a number are :class:`~aekit.errors.DataError`\\ s naming the column.
+* a value of a numeric column that does not read as a number in the column's training style (a
+  word, ``"1.234,5"`` in a column fitted on ``"1,234.5"``, ``"12,5"`` in a column of plain numbers)
+  gets the training fill value too and is counted apart (``unread``): one odd cell does not stop
+  the scoring of a file, and is not taken for an empty one;
+* a feature column missing from the input and a column the run never saw are
+  :class:`~aekit.errors.DataError`\\ s naming the column.
 
 What no role can encode is a :class:`~aekit.errors.DataError` naming the column at fit: two
 columns with one name, lists or complex numbers in cells, infinite values, and a word among
@@ -61,7 +73,10 @@ from aekit.errors import DataError, ModelFileError
 MAX_CATEGORIES = 50  # distinct values a string column may have and still be one-hot encoded
 DATE_SHARE = 0.9  # share of a column's non-empty values that must parse as dates under one format
 DATE_PARTS = ("month", "day", "weekday")  # plus "hour" when training times are not all midnight
-RARE_CATEGORIES = 10  # over this many distinct values, a column with fewer than two rows per value is text
+RARE_CATEGORIES = 10  # over this many distinct values, a column can be too rare to learn, and numbers with a stray word are an error
+MIN_CATEGORY_ROWS = 2  # a category value seen in fewer training rows is rare: rare values share one one-hot column
+RARE_SHARE = 0.9  # a column with more than this share of its rows in rare values is text, too rare to learn
+RARE_LABEL = "infrequent"  # the pooled rare values' category (feature "city_infrequent"), as scikit-learn's infrequent category
 ID_MIN_ROWS = 10  # an unnamed column is an id only when it is unique over at least this many rows
 FEATURE_ROLES = ("numeric", "categorical", "date")  # roles that become model inputs
 ID_NAMES = {"id", "uuid", "guid", "key", "index", "rowid", "row_id", "rownames", "unnamed: 0"}
@@ -76,9 +91,13 @@ NUMBER_FORMATS = {
     "thousands": r"[+-]?([1-9]\d{0,2}(,\d{3})+|\d+)(\.\d*)?",  # 1,234.5 (never 0,541: that is a decimal comma)
     "decimal_comma": r"[+-]?([1-9]\d{0,2}(\.\d{3})+|\d+)(,\d*)?",  # 1.234,5 (most of Europe)
 }
+ZERO_LED = r"0\d+"  # an integer written with a leading zero ("00123"): a code (zip, sample, product), not a magnitude
+# names of integer columns that are codes more often than measurements (zip_code, PostalCode, PLZ, product_code)
+CODE_NAMES = {"zip", "zipcode", "postal", "postcode", "plz", "code", "cap"}
 _BOOL_TEXT = {"true": "True", "false": "False", "1": "True", "0": "False"}  # a boolean column's values as other tools write them
-FORMAT_NOTES = {"thousands": "',' thousands", "decimal_comma": "',' decimal", "timedelta": "seconds"}
-STATE_FORMAT = "aekit-table/1"
+FORMAT_NOTES = {"thousands": "',' thousands", "decimal_comma": "',' decimal", "timedelta": "duration in seconds"}
+STATE_FORMAT = "aekit-table/2"  # /2 adds the pooled rare values ("rare" of a categorical column)
+OLD_STATE_FORMATS = ("aekit-table/1",)  # read as they were written: every training value its own category
 
 
 @dataclass
@@ -86,36 +105,47 @@ class ColumnRole:
     """What one column is (see the module docstring); ``note`` says why when it is dropped,
     ``date_format`` is the strftime format a string date column parses with (``None``: datetimes),
     ``number_format`` how a numeric column held as text or durations is read (a key of
-    :data:`NUMBER_FORMATS` or ``"timedelta"``; ``None``: numbers)."""
+    :data:`NUMBER_FORMATS` or ``"timedelta"``; ``None``: numbers), ``signs`` the signs its text
+    carried beside the numbers, which are dropped (``"percent"``, ``"currency"``, both comma-joined;
+    ``""``: none)."""
 
     name: str
     role: str
     note: str = ""
     date_format: str | None = None
     number_format: str | None = None
+    signs: str = ""
 
 
 @dataclass
 class TableCounts:
-    """Values a transform filled in (``missing``, per column: empty cells and unparseable dates)
-    and category values it had never seen (``unseen``, per column; encoded as all zeros)."""
+    """Values a transform filled in (``missing``, per column: empty cells and unparseable dates),
+    category values it had never seen (``unseen``, per column; encoded as all zeros) and values
+    of a numeric column it could not read as numbers in the column's training style (``unread``,
+    per column: a word, ``"1.234,5"`` where training wrote ``"1,234.5"``; filled in like a gap,
+    and counted here only, not under ``missing``)."""
 
     missing: dict[str, int] = field(default_factory=dict)
     unseen: dict[str, int] = field(default_factory=dict)
+    unread: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: "TableCounts") -> None:
-        for mine, theirs in ((self.missing, other.missing), (self.unseen, other.unseen)):
+        for mine, theirs in ((self.missing, other.missing), (self.unseen, other.unseen), (self.unread, other.unread)):
             for k, v in theirs.items():
                 mine[k] = mine.get(k, 0) + v
 
     def line(self) -> str | None:
         """One line for a person, or ``None`` when nothing was filled in or unseen."""
         parts = []
-        n_missing, n_unseen = sum(self.missing.values()), sum(self.unseen.values())
+        n_missing, n_unseen, n_unread = sum(self.missing.values()), sum(self.unseen.values()), sum(self.unread.values())
         if n_missing:
             parts.append(f"{n_missing} missing value(s) filled with the training values ({_top(self.missing)})")
+        if n_unread:
+            parts.append(f"{n_unread} value(s) not read as numbers in the training style, filled with the training "
+                         f"values ({_top(self.unread)})")
         if n_unseen:
-            parts.append(f"{n_unseen} category value(s) unseen in training, encoded as all-zero one-hot ({_top(self.unseen)})")
+            parts.append(f"{n_unseen} category value(s) unseen in training, encoded as all-zero one-hot or as the pooled "
+                         f"rare values ({_top(self.unseen)})")
         return "; ".join(parts) or None
 
 
@@ -136,6 +166,24 @@ def _id_name(name: str) -> bool:
     low = name.strip().lower()
     return (low in ID_NAMES or bool(re.search(r"[_\s.\-](id|no|nr|num|number)$", low))
             or name.endswith(("Id", "ID", "No", "Nr", "Number")))
+
+
+def _code_name(name: str) -> bool:
+    """Named like a code: a word of the name is one of :data:`CODE_NAMES` (``zip``, ``Zip Code``,
+    ``productCode``, ``PLZ``; ``cap``, Italy's postal code, only as the whole name: ``market_cap`` is a measurement)."""
+    words = {w.lower() for w in re.findall(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|[A-Z]+", name)}
+    return bool(words & (CODE_NAMES - {"cap"})) or name.strip().lower() == "cap"
+
+
+def zero_led(values: Any) -> str:
+    """The first of ``values`` (strings, gaps and missing-value markers skipped) written with a
+    leading zero (``"00123"``) when every one of them is a whole number without a sign, else ``""``:
+    integer codes whose zeros a number would lose."""
+    digits = re.compile(r"\d+")
+    strings = [v.strip() for v in values if isinstance(v, str) and v.strip().lower() not in MISSING_MARKERS]
+    if not strings or not all(digits.fullmatch(v) for v in strings):
+        return ""
+    return next((v for v in strings if re.fullmatch(ZERO_LED, v)), "")
 
 
 def as_text(values: Any) -> np.ndarray:
@@ -245,6 +293,30 @@ def _number_format(counts: Any) -> tuple[str | None, float, str]:
     return None, best, best_fmt
 
 
+def _signs(strings: Any) -> tuple[str, str]:
+    """The signs a column of numbers written as text carries (``strings``: its distinct non-empty
+    values): ``"percent"``, ``"currency"``, both comma-joined or ``""``; and, when some values carry
+    a ``%`` and others not (``"12%"`` beside ``"0.42"``), a short note saying so (else ``""``)."""
+    text = [v.strip() for v in strings if isinstance(v, str) and v.strip().lower() not in MISSING_MARKERS]
+    percent = [v for v in text if v.endswith("%")]
+    plain = [v for v in text if not v.endswith("%")]
+    signs = (["percent"] if percent else []) + (["currency"] if any(re.match(r"[$€£¥]", v) for v in text) else [])
+    mixed = f"some values with '%' ({percent[0]!r}), some without ({plain[0]!r}); each read as written" if percent and plain else ""
+    return ", ".join(signs), mixed
+
+
+def read_style(role: ColumnRole) -> str:
+    """How :class:`TablePreprocessor` reads column ``role``'s text, in a few words (what ``aekit
+    explore`` shows and the summary line says): ``"',' thousands"``, ``"',' decimal, percent"``,
+    ``"currency"``, ``"duration in seconds"``, ``"day first (%d/%m/%Y)"``; ``""`` for plain numbers,
+    ISO dates and every other role."""
+    if role.role == "date" and role.date_format is not None and role.date_format.startswith(("%d", "%m")):
+        return f"{'day' if role.date_format.startswith('%d') else 'month'} first ({role.date_format})"
+    if role.role != "numeric":
+        return ""
+    return ", ".join(p for p in (FORMAT_NOTES.get(role.number_format or ""), role.signs) if p)
+
+
 def _is_number_dtype(dtype: Any) -> bool:
     """Real numbers (numpy or pandas nullable), not booleans, complex numbers or durations."""
     from pandas.api import types
@@ -257,12 +329,13 @@ def _is_duration(dtype: Any) -> bool:
     return getattr(dtype, "kind", "") == "m"
 
 
-def parse_numbers(s: Any, fmt: str | None, name: str) -> Any:
+def parse_numbers(s: Any, fmt: str | None, name: str, unread: dict[str, int] | None = None) -> Any:
     """Column ``s`` as float64 numbers (a Series on ``s``'s index, NaN where empty): numbers (and
     booleans, as 1 and 0) as they are, strings read under ``fmt`` (a key of :data:`NUMBER_FORMATS`;
     ``None``: ``"number"``) with missing-value markers as gaps, durations (``fmt="timedelta"``) in
-    seconds. A value that is not a number, and an infinite one, is a one-line :class:`DataError`
-    naming the column and the row."""
+    seconds. A value that is not a number is a one-line :class:`DataError` naming the column and
+    the row, unless ``unread`` is given (scoring a fitted table): then it is a gap, counted in
+    ``unread[name]``. An infinite value is always a :class:`DataError`."""
     import pandas as pd
     from pandas.api import types
 
@@ -293,7 +366,10 @@ def parse_numbers(s: Any, fmt: str | None, name: str) -> Any:
                 values, ok, gap = _read_text_numbers(raw[is_text], fmt or "number")
                 out[is_text] = values
                 bad[is_text] = ~ok & ~gap
-    if bad.any():
+    if bad.any() and unread is not None:  # a word or another style than training's: a gap, counted
+        out = np.where(bad, np.nan, out)
+        unread[name] = unread.get(name, 0) + int(bad.sum())
+    elif bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(f"column {name!r}: value {str(s.iloc[i])[:40]!r} at row {s.index[i]} is not a number "
                         f"({int(bad.sum())} such value(s))")
@@ -328,6 +404,9 @@ def _numeric_role(name: str, values: Any, n_rows: int, fmt: str | None) -> Colum
             return ColumnRole(name, "id", "unique per row, named like an id")
         if n_rows >= ID_MIN_ROWS and arr[0] in (0.0, 1.0) and bool(np.all(np.diff(arr) == 1)):
             return ColumnRole(name, "id", "row numbers")
+    if fmt in (None, "number") and _code_name(name) and bool(np.all(arr == np.round(arr))) and len(np.unique(arr)) > RARE_CATEGORIES:
+        return ColumnRole(name, "numeric", "integers named like a code, read as numbers (pass it as text or a category "
+                          "if it is a code)", number_format=fmt)
     return ColumnRole(name, "numeric", number_format=fmt)
 
 
@@ -356,14 +435,32 @@ def _valid_role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRo
         return _numeric_role(name, nonnull, n_rows, None)
     text = as_text(nonnull)
     counts = pd.Series(text, dtype=object).value_counts()
+    code = zero_led(counts.index)  # "00123": kept as text (a category, an id), as the file's reader keeps it
+    role = _text_role(name, s, nonnull, text, counts, n_rows, max_categories, read_numbers=not code)
+    if code and role.role != "numeric":
+        role.note = f"integer codes with leading zeros ({code!r}), kept as text" + (f"; {role.note}" if role.note else "")
+    return role
+
+
+def _text_role(name: str, s: Any, nonnull: Any, text: np.ndarray, counts: Any, n_rows: int, max_categories: int,
+               read_numbers: bool) -> ColumnRole:
+    """The role of a column of text (``text``: its non-empty values as strings, ``counts`` their
+    value_counts); ``read_numbers``: whether numbers written as text are read as numbers."""
+    import pandas as pd
+    from pandas.api import types
+
     share = 0.0  # of the values that are numbers under the format that reads the most
-    if not types.is_bool_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):  # a category is what it says
+    if read_numbers and not types.is_bool_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):  # a category is what it says
         fmt, share, best = _number_format(counts)
         if fmt is not None:  # numbers written as text ("1,234", "12%", " 3.5 ", "?" for a gap)
             values = parse_numbers(nonnull, fmt, name).dropna()
             if len(values) == 0:
                 return ColumnRole(name, "empty", f"only missing-value markers ({_top(counts.to_dict())})")
-            return _numeric_role(name, values, n_rows, fmt)
+            role = _numeric_role(name, values, n_rows, fmt)
+            role.signs, mixed = _signs(counts.index)
+            if mixed and role.role == "numeric":  # "12%" beside "0.42": which scale is meant is not guessed
+                role.note = mixed
+            return role
         if share >= NUMBER_SHARE and len(counts) > RARE_CATEGORIES:  # numbers with a stray word: not a category per number
             try:
                 parse_numbers(nonnull, best, name)
@@ -381,11 +478,23 @@ def _valid_role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRo
                 return ColumnRole(name, "text", f"{share:.0%} numbers, the rest in a format not read "
                                   f"({_unread_number(text)!r})")
             return ColumnRole(name, "id", "a different string in every row")
-    if distinct > max_categories:
-        return ColumnRole(name, "text", f"{distinct} distinct values, more than {max_categories} categories")
-    if distinct > RARE_CATEGORIES and distinct * 2 > len(nonnull):
+    if distinct > RARE_CATEGORIES and counts[counts < MIN_CATEGORY_ROWS].sum() > RARE_SHARE * len(nonnull):
         return ColumnRole(name, "text", f"{distinct} distinct values in {len(nonnull)} rows, too rare to learn as categories")
+    frequent = len(_split_rare(counts)[0])
+    if frequent > max_categories:
+        return ColumnRole(name, "text", f"{distinct} distinct values, {frequent} of them in {MIN_CATEGORY_ROWS} rows or "
+                          f"more: more than {max_categories} categories")
     return ColumnRole(name, "categorical")
+
+
+def _split_rare(counts: Any) -> tuple[list[Any], list[Any]]:
+    """A categorical column's values (``counts``: their value_counts) as ``(frequent, rare)``:
+    rare are the values seen in fewer than :data:`MIN_CATEGORY_ROWS` rows, when there are two of them
+    or more (one rare value pooled alone would only be renamed) and they are not all the values (a
+    tiny table's); frequent, all the others."""
+    rare = [v for v, n in counts.items() if n < MIN_CATEGORY_ROWS]
+    rare = rare if 1 < len(rare) < len(counts) else []
+    return [v for v in counts.index if v not in set(rare)], rare
 
 
 def column_roles(df: Any, max_categories: int = MAX_CATEGORIES) -> list[ColumnRole]:
@@ -452,7 +561,8 @@ class TablePreprocessor:
     Fitted attributes: ``roles_`` (:class:`ColumnRole` per input column, in order),
     ``id_column_`` (the row identifier or ``None``), ``date_parts_`` (parts per date column),
     ``fill_`` (the value a gap gets, per numeric column, date part and categorical column),
-    ``categories_`` (sorted training values per categorical column), ``feature_names_out_``,
+    ``categories_`` (sorted training values per categorical column, its own one-hot column each),
+    ``rare_`` (sorted rare training values of a column that pools them), ``feature_names_out_``,
     ``fit_counts_`` (what the training table had filled in), ``last_counts_`` (what the
     latest :meth:`transform` filled in or found unseen).
     """
@@ -489,7 +599,7 @@ class TablePreprocessor:
         clash = [(p, d) for d, parts in self.date_parts_.items() for p in (f"{d}_{q}" for q in parts) if p in df.columns]
         if clash:
             raise DataError(f"column {clash[0][0]!r} has the name of a part of date column {clash[0][1]!r}; rename one of them")
-        self.fill_, self.categories_ = {}, {}  # (before _frame: training values are taken as they are)
+        self.fill_, self.categories_, self.rare_ = {}, {}, {}  # (before _frame: training values are taken as they are)
         frame = self._frame(df)
         for col in self._numeric_inputs():
             values = frame[col].dropna()
@@ -497,13 +607,40 @@ class TablePreprocessor:
         for col in self._categorical():
             values = frame[col].dropna()
             counts = values.value_counts()
-            self.categories_[col] = sorted(str(v) for v in counts.index)
+            frequent, rare = _split_rare(counts)
+            self.categories_[col] = sorted(str(v) for v in frequent)
+            if rare:  # pooled into one category, RARE_LABEL's column
+                self.rare_[col] = sorted(str(v) for v in rare)
             top = counts.max()
             self.fill_[col] = min(str(v) for v, c in counts.items() if c == top)  # ties: the first in order, as scikit-learn
         self._build()
         self.last_counts_ = self._counts(frame)
         self.fit_counts_ = self.last_counts_
         return self
+
+    def _rare_label(self, col: str) -> str:
+        """The category that column ``col``'s rare values are pooled into: :data:`RARE_LABEL`, with
+        ``_`` added while it is one of the column's frequent values."""
+        label = RARE_LABEL
+        while label in self.categories_[col]:
+            label += "_"
+        return label
+
+    def _one_hot(self, col: str) -> list[str]:
+        """Column ``col``'s one-hot categories: its frequent values, then the pooled rare ones' label."""
+        return list(self.categories_[col]) + ([self._rare_label(col)] if col in self.rare_ else [])
+
+    def _pool(self, frame: Any) -> Any:
+        """``frame`` (:meth:`_frame`'s) with every non-empty value of a column that pools rare values
+        that is not one of its frequent values (a rare one, or one never seen) as the rare label:
+        scikit-learn's ``handle_unknown="infrequent_if_exist"``."""
+        for col in self.rare_:
+            values = frame[col]
+            other = values.notna() & ~values.isin(self.categories_[col])
+            if other.any():
+                frame = frame.copy()
+                frame[col] = values.where(~other, self._rare_label(col))
+        return frame
 
     def _numeric_inputs(self) -> list[str]:
         """The transformer's numeric columns: numeric inputs, then each date's parts (``"ts_month"``, ...)."""
@@ -532,7 +669,7 @@ class TablePreprocessor:
         if num:
             parts.append(("numeric", SimpleImputer(strategy="median"), num))
         if cat:
-            onehot = OneHotEncoder(categories=[np.asarray(self.categories_[c], dtype=object) for c in cat],
+            onehot = OneHotEncoder(categories=[np.asarray(self._one_hot(c), dtype=object) for c in cat],
                                    handle_unknown="ignore", sparse_output=False, dtype=np.float64)
             parts.append(("categorical", Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("onehot", onehot)]), cat))
         seed = pd.DataFrame({c: pd.Series([self.fill_[c]], dtype=np.float64 if c in num else object) for c in num + cat})
@@ -560,12 +697,17 @@ class TablePreprocessor:
         a training value that is not a number (codes ``01`` beside ``A1``: ``1`` matches no
         category), numbers written in a style (``6.428`` is 6428 under a dot-thousands style, not
         6.428), date strings, and the row id (``000999`` keeps its zeros)."""
-        number = re.compile(NUMBER_FORMATS["number"])
-        words = {c for c, cats in self.categories_.items() if not all(number.fullmatch(v.strip()) for v in cats)}
+        number, zero = re.compile(NUMBER_FORMATS["number"]), re.compile(ZERO_LED)
+        words = {c for c in self.categories_ if not all(number.fullmatch(v.strip()) and not zero.fullmatch(v.strip())
+                                                         for v in self._known(c))}  # "007": a code
         styled = {r.name for r in self.roles_ if r.role == "numeric" and r.number_format not in (None, "timedelta")}
         dates = {r.name for r in self.roles_ if r.role == "date" and r.date_format is not None}
         ids = {self.id_column_} if self.id_column_ is not None else set()
         return [r.name for r in self.roles_ if r.name in words | styled | dates | ids]
+
+    def _known(self, col: str) -> list[str]:
+        """Every training value of categorical column ``col``: its categories and its pooled rare values."""
+        return list(self.categories_.get(col, [])) + list(self.rare_.get(col, []))
 
     @property
     def known_columns(self) -> list[str]:
@@ -618,15 +760,16 @@ class TablePreprocessor:
             stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
         return stamps
 
-    def _frame(self, df: Any) -> Any:
-        """The transformer's input: numbers as float64 (a value that is not a number is an error),
-        dates as their parts, categories as strings (``nan`` where empty)."""
+    def _frame(self, df: Any, unread: dict[str, int] | None = None) -> Any:
+        """The transformer's input: numbers as float64, dates as their parts, categories as strings
+        (``nan`` where empty). A value that is not a number in the column's style is an error at
+        fit (``unread`` ``None``), a gap counted in ``unread`` at scoring."""
         import pandas as pd
 
         cols: dict[str, Any] = {}
         for r in self.roles_:
             if r.role == "numeric":
-                cols[r.name] = parse_numbers(df[r.name], r.number_format, r.name)
+                cols[r.name] = parse_numbers(df[r.name], r.number_format, r.name, unread)
             elif r.role == "date":
                 stamps = self._dates(df[r.name], r)
                 for part in self.date_parts_[r.name]:
@@ -644,7 +787,7 @@ class TablePreprocessor:
         training category only in case or surrounding spaces (``"Yes"``, ``" YES"`` for ``"yes"``)
         read as that category; one matching several (``"A"`` and ``"a"`` both trained) stays unseen.
         Only the unseen values are looked at."""
-        known = self.categories_.get(name)
+        known = self._known(name)
         if not known:
             return values  # at fit: the training values are the categories
         folded: dict[str, list[str]] = {}
@@ -661,17 +804,17 @@ class TablePreprocessor:
             values[unseen] = values[unseen].map(same)
         return values
 
-    def _counts(self, frame: Any) -> TableCounts:
-        counts = TableCounts()
+    def _counts(self, frame: Any, unread: dict[str, int] | None = None) -> TableCounts:
+        counts = TableCounts(unread=dict(unread or {}))
         for r in self.roles_:
             if r.role == "numeric":
-                n = int(frame[r.name].isna().sum())
+                n = int(frame[r.name].isna().sum()) - counts.unread.get(r.name, 0)
             elif r.role == "date":
                 n = int(frame[f"{r.name}_{self.date_parts_[r.name][0]}"].isna().sum())
             elif r.role == "categorical":
                 values = frame[r.name]
                 n = int(values.isna().sum())
-                unseen = int((values.notna() & ~values.isin(self.categories_.get(r.name, []))).sum())
+                unseen = int((values.notna() & ~values.isin(self._known(r.name))).sum())
                 if unseen:
                     counts.unseen[r.name] = unseen
             else:
@@ -687,11 +830,12 @@ class TablePreprocessor:
         self.check_columns(df)
         if len(df) == 0:
             return np.zeros((0, len(self.feature_names_out_)), dtype=np.float64)
-        frame = self._frame(df)
-        self.last_counts_ = self._counts(frame)
+        unread: dict[str, int] = {}
+        frame = self._frame(df, unread)
+        self.last_counts_ = self._counts(frame, unread)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # unseen categories are counted above, not warned about per call
-            out = self.transformer_.transform(frame)
+            out = self.transformer_.transform(self._pool(frame))
         return np.ascontiguousarray(out, dtype=np.float64)
 
     def transform_frame(self, X: Any) -> Any:
@@ -709,8 +853,10 @@ class TablePreprocessor:
         by = {role: [r for r in self.roles_ if r.role == role] for role in ("numeric", "categorical", "date", "id", "text", "constant", "empty")}
         parts = [f"{len(by['numeric'])} numeric"]
         if by["categorical"]:
-            n_hot = sum(len(self.categories_[r.name]) for r in by["categorical"])
+            n_hot = sum(len(self._one_hot(r.name)) for r in by["categorical"])
             parts.append(f"{len(by['categorical'])} categorical -> {n_hot} one-hot")
+        for col, rare in list(self.rare_.items())[:4]:
+            parts.append(f"{col!r}: {len(rare)} values seen in fewer than {MIN_CATEGORY_ROWS} rows pooled as {self._rare_label(col)!r}")
         if self.id_column_ is not None:
             parts.append(f"id column {self.id_column_!r} kept as row id")
         for r in by["id"][1:]:
@@ -720,10 +866,18 @@ class TablePreprocessor:
             guessed = r.date_format is not None and r.date_format.startswith(("%d", "%m"))
             how = f" (read as {r.date_format})" if guessed else ""
             parts.append(f"date column {r.name!r}{how} -> {'/'.join(self.date_parts_[r.name])}")
-        read = [f"{r.name!r}" + (f" ({FORMAT_NOTES[r.number_format]})" if r.number_format in FORMAT_NOTES else "")
-                for r in by["numeric"] if r.number_format is not None]
+        read = []
+        for r in by["numeric"]:
+            how = "; ".join(p for p in (read_style(r), r.note if r.note.startswith("some values with '%'") else "") if p)
+            if r.number_format is not None:
+                read.append(f"{r.name!r}" + (f" ({how})" if how else ""))
         if read:
             parts.append(f"read as numbers: {', '.join(read[:4])}{', ...' if len(read) > 4 else ''}")
+        for r in self.roles_:  # integer codes: what was made of them, so a misread one can be passed as text
+            if r.note.startswith("integer codes with leading zeros"):
+                parts.append(f"{r.name!r}: {r.note.split(';')[0]} ({r.role})")
+            elif r.note.startswith("integers named like a code"):
+                parts.append(f"{r.name!r}: {r.note}")
         for role, what in (("text", "text"), ("constant", "constant"), ("empty", "empty")):
             if by[role]:
                 names = ", ".join(repr(r.name) for r in by[role][:4]) + (", ..." if len(by[role]) > 4 else "")
@@ -744,8 +898,12 @@ class TablePreprocessor:
                 entry.update(date_format=r.date_format, parts=list(self.date_parts_[r.name]))
             if r.number_format is not None:
                 entry["number_format"] = r.number_format
+            if r.signs:
+                entry["signs"] = r.signs
             if r.role == "categorical":
                 entry["categories"] = list(self.categories_[r.name])
+                if r.name in self.rare_:
+                    entry["rare"] = list(self.rare_[r.name])
             columns.append(entry)
         return {"format": STATE_FORMAT, "max_categories": int(self.max_categories), "columns": columns,
                 "id_column": self.id_column_, "fill": dict(self.fill_), "feature_names_out": list(self.feature_names_out_),
@@ -754,18 +912,19 @@ class TablePreprocessor:
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> "TablePreprocessor":
         """Rebuild a fitted preprocessor from :meth:`to_dict`'s output (the transformer is rebuilt, never unpickled)."""
-        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        if not isinstance(state, dict) or state.get("format") not in (STATE_FORMAT, *OLD_STATE_FORMATS):
             raise ModelFileError(f"model.json: table preprocessing is not in format {STATE_FORMAT}")
         try:
             obj = cls(int(state["max_categories"]))
-            obj.roles_ = [ColumnRole(c["name"], c["role"], c.get("note", ""), c.get("date_format"), c.get("number_format"))
-                          for c in state["columns"]]
+            obj.roles_ = [ColumnRole(c["name"], c["role"], c.get("note", ""), c.get("date_format"), c.get("number_format"),
+                                     c.get("signs", "")) for c in state["columns"]]
             obj.id_column_ = state["id_column"]
             obj.date_parts_ = {c["name"]: list(c["parts"]) for c in state["columns"] if c["role"] == "date"}
             obj.categories_ = {c["name"]: [str(v) for v in c["categories"]] for c in state["columns"] if c["role"] == "categorical"}
+            obj.rare_ = {c["name"]: [str(v) for v in c["rare"]] for c in state["columns"] if c["role"] == "categorical" and c.get("rare")}
             obj.fill_ = dict(state["fill"])
             counts = state.get("fit_counts") or {}
-            obj.fit_counts_ = TableCounts(dict(counts.get("missing", {})), dict(counts.get("unseen", {})))
+            obj.fit_counts_ = TableCounts(dict(counts.get("missing", {})), dict(counts.get("unseen", {})))  # (none unread at fit)
             obj.last_counts_ = TableCounts()
             obj._build()
         except (KeyError, TypeError, ValueError) as err:

@@ -123,15 +123,20 @@ def _profile_table(path: Path, label_column: str | None) -> DataProfile:
     if other:
         prof.problems.append(f"non-numeric column(s) {', '.join(map(str, other[:10]))}: `aekit detect` encodes them by their column "
                              "role (see the note); for other commands encode or drop them before training")
-    from aekit.data.tables import column_roles  # the one place column roles are decided
+    from aekit.data.tables import column_roles, read_style  # the one place column roles and number styles are decided
 
     layout = layout_note(path)
     if layout is not None:
         prof.notes.append(f"file: {layout}")  # how every command reads it
-    roles = [r for r in column_roles(feats) if r.role != "numeric"]
+    every = column_roles(feats)
+    roles = [r for r in every if r.role != "numeric" or r.note]
     if roles:
         prof.notes.append("column roles (how `aekit detect` treats them; numeric otherwise): " + "; ".join(
             f"{r.name}: {r.role}" + (f" ({r.note})" if r.note else "") for r in roles[:20]))
+    styles = [(r.name, read_style(r)) for r in every if read_style(r)]
+    if styles:
+        prof.notes.append("number and date styles (how `aekit detect` reads the text): " + "; ".join(
+            f"{name}: {style}" for name, style in styles[:20]) + ("; ..." if len(styles) > 20 else ""))
     prof.duplicates = int(df.duplicated().sum())
     if label is not None:
         prof.class_counts = _class_counts(df[label].astype(str))
