@@ -231,6 +231,61 @@ def test_detect_id_column_is_kept_out_of_the_features_and_written_beside_the_sco
     assert res.returncode == 2 and "id column 'nope' not found" in res.stderr and not (tmp_path / "r2").exists()
 
 
+ZIPS = {"no leading zeros": ["94110", "94103", "10001", "90210", "60614", "73301", "30301", "98101", "80202", "55401",
+                             "19103", "63101"],
+        "leading zeros": ["02134", "02139", "00501", "07030", "10001", "90210", "06510", "08540", "60614", "01002",
+                          "03101", "05401"]}
+
+
+@pytest.mark.parametrize("kind", list(ZIPS))
+def test_detect_category_column_fits_zip_codes_as_a_category_and_score_gives_the_same_scores(kind: str, tmp_path: Path) -> None:
+    """--category-column zip: read as text, one-hot (two codes seen once pooled), said in the summary;
+    the saved run reads it as text per chunk, so `aekit score` on the same file gives detect's scores
+    whole and in chunks of 7, and a zip never seen is scored as the pooled rare codes and counted."""
+    import aekit
+    from aekit.data.tables import column_roles
+
+    rng = np.random.default_rng(7)
+    codes = ZIPS[kind]
+    zips = [codes[i % len(codes)] for i in range(N - 2)] + ["33101", "33102"]  # each code 3 or 4 times, two once
+    df = pd.DataFrame({"x": rng.normal(size=N).round(3), "zip": rng.permutation(zips), "y": rng.normal(size=N).round(3)})
+    df.to_csv(tmp_path / "t.csv", index=False)
+    if kind == "no leading zeros":  # left alone, zips are numbers, and the summary names the flag
+        role = {r.name: r for r in column_roles(read_table(tmp_path / "t.csv"))}["zip"]
+        assert role.role == "numeric" and "aekit detect --category-column zip" in role.note
+    run = tmp_path / "run"
+    res = run_cli("detect", str(tmp_path / "t.csv"), "--category-column", "zip", "-o", str(run), "-q", "--epochs", "1",
+                  "--n-estimators", "2")
+    assert res.returncode == 0, res.stderr
+    out = " ".join(res.stdout.split())
+    assert "categories as given: 'zip' -> 13 one-hot" in out and "'zip': 2 values seen in fewer than 2 rows pooled" in out, out
+    table = aekit.load(run).table_
+    assert "zip" in table.text_columns and table.categories_["zip"] == sorted(codes)
+    expected = pd.read_csv(run / "scores.csv")["score"].to_numpy()
+    res = run_cli("score", str(run), str(tmp_path / "t.csv"), "-o", str(tmp_path / "whole.csv"), "-q")
+    assert res.returncode == 0 and "unseen" not in res.stdout, res.stderr + res.stdout
+    np.testing.assert_array_equal(pd.read_csv(tmp_path / "whole.csv")["score"].to_numpy(), expected)
+    new = pd.concat([df, pd.DataFrame({"x": [0.1], "zip": ["09999" if kind == "leading zeros" else "99999"], "y": [0.2]})])
+    new.to_csv(tmp_path / "new.csv", index=False)
+    res = run_cli("score", str(run), str(tmp_path / "new.csv"), "-o", str(tmp_path / "chunks.csv"), "-q", "--chunk-rows", "7")
+    assert res.returncode == 0, res.stderr
+    assert "1 category value(s) unseen in training" in res.stdout and "'zip': 1" in res.stdout, res.stdout
+    np.testing.assert_array_equal(pd.read_csv(tmp_path / "chunks.csv")["score"].to_numpy()[:N], expected)
+
+
+def test_detect_category_column_that_is_not_a_feature_column_is_one_line(tmp_path: Path) -> None:
+    df = pd.DataFrame({"key": [f"k{i}" for i in range(N)], "zip": RNG.choice(ZIPS["leading zeros"], N),
+                       "a": RNG.normal(size=N).round(3), "label": [0] * (N - 4) + [1] * 4})
+    df.to_csv(tmp_path / "t.csv", index=False)
+    for flags, message in ((["--category-column", "nope"], "category column 'nope' not found; columns: key, zip, a, label"),
+                           (["--category-column", "key", "--id-column", "key"],
+                            "column 'key' is given both as --id-column and as --category-column"),
+                           (["--category-column", "zip", "--category-column", "label"], "column 'label' holds the labels")):
+        res = run_cli("detect", str(tmp_path / "t.csv"), *flags, "-o", str(tmp_path / "r"), "-q")
+        assert res.returncode == 2 and message in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert not (tmp_path / "r").exists() and not (tmp_path / "runs").exists()
+
+
 LAYOUTS = {
     # name: (file text, rows, columns) as they must be read
     "integer names over integers": ("0,1,2,3\n5,6,7,8\n9,10,11,12\n", 2, ["0", "1", "2", "3"]),

@@ -326,6 +326,35 @@ def test_a_table_state_saved_before_rare_pooling_scores_as_it_did() -> None:
         TablePreprocessor.from_dict(dict(old, format="aekit-table/9"))
 
 
+def test_given_categories_are_categories_whatever_their_values_and_are_read_back_as_text(tmp_path: Path) -> None:
+    """given_categories (what `aekit detect --category-column` does): codes that would be numbers are
+    one-hot categories, flagged in the saved state, and a file's chunks read them as text, so
+    ``"1.50"`` is the trained ``"1.50"``, not an unseen ``"1.5"``. A pandas category of numbers is not
+    "given" (it was never text), and a name that is not a column is one line."""
+    from aekit.data.tablefiles import iter_table_chunks
+    from aekit.data.tables import given_categories
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"x": rng.normal(size=30).round(3), "grade": rng.choice(["1.50", "2.00", "0.75"], 30),
+                       "k": pd.Categorical(rng.choice([1, 2, 3], 30))})
+    assert {r.name: r.role for r in column_roles(df)}["grade"] == "numeric"
+    t = TablePreprocessor().fit(given_categories(df, ["grade"]))
+    roles = {r.name: r for r in t.roles_}
+    assert roles["grade"].role == "categorical" and roles["grade"].given and not roles["k"].given
+    assert t.categories_["grade"] == ["0.75", "1.50", "2.00"] and "categories as given: 'grade' -> 3 one-hot" in t.summary()
+    loaded = TablePreprocessor.from_dict(json.loads(json.dumps(t.to_dict())))
+    assert loaded.text_columns == t.text_columns == ["grade"]
+    df.to_csv(tmp_path / "g.csv", index=False)
+    chunks = list(iter_table_chunks(tmp_path / "g.csv", 7, loaded.text_columns))
+    np.testing.assert_array_equal(np.vstack([loaded.transform(c) for c in chunks]), t.transform(given_categories(df, ["grade"])))
+    assert loaded.last_counts_.line() is None
+    as_numbers = next(iter_table_chunks(tmp_path / "g.csv", 7))  # what the flag saves the chunks from
+    loaded.transform(as_numbers)
+    assert loaded.last_counts_.unseen.get("grade", 0) > 0
+    with pytest.raises(DataError, match="category column 'nope' not found; columns: x, grade, k"):
+        given_categories(df, ["nope"])
+
+
 def test_explore_shows_the_number_style_detect_reads(tmp_path: Path) -> None:
     """`aekit explore` names each column's number or date style, as the detector's preprocessing reads
     it (the same roles): thousands, percent, currency, '%' on some values only, day-first dates,

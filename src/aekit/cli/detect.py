@@ -37,6 +37,9 @@ def detect(
                                       "(default: a two-valued column named label/y/class/target)."),
     id_column: Optional[str] = typer.Option(None, help="Tables: column of row ids, not a feature; written beside the "
                                             "scores (default: a column named like an id, or R's row names)."),
+    category_column: Optional[list[str]] = typer.Option(None, help="Tables: column read as text and fitted as a category "
+                                                        "(one-hot), whatever its values, e.g. zip codes (repeatable; "
+                                                        "default: categories found from the values)."),
     contamination: Optional[float] = typer.Option(None, help="Expected outlier share; given without --threshold, rows are flagged by it (rule contamination)."),
     threshold: Optional[str] = typer.Option(None, help=f"Threshold rule: {THRESHOLDS} ({OWN})."),
     threshold_param: Optional[float] = typer.Option(None, help="Percentile q or k of mean_std/median_mad."),
@@ -78,9 +81,10 @@ def detect(
         raise ConfigError(f"--threshold must be {THRESHOLDS}; got {threshold!r}")
     opts = {"label_column": label_column} if label_column else {}
     # a table file is read once here; one with text, dates, ids or gaps is encoded (aekit.data.tables)
-    read = _read_table_file(data, label_column, id_column, series)
-    if read is None and id_column is not None:
-        raise ConfigError("--id-column needs a table file (CSV, Parquet, ...) scored as a table")
+    read = _read_table_file(data, label_column, id_column, series, category_column or [])
+    if read is None and (id_column is not None or category_column):
+        raise ConfigError(f"{'--id-column' if id_column is not None else '--category-column'} needs a table file "
+                          "(CSV, Parquet, ...) scored as a table")
     ds, frame, table, labels, ids = read or (load_dataset(data, **opts), None, None, None, None)
     is_series = ds.kind == "series" if series is None else series
     if is_series and ds.X.ndim > 2:
@@ -161,8 +165,8 @@ def detect(
     _report(metrics, run)
 
 
-def _read_table_file(data: str, label_column: str | None, id_column: str | None,
-                     series: bool | None) -> tuple[Any, Any, Any, Any, tuple[str, Any] | None] | None:
+def _read_table_file(data: str, label_column: str | None, id_column: str | None, series: bool | None,
+                     category_columns: list[str]) -> tuple[Any, Any, Any, Any, tuple[str, Any] | None] | None:
     """A table file (:data:`aekit.data.tablefiles.TABLE_SUFFIXES`) as ``(Dataset, feature frame or
     None, fitted TablePreprocessor or None, AnomalyLabels or None, (id column, ids) or None)``;
     ``None`` for other data. Labels are read for detection
@@ -170,7 +174,9 @@ def _read_table_file(data: str, label_column: str | None, id_column: str | None,
     finds, is taken out of the features and written beside the scores. A table with text,
     category, date or id columns or missing values (:func:`aekit.data.tables.needs_preprocessing`)
     comes with its feature frame (labels and the named id taken out; what the detector fits) and
-    the preprocessing, whose encoded features the Dataset holds."""
+    the preprocessing, whose encoded features the Dataset holds. ``category_columns`` are read as
+    text and made categories (:func:`aekit.data.tables.given_categories`); one that is not a
+    column, or is the id or label column, is a one-line DataError."""
     import dataclasses
 
     import numpy as np
@@ -178,14 +184,20 @@ def _read_table_file(data: str, label_column: str | None, id_column: str | None,
     from aekit.data.dataset import Dataset
     from aekit.data.loaders import is_builtin, split_anomaly_labels, table_to_dataset
     from aekit.data.tablefiles import is_table_file, read_table
-    from aekit.data.tables import TablePreprocessor, needs_preprocessing
+    from aekit.data.tables import TablePreprocessor, given_categories, needs_preprocessing
     from aekit.errors import DataError
 
     path = Path(data).expanduser()
     if series or is_builtin(data) or not path.is_file() or not is_table_file(path):
         return None
-    df = read_table(path, [id_column] if id_column is not None else ())  # ids as text: "000999" keeps its zeros
+    # ids and given categories as text: "000999" and "02139" keep their zeros
+    df = read_table(path, [*([id_column] if id_column is not None else []), *category_columns])
     name = path.stem  # as aekit.data.load_dataset names a table
+    for col in category_columns:
+        if col not in df.columns:
+            raise DataError(f"{name}: category column {col!r} not found; columns: {', '.join(map(str, df.columns))}")
+        if col == id_column:
+            raise DataError(f"{name}: column {col!r} is given both as --id-column and as --category-column; pass it as one")
     if len(df) == 0:
         return table_to_dataset(df, name=name, label_column=label_column), None, None, None, None  # says "no rows"
     ids = None
@@ -196,6 +208,11 @@ def _read_table_file(data: str, label_column: str | None, id_column: str | None,
         df = df.drop(columns=[id_column])
     labels = split_anomaly_labels(df, name, label_column)
     frame, y = labels.features, labels.y
+    taken = [c for c in category_columns if c not in frame.columns]
+    if taken:
+        raise DataError(f"{name}: column {taken[0]!r} holds the labels (--label-column, or one named label/y/class/target), "
+                        "not a feature; it cannot be a --category-column")
+    frame = given_categories(frame, category_columns)
     if not needs_preprocessing(frame):
         ds = table_to_dataset(frame, name=name, find_label=False)
         return dataclasses.replace(ds, y=y, ids=None if ids is None else ids[1].astype(str).tolist()), None, None, labels, ids

@@ -343,8 +343,9 @@ def read_table(path: str | Path, text_columns: Sequence[str] = (), columns: Sequ
         raise _parse_error(path, err) from None
 
 
-def read_table_bytes(data: bytes, name: str) -> Any:
-    """An uploaded table (``name`` gives the suffix) as a DataFrame, read like :func:`read_table`."""
+def read_table_bytes(data: bytes, name: str, text_columns: Sequence[str] = ()) -> Any:
+    """An uploaded table (``name`` gives the suffix) as a DataFrame, read like :func:`read_table`
+    (``text_columns`` as text: a served run's, as `aekit score` reads them)."""
     import pandas as pd
 
     suffix = table_suffix(name or "")
@@ -358,7 +359,7 @@ def read_table_bytes(data: bytes, name: str) -> Any:
         lines = io.StringIO(text, newline="").readlines()  # line ends as a file's: not str.splitlines' \x85
         fmt = sniff_text_table(lines[:SNIFF_LINES])  # the text is decoded already: no encoding for pandas
         first = next((ln for ln in lines if ln.strip()), "")
-        df = _read_text(io.StringIO(text), fmt, first)
+        df = _read_text(io.StringIO(text), fmt, first, text_columns=text_columns)
         return _keep_zero_led(df, lambda cols: _read_text(io.StringIO(text), fmt, first, text_columns=cols, columns=cols))
     except DataError:
         raise

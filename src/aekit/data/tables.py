@@ -7,7 +7,8 @@ detect`` and :class:`~aekit.apps.detect.AutoencoderDetector` act on them):
 * ``numeric``: numbers (gaps are filled with the training median), numbers written as text
   under one of :data:`NUMBER_FORMATS` (``"1,234"``, ``"12,5"``, ``" 3.5 "``, ``"12%"``, ``"$7"``;
   ``"?"``, ``"NA"``, ``"."`` and the other :data:`MISSING_MARKERS` are gaps) and durations (seconds);
-* ``categorical``: strings, booleans or a pandas ``category`` (ordered or not); one-hot encoded,
+* ``categorical``: strings, booleans or a pandas ``category`` (ordered or not; a category of
+  strings is "given": :func:`given_categories`, ``aekit detect --category-column``); one-hot encoded,
   one column per value seen in at least :data:`MIN_CATEGORY_ROWS` training rows (at most
   :data:`MAX_CATEGORIES` of them), and the rarer values, when there are two or more, pooled into
   one column (:data:`RARE_LABEL`, scikit-learn's infrequent category); gaps filled with the
@@ -27,7 +28,8 @@ detect`` and :class:`~aekit.apps.detect.AutoencoderDetector` act on them):
 * integer codes: whole numbers written with a leading zero (``"00123"``: zip, sample and product
   codes; :func:`zero_led`) are text, so a category, an id or dropped text, never a magnitude (the
   file reader keeps their zeros); integers named like a code (:data:`CODE_NAMES`: ``zip``,
-  ``postal_code``, ``PLZ``) without such zeros stay numbers, and the summary says so;
+  ``postal_code``, ``PLZ``) without such zeros stay numbers, and the summary says so and how to
+  make them a category (:func:`given_categories`);
 * ``constant`` (one value) and ``empty`` (no value at all): dropped, they carry nothing;
 * ``invalid``: what no role can encode (below); its note is the error :meth:`TablePreprocessor.fit` raises.
 
@@ -64,7 +66,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -107,7 +109,9 @@ class ColumnRole:
     ``number_format`` how a numeric column held as text or durations is read (a key of
     :data:`NUMBER_FORMATS` or ``"timedelta"``; ``None``: numbers), ``signs`` the signs its text
     carried beside the numbers, which are dropped (``"percent"``, ``"currency"``, both comma-joined;
-    ``""``: none)."""
+    ``""``: none). ``given``: the column was a pandas ``category`` of strings (:func:`given_categories`),
+    a category by the user's choice whatever its values; a file's reader takes it as text, so the
+    strings scored are the ones trained on (``"94110"``, ``"1.50"`` and ``"007"`` as written)."""
 
     name: str
     role: str
@@ -115,6 +119,7 @@ class ColumnRole:
     date_format: str | None = None
     number_format: str | None = None
     signs: str = ""
+    given: bool = False
 
 
 @dataclass
@@ -405,8 +410,8 @@ def _numeric_role(name: str, values: Any, n_rows: int, fmt: str | None) -> Colum
         if n_rows >= ID_MIN_ROWS and arr[0] in (0.0, 1.0) and bool(np.all(np.diff(arr) == 1)):
             return ColumnRole(name, "id", "row numbers")
     if fmt in (None, "number") and _code_name(name) and bool(np.all(arr == np.round(arr))) and len(np.unique(arr)) > RARE_CATEGORIES:
-        return ColumnRole(name, "numeric", "integers named like a code, read as numbers (pass it as text or a category "
-                          "if it is a code)", number_format=fmt)
+        return ColumnRole(name, "numeric", "integers named like a code, read as numbers (if it is a code: "
+                          f"aekit detect --category-column {name}, or a pandas category)", number_format=fmt)
     return ColumnRole(name, "numeric", number_format=fmt)
 
 
@@ -439,6 +444,8 @@ def _valid_role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRo
     role = _text_role(name, s, nonnull, text, counts, n_rows, max_categories, read_numbers=not code)
     if code and role.role != "numeric":
         role.note = f"integer codes with leading zeros ({code!r}), kept as text" + (f"; {role.note}" if role.note else "")
+    # a category of strings is the user's word for it (numbers would have stayed numbers)
+    role.given = isinstance(s.dtype, pd.CategoricalDtype) and types.infer_dtype(s.dtype.categories, skipna=True) == "string"
     return role
 
 
@@ -536,6 +543,26 @@ def needs_preprocessing(df: Any) -> bool:
     if not all(_is_number_dtype(t) for t in df.dtypes) or bool(df.isna().to_numpy().any()):
         return True
     return any(r.role not in ("numeric", "constant") for r in column_roles(df))
+
+
+def given_categories(df: Any, columns: Sequence[str]) -> Any:
+    """``df`` (a DataFrame) with each of ``columns`` a pandas ``category`` of its values as text
+    (:func:`as_text`: ``"02139"`` as the reader kept it, ``94110`` as ``"94110"``; gaps stay gaps):
+    a category whatever its values (what ``aekit detect --category-column`` asks), one-hot encoded
+    as any category (rare values pooled; too many values: ``text``, dropped, as any category) and
+    read as text when scored (:attr:`ColumnRole.given`). A name that is not a column of ``df``:
+    one-line :class:`DataError`."""
+    import pandas as pd
+
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataError(f"category column {missing[0]!r} not found; columns: {', '.join(map(str, df.columns))}")
+    if not columns:
+        return df
+    df = df.copy()
+    for c in dict.fromkeys(columns):
+        df[c] = pd.Series(as_text(df[c]), index=df.index, dtype=object).astype("category")
+    return df
 
 
 def frame_problem(df: Any, gap_note: str = "") -> str | None:
@@ -695,7 +722,7 @@ class TablePreprocessor:
         """Columns a file's reader should take as text, because a part of the file (a chunk) read
         on its own could come back as numbers that mean something else: categorical columns with
         a training value that is not a number (codes ``01`` beside ``A1``: ``1`` matches no
-        category), numbers written in a style (``6.428`` is 6428 under a dot-thousands style, not
+        category) and given ones (:func:`given_categories`: ``1.50`` read as a number is ``1.5``), numbers written in a style (``6.428`` is 6428 under a dot-thousands style, not
         6.428), date strings, and the row id (``000999`` keeps its zeros)."""
         number, zero = re.compile(NUMBER_FORMATS["number"]), re.compile(ZERO_LED)
         words = {c for c in self.categories_ if not all(number.fullmatch(v.strip()) and not zero.fullmatch(v.strip())
@@ -703,7 +730,8 @@ class TablePreprocessor:
         styled = {r.name for r in self.roles_ if r.role == "numeric" and r.number_format not in (None, "timedelta")}
         dates = {r.name for r in self.roles_ if r.role == "date" and r.date_format is not None}
         ids = {self.id_column_} if self.id_column_ is not None else set()
-        return [r.name for r in self.roles_ if r.name in words | styled | dates | ids]
+        given = {r.name for r in self.roles_ if r.role == "categorical" and r.given}  # "94110", "1.50": as trained
+        return [r.name for r in self.roles_ if r.name in words | styled | dates | ids | given]
 
     def _known(self, col: str) -> list[str]:
         """Every training value of categorical column ``col``: its categories and its pooled rare values."""
@@ -873,8 +901,16 @@ class TablePreprocessor:
                 read.append(f"{r.name!r}" + (f" ({how})" if how else ""))
         if read:
             parts.append(f"read as numbers: {', '.join(read[:4])}{', ...' if len(read) > 4 else ''}")
-        for r in self.roles_:  # integer codes: what was made of them, so a misread one can be passed as text
-            if r.note.startswith("integer codes with leading zeros"):
+        given = [f"{r.name!r} -> {len(self._one_hot(r.name))} one-hot" for r in by["categorical"] if r.given]
+        if given:
+            parts.append(f"categories as given: {', '.join(given[:4])}{', ...' if len(given) > 4 else ''}")
+        for r in self.roles_:  # given categories and integer codes: what was made of them, so a misread one can be passed as text
+            if r.given:  # a given category that is not one: too many values, unique, dates, as any category of them
+                note = r.note.partition("; ")[2] if r.note.startswith("integer codes with leading zeros") else r.note
+                if r.role != "categorical":
+                    parts.append(f"{r.name!r}: a category as given but {r.role}"
+                                 f"{'' if r.role in FEATURE_ROLES else ', not a feature'}" + (f" ({note})" if note else ""))
+            elif r.note.startswith("integer codes with leading zeros"):
                 parts.append(f"{r.name!r}: {r.note.split(';')[0]} ({r.role})")
             elif r.note.startswith("integers named like a code"):
                 parts.append(f"{r.name!r}: {r.note}")
@@ -900,6 +936,8 @@ class TablePreprocessor:
                 entry["number_format"] = r.number_format
             if r.signs:
                 entry["signs"] = r.signs
+            if r.given:
+                entry["given"] = True
             if r.role == "categorical":
                 entry["categories"] = list(self.categories_[r.name])
                 if r.name in self.rare_:
@@ -917,7 +955,7 @@ class TablePreprocessor:
         try:
             obj = cls(int(state["max_categories"]))
             obj.roles_ = [ColumnRole(c["name"], c["role"], c.get("note", ""), c.get("date_format"), c.get("number_format"),
-                                     c.get("signs", "")) for c in state["columns"]]
+                                     c.get("signs", ""), bool(c.get("given", False))) for c in state["columns"]]
             obj.id_column_ = state["id_column"]
             obj.date_parts_ = {c["name"]: list(c["parts"]) for c in state["columns"] if c["role"] == "date"}
             obj.categories_ = {c["name"]: [str(v) for v in c["categories"]] for c in state["columns"] if c["role"] == "categorical"}
