@@ -241,7 +241,8 @@ ZIPS = {"no leading zeros": ["94110", "94103", "10001", "90210", "60614", "73301
 def test_detect_category_column_fits_zip_codes_as_a_category_and_score_gives_the_same_scores(kind: str, tmp_path: Path) -> None:
     """--category-column zip: read as text, one-hot (two codes seen once pooled), said in the summary;
     the saved run reads it as text per chunk, so `aekit score` on the same file gives detect's scores
-    whole and in chunks of 7, and a zip never seen is scored as the pooled rare codes and counted."""
+    whole and in chunks of 7, and a zip never seen is scored as the pooled rare codes and counted (an
+    `aekit serve` upload too)."""
     import aekit
     from aekit.data.tables import column_roles
 
@@ -271,6 +272,14 @@ def test_detect_category_column_fits_zip_codes_as_a_category_and_score_gives_the
     assert res.returncode == 0, res.stderr
     assert "1 category value(s) unseen in training" in res.stdout and "'zip': 1" in res.stdout, res.stdout
     np.testing.assert_array_equal(pd.read_csv(tmp_path / "chunks.csv")["score"].to_numpy()[:N], expected)
+    from fastapi.testclient import TestClient
+
+    from aekit.serve import create_app, load_for_serving
+
+    with TestClient(create_app(load_for_serving(run))) as client:  # an upload reads the zips as `aekit score` does
+        r = client.post("/v1/score", files={"file": ("new.csv", (tmp_path / "new.csv").read_bytes())})
+    assert r.status_code == 200 and r.json()["filled"] == {"unseen": {"zip": 1}}, r.text
+    np.testing.assert_allclose(r.json()["score"][:N], expected, rtol=1e-5)
 
 
 def test_detect_category_column_that_is_not_a_feature_column_is_one_line(tmp_path: Path) -> None:

@@ -331,7 +331,7 @@ def test_given_categories_are_categories_whatever_their_values_and_are_read_back
     one-hot categories, flagged in the saved state, and a file's chunks read them as text, so
     ``"1.50"`` is the trained ``"1.50"``, not an unseen ``"1.5"``. A pandas category of numbers is not
     "given" (it was never text), and a name that is not a column is one line."""
-    from aekit.data.tablefiles import iter_table_chunks
+    from aekit.data.tablefiles import iter_table_chunks, read_table_bytes
     from aekit.data.tables import given_categories
 
     rng = np.random.default_rng(3)
@@ -348,6 +348,8 @@ def test_given_categories_are_categories_whatever_their_values_and_are_read_back
     chunks = list(iter_table_chunks(tmp_path / "g.csv", 7, loaded.text_columns))
     np.testing.assert_array_equal(np.vstack([loaded.transform(c) for c in chunks]), t.transform(given_categories(df, ["grade"])))
     assert loaded.last_counts_.line() is None
+    upload = read_table_bytes((tmp_path / "g.csv").read_bytes(), "g.csv", loaded.text_columns)  # as `aekit serve` reads one
+    assert upload["grade"].tolist() == df["grade"].tolist()
     as_numbers = next(iter_table_chunks(tmp_path / "g.csv", 7))  # what the flag saves the chunks from
     loaded.transform(as_numbers)
     assert loaded.last_counts_.unseen.get("grade", 0) > 0
