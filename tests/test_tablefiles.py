@@ -252,7 +252,7 @@ def test_detect_category_column_fits_zip_codes_as_a_category_and_score_gives_the
     df = pd.DataFrame({"x": rng.normal(size=N).round(3), "zip": rng.permutation(zips), "y": rng.normal(size=N).round(3)})
     df.to_csv(tmp_path / "t.csv", index=False)
     if kind == "no leading zeros":  # left alone, zips are numbers, and the summary names the flag
-        role = {r.name: r for r in column_roles(read_table(tmp_path / "t.csv"))}["zip"]
+        role = {r.name: r for r in column_roles(read_table(tmp_path / "t.csv", keep_codes=True))}["zip"]
         assert role.role == "numeric" and "aekit detect --category-column zip" in role.note
     run = tmp_path / "run"
     res = run_cli("detect", str(tmp_path / "t.csv"), "--category-column", "zip", "-o", str(run), "-q", "--epochs", "1",
@@ -396,9 +396,25 @@ def test_integer_codes_keep_their_leading_zeros(tmp_path: Path) -> None:
     and from an upload alike."""
     text = "plz;preis;anzahl\n01067;12,5;3\n80331;7,25;12\n;3,0;5\n10115;1,5;7\n"
     (tmp_path / "orte.csv").write_text(text)
-    for df in (read_table(tmp_path / "orte.csv"), read_table_bytes(text.encode(), "orte.csv")):
+    for df in (read_table(tmp_path / "orte.csv", keep_codes=True), read_table_bytes(text.encode(), "orte.csv", keep_codes=True)):
         assert df["plz"].tolist()[:2] == ["01067", "80331"] and pd.isna(df["plz"][2]) and df["plz"][3] == "10115"
         assert df["preis"].tolist() == [12.5, 7.25, 3.0, 1.5] and df["anzahl"].dtype.kind == "i"
     plain = "plz,n\n1067,3\n80331,12\n"  # no leading zero in the text: numbers, as pandas reads them
     (tmp_path / "plain.csv").write_text(plain)
-    assert read_table(tmp_path / "plain.csv")["plz"].dtype.kind == "i"
+    assert read_table(tmp_path / "plain.csv", keep_codes=True)["plz"].dtype.kind == "i"
+
+
+def test_codes_are_kept_only_where_asked_so_train_reads_numbers(tmp_path: Path) -> None:
+    """Keeping zero-led integer codes as text is detect's reading (``keep_codes=True``: detect, explore,
+    serve uploads); ``aekit train``'s ``load_dataset`` reads the same file as numbers, as it always did."""
+    from aekit.data import load_dataset
+
+    rows = "".join(f"{0.1 * i:.1f},{i % 7},{i % 3:04d}\n" for i in range(12))
+    text = "a,b,plant\n" + rows
+    (tmp_path / "num.csv").write_text(text)
+    assert read_table(tmp_path / "num.csv")["plant"].dtype.kind == "i"
+    assert read_table(tmp_path / "num.csv", keep_codes=True)["plant"].tolist()[:3] == ["0000", "0001", "0002"]
+    assert read_table_bytes(text.encode(), "num.csv", keep_codes=True)["plant"][1] == "0001"
+    assert read_table_bytes(text.encode(), "num.csv")["plant"][1] == 1
+    ds = load_dataset(str(tmp_path / "num.csv"))
+    assert ds.X.shape == (12, 3) and float(ds.X[2, 2]) == 2.0

@@ -259,7 +259,7 @@ def test_integer_codes_keep_their_zeros_and_the_summary_names_them(tmp_path: Pat
     df = pd.DataFrame({"x": rng.normal(size=n).round(3), "zip": rng.choice(zips, n), "plant_code": rng.integers(1000, 9999, n),
                        "qty": rng.integers(1, 60, n)})
     df.to_csv(tmp_path / "codes.csv", index=False)
-    read = read_table(tmp_path / "codes.csv")
+    read = read_table(tmp_path / "codes.csv", keep_codes=True)
     assert read["zip"].tolist() == df["zip"].tolist() and read["qty"].dtype.kind == "i"
     roles = {r.name: (r.role, r.note) for r in column_roles(read)}
     assert roles["zip"][0] == "categorical" and roles["zip"][1].startswith("integer codes with leading zeros") and roles["qty"] == ("numeric", "")

@@ -323,11 +323,14 @@ def _keep_zero_led(df: Any, reread: Any) -> Any:
     return df
 
 
-def read_table(path: str | Path, text_columns: Sequence[str] = (), columns: Sequence[str] | None = None) -> Any:
+def read_table(path: str | Path, text_columns: Sequence[str] = (), columns: Sequence[str] | None = None,
+               keep_codes: bool = False) -> Any:
     """The table at ``path`` (any of :data:`TABLE_SUFFIXES`) as a pandas DataFrame, read in
-    the format :func:`text_format` finds (``text_columns`` as text: ids keep leading zeros, and so
-    do integer codes written with them, ``"00123"``; ``columns``: only these). One-line
-    :class:`DataError` when it does not parse."""
+    the format :func:`text_format` finds (``text_columns`` as text: ids keep leading zeros;
+    ``columns``: only these). ``keep_codes``: integer codes written with leading zeros
+    (``"00123"``, :func:`aekit.data.tables.zero_led`) come back as their text, as ``aekit detect``,
+    ``aekit explore`` and ``aekit serve`` read a table; without it (``load_dataset``, ``aekit train``)
+    they are numbers. One-line :class:`DataError` when it does not parse."""
     import pandas as pd
 
     path = Path(path)
@@ -336,6 +339,8 @@ def read_table(path: str | Path, text_columns: Sequence[str] = (), columns: Sequ
             return pd.read_parquet(path, columns=None if columns is None else list(columns))
         fmt, first = _sniff(path)
         df = _read_text(path, fmt, first, text_columns=text_columns, columns=columns)
+        if not keep_codes:
+            return df
         return _keep_zero_led(df, lambda cols: _read_text(path, fmt, first, text_columns=cols, columns=cols))
     except DataError:
         raise
@@ -343,9 +348,9 @@ def read_table(path: str | Path, text_columns: Sequence[str] = (), columns: Sequ
         raise _parse_error(path, err) from None
 
 
-def read_table_bytes(data: bytes, name: str, text_columns: Sequence[str] = ()) -> Any:
+def read_table_bytes(data: bytes, name: str, text_columns: Sequence[str] = (), keep_codes: bool = False) -> Any:
     """An uploaded table (``name`` gives the suffix) as a DataFrame, read like :func:`read_table`
-    (``text_columns`` as text: a served run's, as `aekit score` reads them)."""
+    (``text_columns`` as text: a served run's, as `aekit score` reads them; ``keep_codes``: as there)."""
     import pandas as pd
 
     suffix = table_suffix(name or "")
@@ -360,6 +365,8 @@ def read_table_bytes(data: bytes, name: str, text_columns: Sequence[str] = ()) -
         fmt = sniff_text_table(lines[:SNIFF_LINES])  # the text is decoded already: no encoding for pandas
         first = next((ln for ln in lines if ln.strip()), "")
         df = _read_text(io.StringIO(text), fmt, first, text_columns=text_columns)
+        if not keep_codes:
+            return df
         return _keep_zero_led(df, lambda cols: _read_text(io.StringIO(text), fmt, first, text_columns=cols, columns=cols))
     except DataError:
         raise
