@@ -418,3 +418,26 @@ def test_codes_are_kept_only_where_asked_so_train_reads_numbers(tmp_path: Path) 
     assert read_table_bytes(text.encode(), "num.csv")["plant"][1] == 1
     ds = load_dataset(str(tmp_path / "num.csv"))
     assert ds.X.shape == (12, 3) and float(ds.X[2, 2]) == 2.0
+
+
+def test_codes_are_whole_numbers_of_one_width_of_three_digits_or_more(tmp_path: Path) -> None:
+    """A column is codes only when every value has one width, of at least 3 digits, and one starts
+    with 0: an age with one stray "07" and minutes "00".."59" stay numbers; zip codes stay codes, and so do
+    fixed-width numbers such as "022576" (the rule cannot tell them from product codes "000123")."""
+    from aekit.data.tables import column_roles, zero_led
+
+    rng = np.random.default_rng(2)
+    n = 40
+    age = [str(v) for v in rng.integers(18, 90, n)]
+    age[5] = "07"
+    df = pd.DataFrame({"age": age, "minute": [f"{v:02d}" for v in rng.integers(0, 60, n)],
+                       "amount": [f"{v:06d}" for v in rng.integers(0, 99999, n)],
+                       "zip": [["02134", "00501", "94110"][i % 3] for i in range(n)], "x": rng.normal(size=n).round(3)})
+    df.to_csv(tmp_path / "f.csv", index=False)
+    got = read_table(tmp_path / "f.csv", keep_codes=True)
+    assert got["age"].dtype.kind == "i" and got["age"][5] == 7 and got["minute"].dtype.kind == "i"
+    assert got["zip"].tolist()[:2] == ["02134", "00501"] and got["amount"][0] == df["amount"][0]
+    roles = {r.name: r.role for r in column_roles(df)}  # strings in a DataFrame, by the same rule
+    assert roles["age"] == roles["minute"] == "numeric" and roles["zip"] == "categorical"
+    assert zero_led(["02134", None, "NA", "94110"]) == "02134" and zero_led(["04", "11"]) == ""
+    assert zero_led(["007", "13"]) == "" and zero_led(["123", "456"]) == ""

@@ -25,8 +25,8 @@ detect`` and :class:`~aekit.apps.detect.AutoencoderDetector` act on them):
   writes it beside the scores);
 * ``text``: strings with more distinct values than a category may have, but not unique:
   dropped (free text needs a text model, not a one-hot column per phrase);
-* integer codes: whole numbers written with a leading zero (``"00123"``: zip, sample and product
-  codes; :func:`zero_led`) are text, so a category, an id or dropped text, never a magnitude (the
+* integer codes: whole numbers written in one width of at least :data:`CODE_WIDTH` digits, some
+  with a leading zero (``"00123"``: zip, sample and product codes; :func:`zero_led`) are text, so a category, an id or dropped text, never a magnitude (the
   file reader keeps their zeros); integers named like a code (:data:`CODE_NAMES`: ``zip``,
   ``postal_code``, ``PLZ``) without such zeros stay numbers, and the summary says so and how to
   make them a category (:func:`given_categories`);
@@ -94,6 +94,7 @@ NUMBER_FORMATS = {
     "decimal_comma": r"[+-]?([1-9]\d{0,2}(\.\d{3})+|\d+)(,\d*)?",  # 1.234,5 (most of Europe)
 }
 ZERO_LED = r"0\d+"  # an integer written with a leading zero ("00123"): a code (zip, sample, product), not a magnitude
+CODE_WIDTH = 3  # integer codes are written in one width of at least this many digits (zero_led): "04" is an hour
 # names of integer columns that are codes more often than measurements (zip_code, PostalCode, PLZ, product_code)
 CODE_NAMES = {"zip", "zipcode", "postal", "postcode", "plz", "code", "cap"}
 _BOOL_TEXT = {"true": "True", "false": "False", "1": "True", "0": "False"}  # a boolean column's values as other tools write them
@@ -181,14 +182,27 @@ def _code_name(name: str) -> bool:
 
 
 def zero_led(values: Any) -> str:
-    """The first of ``values`` (strings, gaps and missing-value markers skipped) written with a
-    leading zero (``"00123"``) when every one of them is a whole number without a sign, else ``""``:
-    integer codes whose zeros a number would lose."""
-    digits = re.compile(r"\d+")
-    strings = [v.strip() for v in values if isinstance(v, str) and v.strip().lower() not in MISSING_MARKERS]
-    if not strings or not all(digits.fullmatch(v) for v in strings):
+    """The first of ``values`` (strings; gaps, missing-value markers and other objects skipped) written
+    with a leading zero when they are integer codes, else ``""``. Codes: every one is digits only, all of
+    one width of at least :data:`CODE_WIDTH`, and one or more starts with ``0`` (zip codes ``"02134"``,
+    ``"00501"``, product codes ``"000123"``): a number would lose their zeros. Hours ``"04"``, minutes
+    ``"00"``..``"59"`` and an age with one stray ``"07"`` among ``"35"`` and ``"101"`` are magnitudes."""
+    import pandas as pd
+
+    t = pd.Series(np.asarray(values, dtype=object), dtype=object)
+    try:
+        t = t.str.strip()  # (not a string: NaN, skipped)
+    except AttributeError:  # no string at all
         return ""
-    return next((v for v in strings if re.fullmatch(ZERO_LED, v)), "")
+    t = t[t.notna()]
+    t = t[~t.str.lower().isin(MISSING_MARKERS)]
+    if t.empty or not bool(t.str.fullmatch(r"\d+").all()):
+        return ""
+    width = t.str.len()
+    if int(width.iloc[0]) < CODE_WIDTH or bool((width != width.iloc[0]).any()):
+        return ""
+    lead = t[t.str.startswith("0")]
+    return str(lead.iloc[0]) if len(lead) else ""
 
 
 def as_text(values: Any) -> np.ndarray:
