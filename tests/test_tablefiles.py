@@ -441,3 +441,16 @@ def test_codes_are_whole_numbers_of_one_width_of_three_digits_or_more(tmp_path: 
     assert roles["age"] == roles["minute"] == "numeric" and roles["zip"] == "categorical"
     assert zero_led(["02134", None, "NA", "94110"]) == "02134" and zero_led(["04", "11"]) == ""
     assert zero_led(["007", "13"]) == "" and zero_led(["123", "456"]) == ""
+
+
+def test_codes_past_the_sniffed_head_are_kept_and_mixed_widths_are_numbers(tmp_path: Path) -> None:
+    """The head lines only rule columns out: zip codes whose first leading zero comes after them stay
+    codes, a zip column with a gap stays codes, and integers of mixed widths stay numbers."""
+    n = 150
+    zips = ["94110"] * 100 + ["02134"] * (n - 100)
+    gappy = ["" if i == 3 else ["00501", "94110"][i % 2] for i in range(n)]
+    text = "zip,gappy,count,x\n" + "".join(f"{z},{g},{i * 37 % 1000},{i * 0.5}\n" for i, (z, g) in enumerate(zip(zips, gappy)))
+    (tmp_path / "z.csv").write_text(text)
+    for got in (read_table(tmp_path / "z.csv", keep_codes=True), read_table_bytes(text.encode(), "z.csv", keep_codes=True)):
+        assert got["zip"][0] == "94110" and got["zip"][n - 1] == "02134"
+        assert got["gappy"][0] == "00501" and pd.isna(got["gappy"][3]) and got["count"].dtype.kind == "i"

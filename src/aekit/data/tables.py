@@ -189,12 +189,10 @@ def zero_led(values: Any) -> str:
     ``"00"``..``"59"`` and an age with one stray ``"07"`` among ``"35"`` and ``"101"`` are magnitudes."""
     import pandas as pd
 
-    t = pd.Series(np.asarray(values, dtype=object), dtype=object)
-    try:
-        t = t.str.strip()  # (not a string: NaN, skipped)
-    except AttributeError:  # no string at all
-        return ""
-    t = t[t.notna()]
+    t = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object), dtype=object)
+    if not isinstance(t.dtype, pd.StringDtype):  # (a file's text columns are; the vectorised string methods need it)
+        t = t[t.map(lambda v: isinstance(v, str))].astype(pd.StringDtype())
+    t = t.dropna().str.strip()
     t = t[~t.str.lower().isin(MISSING_MARKERS)]
     if t.empty or not bool(t.str.fullmatch(r"\d+").all()):
         return ""
