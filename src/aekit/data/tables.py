@@ -825,14 +825,19 @@ class TablePreprocessor:
     def _fold_case(self, name: str, values: Any) -> Any:
         """``values`` of categorical column ``name`` with an unseen value that differs from one
         training category only in case or surrounding spaces (``"Yes"``, ``" YES"`` for ``"yes"``)
-        read as that category; one matching several (``"A"`` and ``"a"`` both trained) stays unseen.
-        Only the unseen values are looked at."""
+        read as that category, and an integer written without zeros (``13``, as :func:`as_text` writes
+        an int or ``13.0``) as the one integer code of its value (``"013"``, :data:`ZERO_LED`: a code
+        column read as numbers, as ``pandas.read_csv`` reads one); one matching several (``"A"`` and
+        ``"a"`` both trained) stays unseen. Only the unseen values are looked at."""
         known = self._known(name)
         if not known:
             return values  # at fit: the training values are the categories
         folded: dict[str, list[str]] = {}
         for c in known:
             folded.setdefault(c.strip().casefold(), []).append(c)
+        for c in known:
+            if re.fullmatch(ZERO_LED, c.strip()):
+                folded.setdefault(str(int(c)), []).append(c)
 
         def same(v: Any) -> Any:
             matches = folded.get(v.strip().casefold(), []) if isinstance(v, str) else []
