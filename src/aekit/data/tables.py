@@ -50,8 +50,8 @@ a table scored in chunks gives the same numbers as the whole table at once. At s
   is its pooled column, and not counted;
 * a missing value, and a date that does not parse, gets the training fill value and is counted;
 * a value of a numeric column that does not read as a number in the column's training style (a
-  word, ``"1.234,5"`` in a column fitted on ``"1,234.5"``, ``"12,5"`` in a column of plain numbers)
-  gets the training fill value too and is counted apart (``unread``): one odd cell does not stop
+  word, ``"1.234,5"`` in a column fitted on ``"1,234.5"``, ``"12,5"`` in a column of plain numbers),
+  or is infinite (``inf``, ``"-Infinity"``, however a chunk's reader typed it), gets the training fill value too and is counted apart (``unread``): one odd cell does not stop
   the scoring of a file, and is not taken for an empty one;
 * a feature column missing from the input and a column the run never saw are
   :class:`~aekit.errors.DataError`\\ s naming the column.
@@ -352,7 +352,7 @@ def parse_numbers(s: Any, fmt: str | None, name: str, unread: dict[str, int] | N
     ``None``: ``"number"``) with missing-value markers as gaps, durations (``fmt="timedelta"``) in
     seconds. A value that is not a number is a one-line :class:`DataError` naming the column and
     the row, unless ``unread`` is given (scoring a fitted table): then it is a gap, counted in
-    ``unread[name]``. An infinite value is always a :class:`DataError`."""
+    ``unread[name]``, and so is an infinite value (``inf``, ``"-Infinity"``), a :class:`DataError` otherwise."""
     import pandas as pd
     from pandas.api import types
 
@@ -383,6 +383,8 @@ def parse_numbers(s: Any, fmt: str | None, name: str, unread: dict[str, int] | N
                 values, ok, gap = _read_text_numbers(raw[is_text], fmt or "number")
                 out[is_text] = values
                 bad[is_text] = ~ok & ~gap
+    if unread is not None:  # scoring: inf however the reader typed the chunk (a float, or "inf" beside words) is unread
+        bad |= np.isinf(out)
     if bad.any() and unread is not None:  # a word or another style than training's: a gap, counted
         out = np.where(bad, np.nan, out)
         unread[name] = unread.get(name, 0) + int(bad.sum())
