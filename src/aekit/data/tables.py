@@ -52,7 +52,10 @@ a table scored in chunks gives the same numbers as the whole table at once. At s
 * a value of a numeric column that does not read as a number in the column's training style (a
   word, ``"1.234,5"`` in a column fitted on ``"1,234.5"``, ``"12,5"`` in a column of plain numbers),
   or is infinite (``inf``, ``"-Infinity"``, however a chunk's reader typed it), gets the training fill value too and is counted apart (``unread``): one odd cell does not stop
-  the scoring of a file, and is not taken for an empty one;
+  the scoring of a file, and is not taken for an empty one. A column of which no value reads, over
+  at least :data:`UNREAD_ALL` values (all words, all in another style: the input changed, not a cell),
+  is a one-line :class:`~aekit.errors.DataError` naming it and its first value (``aekit score``
+  decides this on the whole stream's counts, so the chunk size does not matter);
 * a feature column missing from the input and a column the run never saw are
   :class:`~aekit.errors.DataError`\\ s naming the column.
 
@@ -78,6 +81,7 @@ DATE_PARTS = ("month", "day", "weekday")  # plus "hour" when training times are 
 RARE_CATEGORIES = 10  # over this many distinct values, a column can be too rare to learn, and numbers with a stray word are an error
 MIN_CATEGORY_ROWS = 2  # a category value seen in fewer training rows is rare: rare values share one one-hot column
 RARE_SHARE = 0.9  # a column with more than this share of its rows in rare values is text, too rare to learn
+UNREAD_ALL = 5  # a numeric column scored with at least this many values, none read as a number: an error, not gaps
 RARE_LABEL = "infrequent"  # the pooled rare values' category (feature "city_infrequent"), as scikit-learn's infrequent category
 ID_MIN_ROWS = 10  # an unnamed column is an id only when it is unique over at least this many rows
 FEATURE_ROLES = ("numeric", "categorical", "date")  # roles that become model inputs
@@ -134,11 +138,26 @@ class TableCounts:
     missing: dict[str, int] = field(default_factory=dict)
     unseen: dict[str, int] = field(default_factory=dict)
     unread: dict[str, int] = field(default_factory=dict)
+    read: dict[str, int] = field(default_factory=dict)  # numbers read, per numeric column scored (0 included)
+    first_unread: dict[str, tuple[str, Any]] = field(default_factory=dict)  # per column: its first unread value, row
 
     def add(self, other: "TableCounts") -> None:
-        for mine, theirs in ((self.missing, other.missing), (self.unseen, other.unseen), (self.unread, other.unread)):
+        for mine, theirs in ((self.missing, other.missing), (self.unseen, other.unseen), (self.unread, other.unread),
+                             (self.read, other.read)):
             for k, v in theirs.items():
                 mine[k] = mine.get(k, 0) + v
+        for k, first in other.first_unread.items():
+            self.first_unread.setdefault(k, first)
+
+    def unreadable(self) -> str | None:
+        """One line naming the first numeric column of which no value read as a number, over at least
+        :data:`UNREAD_ALL` values (a column written in another style than training's, or words: schema
+        drift, not odd cells to fill), with its first value; ``None`` when there is none."""
+        for col, n in self.unread.items():
+            if n >= UNREAD_ALL and self.read.get(col) == 0:
+                value, row = self.first_unread[col]
+                return f"column {col!r}: value {value!r} at row {row} is not a number in the training style ({n} such value(s))"
+        return None
 
     def line(self) -> str | None:
         """One line for a person, or ``None`` when nothing was filled in or unseen."""
@@ -346,13 +365,13 @@ def _is_duration(dtype: Any) -> bool:
     return getattr(dtype, "kind", "") == "m"
 
 
-def parse_numbers(s: Any, fmt: str | None, name: str, unread: dict[str, int] | None = None) -> Any:
+def parse_numbers(s: Any, fmt: str | None, name: str, unread: TableCounts | None = None) -> Any:
     """Column ``s`` as float64 numbers (a Series on ``s``'s index, NaN where empty): numbers (and
     booleans, as 1 and 0) as they are, strings read under ``fmt`` (a key of :data:`NUMBER_FORMATS`;
     ``None``: ``"number"``) with missing-value markers as gaps, durations (``fmt="timedelta"``) in
     seconds. A value that is not a number is a one-line :class:`DataError` naming the column and
     the row, unless ``unread`` is given (scoring a fitted table): then it is a gap, counted in
-    ``unread[name]``, and so is an infinite value (``inf``, ``"-Infinity"``), a :class:`DataError` otherwise."""
+    ``unread.unread[name]`` (the first in ``unread.first_unread``; the numbers read in ``unread.read``), and so is an infinite value (``inf``, ``"-Infinity"``), a :class:`DataError` otherwise."""
     import pandas as pd
     from pandas.api import types
 
@@ -387,8 +406,12 @@ def parse_numbers(s: Any, fmt: str | None, name: str, unread: dict[str, int] | N
         bad |= np.isinf(out)
     if bad.any() and unread is not None:  # a word or another style than training's: a gap, counted
         out = np.where(bad, np.nan, out)
-        unread[name] = unread.get(name, 0) + int(bad.sum())
-    elif bad.any():
+        unread.unread[name] = unread.unread.get(name, 0) + int(bad.sum())
+        i = int(np.flatnonzero(bad)[0])
+        unread.first_unread.setdefault(name, (str(s.iloc[i])[:40], s.index[i]))
+    if unread is not None:
+        unread.read[name] = unread.read.get(name, 0) + int(np.count_nonzero(~np.isnan(out)))
+    if bad.any() and unread is None:
         i = int(np.flatnonzero(bad)[0])
         raise DataError(f"column {name!r}: value {str(s.iloc[i])[:40]!r} at row {s.index[i]} is not a number "
                         f"({int(bad.sum())} such value(s))")
@@ -610,6 +633,9 @@ class TablePreprocessor:
 
     def __init__(self, max_categories: int = MAX_CATEGORIES) -> None:
         self.max_categories = max_categories
+        # whether a transform raises for a column of which nothing read (TableCounts.unreadable); a stream
+        # of chunks turns it off and decides on its totals
+        self.check_unread = True
 
     # --- fitting -------------------------------------------------------------------------
 
@@ -802,7 +828,7 @@ class TablePreprocessor:
             stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
         return stamps
 
-    def _frame(self, df: Any, unread: dict[str, int] | None = None) -> Any:
+    def _frame(self, df: Any, unread: "TableCounts | None" = None) -> Any:
         """The transformer's input: numbers as float64, dates as their parts, categories as strings
         (``nan`` where empty). A value that is not a number in the column's style is an error at
         fit (``unread`` ``None``), a gap counted in ``unread`` at scoring."""
@@ -851,8 +877,9 @@ class TablePreprocessor:
             values[unseen] = values[unseen].map(same)
         return values
 
-    def _counts(self, frame: Any, unread: dict[str, int] | None = None) -> TableCounts:
-        counts = TableCounts(unread=dict(unread or {}))
+    def _counts(self, frame: Any, counts: TableCounts | None = None) -> TableCounts:
+        """``counts`` (what :meth:`_frame` found unread; a new one at fit) with the gaps and unseen values of ``frame``."""
+        counts = TableCounts() if counts is None else counts
         for r in self.roles_:
             if r.role == "numeric":
                 n = int(frame[r.name].isna().sum()) - counts.unread.get(r.name, 0)
@@ -872,14 +899,19 @@ class TablePreprocessor:
 
     def transform(self, X: Any) -> np.ndarray:
         """Features ``(N, n_features_out)`` float64 of the table ``X`` (a DataFrame; an array of
-        rows holds the feature columns in order). Ids and dropped columns may be present or not."""
+        rows holds the feature columns in order). Ids and dropped columns may be present or not.
+        A numeric column of which no value reads as a number, over at least :data:`UNREAD_ALL` values,
+        is a one-line :class:`DataError` (:meth:`TableCounts.unreadable`; unless ``check_unread`` is off)."""
         df = self.as_frame(X)
         self.check_columns(df)
         if len(df) == 0:
             return np.zeros((0, len(self.feature_names_out_)), dtype=np.float64)
-        unread: dict[str, int] = {}
-        frame = self._frame(df, unread)
-        self.last_counts_ = self._counts(frame, unread)
+        counts = TableCounts()
+        frame = self._frame(df, counts)
+        self.last_counts_ = self._counts(frame, counts)
+        problem = counts.unreadable() if self.check_unread else None
+        if problem is not None:
+            raise DataError(problem)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # unseen categories are counted above, not warned about per call
             out = self.transformer_.transform(self._pool(frame))
