@@ -120,14 +120,19 @@ def test_unseen_categories_and_missing_values_at_scoring() -> None:
     row["channel"] = "fax"  # unseen: all zeros in its block, counted
     row["amount"] = np.nan  # missing: the training median
     row["member"] = None  # missing: the training mode
-    row["ts"] = "not a date"  # unparseable: the training medians of the parts, counted as missing
+    row["ts"] = "not a date"  # unparseable: the training medians of the parts, counted as unread (as a bad number)
     out = dict(zip(names, t.transform(row)[0]))
     assert [out[n] for n in names if n.startswith("channel_")] == [0.0, 0.0, 0.0]
     assert out["amount"] == pytest.approx(df["amount"].median())
     assert out[f"member_{t.fill_['member']}"] == 1.0
     assert out["ts_hour"] == t.fill_["ts_hour"]
-    assert t.last_counts_.unseen == {"channel": 1} and t.last_counts_.missing == {"ts": 1, "amount": 1, "member": 1}
-    assert "encoded as all-zero one-hot" in t.last_counts_.line()
+    assert t.last_counts_.unseen == {"channel": 1} and t.last_counts_.missing == {"amount": 1, "member": 1}
+    assert t.last_counts_.unread == {"ts": 1}
+    assert not t.rare_ and "encoded as all-zero one-hot (" in t.last_counts_.line() and "pooled" not in t.last_counts_.line()
+    pooled = df.assign(channel=[*(f"c{i}" for i in range(4)), *df["channel"][4:]])  # 4 values seen once: pooled
+    t = TablePreprocessor().fit(pooled)
+    t.transform(row)
+    assert t.rare_["channel"] and "unseen in training, encoded as the pooled rare values (" in t.last_counts_.line()
 
 
 def test_bad_tables_at_scoring_are_one_line_errors() -> None:

@@ -48,10 +48,12 @@ a table scored in chunks gives the same numbers as the whole table at once. At s
   has them (scikit-learn's ``handle_unknown="infrequent_if_exist"``), else as all zeros in its
   one-hot block, and is counted (:attr:`TablePreprocessor.last_counts_`); a rare training value
   is its pooled column, and not counted;
-* a missing value, and a date that does not parse, gets the training fill value and is counted;
+* a missing value gets the training fill value and is counted (``missing``);
 * a value of a numeric column that does not read as a number in the column's training style (a
   word, ``"1.234,5"`` in a column fitted on ``"1,234.5"``, ``"12,5"`` in a column of plain numbers),
-  or is infinite (``inf``, ``"-Infinity"``, however a chunk's reader typed it), gets the training fill value too and is counted apart (``unread``): one odd cell does not stop
+  or is infinite (``inf``, ``"-Infinity"``, however a chunk's reader typed it), and a date that does
+  not parse with the training format, get the training fill value too and are counted apart
+  (``unread``): one odd cell does not stop
   the scoring of a file, and is not taken for an empty one. A column of which no value reads, over
   at least :data:`UNREAD_ALL` values (all words, all in another style: the input changed, not a cell),
   is a one-line :class:`~aekit.errors.DataError` naming it and its first value (``aekit score``
@@ -129,17 +131,19 @@ class ColumnRole:
 
 @dataclass
 class TableCounts:
-    """Values a transform filled in (``missing``, per column: empty cells and unparseable dates),
-    category values it had never seen (``unseen``, per column; encoded as all zeros) and values
-    of a numeric column it could not read as numbers in the column's training style (``unread``,
-    per column: a word, ``"1.234,5"`` where training wrote ``"1,234.5"``; filled in like a gap,
-    and counted here only, not under ``missing``)."""
+    """Values a transform filled in (``missing``, per column: empty cells), category values it had
+    never seen (``unseen``, per column; encoded as all zeros, or as the column's pooled rare values
+    where it has them: ``pooled``) and values it could not read (``unread``, per column: a word or
+    ``"1.234,5"`` where training wrote ``"1,234.5"`` in a numeric column, an infinite number, a
+    date that does not parse with the training format; filled in like a gap, and counted here
+    only, not under ``missing``)."""
 
     missing: dict[str, int] = field(default_factory=dict)
     unseen: dict[str, int] = field(default_factory=dict)
     unread: dict[str, int] = field(default_factory=dict)
     read: dict[str, int] = field(default_factory=dict)  # numbers read, per numeric column scored (0 included)
     first_unread: dict[str, tuple[str, Any]] = field(default_factory=dict)  # per column: its first unread value, row
+    pooled: set[str] = field(default_factory=set)  # columns whose unseen values encode as their pooled rare values
 
     def add(self, other: "TableCounts") -> None:
         for mine, theirs in ((self.missing, other.missing), (self.unseen, other.unseen), (self.unread, other.unread),
@@ -148,6 +152,7 @@ class TableCounts:
                 mine[k] = mine.get(k, 0) + v
         for k, first in other.first_unread.items():
             self.first_unread.setdefault(k, first)
+        self.pooled |= other.pooled
 
     def unreadable(self) -> str | None:
         """One line naming the first numeric column of which no value read as a number, over at least
@@ -169,8 +174,9 @@ class TableCounts:
             parts.append(f"{n_unread} value(s) not read as numbers in the training style, filled with the training "
                          f"values ({_top(self.unread)})")
         if n_unseen:
-            parts.append(f"{n_unseen} category value(s) unseen in training, encoded as all-zero one-hot or as the pooled "
-                         f"rare values ({_top(self.unseen)})")
+            into = {c in self.pooled for c, n in self.unseen.items() if n}
+            how = " or ".join(w for p, w in ((False, "as all-zero one-hot"), (True, "as the pooled rare values")) if p in into)
+            parts.append(f"{n_unseen} category value(s) unseen in training, encoded {how} ({_top(self.unseen)})")
         return "; ".join(parts) or None
 
 
@@ -840,6 +846,11 @@ class TablePreprocessor:
                 cols[r.name] = parse_numbers(df[r.name], r.number_format, r.name, unread)
             elif r.role == "date":
                 stamps = self._dates(df[r.name], r)
+                if unread is not None and bool(stamps.isna().any()):  # a date that does not parse: unread, as a bad number
+                    written = pd.Series(as_text(df[r.name]), index=df.index, dtype=object).str.strip().str.lower()
+                    n_bad = int((stamps.isna() & written.notna() & ~written.isin(MISSING_MARKERS)).sum())
+                    if n_bad:
+                        unread.unread[r.name] = unread.unread.get(r.name, 0) + n_bad
                 for part in self.date_parts_[r.name]:
                     values = stamps.dt.dayofweek if part == "weekday" else getattr(stamps.dt, part)  # (weekday: deprecated)
                     cols[f"{r.name}_{part}"] = values.astype(np.float64)
@@ -884,13 +895,15 @@ class TablePreprocessor:
             if r.role == "numeric":
                 n = int(frame[r.name].isna().sum()) - counts.unread.get(r.name, 0)
             elif r.role == "date":
-                n = int(frame[f"{r.name}_{self.date_parts_[r.name][0]}"].isna().sum())
+                n = int(frame[f"{r.name}_{self.date_parts_[r.name][0]}"].isna().sum()) - counts.unread.get(r.name, 0)
             elif r.role == "categorical":
                 values = frame[r.name]
                 n = int(values.isna().sum())
                 unseen = int((values.notna() & ~values.isin(self._known(r.name))).sum())
                 if unseen:
                     counts.unseen[r.name] = unseen
+                    if r.name in self.rare_:
+                        counts.pooled.add(r.name)
             else:
                 continue
             if n:
