@@ -252,7 +252,7 @@ def test_detect_category_column_fits_zip_codes_as_a_category_and_score_gives_the
     df = pd.DataFrame({"x": rng.normal(size=N).round(3), "zip": rng.permutation(zips), "y": rng.normal(size=N).round(3)})
     df.to_csv(tmp_path / "t.csv", index=False)
     if kind == "no leading zeros":  # left alone, zips are numbers, and the summary names the flag
-        role = {r.name: r for r in column_roles(read_table(tmp_path / "t.csv"))}["zip"]
+        role = {r.name: r for r in column_roles(read_table(tmp_path / "t.csv", keep_codes=True))}["zip"]
         assert role.role == "numeric" and "aekit detect --category-column zip" in role.note
     run = tmp_path / "run"
     res = run_cli("detect", str(tmp_path / "t.csv"), "--category-column", "zip", "-o", str(run), "-q", "--epochs", "1",
@@ -396,9 +396,61 @@ def test_integer_codes_keep_their_leading_zeros(tmp_path: Path) -> None:
     and from an upload alike."""
     text = "plz;preis;anzahl\n01067;12,5;3\n80331;7,25;12\n;3,0;5\n10115;1,5;7\n"
     (tmp_path / "orte.csv").write_text(text)
-    for df in (read_table(tmp_path / "orte.csv"), read_table_bytes(text.encode(), "orte.csv")):
+    for df in (read_table(tmp_path / "orte.csv", keep_codes=True), read_table_bytes(text.encode(), "orte.csv", keep_codes=True)):
         assert df["plz"].tolist()[:2] == ["01067", "80331"] and pd.isna(df["plz"][2]) and df["plz"][3] == "10115"
         assert df["preis"].tolist() == [12.5, 7.25, 3.0, 1.5] and df["anzahl"].dtype.kind == "i"
     plain = "plz,n\n1067,3\n80331,12\n"  # no leading zero in the text: numbers, as pandas reads them
     (tmp_path / "plain.csv").write_text(plain)
-    assert read_table(tmp_path / "plain.csv")["plz"].dtype.kind == "i"
+    assert read_table(tmp_path / "plain.csv", keep_codes=True)["plz"].dtype.kind == "i"
+
+
+def test_codes_are_kept_only_where_asked_so_train_reads_numbers(tmp_path: Path) -> None:
+    """Keeping zero-led integer codes as text is detect's reading (``keep_codes=True``: detect, explore,
+    serve uploads); ``aekit train``'s ``load_dataset`` reads the same file as numbers, as it always did."""
+    from aekit.data import load_dataset
+
+    rows = "".join(f"{0.1 * i:.1f},{i % 7},{i % 3:04d}\n" for i in range(12))
+    text = "a,b,plant\n" + rows
+    (tmp_path / "num.csv").write_text(text)
+    assert read_table(tmp_path / "num.csv")["plant"].dtype.kind == "i"
+    assert read_table(tmp_path / "num.csv", keep_codes=True)["plant"].tolist()[:3] == ["0000", "0001", "0002"]
+    assert read_table_bytes(text.encode(), "num.csv", keep_codes=True)["plant"][1] == "0001"
+    assert read_table_bytes(text.encode(), "num.csv")["plant"][1] == 1
+    ds = load_dataset(str(tmp_path / "num.csv"))
+    assert ds.X.shape == (12, 3) and float(ds.X[2, 2]) == 2.0
+
+
+def test_codes_are_whole_numbers_of_one_width_of_three_digits_or_more(tmp_path: Path) -> None:
+    """A column is codes only when every value has one width, of at least 3 digits, and one starts
+    with 0: an age with one stray "07" and minutes "00".."59" stay numbers; zip codes stay codes, and so do
+    fixed-width numbers such as "022576" (the rule cannot tell them from product codes "000123")."""
+    from aekit.data.tables import column_roles, zero_led
+
+    rng = np.random.default_rng(2)
+    n = 40
+    age = [str(v) for v in rng.integers(18, 90, n)]
+    age[5] = "07"
+    df = pd.DataFrame({"age": age, "minute": [f"{v:02d}" for v in rng.integers(0, 60, n)],
+                       "amount": [f"{v:06d}" for v in rng.integers(0, 99999, n)],
+                       "zip": [["02134", "00501", "94110"][i % 3] for i in range(n)], "x": rng.normal(size=n).round(3)})
+    df.to_csv(tmp_path / "f.csv", index=False)
+    got = read_table(tmp_path / "f.csv", keep_codes=True)
+    assert got["age"].dtype.kind == "i" and got["age"][5] == 7 and got["minute"].dtype.kind == "i"
+    assert got["zip"].tolist()[:2] == ["02134", "00501"] and got["amount"][0] == df["amount"][0]
+    roles = {r.name: r.role for r in column_roles(df)}  # strings in a DataFrame, by the same rule
+    assert roles["age"] == roles["minute"] == "numeric" and roles["zip"] == "categorical"
+    assert zero_led(["02134", None, "NA", "94110"]) == "02134" and zero_led(["04", "11"]) == ""
+    assert zero_led(["007", "13"]) == "" and zero_led(["123", "456"]) == ""
+
+
+def test_codes_past_the_sniffed_head_are_kept_and_mixed_widths_are_numbers(tmp_path: Path) -> None:
+    """The head lines only rule columns out: zip codes whose first leading zero comes after them stay
+    codes, a zip column with a gap stays codes, and integers of mixed widths stay numbers."""
+    n = 150
+    zips = ["94110"] * 100 + ["02134"] * (n - 100)
+    gappy = ["" if i == 3 else ["00501", "94110"][i % 2] for i in range(n)]
+    text = "zip,gappy,count,x\n" + "".join(f"{z},{g},{i * 37 % 1000},{i * 0.5}\n" for i, (z, g) in enumerate(zip(zips, gappy)))
+    (tmp_path / "z.csv").write_text(text)
+    for got in (read_table(tmp_path / "z.csv", keep_codes=True), read_table_bytes(text.encode(), "z.csv", keep_codes=True)):
+        assert got["zip"][0] == "94110" and got["zip"][n - 1] == "02134"
+        assert got["gappy"][0] == "00501" and pd.isna(got["gappy"][3]) and got["count"].dtype.kind == "i"

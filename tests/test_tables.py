@@ -120,14 +120,19 @@ def test_unseen_categories_and_missing_values_at_scoring() -> None:
     row["channel"] = "fax"  # unseen: all zeros in its block, counted
     row["amount"] = np.nan  # missing: the training median
     row["member"] = None  # missing: the training mode
-    row["ts"] = "not a date"  # unparseable: the training medians of the parts, counted as missing
+    row["ts"] = "not a date"  # unparseable: the training medians of the parts, counted as unread (as a bad number)
     out = dict(zip(names, t.transform(row)[0]))
     assert [out[n] for n in names if n.startswith("channel_")] == [0.0, 0.0, 0.0]
     assert out["amount"] == pytest.approx(df["amount"].median())
     assert out[f"member_{t.fill_['member']}"] == 1.0
     assert out["ts_hour"] == t.fill_["ts_hour"]
-    assert t.last_counts_.unseen == {"channel": 1} and t.last_counts_.missing == {"ts": 1, "amount": 1, "member": 1}
-    assert "encoded as all-zero one-hot" in t.last_counts_.line()
+    assert t.last_counts_.unseen == {"channel": 1} and t.last_counts_.missing == {"amount": 1, "member": 1}
+    assert t.last_counts_.unread == {"ts": 1}
+    assert not t.rare_ and "encoded as all-zero one-hot (" in t.last_counts_.line() and "pooled" not in t.last_counts_.line()
+    pooled = df.assign(channel=[*(f"c{i}" for i in range(4)), *df["channel"][4:]])  # 4 values seen once: pooled
+    t = TablePreprocessor().fit(pooled)
+    t.transform(row)
+    assert t.rare_["channel"] and "unseen in training, encoded as the pooled rare values (" in t.last_counts_.line()
 
 
 def test_bad_tables_at_scoring_are_one_line_errors() -> None:
@@ -259,7 +264,7 @@ def test_integer_codes_keep_their_zeros_and_the_summary_names_them(tmp_path: Pat
     df = pd.DataFrame({"x": rng.normal(size=n).round(3), "zip": rng.choice(zips, n), "plant_code": rng.integers(1000, 9999, n),
                        "qty": rng.integers(1, 60, n)})
     df.to_csv(tmp_path / "codes.csv", index=False)
-    read = read_table(tmp_path / "codes.csv")
+    read = read_table(tmp_path / "codes.csv", keep_codes=True)
     assert read["zip"].tolist() == df["zip"].tolist() and read["qty"].dtype.kind == "i"
     roles = {r.name: (r.role, r.note) for r in column_roles(read)}
     assert roles["zip"][0] == "categorical" and roles["zip"][1].startswith("integer codes with leading zeros") and roles["qty"] == ("numeric", "")
@@ -378,3 +383,73 @@ def test_explore_shows_the_number_style_detect_reads(tmp_path: Path) -> None:
     assert "'price' (',' thousands), 'share' (percent), 'cost' (currency), 'mix' (percent; some values" in t.summary()
     pd.DataFrame({"x": df["x"], "wait": pd.to_timedelta(rng.integers(1, 100, n), unit="s")}).to_parquet(tmp_path / "d.parquet")
     assert "wait: duration in seconds" in " ".join(profile_data(tmp_path / "d.parquet").notes)
+
+
+def _shop(tmp_path: Path, n: int = 80) -> Path:
+    """A shop's table (a float, amounts in '1,234.56' style, zero-led store codes, a count, day-first
+    dates) fitted by `aekit detect`: the run folder."""
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"x": rng.normal(size=n).round(3), "amount": [f"{v:,.2f}" for v in rng.uniform(500, 5000, n)],
+                  "store": rng.choice(["001", "002", "013", "120"], n), "qty": rng.integers(0, 40, n),
+                  "when": pd.date_range("2024-01-01", periods=n, freq="37h").strftime("%d/%m/%Y")}
+                 ).to_csv(tmp_path / "train.csv", index=False)
+    res = run_cli("detect", str(tmp_path / "train.csv"), "-o", str(tmp_path / "run"), "-q", "-e", "1", "--n-estimators", "2")
+    assert res.returncode == 0, res.stderr
+    return tmp_path / "run"
+
+
+def test_a_frame_read_by_pandas_scores_as_detect_read_its_codes(tmp_path: Path) -> None:
+    """pandas reads store codes '001', '013' as 1 and 13: each is the one zero-led category of its
+    value, so the scores are detect's own."""
+    import aekit
+
+    run = _shop(tmp_path)
+    det = aekit.load(run)
+    got = det.anomaly_score(pd.read_csv(tmp_path / "train.csv"))
+    assert det.table_.last_counts_.unseen == {}
+    np.testing.assert_allclose(got, pd.read_csv(run / "scores.csv")["score"], rtol=1e-6)
+    t = det.table_  # a value matching no code, or a code written otherwise, stays unseen
+    t.transform(pd.read_csv(tmp_path / "train.csv").head(3).assign(store=[7, "0013", 13.0]))
+    assert t.last_counts_.unseen == {"store": 2}
+
+
+def test_an_infinite_value_at_scoring_is_unread_whatever_the_chunk_size(tmp_path: Path) -> None:
+    run = _shop(tmp_path)
+    df = pd.read_csv(tmp_path / "train.csv", dtype=str).head(12)
+    df.loc[1, "x"], df.loc[5, "x"] = "inf", "-Infinity"
+    df.to_csv(tmp_path / "inf.csv", index=False)
+    outs = []
+    for k in ("3", "100"):
+        res = run_cli("score", str(run), str(tmp_path / "inf.csv"), "-o", str(tmp_path / f"s{k}.csv"), "--chunk-rows", k)
+        assert res.returncode == 0, res.stderr
+        assert "2 value(s) not read as numbers in the training style" in " ".join(res.stdout.split()), res.stdout
+        outs.append(pd.read_csv(tmp_path / f"s{k}.csv"))
+    pd.testing.assert_frame_equal(outs[0], outs[1])
+
+
+def test_a_column_scored_in_another_style_is_one_line_not_filled(tmp_path: Path) -> None:
+    """Every amount in '3.912,38' style where training wrote '3,912.38': schema drift, one line and no
+    output, whatever the chunk size; with a few amounts that read, the others are filled and counted."""
+    import aekit
+
+    run = _shop(tmp_path)
+    df = pd.read_csv(tmp_path / "train.csv", dtype=str).head(12)
+    df["amount"] = [v.replace(",", " ").replace(".", ",").replace(" ", ".") for v in df["amount"]]
+    df.to_csv(tmp_path / "drift.csv", index=False)
+    for k in ("3", "100"):
+        res = run_cli("score", str(run), str(tmp_path / "drift.csv"), "-o", str(tmp_path / "s.csv"), "--chunk-rows", k)
+        assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert f"column 'amount': value '{df['amount'][0]}' at row 0 is not a number in the training style (12 such" \
+            in res.stderr, res.stderr
+        assert not (tmp_path / "s.csv").exists()
+    with pytest.raises(DataError, match="column 'amount': value .* at row 0 is not a number in the training style"):
+        aekit.load(run).anomaly_score(df)  # the API: per call
+    good = pd.read_csv(tmp_path / "train.csv", dtype=str)["amount"].head(3)
+    df.loc[9:, "amount"] = good.to_numpy()
+    df.to_csv(tmp_path / "some.csv", index=False)
+    res = run_cli("score", str(run), str(tmp_path / "some.csv"), "-o", str(tmp_path / "s.csv"), "--chunk-rows", "3")
+    assert res.returncode == 0 and "9 value(s) not read as numbers" in " ".join(res.stdout.split()), res.stdout + res.stderr
+    df.loc[4:, "amount"] = ""  # 4 unread and nothing read: under 5, filled and counted
+    det = aekit.load(run)
+    det.anomaly_score(df)
+    assert det.table_.last_counts_.unread == {"amount": 4}

@@ -387,7 +387,8 @@ def _read_upload(model: Any, name: str, data: bytes) -> np.ndarray:
     suffix = Path(name or "").suffix.lower()
     if is_table_file(name or ""):
         text = model.table.text_columns if isinstance(model, TableModel) else ()  # a run's codes read as trained
-        return model.prepare(read_table_bytes(data, name, text))  # in the format aekit score reads the file in
+        # in the format aekit score reads the file in; a table run's codes as detect read them
+        return model.prepare(read_table_bytes(data, name, text, keep_codes=isinstance(model, TableModel)))
     if suffix != ".npy":
         raise DataError(f"file: unsupported type {suffix or '(none)'!r}; send a table (.csv, .tsv, .parquet, ...) or .npy")
     try:

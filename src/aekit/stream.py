@@ -89,6 +89,7 @@ def open_scorer(source: str | Path) -> Scorer:
             from aekit.data.tables import TableCounts
 
             tally = TableCounts()
+            table.check_unread = False  # a column of which nothing read is decided on the stream's totals (score_stream)
 
             def table_fn(df: Any) -> tuple[np.ndarray, np.ndarray]:
                 s = obj.anomaly_score(df)
@@ -258,6 +259,9 @@ def score_stream(model: str | Path | Scorer, source: str | Path, out: str | Path
                 writer.close()
         if written == 0:
             raise DataError(f"{source}: no rows to score")
+        problem = None if scorer.counts is None else scorer.counts.unreadable()
+        if problem is not None:  # schema drift over the whole input: no output (the write is atomic), whatever the chunks
+            raise DataError(f"{source}: {problem}")
 
     atomic_write_with(out, write)
     return written

@@ -191,7 +191,7 @@ def _read_table_file(data: str, label_column: str | None, id_column: str | None,
     if series or is_builtin(data) or not path.is_file() or not is_table_file(path):
         return None
     # ids and given categories as text: "000999" and "02139" keep their zeros
-    df = read_table(path, [*([id_column] if id_column is not None else []), *category_columns])
+    df = read_table(path, [*([id_column] if id_column is not None else []), *category_columns], keep_codes=True)
     name = path.stem  # as aekit.data.load_dataset names a table
     for col in category_columns:
         if col not in df.columns:

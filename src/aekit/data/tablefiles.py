@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from aekit.data.tables import MISSING_MARKERS, NUMBER_FORMATS, zero_led
+from aekit.data.tables import CODE_WIDTH, MISSING_MARKERS, NUMBER_FORMATS, zero_led
 from aekit.errors import DataError
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".data", ".dat")  # each also read gzipped (".csv.gz")
@@ -250,9 +250,9 @@ def layout_note(path: str | Path) -> str | None:
     return None if fmt.plain else fmt.describe()
 
 
-def _sniff(path: Path) -> tuple[TextFormat, str]:
-    """The file's :class:`TextFormat` and its first non-blank line (the header's width and names),
-    from one read of its head."""
+def _sniff(path: Path) -> tuple[TextFormat, str, list[str]]:
+    """The file's :class:`TextFormat`, its first non-blank line (the header's width and names) and
+    its first :data:`SNIFF_LINES` lines, from one read of its head."""
     try:
         with _open_binary(path) as raw:
             head = raw.read(SNIFF_BYTES)
@@ -261,7 +261,7 @@ def _sniff(path: Path) -> tuple[TextFormat, str]:
             lines = _head(handle)
     except (OSError, EOFError) as err:
         raise DataError(f"{path}: cannot read table ({err})") from None
-    return sniff_text_table(lines, encoding), next((ln for ln in lines if ln.strip()), "")
+    return sniff_text_table(lines, encoding), next((ln for ln in lines if ln.strip()), ""), lines
 
 
 def _csv_options(fmt: TextFormat, first_line: str, text_columns: Sequence[str] = ()) -> dict[str, Any]:
@@ -300,52 +300,100 @@ def _read_text(source: Any, fmt: TextFormat, first_line: str, chunk_rows: int | 
     return pd.read_csv(source, **opts)
 
 
-def _keep_zero_led(df: Any, reread: Any) -> Any:
-    """``df`` with each column pandas read as whole numbers whose text has a leading zero
-    (``"00123"``, zip and sample codes) as that text: a code's zeros are part of it.
-    ``reread(columns)`` reads those columns again, as text (whole-number columns only; the cost:
-    ``benchmarks/tables.py``)."""
+def _head_text(lines: list[str], fmt: TextFormat, first_line: str, columns: Sequence[str] | None = None) -> Any:
+    """The table's first ``lines`` (the sniffed head) read in ``fmt`` with every column as text, or
+    ``None`` when they do not parse on their own (a quoted line end cut by the head)."""
+    import pandas as pd
+
+    try:
+        opts = _csv_options(fmt, first_line)
+        opts.update(dtype=str, **({"usecols": list(columns)} if columns is not None else {}))
+        return pd.read_csv(io.StringIO("".join(lines)), **{k: v for k, v in opts.items() if not k.startswith("encoding")})
+    except Exception:  # noqa: BLE001 - only a shortcut: without it every whole-number column is looked at
+        return None
+
+
+def _code_candidates(df: Any, head: Any) -> list[str]:
+    """The columns of ``df`` that can be integer codes (:func:`aekit.data.tables.zero_led`), by a test
+    that cannot miss one: whole numbers >= 0 (pandas' integers, or floats beside gaps) whose values in
+    ``head`` (the head lines as text, :func:`_head_text`; ``None``: not known) are digits of one width
+    ``w`` >= :data:`CODE_WIDTH` with the column's largest value under ``10**w`` and its smallest under
+    ``10**(w-1)`` (some value has a leading zero). Plain numbers of mixed widths are ruled out by the head
+    alone, so the text of the file is read again only for columns that may really be codes."""
     import numpy as np
 
-    whole = [c for c in df.columns if df[c].dtype.kind in "iu" or (df[c].dtype.kind == "f" and df[c].notna().any()
-             and bool(np.all(np.mod(df[c].dropna().to_numpy(), 1) == 0)))]
-    if not whole:
+    out = []
+    for c in df.columns:
+        s = df[c]
+        if s.dtype.kind not in "iuf":
+            continue
+        width = None
+        if head is not None and c in head.columns:
+            shown = head[c].dropna().str.strip()
+            shown = shown[~shown.str.lower().isin(MISSING_MARKERS)]
+            widths = set(shown.str.len())
+            if len(widths) > 1 or not bool(shown.str.fullmatch(r"\d+").all()) or (widths and widths.pop() < CODE_WIDTH):
+                continue
+            width = int(shown.str.len().iloc[0]) if len(shown) else None
+        values = s.to_numpy() if s.dtype.kind in "iu" else s.dropna().to_numpy()
+        if len(values) == 0 or values.min() < 0:
+            continue
+        if width is not None and (values.max() >= 10**width or values.min() >= 10 ** (width - 1)):
+            continue
+        if s.dtype.kind == "f" and not bool(np.all(np.mod(values, 1) == 0)):
+            continue
+        out.append(c)
+    return out
+
+
+def _keep_zero_led(df: Any, head: Any, reread: Any) -> Any:
+    """``df`` with each column pandas read as whole numbers whose text is integer codes
+    (:func:`aekit.data.tables.zero_led`: ``"00123"``, zip and sample codes) as that text: a code's
+    zeros are part of it. ``head``: the head lines as text (:func:`_head_text`), which rule out most
+    columns without reading the file again (:func:`_code_candidates`); ``reread(columns)`` reads the
+    others again, as text (the cost: ``benchmarks/tables.py``)."""
+    candidates = _code_candidates(df, head)
+    if not candidates:
         return df
     try:
-        text = reread(whole)
+        text = reread(candidates)
     except Exception:  # noqa: BLE001 - the file read once already: a second look that fails keeps that read
         return df
-    codes = [c for c in whole if zero_led(text[c].dropna().unique())]
-    if codes:
-        df = df.copy()
-        for c in codes:
-            df[c] = text[c].to_numpy(dtype=object)
+    for c in candidates:
+        if zero_led(text[c]):
+            df[c] = text[c].to_numpy(dtype=object)  # (df is this read's own frame: no copy)
     return df
 
 
-def read_table(path: str | Path, text_columns: Sequence[str] = (), columns: Sequence[str] | None = None) -> Any:
+def read_table(path: str | Path, text_columns: Sequence[str] = (), columns: Sequence[str] | None = None,
+               keep_codes: bool = False) -> Any:
     """The table at ``path`` (any of :data:`TABLE_SUFFIXES`) as a pandas DataFrame, read in
-    the format :func:`text_format` finds (``text_columns`` as text: ids keep leading zeros, and so
-    do integer codes written with them, ``"00123"``; ``columns``: only these). One-line
-    :class:`DataError` when it does not parse."""
+    the format :func:`text_format` finds (``text_columns`` as text: ids keep leading zeros;
+    ``columns``: only these). ``keep_codes``: integer codes written with leading zeros
+    (``"00123"``, :func:`aekit.data.tables.zero_led`) come back as their text, as ``aekit detect``,
+    ``aekit explore`` and ``aekit serve`` read a table; without it (``load_dataset``, ``aekit train``)
+    they are numbers. One-line :class:`DataError` when it does not parse."""
     import pandas as pd
 
     path = Path(path)
     try:
         if table_suffix(path) == ".parquet":
             return pd.read_parquet(path, columns=None if columns is None else list(columns))
-        fmt, first = _sniff(path)
+        fmt, first, head = _sniff(path)
         df = _read_text(path, fmt, first, text_columns=text_columns, columns=columns)
-        return _keep_zero_led(df, lambda cols: _read_text(path, fmt, first, text_columns=cols, columns=cols))
+        if not keep_codes:
+            return df
+        return _keep_zero_led(df, _head_text(head, fmt, first, columns),
+                              lambda cols: _read_text(path, fmt, first, text_columns=cols, columns=cols))
     except DataError:
         raise
     except Exception as err:  # pandas/pyarrow raise many parser error types
         raise _parse_error(path, err) from None
 
 
-def read_table_bytes(data: bytes, name: str, text_columns: Sequence[str] = ()) -> Any:
+def read_table_bytes(data: bytes, name: str, text_columns: Sequence[str] = (), keep_codes: bool = False) -> Any:
     """An uploaded table (``name`` gives the suffix) as a DataFrame, read like :func:`read_table`
-    (``text_columns`` as text: a served run's, as `aekit score` reads them)."""
+    (``text_columns`` as text: a served run's, as `aekit score` reads them; ``keep_codes``: as there)."""
     import pandas as pd
 
     suffix = table_suffix(name or "")
@@ -360,7 +408,9 @@ def read_table_bytes(data: bytes, name: str, text_columns: Sequence[str] = ()) -
         fmt = sniff_text_table(lines[:SNIFF_LINES])  # the text is decoded already: no encoding for pandas
         first = next((ln for ln in lines if ln.strip()), "")
         df = _read_text(io.StringIO(text), fmt, first, text_columns=text_columns)
-        return _keep_zero_led(df, lambda cols: _read_text(io.StringIO(text), fmt, first, text_columns=cols, columns=cols))
+        if not keep_codes:
+            return df
+        return _keep_zero_led(df, _head_text(lines[:SNIFF_LINES], fmt, first), lambda cols: _read_text(io.StringIO(text), fmt, first, text_columns=cols, columns=cols))
     except DataError:
         raise
     except Exception as err:  # noqa: BLE001 - parsers raise many types; all mean "unreadable upload"
@@ -380,7 +430,7 @@ def iter_table_chunks(path: str | Path, chunk_rows: int, text_columns: Sequence[
             for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
                 yield batch.to_pandas()
             return
-        fmt, first = _sniff(path)
+        fmt, first, _ = _sniff(path)
         with _read_text(path, fmt, first, chunk_rows, text_columns) as reader:
             yield from reader
     except DataError:

@@ -25,8 +25,8 @@ detect`` and :class:`~aekit.apps.detect.AutoencoderDetector` act on them):
   writes it beside the scores);
 * ``text``: strings with more distinct values than a category may have, but not unique:
   dropped (free text needs a text model, not a one-hot column per phrase);
-* integer codes: whole numbers written with a leading zero (``"00123"``: zip, sample and product
-  codes; :func:`zero_led`) are text, so a category, an id or dropped text, never a magnitude (the
+* integer codes: whole numbers written in one width of at least :data:`CODE_WIDTH` digits, some
+  with a leading zero (``"00123"``: zip, sample and product codes; :func:`zero_led`) are text, so a category, an id or dropped text, never a magnitude (the
   file reader keeps their zeros); integers named like a code (:data:`CODE_NAMES`: ``zip``,
   ``postal_code``, ``PLZ``) without such zeros stay numbers, and the summary says so and how to
   make them a category (:func:`given_categories`);
@@ -48,11 +48,16 @@ a table scored in chunks gives the same numbers as the whole table at once. At s
   has them (scikit-learn's ``handle_unknown="infrequent_if_exist"``), else as all zeros in its
   one-hot block, and is counted (:attr:`TablePreprocessor.last_counts_`); a rare training value
   is its pooled column, and not counted;
-* a missing value, and a date that does not parse, gets the training fill value and is counted;
+* a missing value gets the training fill value and is counted (``missing``);
 * a value of a numeric column that does not read as a number in the column's training style (a
-  word, ``"1.234,5"`` in a column fitted on ``"1,234.5"``, ``"12,5"`` in a column of plain numbers)
-  gets the training fill value too and is counted apart (``unread``): one odd cell does not stop
-  the scoring of a file, and is not taken for an empty one;
+  word, ``"1.234,5"`` in a column fitted on ``"1,234.5"``, ``"12,5"`` in a column of plain numbers),
+  or is infinite (``inf``, ``"-Infinity"``, however a chunk's reader typed it), and a date that does
+  not parse with the training format, get the training fill value too and are counted apart
+  (``unread``): one odd cell does not stop
+  the scoring of a file, and is not taken for an empty one. A column of which no value reads, over
+  at least :data:`UNREAD_ALL` values (all words, all in another style: the input changed, not a cell),
+  is a one-line :class:`~aekit.errors.DataError` naming it and its first value (``aekit score``
+  decides this on the whole stream's counts, so the chunk size does not matter);
 * a feature column missing from the input and a column the run never saw are
   :class:`~aekit.errors.DataError`\\ s naming the column.
 
@@ -78,6 +83,7 @@ DATE_PARTS = ("month", "day", "weekday")  # plus "hour" when training times are 
 RARE_CATEGORIES = 10  # over this many distinct values, a column can be too rare to learn, and numbers with a stray word are an error
 MIN_CATEGORY_ROWS = 2  # a category value seen in fewer training rows is rare: rare values share one one-hot column
 RARE_SHARE = 0.9  # a column with more than this share of its rows in rare values is text, too rare to learn
+UNREAD_ALL = 5  # a numeric column scored with at least this many values, none read as a number: an error, not gaps
 RARE_LABEL = "infrequent"  # the pooled rare values' category (feature "city_infrequent"), as scikit-learn's infrequent category
 ID_MIN_ROWS = 10  # an unnamed column is an id only when it is unique over at least this many rows
 FEATURE_ROLES = ("numeric", "categorical", "date")  # roles that become model inputs
@@ -94,6 +100,7 @@ NUMBER_FORMATS = {
     "decimal_comma": r"[+-]?([1-9]\d{0,2}(\.\d{3})+|\d+)(,\d*)?",  # 1.234,5 (most of Europe)
 }
 ZERO_LED = r"0\d+"  # an integer written with a leading zero ("00123"): a code (zip, sample, product), not a magnitude
+CODE_WIDTH = 3  # integer codes are written in one width of at least this many digits (zero_led): "04" is an hour
 # names of integer columns that are codes more often than measurements (zip_code, PostalCode, PLZ, product_code)
 CODE_NAMES = {"zip", "zipcode", "postal", "postcode", "plz", "code", "cap"}
 _BOOL_TEXT = {"true": "True", "false": "False", "1": "True", "0": "False"}  # a boolean column's values as other tools write them
@@ -124,20 +131,38 @@ class ColumnRole:
 
 @dataclass
 class TableCounts:
-    """Values a transform filled in (``missing``, per column: empty cells and unparseable dates),
-    category values it had never seen (``unseen``, per column; encoded as all zeros) and values
-    of a numeric column it could not read as numbers in the column's training style (``unread``,
-    per column: a word, ``"1.234,5"`` where training wrote ``"1,234.5"``; filled in like a gap,
-    and counted here only, not under ``missing``)."""
+    """Values a transform filled in (``missing``, per column: empty cells), category values it had
+    never seen (``unseen``, per column; encoded as all zeros, or as the column's pooled rare values
+    where it has them: ``pooled``) and values it could not read (``unread``, per column: a word or
+    ``"1.234,5"`` where training wrote ``"1,234.5"`` in a numeric column, an infinite number, a
+    date that does not parse with the training format; filled in like a gap, and counted here
+    only, not under ``missing``)."""
 
     missing: dict[str, int] = field(default_factory=dict)
     unseen: dict[str, int] = field(default_factory=dict)
     unread: dict[str, int] = field(default_factory=dict)
+    read: dict[str, int] = field(default_factory=dict)  # numbers read, per numeric column scored (0 included)
+    first_unread: dict[str, tuple[str, Any]] = field(default_factory=dict)  # per column: its first unread value, row
+    pooled: set[str] = field(default_factory=set)  # columns whose unseen values encode as their pooled rare values
 
     def add(self, other: "TableCounts") -> None:
-        for mine, theirs in ((self.missing, other.missing), (self.unseen, other.unseen), (self.unread, other.unread)):
+        for mine, theirs in ((self.missing, other.missing), (self.unseen, other.unseen), (self.unread, other.unread),
+                             (self.read, other.read)):
             for k, v in theirs.items():
                 mine[k] = mine.get(k, 0) + v
+        for k, first in other.first_unread.items():
+            self.first_unread.setdefault(k, first)
+        self.pooled |= other.pooled
+
+    def unreadable(self) -> str | None:
+        """One line naming the first numeric column of which no value read as a number, over at least
+        :data:`UNREAD_ALL` values (a column written in another style than training's, or words: schema
+        drift, not odd cells to fill), with its first value; ``None`` when there is none."""
+        for col, n in self.unread.items():
+            if n >= UNREAD_ALL and self.read.get(col) == 0:
+                value, row = self.first_unread[col]
+                return f"column {col!r}: value {value!r} at row {row} is not a number in the training style ({n} such value(s))"
+        return None
 
     def line(self) -> str | None:
         """One line for a person, or ``None`` when nothing was filled in or unseen."""
@@ -149,8 +174,9 @@ class TableCounts:
             parts.append(f"{n_unread} value(s) not read as numbers in the training style, filled with the training "
                          f"values ({_top(self.unread)})")
         if n_unseen:
-            parts.append(f"{n_unseen} category value(s) unseen in training, encoded as all-zero one-hot or as the pooled "
-                         f"rare values ({_top(self.unseen)})")
+            into = {c in self.pooled for c, n in self.unseen.items() if n}
+            how = " or ".join(w for p, w in ((False, "as all-zero one-hot"), (True, "as the pooled rare values")) if p in into)
+            parts.append(f"{n_unseen} category value(s) unseen in training, encoded {how} ({_top(self.unseen)})")
         return "; ".join(parts) or None
 
 
@@ -181,14 +207,25 @@ def _code_name(name: str) -> bool:
 
 
 def zero_led(values: Any) -> str:
-    """The first of ``values`` (strings, gaps and missing-value markers skipped) written with a
-    leading zero (``"00123"``) when every one of them is a whole number without a sign, else ``""``:
-    integer codes whose zeros a number would lose."""
-    digits = re.compile(r"\d+")
-    strings = [v.strip() for v in values if isinstance(v, str) and v.strip().lower() not in MISSING_MARKERS]
-    if not strings or not all(digits.fullmatch(v) for v in strings):
+    """The first of ``values`` (strings; gaps, missing-value markers and other objects skipped) written
+    with a leading zero when they are integer codes, else ``""``. Codes: every one is digits only, all of
+    one width of at least :data:`CODE_WIDTH`, and one or more starts with ``0`` (zip codes ``"02134"``,
+    ``"00501"``, product codes ``"000123"``): a number would lose their zeros. Hours ``"04"``, minutes
+    ``"00"``..``"59"`` and an age with one stray ``"07"`` among ``"35"`` and ``"101"`` are magnitudes."""
+    import pandas as pd
+
+    t = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object), dtype=object)
+    if not isinstance(t.dtype, pd.StringDtype):  # (a file's text columns are; the vectorised string methods need it)
+        t = t[t.map(lambda v: isinstance(v, str))].astype(pd.StringDtype())
+    t = t.dropna().str.strip()
+    t = t[~t.str.lower().isin(MISSING_MARKERS)]
+    if t.empty or not bool(t.str.fullmatch(r"\d+").all()):
         return ""
-    return next((v for v in strings if re.fullmatch(ZERO_LED, v)), "")
+    width = t.str.len()
+    if int(width.iloc[0]) < CODE_WIDTH or bool((width != width.iloc[0]).any()):
+        return ""
+    lead = t[t.str.startswith("0")]
+    return str(lead.iloc[0]) if len(lead) else ""
 
 
 def as_text(values: Any) -> np.ndarray:
@@ -334,13 +371,13 @@ def _is_duration(dtype: Any) -> bool:
     return getattr(dtype, "kind", "") == "m"
 
 
-def parse_numbers(s: Any, fmt: str | None, name: str, unread: dict[str, int] | None = None) -> Any:
+def parse_numbers(s: Any, fmt: str | None, name: str, unread: TableCounts | None = None) -> Any:
     """Column ``s`` as float64 numbers (a Series on ``s``'s index, NaN where empty): numbers (and
     booleans, as 1 and 0) as they are, strings read under ``fmt`` (a key of :data:`NUMBER_FORMATS`;
     ``None``: ``"number"``) with missing-value markers as gaps, durations (``fmt="timedelta"``) in
     seconds. A value that is not a number is a one-line :class:`DataError` naming the column and
     the row, unless ``unread`` is given (scoring a fitted table): then it is a gap, counted in
-    ``unread[name]``. An infinite value is always a :class:`DataError`."""
+    ``unread.unread[name]`` (the first in ``unread.first_unread``; the numbers read in ``unread.read``), and so is an infinite value (``inf``, ``"-Infinity"``), a :class:`DataError` otherwise."""
     import pandas as pd
     from pandas.api import types
 
@@ -371,10 +408,16 @@ def parse_numbers(s: Any, fmt: str | None, name: str, unread: dict[str, int] | N
                 values, ok, gap = _read_text_numbers(raw[is_text], fmt or "number")
                 out[is_text] = values
                 bad[is_text] = ~ok & ~gap
+    if unread is not None:  # scoring: inf however the reader typed the chunk (a float, or "inf" beside words) is unread
+        bad |= np.isinf(out)
     if bad.any() and unread is not None:  # a word or another style than training's: a gap, counted
         out = np.where(bad, np.nan, out)
-        unread[name] = unread.get(name, 0) + int(bad.sum())
-    elif bad.any():
+        unread.unread[name] = unread.unread.get(name, 0) + int(bad.sum())
+        i = int(np.flatnonzero(bad)[0])
+        unread.first_unread.setdefault(name, (str(s.iloc[i])[:40], s.index[i]))
+    if unread is not None:
+        unread.read[name] = unread.read.get(name, 0) + int(np.count_nonzero(~np.isnan(out)))
+    if bad.any() and unread is None:
         i = int(np.flatnonzero(bad)[0])
         raise DataError(f"column {name!r}: value {str(s.iloc[i])[:40]!r} at row {s.index[i]} is not a number "
                         f"({int(bad.sum())} such value(s))")
@@ -596,6 +639,9 @@ class TablePreprocessor:
 
     def __init__(self, max_categories: int = MAX_CATEGORIES) -> None:
         self.max_categories = max_categories
+        # whether a transform raises for a column of which nothing read (TableCounts.unreadable); a stream
+        # of chunks turns it off and decides on its totals
+        self.check_unread = True
 
     # --- fitting -------------------------------------------------------------------------
 
@@ -788,7 +834,7 @@ class TablePreprocessor:
             stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
         return stamps
 
-    def _frame(self, df: Any, unread: dict[str, int] | None = None) -> Any:
+    def _frame(self, df: Any, unread: "TableCounts | None" = None) -> Any:
         """The transformer's input: numbers as float64, dates as their parts, categories as strings
         (``nan`` where empty). A value that is not a number in the column's style is an error at
         fit (``unread`` ``None``), a gap counted in ``unread`` at scoring."""
@@ -800,6 +846,11 @@ class TablePreprocessor:
                 cols[r.name] = parse_numbers(df[r.name], r.number_format, r.name, unread)
             elif r.role == "date":
                 stamps = self._dates(df[r.name], r)
+                if unread is not None and bool(stamps.isna().any()):  # a date that does not parse: unread, as a bad number
+                    written = pd.Series(as_text(df[r.name]), index=df.index, dtype=object).str.strip().str.lower()
+                    n_bad = int((stamps.isna() & written.notna() & ~written.isin(MISSING_MARKERS)).sum())
+                    if n_bad:
+                        unread.unread[r.name] = unread.unread.get(r.name, 0) + n_bad
                 for part in self.date_parts_[r.name]:
                     values = stamps.dt.dayofweek if part == "weekday" else getattr(stamps.dt, part)  # (weekday: deprecated)
                     cols[f"{r.name}_{part}"] = values.astype(np.float64)
@@ -813,14 +864,19 @@ class TablePreprocessor:
     def _fold_case(self, name: str, values: Any) -> Any:
         """``values`` of categorical column ``name`` with an unseen value that differs from one
         training category only in case or surrounding spaces (``"Yes"``, ``" YES"`` for ``"yes"``)
-        read as that category; one matching several (``"A"`` and ``"a"`` both trained) stays unseen.
-        Only the unseen values are looked at."""
+        read as that category, and an integer written without zeros (``13``, as :func:`as_text` writes
+        an int or ``13.0``) as the one integer code of its value (``"013"``, :data:`ZERO_LED`: a code
+        column read as numbers, as ``pandas.read_csv`` reads one); one matching several (``"A"`` and
+        ``"a"`` both trained) stays unseen. Only the unseen values are looked at."""
         known = self._known(name)
         if not known:
             return values  # at fit: the training values are the categories
         folded: dict[str, list[str]] = {}
         for c in known:
             folded.setdefault(c.strip().casefold(), []).append(c)
+        for c in known:
+            if re.fullmatch(ZERO_LED, c.strip()):
+                folded.setdefault(str(int(c)), []).append(c)
 
         def same(v: Any) -> Any:
             matches = folded.get(v.strip().casefold(), []) if isinstance(v, str) else []
@@ -832,19 +888,22 @@ class TablePreprocessor:
             values[unseen] = values[unseen].map(same)
         return values
 
-    def _counts(self, frame: Any, unread: dict[str, int] | None = None) -> TableCounts:
-        counts = TableCounts(unread=dict(unread or {}))
+    def _counts(self, frame: Any, counts: TableCounts | None = None) -> TableCounts:
+        """``counts`` (what :meth:`_frame` found unread; a new one at fit) with the gaps and unseen values of ``frame``."""
+        counts = TableCounts() if counts is None else counts
         for r in self.roles_:
             if r.role == "numeric":
                 n = int(frame[r.name].isna().sum()) - counts.unread.get(r.name, 0)
             elif r.role == "date":
-                n = int(frame[f"{r.name}_{self.date_parts_[r.name][0]}"].isna().sum())
+                n = int(frame[f"{r.name}_{self.date_parts_[r.name][0]}"].isna().sum()) - counts.unread.get(r.name, 0)
             elif r.role == "categorical":
                 values = frame[r.name]
                 n = int(values.isna().sum())
                 unseen = int((values.notna() & ~values.isin(self._known(r.name))).sum())
                 if unseen:
                     counts.unseen[r.name] = unseen
+                    if r.name in self.rare_:
+                        counts.pooled.add(r.name)
             else:
                 continue
             if n:
@@ -853,14 +912,19 @@ class TablePreprocessor:
 
     def transform(self, X: Any) -> np.ndarray:
         """Features ``(N, n_features_out)`` float64 of the table ``X`` (a DataFrame; an array of
-        rows holds the feature columns in order). Ids and dropped columns may be present or not."""
+        rows holds the feature columns in order). Ids and dropped columns may be present or not.
+        A numeric column of which no value reads as a number, over at least :data:`UNREAD_ALL` values,
+        is a one-line :class:`DataError` (:meth:`TableCounts.unreadable`; unless ``check_unread`` is off)."""
         df = self.as_frame(X)
         self.check_columns(df)
         if len(df) == 0:
             return np.zeros((0, len(self.feature_names_out_)), dtype=np.float64)
-        unread: dict[str, int] = {}
-        frame = self._frame(df, unread)
-        self.last_counts_ = self._counts(frame, unread)
+        counts = TableCounts()
+        frame = self._frame(df, counts)
+        self.last_counts_ = self._counts(frame, counts)
+        problem = counts.unreadable() if self.check_unread else None
+        if problem is not None:
+            raise DataError(problem)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # unseen categories are counted above, not warned about per call
             out = self.transformer_.transform(self._pool(frame))

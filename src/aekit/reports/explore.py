@@ -102,7 +102,7 @@ def _profile_table(path: Path, label_column: str | None) -> DataProfile:
     from aekit.data.loaders import label_column_of
     from aekit.data.tablefiles import layout_note, read_table
 
-    df = read_table(path)
+    df = read_table(path, keep_codes=True)  # as aekit detect reads it
     if df.shape[0] == 0:
         raise DataError(f"{path}: table has no rows")
     label = label_column_of(df, str(path), label_column)
