@@ -187,7 +187,7 @@ def test_chunked_score_equals_in_memory_and_reports_what_it_filled(files: dict[s
     res = run_cli("score", str(files["run"]), str(tmp_path / "text.csv"), "-o", str(tmp_path / "text.out.csv"), "--chunk-rows", "5")
     assert res.returncode == 0, res.stderr
     out = " ".join(res.stdout.split())
-    assert "1 value(s) not read as numbers in the training style, filled with the training values ('qty': 1)" in out, out
+    assert "1 value(s) not read as numbers or dates in the training style, filled with the training values ('qty': 1)" in out, out
     gap = new.assign(qty=new["qty"].where(new.index != 12))
     np.testing.assert_allclose(pd.read_csv(tmp_path / "text.out.csv")["score"], det.anomaly_score(gap), rtol=1e-6)
     from aekit.stream import score_stream
@@ -422,7 +422,7 @@ def test_an_infinite_value_at_scoring_is_unread_whatever_the_chunk_size(tmp_path
     for k in ("3", "100"):
         res = run_cli("score", str(run), str(tmp_path / "inf.csv"), "-o", str(tmp_path / f"s{k}.csv"), "--chunk-rows", k)
         assert res.returncode == 0, res.stderr
-        assert "2 value(s) not read as numbers in the training style" in " ".join(res.stdout.split()), res.stdout
+        assert "2 value(s) not read as numbers or dates in the training style" in " ".join(res.stdout.split()), res.stdout
         outs.append(pd.read_csv(tmp_path / f"s{k}.csv"))
     pd.testing.assert_frame_equal(outs[0], outs[1])
 

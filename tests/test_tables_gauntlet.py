@@ -272,7 +272,7 @@ def test_detect_cli_on_an_r_style_csv(tmp_path: Path) -> None:
     res = run_cli("score", str(tmp_path / "run"), str(tmp_path / "odd.csv"), "-o", str(tmp_path / "o.csv"), "--chunk-rows", "5", "-q")
     assert res.returncode == 0, res.stderr
     out = " ".join(res.stdout.split())
-    assert "3 value(s) not read as numbers in the training style, filled with the training values ('price': 2, 'mpg': 1)" in out, out
+    assert "3 value(s) not read as numbers or dates in the training style, filled with the training values ('price': 2, 'mpg': 1)" in out, out
     assert "4 missing value(s) filled with the training values ('vs': 2, 'price': 2)" in out, out  # the '?' and NA gaps only
     gaps = pd.read_csv(tmp_path / "cars.csv")
     gaps.loc[[7, 21], "price"], gaps.loc[22, "mpg"] = "?", np.nan

@@ -171,7 +171,7 @@ class TableCounts:
         if n_missing:
             parts.append(f"{n_missing} missing value(s) filled with the training values ({_top(self.missing)})")
         if n_unread:
-            parts.append(f"{n_unread} value(s) not read as numbers in the training style, filled with the training "
+            parts.append(f"{n_unread} value(s) not read as numbers or dates in the training style, filled with the training "
                          f"values ({_top(self.unread)})")
         if n_unseen:
             into = {c in self.pooled for c, n in self.unseen.items() if n}
