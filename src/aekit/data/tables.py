@@ -293,6 +293,13 @@ def _unread_number(text: np.ndarray) -> str:
     return next((v for v in text if _number_format(pd.Series([1], index=[v]))[0] is None), "")
 
 
+def _plain_number(text: str) -> float | None:
+    """``text`` as a number when it is one written plainly (``"1.50"``, ``" 2134.0 "``, ``"02134"``,
+    ``"-3"``, ``"1e3"``; :data:`NUMBER_FORMATS` ``"number"``), else ``None`` (words, ``"1,5"``, ``"inf"``)."""
+    t = text.strip()
+    return float(t) if re.fullmatch(NUMBER_FORMATS["number"], t) else None
+
+
 def _read_text_numbers(text: Any, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Strings ``(N,)`` read as numbers under ``fmt`` (a key of :data:`NUMBER_FORMATS`): the values
     (float64, NaN where not read), where a string is a number, and where it is a missing-value marker."""
@@ -864,22 +871,32 @@ class TablePreprocessor:
     def _fold_case(self, name: str, values: Any) -> Any:
         """``values`` of categorical column ``name`` with an unseen value that differs from one
         training category only in case or surrounding spaces (``"Yes"``, ``" YES"`` for ``"yes"``)
-        read as that category, and an integer written without zeros (``13``, as :func:`as_text` writes
-        an int or ``13.0``) as the one integer code of its value (``"013"``, :data:`ZERO_LED`: a code
-        column read as numbers, as ``pandas.read_csv`` reads one); one matching several (``"A"`` and
-        ``"a"`` both trained) stays unseen. Only the unseen values are looked at."""
+        read as that category, and an unseen value that reads as a number (``13``, ``1.5``, as
+        :func:`as_text` writes an int or a float, or a string ``"1.5"``, ``"2134.0"``) as the one
+        training category that is a number of equal value (``"1.50"`` of a given category,
+        ``"02134"`` of integer codes, :data:`ZERO_LED`: a column other readers wrote otherwise,
+        as ``pandas.read_csv`` reads ``"1.50"`` as 1.5). A value matching several (``"A"`` and
+        ``"a"``, or ``"1.5"`` and ``"1.50"``, both trained) or none stays unseen. Only the unseen
+        values are looked at."""
         known = self._known(name)
         if not known:
             return values  # at fit: the training values are the categories
         folded: dict[str, list[str]] = {}
         for c in known:
             folded.setdefault(c.strip().casefold(), []).append(c)
+        by_value: dict[float, list[str]] = {}  # the categories that are numbers, by value ("1.50" and "1.5" alike)
         for c in known:
-            if re.fullmatch(ZERO_LED, c.strip()):
-                folded.setdefault(str(int(c)), []).append(c)
+            value = _plain_number(c)
+            if value is not None:
+                by_value.setdefault(value, []).append(c)
 
         def same(v: Any) -> Any:
-            matches = folded.get(v.strip().casefold(), []) if isinstance(v, str) else []
+            if not isinstance(v, str):
+                return v
+            matches = folded.get(v.strip().casefold(), [])
+            if not matches and by_value:
+                value = _plain_number(v)
+                matches = by_value.get(value, []) if value is not None else []
             return matches[0] if len(matches) == 1 else v
 
         unseen = values.notna() & ~values.isin(known)
