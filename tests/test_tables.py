@@ -355,11 +355,32 @@ def test_given_categories_are_categories_whatever_their_values_and_are_read_back
     assert loaded.last_counts_.line() is None
     upload = read_table_bytes((tmp_path / "g.csv").read_bytes(), "g.csv", loaded.text_columns)  # as `aekit serve` reads one
     assert upload["grade"].tolist() == df["grade"].tolist()
-    as_numbers = next(iter_table_chunks(tmp_path / "g.csv", 7))  # what the flag saves the chunks from
-    loaded.transform(as_numbers)
-    assert loaded.last_counts_.unseen.get("grade", 0) > 0
+    as_numbers = next(iter_table_chunks(tmp_path / "g.csv", 7))  # read as numbers (1.5): the category of equal value
+    assert as_numbers["grade"].dtype.kind == "f"
+    np.testing.assert_array_equal(loaded.transform(as_numbers), loaded.transform(chunks[0]))
+    assert loaded.last_counts_.line() is None
     with pytest.raises(DataError, match="category column 'nope' not found; columns: x, grade, k"):
         given_categories(df, ["nope"])
+
+
+def test_a_given_category_is_never_a_date_or_an_id() -> None:
+    """A column the user names a category (given_categories, `--category-column`) is one, whatever its
+    values: a few date strings are one-hot categories, not month/day/weekday; strings unique per row (an id
+    if left alone) are categories too many to learn, text, and the summary says so."""
+    from aekit.data.tables import given_categories
+
+    rng = np.random.default_rng(4)
+    n = 30
+    df = pd.DataFrame({"x": rng.normal(size=n).round(3), "when": rng.choice(["2024-01-01", "2024-02-01", "2024-03-01"], n),
+                       "key": [f"k{i:03d}" for i in range(n)]})
+    roles = {r.name: r.role for r in column_roles(df)}
+    assert roles["when"] == "date" and roles["key"] == "id"
+    t = TablePreprocessor().fit(given_categories(df, ["when", "key"]))
+    roles = {r.name: r.role for r in t.roles_}
+    assert roles["when"] == "categorical" and t.categories_["when"] == ["2024-01-01", "2024-02-01", "2024-03-01"]
+    assert roles["key"] == "text" and t.id_column_ is None and "when_month" not in t.feature_names_out_
+    summary = " ".join(t.summary().split())
+    assert "categories as given: 'when' -> 3 one-hot" in summary and "'key': a category as given but text, not a feature" in summary
 
 
 def test_explore_shows_the_number_style_detect_reads(tmp_path: Path) -> None:

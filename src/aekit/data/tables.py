@@ -491,18 +491,21 @@ def _valid_role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRo
     text = as_text(nonnull)
     counts = pd.Series(text, dtype=object).value_counts()
     code = zero_led(counts.index)  # "00123": kept as text (a category, an id), as the file's reader keeps it
-    role = _text_role(name, s, nonnull, text, counts, n_rows, max_categories, read_numbers=not code)
+    # a category of strings is the user's word for it (numbers would have stayed numbers): never a date or an id
+    given = isinstance(s.dtype, pd.CategoricalDtype) and types.infer_dtype(s.dtype.categories, skipna=True) == "string"
+    role = _text_role(name, s, nonnull, text, counts, n_rows, max_categories, read_numbers=not code, given=given)
     if code and role.role != "numeric":
         role.note = f"integer codes with leading zeros ({code!r}), kept as text" + (f"; {role.note}" if role.note else "")
-    # a category of strings is the user's word for it (numbers would have stayed numbers)
-    role.given = isinstance(s.dtype, pd.CategoricalDtype) and types.infer_dtype(s.dtype.categories, skipna=True) == "string"
+    role.given = given
     return role
 
 
 def _text_role(name: str, s: Any, nonnull: Any, text: np.ndarray, counts: Any, n_rows: int, max_categories: int,
-               read_numbers: bool) -> ColumnRole:
+               read_numbers: bool, given: bool = False) -> ColumnRole:
     """The role of a column of text (``text``: its non-empty values as strings, ``counts`` their
-    value_counts); ``read_numbers``: whether numbers written as text are read as numbers."""
+    value_counts); ``read_numbers``: whether numbers written as text are read as numbers; ``given``: a
+    category by the user's word (:func:`given_categories`), so neither a date nor an id (too many values
+    still make it ``text``)."""
     import pandas as pd
     from pandas.api import types
 
@@ -526,7 +529,7 @@ def _text_role(name: str, s: Any, nonnull: Any, text: np.ndarray, counts: Any, n
     distinct = len(counts)
     if distinct == 1:
         return ColumnRole(name, "constant", f"always {text[0]!r}")
-    if not types.is_bool_dtype(s):
+    if not types.is_bool_dtype(s) and not given:
         fmt = _date_format(text)
         if fmt is not None:
             return ColumnRole(name, "date", date_format=fmt)
@@ -986,7 +989,7 @@ class TablePreprocessor:
         if given:
             parts.append(f"categories as given: {', '.join(given[:4])}{', ...' if len(given) > 4 else ''}")
         for r in self.roles_:  # given categories and integer codes: what was made of them, so a misread one can be passed as text
-            if r.given:  # a given category that is not one: too many values, unique, dates, as any category of them
+            if r.given:  # a given category that is not one: too many values (text), as any category of them
                 note = r.note.partition("; ")[2] if r.note.startswith("integer codes with leading zeros") else r.note
                 if r.role != "categorical":
                     parts.append(f"{r.name!r}: a category as given but {r.role}"
