@@ -448,6 +448,31 @@ def test_an_infinite_value_at_scoring_is_unread_whatever_the_chunk_size(tmp_path
     pd.testing.assert_frame_equal(outs[0], outs[1])
 
 
+def test_the_row_of_an_unreadable_column_is_its_row_in_the_whole_input(tmp_path: Path) -> None:
+    """Parquet batches restart their index at 0: the row named is counted over the whole input, so the
+    chunk size does not change the message; over a folder's files, the file is named too."""
+    from aekit.stream import score_stream
+
+    run = _shop(tmp_path)
+    df = pd.read_csv(tmp_path / "train.csv", dtype=str).head(12)
+    df["amount"] = [""] * 7 + ["three", "four", "five", "six", "seven"]  # gaps first, then words only
+    df.to_parquet(tmp_path / "words.parquet")
+    messages = []
+    for k in (3, 100):
+        with pytest.raises(DataError) as err:
+            score_stream(run, tmp_path / "words.parquet", tmp_path / f"s{k}.csv", chunk_rows=k)
+        messages.append(str(err.value))
+        assert not (tmp_path / f"s{k}.csv").exists()
+    assert messages[0] == messages[1] and "value 'three' at row 7 is not a number" in messages[0], messages
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    df.head(4).to_parquet(folder / "a.parquet")
+    df.iloc[4:].to_parquet(folder / "b.parquet")
+    for k in (3, 100):
+        with pytest.raises(DataError, match=r"value 'three' at row 7 is not a number .* \(in b.parquet; rows counted over"):
+            score_stream(run, folder, tmp_path / "f.csv", chunk_rows=k)
+
+
 def test_a_column_scored_in_another_style_is_one_line_not_filled(tmp_path: Path) -> None:
     """Every amount in '3.912,38' style where training wrote '3,912.38': schema drift, one line and no
     output, whatever the chunk size; with a few amounts that read, the others are filled and counted."""

@@ -246,12 +246,17 @@ def score_stream(model: str | Path | Scorer, source: str | Path, out: str | Path
     def write(tmp: str) -> None:
         nonlocal written
         writer: Any = None
+        first_file: dict[str, Path] = {}  # per column: the file its first unread value is in
         try:
             with _progress(progress, _total_rows(files)) as advance:
                 for f, df in iter_chunks(files, chunk_rows, scorer.text_columns):
                     if len(df) == 0:  # an empty file among others: nothing to write
                         continue
+                    # rows are named by their number in the whole input (a Parquet batch's index restarts at 0)
+                    df.index = range(written, written + len(df))
                     writer = _write_chunk(writer, tmp, fmt, _scored_chunk(scorer, f, df, id_column, written), written == 0)
+                    for col in () if scorer.counts is None else scorer.counts.first_unread:
+                        first_file.setdefault(col, f)
                     written += len(df)
                     advance(len(df))
         finally:
@@ -261,7 +266,9 @@ def score_stream(model: str | Path | Scorer, source: str | Path, out: str | Path
             raise DataError(f"{source}: no rows to score")
         problem = None if scorer.counts is None else scorer.counts.unreadable()
         if problem is not None:  # schema drift over the whole input: no output (the write is atomic), whatever the chunks
-            raise DataError(f"{source}: {problem}")
+            col = scorer.counts.unreadable_column()
+            where = f" (in {first_file[col].name}; rows counted over the folder's files in order)" if len(files) > 1 else ""
+            raise DataError(f"{source}: {problem}{where}")
 
     atomic_write_with(out, write)
     return written

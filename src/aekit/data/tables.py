@@ -158,11 +158,15 @@ class TableCounts:
         """One line naming the first numeric column of which no value read as a number, over at least
         :data:`UNREAD_ALL` values (a column written in another style than training's, or words: schema
         drift, not odd cells to fill), with its first value; ``None`` when there is none."""
-        for col, n in self.unread.items():
-            if n >= UNREAD_ALL and self.read.get(col) == 0:
-                value, row = self.first_unread[col]
-                return f"column {col!r}: value {value!r} at row {row} is not a number in the training style ({n} such value(s))"
-        return None
+        col = self.unreadable_column()
+        if col is None:
+            return None
+        (value, row), n = self.first_unread[col], self.unread[col]
+        return f"column {col!r}: value {value!r} at row {row} is not a number in the training style ({n} such value(s))"
+
+    def unreadable_column(self) -> str | None:
+        """The column :meth:`unreadable` names, or ``None``."""
+        return next((c for c, n in self.unread.items() if n >= UNREAD_ALL and self.read.get(c) == 0), None)
 
     def line(self) -> str | None:
         """One line for a person, or ``None`` when nothing was filled in or unseen."""
