@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -471,6 +472,44 @@ def test_the_row_of_an_unreadable_column_is_its_row_in_the_whole_input(tmp_path:
     for k in (3, 100):
         with pytest.raises(DataError, match=r"value 'three' at row 7 is not a number .* \(in b.parquet; rows counted over"):
             score_stream(run, folder, tmp_path / "f.csv", chunk_rows=k)
+
+
+def test_a_date_column_of_which_no_value_parses_is_one_line_not_filled(tmp_path: Path) -> None:
+    """Every date in ISO form where training wrote day first: schema drift, as a numeric column of words,
+    one line naming the column, the value, its row and the training format, exit 2 and no output (the
+    API and serve alike); a few dates that parse beside them: filled and counted."""
+    import aekit
+    from fastapi.testclient import TestClient
+
+    from aekit.serve import create_app, load_for_serving
+
+    run = _shop(tmp_path)
+    df = pd.read_csv(tmp_path / "train.csv", dtype=str).head(12)
+    df["when"] = [""] + list(pd.date_range("2025-03-01", periods=11, freq="D").strftime("%Y-%m-%d"))
+    df.to_csv(tmp_path / "iso.csv", index=False)
+    message = "column 'when': value '2025-03-01' at row 1 is not a date in the training format '%d/%m/%Y' (11 such value(s))"
+    for k in ("3", "100"):
+        res = run_cli("score", str(run), str(tmp_path / "iso.csv"), "-o", str(tmp_path / "s.csv"), "--chunk-rows", k)
+        assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and message in res.stderr, res.stderr
+        assert not (tmp_path / "s.csv").exists()
+    with pytest.raises(DataError, match=re.escape(message)):
+        aekit.load(run).anomaly_score(pd.read_csv(tmp_path / "iso.csv"))
+    with TestClient(create_app(load_for_serving(run))) as client:
+        r = client.post("/v1/score", files={"file": ("iso.csv", (tmp_path / "iso.csv").read_bytes())})
+    assert r.status_code == 422 and message in r.json()["error"], r.text
+    df.loc[8:, "when"] = pd.read_csv(tmp_path / "train.csv", dtype=str)["when"].head(4).to_numpy()
+    det = aekit.load(run)
+    det.anomaly_score(df)
+    assert det.table_.last_counts_.unread == {"when": 7}
+
+
+def test_an_all_infinite_column_is_said_to_be_infinite() -> None:
+    t = TablePreprocessor().fit(pd.DataFrame({"x": np.arange(20) * 0.5, "c": ["a", "b"] * 10}))
+    with pytest.raises(DataError, match=r"column 'x': value 'inf' at row 0 is infinite or not a number in the training "
+                                        r"style \(6 such"):
+        t.transform(pd.DataFrame({"x": [np.inf] * 5 + ["-Infinity"], "c": ["a"] * 6}))
+    with pytest.raises(DataError, match=r"value 'three' at row 0 is not a number in the training style \(6 such"):
+        t.transform(pd.DataFrame({"x": ["three", "inf", "four", "five", "six", "seven"], "c": ["a"] * 6}))
 
 
 def test_a_column_scored_in_another_style_is_one_line_not_filled(tmp_path: Path) -> None:

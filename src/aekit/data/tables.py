@@ -54,10 +54,10 @@ a table scored in chunks gives the same numbers as the whole table at once. At s
   or is infinite (``inf``, ``"-Infinity"``, however a chunk's reader typed it), and a date that does
   not parse with the training format, get the training fill value too and are counted apart
   (``unread``): one odd cell does not stop
-  the scoring of a file, and is not taken for an empty one. A column of which no value reads, over
-  at least :data:`UNREAD_ALL` values (all words, all in another style: the input changed, not a cell),
-  is a one-line :class:`~aekit.errors.DataError` naming it and its first value (``aekit score``
-  decides this on the whole stream's counts, so the chunk size does not matter);
+  the scoring of a file, and is not taken for an empty one. A numeric or date column of which no value
+  reads, over at least :data:`UNREAD_ALL` values (all words, all in another style or date format: the
+  input changed, not a cell), is a one-line :class:`~aekit.errors.DataError` naming it, its first value
+  and its row (``aekit score`` decides this on the whole stream's counts, so the chunk size does not matter);
 * a feature column missing from the input and a column the run never saw are
   :class:`~aekit.errors.DataError`\\ s naming the column.
 
@@ -141,9 +141,10 @@ class TableCounts:
     missing: dict[str, int] = field(default_factory=dict)
     unseen: dict[str, int] = field(default_factory=dict)
     unread: dict[str, int] = field(default_factory=dict)
-    read: dict[str, int] = field(default_factory=dict)  # numbers read, per numeric column scored (0 included)
+    read: dict[str, int] = field(default_factory=dict)  # numbers read or dates parsed, per column scored (0 included)
     first_unread: dict[str, tuple[str, Any]] = field(default_factory=dict)  # per column: its first unread value, row
     pooled: set[str] = field(default_factory=set)  # columns whose unseen values encode as their pooled rare values
+    date_formats: dict[str, str | None] = field(default_factory=dict)  # date columns scored (read: dates parsed): their format
 
     def add(self, other: "TableCounts") -> None:
         for mine, theirs in ((self.missing, other.missing), (self.unseen, other.unseen), (self.unread, other.unread),
@@ -153,16 +154,23 @@ class TableCounts:
         for k, first in other.first_unread.items():
             self.first_unread.setdefault(k, first)
         self.pooled |= other.pooled
+        self.date_formats.update(other.date_formats)
 
     def unreadable(self) -> str | None:
-        """One line naming the first numeric column of which no value read as a number, over at least
-        :data:`UNREAD_ALL` values (a column written in another style than training's, or words: schema
-        drift, not odd cells to fill), with its first value; ``None`` when there is none."""
+        """One line naming the first numeric or date column of which no value read as a number or
+        parsed as a date, over at least :data:`UNREAD_ALL` values (a column written in another style or
+        date format than training's, or words: schema drift, not odd cells to fill), with its first
+        value and row; ``None`` when there is none."""
         col = self.unreadable_column()
         if col is None:
             return None
         (value, row), n = self.first_unread[col], self.unread[col]
-        return f"column {col!r}: value {value!r} at row {row} is not a number in the training style ({n} such value(s))"
+        if col in self.date_formats:
+            fmt = self.date_formats[col]
+            what = f"a date in the training format {fmt!r}" if fmt is not None else "a date"
+            return f"column {col!r}: value {value!r} at row {row} is not {what} ({n} such value(s))"
+        what = "infinite or not a number" if _is_infinite(value) else "not a number"  # inf: say so, it reads as a number
+        return f"column {col!r}: value {value!r} at row {row} is {what} in the training style ({n} such value(s))"
 
     def unreadable_column(self) -> str | None:
         """The column :meth:`unreadable` names, or ``None``."""
@@ -182,6 +190,14 @@ class TableCounts:
             how = " or ".join(w for p, w in ((False, "as all-zero one-hot"), (True, "as the pooled rare values")) if p in into)
             parts.append(f"{n_unseen} category value(s) unseen in training, encoded {how} ({_top(self.unseen)})")
         return "; ".join(parts) or None
+
+
+def _is_infinite(text: str) -> bool:
+    """Whether ``text`` is an infinite number as Python reads one (``"inf"``, ``"-Infinity"``)."""
+    try:
+        return bool(np.isinf(float(text.strip())))
+    except ValueError:
+        return False
 
 
 def _top(counts: dict[str, int], n: int = 3) -> str:
@@ -860,11 +876,16 @@ class TablePreprocessor:
                 cols[r.name] = parse_numbers(df[r.name], r.number_format, r.name, unread)
             elif r.role == "date":
                 stamps = self._dates(df[r.name], r)
-                if unread is not None and bool(stamps.isna().any()):  # a date that does not parse: unread, as a bad number
+                if unread is not None:  # a date that does not parse: unread, as a bad number; the parsed ones are read
+                    unread.date_formats[r.name] = r.date_format
+                    unread.read[r.name] = unread.read.get(r.name, 0) + int(stamps.notna().sum())
+                if unread is not None and bool(stamps.isna().any()):
                     written = pd.Series(as_text(df[r.name]), index=df.index, dtype=object).str.strip().str.lower()
-                    n_bad = int((stamps.isna() & written.notna() & ~written.isin(MISSING_MARKERS)).sum())
-                    if n_bad:
-                        unread.unread[r.name] = unread.unread.get(r.name, 0) + n_bad
+                    bad = (stamps.isna() & written.notna() & ~written.isin(MISSING_MARKERS)).to_numpy()
+                    if bad.any():
+                        unread.unread[r.name] = unread.unread.get(r.name, 0) + int(bad.sum())
+                        i = int(np.flatnonzero(bad)[0])
+                        unread.first_unread.setdefault(r.name, (str(df[r.name].iloc[i])[:40], df.index[i]))
                 for part in self.date_parts_[r.name]:
                     values = stamps.dt.dayofweek if part == "weekday" else getattr(stamps.dt, part)  # (weekday: deprecated)
                     cols[f"{r.name}_{part}"] = values.astype(np.float64)
@@ -937,8 +958,9 @@ class TablePreprocessor:
     def transform(self, X: Any) -> np.ndarray:
         """Features ``(N, n_features_out)`` float64 of the table ``X`` (a DataFrame; an array of
         rows holds the feature columns in order). Ids and dropped columns may be present or not.
-        A numeric column of which no value reads as a number, over at least :data:`UNREAD_ALL` values,
-        is a one-line :class:`DataError` (:meth:`TableCounts.unreadable`; unless ``check_unread`` is off)."""
+        A numeric or date column of which no value reads as a number or parses as a date, over at least
+        :data:`UNREAD_ALL` values, is a one-line :class:`DataError` (:meth:`TableCounts.unreadable`; unless
+        ``check_unread`` is off)."""
         df = self.as_frame(X)
         self.check_columns(df)
         if len(df) == 0:
