@@ -136,6 +136,16 @@ def test_unseen_categories_and_missing_values_at_scoring() -> None:
     assert t.rare_["channel"] and "unseen in training, encoded as the pooled rare values (" in t.last_counts_.line()
 
 
+def test_the_unseen_line_says_which_columns_values_went_where() -> None:
+    from aekit.data.tables import TableCounts
+
+    both = TableCounts(unseen={"a": 1, "b": 1}, pooled={"a"}).line()
+    assert both == "2 category value(s) unseen in training, encoded as all-zero one-hot ('b': 1) and as the pooled rare " \
+                   "values ('a': 1)", both
+    assert TableCounts(unseen={"b": 2}).line() == "2 category value(s) unseen in training, encoded as all-zero one-hot ('b': 2)"
+    assert TableCounts(unseen={"a": 1}, pooled={"a"}).line().endswith("encoded as the pooled rare values ('a': 1)")
+
+
 def test_bad_tables_at_scoring_are_one_line_errors() -> None:
     df = mixed_table(60, 0).drop(columns=["label"])
     t = TablePreprocessor().fit(df)

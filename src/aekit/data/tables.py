@@ -185,10 +185,13 @@ class TableCounts:
         if n_unread:
             parts.append(f"{n_unread} value(s) not read as numbers or dates in the training style, filled with the training "
                          f"values ({_top(self.unread)})")
-        if n_unseen:
-            into = {c in self.pooled for c, n in self.unseen.items() if n}
-            how = " or ".join(w for p, w in ((False, "as all-zero one-hot"), (True, "as the pooled rare values")) if p in into)
-            parts.append(f"{n_unseen} category value(s) unseen in training, encoded {how} ({_top(self.unseen)})")
+        if n_unseen:  # which columns' values went where: a clause per encoding that occurred
+            how = []
+            for pooled, words in ((False, "as all-zero one-hot"), (True, "as the pooled rare values")):
+                these = {c: n for c, n in self.unseen.items() if n and (c in self.pooled) == pooled}
+                if these:
+                    how.append(f"{words} ({_top(these)})")
+            parts.append(f"{n_unseen} category value(s) unseen in training, encoded {' and '.join(how)}")
         return "; ".join(parts) or None
 
 
