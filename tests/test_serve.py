@@ -248,3 +248,38 @@ def test_a_series_export_scores_each_request_as_one_series(tmp_path: Path) -> No
         assert r.status_code == 422 and "shorter than one window" in r.json()["error"]
         r = client.post("/v1/encode", json={"rows": x.tolist()})
         assert r.status_code == 404 and "no encode output" in r.json()["error"]
+
+
+@pytest.mark.parametrize("kind", ["table", "numbers"])
+def test_an_upload_with_the_runs_label_and_id_columns_scores_as_aekit_score(kind: str, tmp_path: Path) -> None:
+    """The training file, its label column and its --id-column included, uploaded: both are left out as
+    `aekit score` leaves them out (a mixed-type table run and a run of plain numbers alike); the Python API
+    takes the features only and says so in one line."""
+    import aekit
+    from fastapi.testclient import TestClient
+
+    from aekit.errors import DataError
+    from aekit.serve import create_app, load_for_serving
+    from tests.conftest import run_cli
+
+    rng = np.random.default_rng(5)
+    n = 40
+    df = pd.DataFrame({"key": [f"k{i:03d}" for i in range(n)], "x": rng.normal(size=n).round(3),
+                       "y2": rng.normal(size=n).round(3), "label": [0] * (n - 3) + [1] * 3})
+    if kind == "table":
+        df["city"] = rng.choice(["a", "b", "c"], n)
+    df.to_csv(tmp_path / "t.csv", index=False)
+    run = tmp_path / "run"
+    res = run_cli("detect", str(tmp_path / "t.csv"), "--id-column", "key", "-o", str(run), "-q", "--epochs", "1",
+                  "--n-estimators", "2")
+    assert res.returncode == 0, res.stderr
+    res = run_cli("score", str(run), str(tmp_path / "t.csv"), "-o", str(tmp_path / "s.csv"), "-q")
+    assert res.returncode == 0, res.stderr
+    expected = pd.read_csv(tmp_path / "s.csv")["score"].to_numpy()
+    with TestClient(create_app(load_for_serving(run))) as client:
+        r = client.post("/v1/score", files={"file": ("t.csv", (tmp_path / "t.csv").read_bytes())})
+    assert r.status_code == 200, r.text
+    np.testing.assert_allclose(r.json()["score"], expected, rtol=1e-5, atol=1e-6)  # onnxruntime float32 vs torch
+    if kind == "table":
+        with pytest.raises(DataError, match="unknown column 'key'.*drop it"):
+            aekit.load(run).anomaly_score(pd.read_csv(tmp_path / "t.csv"))

@@ -454,3 +454,62 @@ def test_codes_past_the_sniffed_head_are_kept_and_mixed_widths_are_numbers(tmp_p
     for got in (read_table(tmp_path / "z.csv", keep_codes=True), read_table_bytes(text.encode(), "z.csv", keep_codes=True)):
         assert got["zip"][0] == "94110" and got["zip"][n - 1] == "02134"
         assert got["gappy"][0] == "00501" and pd.isna(got["gappy"][3]) and got["count"].dtype.kind == "i"
+
+
+def _four_paths(run: Path, f: Path, tmp_path: Path) -> dict[str, tuple[np.ndarray, str]]:
+    """Scores of file ``f`` by the 4 paths a saved run is scored by, each with what it said was unseen:
+    ``aekit score`` whole and in chunks of 3, ``aekit.load(run).anomaly_score(pd.read_csv(f))`` and a serve upload."""
+    import aekit
+    from fastapi.testclient import TestClient
+
+    from aekit.serve import create_app, load_for_serving
+
+    out: dict[str, tuple[np.ndarray, str]] = {}
+    for name, flags in (("whole", []), ("chunks", ["--chunk-rows", "3"])):
+        res = run_cli("score", str(run), str(f), "-o", str(tmp_path / f"{f.stem}-{name}.csv"), *flags)
+        assert res.returncode == 0, res.stderr
+        out[name] = (pd.read_csv(tmp_path / f"{f.stem}-{name}.csv")["score"].to_numpy(), res.stdout)
+    det = aekit.load(run)
+    out["api"] = (det.anomaly_score(pd.read_csv(f)), str(det.table_.last_counts_.unseen or ""))
+    with TestClient(create_app(load_for_serving(run))) as client:
+        r = client.post("/v1/score", files={"file": (f.name, f.read_bytes())})
+    assert r.status_code == 200, r.text
+    out["serve"] = (np.asarray(r.json()["score"]), str(r.json().get("filled", "")))
+    return out
+
+
+def test_given_categories_and_codes_written_as_other_numbers_are_the_training_categories(tmp_path: Path) -> None:
+    """--category-column price on "1.50"-style prices: pd.read_csv's 1.5 and a file's "1.5" are "1.50"; zips
+    written "2134.0" (a pandas round trip with a gap) are "02134": the 4 paths score alike, nothing unseen."""
+    rng = np.random.default_rng(3)
+    n = 30
+    df = pd.DataFrame({"x": rng.normal(size=n).round(3), "price": rng.choice(["1.50", "2.00", "3.25"], n),
+                       "zip": [["02134", "00501", "94110"][i % 3] for i in range(n)], "y": rng.normal(size=n).round(3)})
+    df.to_csv(tmp_path / "t.csv", index=False)
+    run = tmp_path / "run"
+    res = run_cli("detect", str(tmp_path / "t.csv"), "--category-column", "price", "-o", str(run), "-q", "--epochs", "1",
+                  "--n-estimators", "2")
+    assert res.returncode == 0, res.stderr
+    expected = pd.read_csv(run / "scores.csv")["score"].to_numpy()
+    for path, scores in _four_paths(run, tmp_path / "t.csv", tmp_path).items():
+        assert "unseen" not in scores[1] and "price" not in scores[1], (path, scores[1])
+        np.testing.assert_allclose(scores[0], expected, rtol=1e-5, err_msg=path)
+    other = df.assign(price=df["price"].astype(float).astype(str), zip=df["zip"].astype(float).astype(str))
+    other.loc[[4], "zip"] = ""  # "2134.0", "1.5", "2.0" as a pandas round trip writes them
+    other.to_csv(tmp_path / "other.csv", index=False)
+    assert "2134.0" in (tmp_path / "other.csv").read_text() and "1.5," in (tmp_path / "other.csv").read_text()
+    got = _four_paths(run, tmp_path / "other.csv", tmp_path)
+    for path, scores in got.items():
+        assert "unseen" not in scores[1] and "price" not in scores[1] and "zip" not in scores[1].split("missing")[0], (path, scores[1])
+        np.testing.assert_allclose(scores[0], got["whole"][0], rtol=1e-5, err_msg=path)
+    keep = np.arange(n) != 4
+    np.testing.assert_allclose(got["whole"][0][keep], expected[keep], rtol=1e-5)
+
+
+def test_a_number_matching_two_categories_or_none_stays_unseen() -> None:
+    from aekit.data.tables import TablePreprocessor, given_categories
+
+    df = given_categories(pd.DataFrame({"p": ["1.50", "1.500", "2", "x"] * 5, "a": np.arange(20) % 7 * 1.0}), ["p"])
+    table = TablePreprocessor().fit(df)
+    table.transform(pd.DataFrame({"p": [1.5, "2.0", 2, "3", " 2.00 "], "a": [1.0] * 5}))
+    assert table.last_counts_.unseen == {"p": 2}  # 1.5 matches two, "3" none; "2.0", 2 and " 2.00 " are "2"

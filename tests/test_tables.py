@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -133,6 +134,16 @@ def test_unseen_categories_and_missing_values_at_scoring() -> None:
     t = TablePreprocessor().fit(pooled)
     t.transform(row)
     assert t.rare_["channel"] and "unseen in training, encoded as the pooled rare values (" in t.last_counts_.line()
+
+
+def test_the_unseen_line_says_which_columns_values_went_where() -> None:
+    from aekit.data.tables import TableCounts
+
+    both = TableCounts(unseen={"a": 1, "b": 1}, pooled={"a"}).line()
+    assert both == "2 category value(s) unseen in training, encoded as all-zero one-hot ('b': 1) and as the pooled rare " \
+                   "values ('a': 1)", both
+    assert TableCounts(unseen={"b": 2}).line() == "2 category value(s) unseen in training, encoded as all-zero one-hot ('b': 2)"
+    assert TableCounts(unseen={"a": 1}, pooled={"a"}).line().endswith("encoded as the pooled rare values ('a': 1)")
 
 
 def test_bad_tables_at_scoring_are_one_line_errors() -> None:
@@ -355,11 +366,32 @@ def test_given_categories_are_categories_whatever_their_values_and_are_read_back
     assert loaded.last_counts_.line() is None
     upload = read_table_bytes((tmp_path / "g.csv").read_bytes(), "g.csv", loaded.text_columns)  # as `aekit serve` reads one
     assert upload["grade"].tolist() == df["grade"].tolist()
-    as_numbers = next(iter_table_chunks(tmp_path / "g.csv", 7))  # what the flag saves the chunks from
-    loaded.transform(as_numbers)
-    assert loaded.last_counts_.unseen.get("grade", 0) > 0
+    as_numbers = next(iter_table_chunks(tmp_path / "g.csv", 7))  # read as numbers (1.5): the category of equal value
+    assert as_numbers["grade"].dtype.kind == "f"
+    np.testing.assert_array_equal(loaded.transform(as_numbers), loaded.transform(chunks[0]))
+    assert loaded.last_counts_.line() is None
     with pytest.raises(DataError, match="category column 'nope' not found; columns: x, grade, k"):
         given_categories(df, ["nope"])
+
+
+def test_a_given_category_is_never_a_date_or_an_id() -> None:
+    """A column the user names a category (given_categories, `--category-column`) is one, whatever its
+    values: a few date strings are one-hot categories, not month/day/weekday; strings unique per row (an id
+    if left alone) are categories too many to learn, text, and the summary says so."""
+    from aekit.data.tables import given_categories
+
+    rng = np.random.default_rng(4)
+    n = 30
+    df = pd.DataFrame({"x": rng.normal(size=n).round(3), "when": rng.choice(["2024-01-01", "2024-02-01", "2024-03-01"], n),
+                       "key": [f"k{i:03d}" for i in range(n)]})
+    roles = {r.name: r.role for r in column_roles(df)}
+    assert roles["when"] == "date" and roles["key"] == "id"
+    t = TablePreprocessor().fit(given_categories(df, ["when", "key"]))
+    roles = {r.name: r.role for r in t.roles_}
+    assert roles["when"] == "categorical" and t.categories_["when"] == ["2024-01-01", "2024-02-01", "2024-03-01"]
+    assert roles["key"] == "text" and t.id_column_ is None and "when_month" not in t.feature_names_out_
+    summary = " ".join(t.summary().split())
+    assert "categories as given: 'when' -> 3 one-hot" in summary and "'key': a category as given but text, not a feature" in summary
 
 
 def test_explore_shows_the_number_style_detect_reads(tmp_path: Path) -> None:
@@ -408,9 +440,9 @@ def test_a_frame_read_by_pandas_scores_as_detect_read_its_codes(tmp_path: Path) 
     got = det.anomaly_score(pd.read_csv(tmp_path / "train.csv"))
     assert det.table_.last_counts_.unseen == {}
     np.testing.assert_allclose(got, pd.read_csv(run / "scores.csv")["score"], rtol=1e-6)
-    t = det.table_  # a value matching no code, or a code written otherwise, stays unseen
-    t.transform(pd.read_csv(tmp_path / "train.csv").head(3).assign(store=[7, "0013", 13.0]))
-    assert t.last_counts_.unseen == {"store": 2}
+    t = det.table_  # a value matching no code stays unseen; one of equal value is the code, however written
+    t.transform(pd.read_csv(tmp_path / "train.csv").head(4).assign(store=[7, "0013", 13.0, "13.0"]))
+    assert t.last_counts_.unseen == {"store": 1}
 
 
 def test_an_infinite_value_at_scoring_is_unread_whatever_the_chunk_size(tmp_path: Path) -> None:
@@ -425,6 +457,69 @@ def test_an_infinite_value_at_scoring_is_unread_whatever_the_chunk_size(tmp_path
         assert "2 value(s) not read as numbers or dates in the training style" in " ".join(res.stdout.split()), res.stdout
         outs.append(pd.read_csv(tmp_path / f"s{k}.csv"))
     pd.testing.assert_frame_equal(outs[0], outs[1])
+
+
+def test_the_row_of_an_unreadable_column_is_its_row_in_the_whole_input(tmp_path: Path) -> None:
+    """Parquet batches restart their index at 0: the row named is counted over the whole input, so the
+    chunk size does not change the message; over a folder's files, the file is named too."""
+    from aekit.stream import score_stream
+
+    run = _shop(tmp_path)
+    df = pd.read_csv(tmp_path / "train.csv", dtype=str).head(12)
+    df["amount"] = [""] * 7 + ["three", "four", "five", "six", "seven"]  # gaps first, then words only
+    df.to_parquet(tmp_path / "words.parquet")
+    messages = []
+    for k in (3, 100):
+        with pytest.raises(DataError) as err:
+            score_stream(run, tmp_path / "words.parquet", tmp_path / f"s{k}.csv", chunk_rows=k)
+        messages.append(str(err.value))
+        assert not (tmp_path / f"s{k}.csv").exists()
+    assert messages[0] == messages[1] and "value 'three' at row 7 is not a number" in messages[0], messages
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    df.head(4).to_parquet(folder / "a.parquet")
+    df.iloc[4:].to_parquet(folder / "b.parquet")
+    for k in (3, 100):
+        with pytest.raises(DataError, match=r"value 'three' at row 7 is not a number .* \(in b.parquet; rows counted over"):
+            score_stream(run, folder, tmp_path / "f.csv", chunk_rows=k)
+
+
+def test_a_date_column_of_which_no_value_parses_is_one_line_not_filled(tmp_path: Path) -> None:
+    """Every date in ISO form where training wrote day first: schema drift, as a numeric column of words,
+    one line naming the column, the value, its row and the training format, exit 2 and no output (the
+    API and serve alike); a few dates that parse beside them: filled and counted."""
+    import aekit
+    from fastapi.testclient import TestClient
+
+    from aekit.serve import create_app, load_for_serving
+
+    run = _shop(tmp_path)
+    df = pd.read_csv(tmp_path / "train.csv", dtype=str).head(12)
+    df["when"] = [""] + list(pd.date_range("2025-03-01", periods=11, freq="D").strftime("%Y-%m-%d"))
+    df.to_csv(tmp_path / "iso.csv", index=False)
+    message = "column 'when': value '2025-03-01' at row 1 is not a date in the training format '%d/%m/%Y' (11 such value(s))"
+    for k in ("3", "100"):
+        res = run_cli("score", str(run), str(tmp_path / "iso.csv"), "-o", str(tmp_path / "s.csv"), "--chunk-rows", k)
+        assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and message in res.stderr, res.stderr
+        assert not (tmp_path / "s.csv").exists()
+    with pytest.raises(DataError, match=re.escape(message)):
+        aekit.load(run).anomaly_score(pd.read_csv(tmp_path / "iso.csv"))
+    with TestClient(create_app(load_for_serving(run))) as client:
+        r = client.post("/v1/score", files={"file": ("iso.csv", (tmp_path / "iso.csv").read_bytes())})
+    assert r.status_code == 422 and message in r.json()["error"], r.text
+    df.loc[8:, "when"] = pd.read_csv(tmp_path / "train.csv", dtype=str)["when"].head(4).to_numpy()
+    det = aekit.load(run)
+    det.anomaly_score(df)
+    assert det.table_.last_counts_.unread == {"when": 7}
+
+
+def test_an_all_infinite_column_is_said_to_be_infinite() -> None:
+    t = TablePreprocessor().fit(pd.DataFrame({"x": np.arange(20) * 0.5, "c": ["a", "b"] * 10}))
+    with pytest.raises(DataError, match=r"column 'x': value 'inf' at row 0 is infinite or not a number in the training "
+                                        r"style \(6 such"):
+        t.transform(pd.DataFrame({"x": [np.inf] * 5 + ["-Infinity"], "c": ["a"] * 6}))
+    with pytest.raises(DataError, match=r"value 'three' at row 0 is not a number in the training style \(6 such"):
+        t.transform(pd.DataFrame({"x": ["three", "inf", "four", "five", "six", "seven"], "c": ["a"] * 6}))
 
 
 def test_a_column_scored_in_another_style_is_one_line_not_filled(tmp_path: Path) -> None:

@@ -383,12 +383,17 @@ def _rows_to_array(model: Any, rows: list[Any]) -> np.ndarray:
 
 def _read_upload(model: Any, name: str, data: bytes) -> np.ndarray:
     from aekit.data.tablefiles import is_table_file, read_table_bytes
+    from aekit.stream import left_out
 
     suffix = Path(name or "").suffix.lower()
     if is_table_file(name or ""):
-        text = model.table.text_columns if isinstance(model, TableModel) else ()  # a run's codes read as trained
-        # in the format aekit score reads the file in; a table run's codes as detect read them
-        return model.prepare(read_table_bytes(data, name, text, keep_codes=isinstance(model, TableModel)))
+        table = isinstance(model, TableModel)
+        # in the format aekit score reads the file in; a table run's codes as detect read them (its text columns as text)
+        frame = read_table_bytes(data, name, model.table.text_columns if table else (), keep_codes=table)
+        # the run's label and id columns left out as `aekit score` leaves them out (the training file scores as it does)
+        label_column, id_column = getattr(model, "recorded_columns", (None, None))
+        names = model.table.known_columns if table else model.feature_names
+        return model.prepare(frame, left_out(frame.columns, names, label_column, id_column))
     if suffix != ".npy":
         raise DataError(f"file: unsupported type {suffix or '(none)'!r}; send a table (.csv, .tsv, .parquet, ...) or .npy")
     try:
@@ -481,16 +486,20 @@ def create_app(model: Any, cfg: ServeConfig | None = None) -> Any:
 
 def load_for_serving(source: str | Path, threads: int | None = None) -> Any:
     """An ``.onnx`` export, or a run folder exported in memory, as an :class:`~aekit.runtime.ExportedModel`
-    (a :class:`TableModel` around it for a run fitted on a mixed-type table)."""
+    (a :class:`TableModel` around it for a run fitted on a mixed-type table; a run folder's also carries
+    ``recorded_columns``, its label and id columns, which an upload leaves out as `aekit score` does)."""
     from aekit.runtime import load_exported
 
     path = Path(source)
     if path.is_dir():
         from aekit.export import export_bytes
+        from aekit.stream import recorded_columns
 
         table = _table_of(path)
         model = load_exported(export_bytes(path, encoded_table=table is not None), threads=threads)
-        return model if table is None else TableModel(model, table)
+        served = model if table is None else TableModel(model, table)
+        served.recorded_columns = recorded_columns(path)  # (label, id column): what an upload leaves out (_read_upload)
+        return served
     return load_exported(path, threads=threads)
 
 

@@ -187,16 +187,33 @@ def _total_rows(files: list[Path]) -> int | None:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
+def recorded_columns(run: str | Path) -> tuple[str | None, str | None]:
+    """The label column and the ``--id-column`` `aekit detect` recorded in run folder ``run``'s
+    ``model.json`` (each ``None`` when there was none, or ``run`` is an export file)."""
+    path = Path(run)
+    if not path.is_dir():
+        return None, None
+    return _recorded(path, "label_column"), _recorded(path, "id_column")
+
+
+def left_out(columns: Any, feature_names: Any, label_column: str | None, id_column: str | None) -> set[str]:
+    """The columns of an input (``columns``) that scoring leaves out of the features, as `aekit score`
+    and `aekit serve` uploads do (the Python API does not: it takes the features only): the id column,
+    the run's label column (:func:`recorded_columns`) and any column named like labels
+    (:data:`~aekit.data.tablefiles.LABEL_COLUMNS`) that is not one of the run's ``feature_names``."""
+    names = [str(c) for c in columns]
+    known = set(map(str, feature_names or ()))
+    ignore = {id_column} if id_column else set()
+    if label_column is not None and label_column not in known:
+        ignore.add(label_column)
+    ignore |= {c for c in names if c.lower() in LABEL_COLUMNS and (feature_names is None or c not in known)}
+    return ignore
+
+
 def _chunk_features(scorer: Scorer, df: Any, id_column: str | None, where: str, first_row: int) -> Any:
     from aekit.runtime import frame_to_array
 
-    ignore = {id_column} if id_column else set()
-    if scorer.label_column is not None and scorer.label_column not in (scorer.feature_names or ()):
-        ignore.add(scorer.label_column)
-    if scorer.feature_names is None:
-        ignore |= {str(c) for c in df.columns if str(c).lower() in LABEL_COLUMNS}
-    else:
-        ignore |= {str(c) for c in df.columns if str(c).lower() in LABEL_COLUMNS and str(c) not in scorer.feature_names}
+    ignore = left_out(df.columns, scorer.feature_names, scorer.label_column, id_column)
     if scorer.frame:  # the scorer checks and encodes the columns itself (aekit.data.tables)
         frame = df.rename(columns=str)
         return frame.drop(columns=[c for c in frame.columns if c in ignore])
@@ -246,12 +263,17 @@ def score_stream(model: str | Path | Scorer, source: str | Path, out: str | Path
     def write(tmp: str) -> None:
         nonlocal written
         writer: Any = None
+        first_file: dict[str, Path] = {}  # per column: the file its first unread value is in
         try:
             with _progress(progress, _total_rows(files)) as advance:
                 for f, df in iter_chunks(files, chunk_rows, scorer.text_columns):
                     if len(df) == 0:  # an empty file among others: nothing to write
                         continue
+                    # rows are named by their number in the whole input (a Parquet batch's index restarts at 0)
+                    df.index = range(written, written + len(df))
                     writer = _write_chunk(writer, tmp, fmt, _scored_chunk(scorer, f, df, id_column, written), written == 0)
+                    for col in () if scorer.counts is None else scorer.counts.first_unread:
+                        first_file.setdefault(col, f)
                     written += len(df)
                     advance(len(df))
         finally:
@@ -261,7 +283,9 @@ def score_stream(model: str | Path | Scorer, source: str | Path, out: str | Path
             raise DataError(f"{source}: no rows to score")
         problem = None if scorer.counts is None else scorer.counts.unreadable()
         if problem is not None:  # schema drift over the whole input: no output (the write is atomic), whatever the chunks
-            raise DataError(f"{source}: {problem}")
+            col = scorer.counts.unreadable_column()
+            where = f" (in {first_file[col].name}; rows counted over the folder's files in order)" if len(files) > 1 else ""
+            raise DataError(f"{source}: {problem}{where}")
 
     atomic_write_with(out, write)
     return written

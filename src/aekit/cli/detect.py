@@ -38,7 +38,7 @@ def detect(
     id_column: Optional[str] = typer.Option(None, help="Tables: column of row ids, not a feature; written beside the "
                                             "scores (default: a column named like an id, or R's row names)."),
     category_column: Optional[list[str]] = typer.Option(None, help="Tables: column read as text and fitted as a category "
-                                                        "(one-hot), whatever its values, e.g. zip codes (repeatable; "
+                                                        "(one-hot), whatever its values (never a date or an id), e.g. zip codes (repeatable; "
                                                         "default: categories found from the values)."),
     contamination: Optional[float] = typer.Option(None, help="Expected outlier share; given without --threshold, rows are flagged by it (rule contamination)."),
     threshold: Optional[str] = typer.Option(None, help=f"Threshold rule: {THRESHOLDS} ({OWN})."),
@@ -175,8 +175,9 @@ def _read_table_file(data: str, label_column: str | None, id_column: str | None,
     category, date or id columns or missing values (:func:`aekit.data.tables.needs_preprocessing`)
     comes with its feature frame (labels and the named id taken out; what the detector fits) and
     the preprocessing, whose encoded features the Dataset holds. ``category_columns`` are read as
-    text and made categories (:func:`aekit.data.tables.given_categories`); one that is not a
-    column, or is the id or label column, is a one-line DataError."""
+    text and made categories (:func:`aekit.data.tables.given_categories`: never a date or an id, so
+    not the row id the preprocessing would find); one that is not a column, is ``id_column`` or is the
+    label column (given or found by name) is a one-line DataError."""
     import dataclasses
 
     import numpy as np

@@ -54,10 +54,10 @@ a table scored in chunks gives the same numbers as the whole table at once. At s
   or is infinite (``inf``, ``"-Infinity"``, however a chunk's reader typed it), and a date that does
   not parse with the training format, get the training fill value too and are counted apart
   (``unread``): one odd cell does not stop
-  the scoring of a file, and is not taken for an empty one. A column of which no value reads, over
-  at least :data:`UNREAD_ALL` values (all words, all in another style: the input changed, not a cell),
-  is a one-line :class:`~aekit.errors.DataError` naming it and its first value (``aekit score``
-  decides this on the whole stream's counts, so the chunk size does not matter);
+  the scoring of a file, and is not taken for an empty one. A numeric or date column of which no value
+  reads, over at least :data:`UNREAD_ALL` values (all words, all in another style or date format: the
+  input changed, not a cell), is a one-line :class:`~aekit.errors.DataError` naming it, its first value
+  and its row (``aekit score`` decides this on the whole stream's counts, so the chunk size does not matter);
 * a feature column missing from the input and a column the run never saw are
   :class:`~aekit.errors.DataError`\\ s naming the column.
 
@@ -141,9 +141,10 @@ class TableCounts:
     missing: dict[str, int] = field(default_factory=dict)
     unseen: dict[str, int] = field(default_factory=dict)
     unread: dict[str, int] = field(default_factory=dict)
-    read: dict[str, int] = field(default_factory=dict)  # numbers read, per numeric column scored (0 included)
+    read: dict[str, int] = field(default_factory=dict)  # numbers read or dates parsed, per column scored (0 included)
     first_unread: dict[str, tuple[str, Any]] = field(default_factory=dict)  # per column: its first unread value, row
     pooled: set[str] = field(default_factory=set)  # columns whose unseen values encode as their pooled rare values
+    date_formats: dict[str, str | None] = field(default_factory=dict)  # date columns scored (read: dates parsed): their format
 
     def add(self, other: "TableCounts") -> None:
         for mine, theirs in ((self.missing, other.missing), (self.unseen, other.unseen), (self.unread, other.unread),
@@ -153,16 +154,27 @@ class TableCounts:
         for k, first in other.first_unread.items():
             self.first_unread.setdefault(k, first)
         self.pooled |= other.pooled
+        self.date_formats.update(other.date_formats)
 
     def unreadable(self) -> str | None:
-        """One line naming the first numeric column of which no value read as a number, over at least
-        :data:`UNREAD_ALL` values (a column written in another style than training's, or words: schema
-        drift, not odd cells to fill), with its first value; ``None`` when there is none."""
-        for col, n in self.unread.items():
-            if n >= UNREAD_ALL and self.read.get(col) == 0:
-                value, row = self.first_unread[col]
-                return f"column {col!r}: value {value!r} at row {row} is not a number in the training style ({n} such value(s))"
-        return None
+        """One line naming the first numeric or date column of which no value read as a number or
+        parsed as a date, over at least :data:`UNREAD_ALL` values (a column written in another style or
+        date format than training's, or words: schema drift, not odd cells to fill), with its first
+        value and row; ``None`` when there is none."""
+        col = self.unreadable_column()
+        if col is None:
+            return None
+        (value, row), n = self.first_unread[col], self.unread[col]
+        if col in self.date_formats:
+            fmt = self.date_formats[col]
+            what = f"a date in the training format {fmt!r}" if fmt is not None else "a date"
+            return f"column {col!r}: value {value!r} at row {row} is not {what} ({n} such value(s))"
+        what = "infinite or not a number" if _is_infinite(value) else "not a number"  # inf: say so, it reads as a number
+        return f"column {col!r}: value {value!r} at row {row} is {what} in the training style ({n} such value(s))"
+
+    def unreadable_column(self) -> str | None:
+        """The column :meth:`unreadable` names, or ``None``."""
+        return next((c for c, n in self.unread.items() if n >= UNREAD_ALL and self.read.get(c) == 0), None)
 
     def line(self) -> str | None:
         """One line for a person, or ``None`` when nothing was filled in or unseen."""
@@ -173,11 +185,22 @@ class TableCounts:
         if n_unread:
             parts.append(f"{n_unread} value(s) not read as numbers or dates in the training style, filled with the training "
                          f"values ({_top(self.unread)})")
-        if n_unseen:
-            into = {c in self.pooled for c, n in self.unseen.items() if n}
-            how = " or ".join(w for p, w in ((False, "as all-zero one-hot"), (True, "as the pooled rare values")) if p in into)
-            parts.append(f"{n_unseen} category value(s) unseen in training, encoded {how} ({_top(self.unseen)})")
+        if n_unseen:  # which columns' values went where: a clause per encoding that occurred
+            how = []
+            for pooled, words in ((False, "as all-zero one-hot"), (True, "as the pooled rare values")):
+                these = {c: n for c, n in self.unseen.items() if n and (c in self.pooled) == pooled}
+                if these:
+                    how.append(f"{words} ({_top(these)})")
+            parts.append(f"{n_unseen} category value(s) unseen in training, encoded {' and '.join(how)}")
         return "; ".join(parts) or None
+
+
+def _is_infinite(text: str) -> bool:
+    """Whether ``text`` is an infinite number as Python reads one (``"inf"``, ``"-Infinity"``)."""
+    try:
+        return bool(np.isinf(float(text.strip())))
+    except ValueError:
+        return False
 
 
 def _top(counts: dict[str, int], n: int = 3) -> str:
@@ -291,6 +314,13 @@ def _unread_number(text: np.ndarray) -> str:
     import pandas as pd
 
     return next((v for v in text if _number_format(pd.Series([1], index=[v]))[0] is None), "")
+
+
+def _plain_number(text: str) -> float | None:
+    """``text`` as a number when it is one written plainly (``"1.50"``, ``" 2134.0 "``, ``"02134"``,
+    ``"-3"``, ``"1e3"``; :data:`NUMBER_FORMATS` ``"number"``), else ``None`` (words, ``"1,5"``, ``"inf"``)."""
+    t = text.strip()
+    return float(t) if re.fullmatch(NUMBER_FORMATS["number"], t) else None
 
 
 def _read_text_numbers(text: Any, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -484,18 +514,21 @@ def _valid_role(name: str, s: Any, n_rows: int, max_categories: int) -> ColumnRo
     text = as_text(nonnull)
     counts = pd.Series(text, dtype=object).value_counts()
     code = zero_led(counts.index)  # "00123": kept as text (a category, an id), as the file's reader keeps it
-    role = _text_role(name, s, nonnull, text, counts, n_rows, max_categories, read_numbers=not code)
+    # a category of strings is the user's word for it (numbers would have stayed numbers): never a date or an id
+    given = isinstance(s.dtype, pd.CategoricalDtype) and types.infer_dtype(s.dtype.categories, skipna=True) == "string"
+    role = _text_role(name, s, nonnull, text, counts, n_rows, max_categories, read_numbers=not code, given=given)
     if code and role.role != "numeric":
         role.note = f"integer codes with leading zeros ({code!r}), kept as text" + (f"; {role.note}" if role.note else "")
-    # a category of strings is the user's word for it (numbers would have stayed numbers)
-    role.given = isinstance(s.dtype, pd.CategoricalDtype) and types.infer_dtype(s.dtype.categories, skipna=True) == "string"
+    role.given = given
     return role
 
 
 def _text_role(name: str, s: Any, nonnull: Any, text: np.ndarray, counts: Any, n_rows: int, max_categories: int,
-               read_numbers: bool) -> ColumnRole:
+               read_numbers: bool, given: bool = False) -> ColumnRole:
     """The role of a column of text (``text``: its non-empty values as strings, ``counts`` their
-    value_counts); ``read_numbers``: whether numbers written as text are read as numbers."""
+    value_counts); ``read_numbers``: whether numbers written as text are read as numbers; ``given``: a
+    category by the user's word (:func:`given_categories`), so neither a date nor an id (too many values
+    still make it ``text``)."""
     import pandas as pd
     from pandas.api import types
 
@@ -519,7 +552,7 @@ def _text_role(name: str, s: Any, nonnull: Any, text: np.ndarray, counts: Any, n
     distinct = len(counts)
     if distinct == 1:
         return ColumnRole(name, "constant", f"always {text[0]!r}")
-    if not types.is_bool_dtype(s):
+    if not types.is_bool_dtype(s) and not given:
         fmt = _date_format(text)
         if fmt is not None:
             return ColumnRole(name, "date", date_format=fmt)
@@ -846,11 +879,16 @@ class TablePreprocessor:
                 cols[r.name] = parse_numbers(df[r.name], r.number_format, r.name, unread)
             elif r.role == "date":
                 stamps = self._dates(df[r.name], r)
-                if unread is not None and bool(stamps.isna().any()):  # a date that does not parse: unread, as a bad number
+                if unread is not None:  # a date that does not parse: unread, as a bad number; the parsed ones are read
+                    unread.date_formats[r.name] = r.date_format
+                    unread.read[r.name] = unread.read.get(r.name, 0) + int(stamps.notna().sum())
+                if unread is not None and bool(stamps.isna().any()):
                     written = pd.Series(as_text(df[r.name]), index=df.index, dtype=object).str.strip().str.lower()
-                    n_bad = int((stamps.isna() & written.notna() & ~written.isin(MISSING_MARKERS)).sum())
-                    if n_bad:
-                        unread.unread[r.name] = unread.unread.get(r.name, 0) + n_bad
+                    bad = (stamps.isna() & written.notna() & ~written.isin(MISSING_MARKERS)).to_numpy()
+                    if bad.any():
+                        unread.unread[r.name] = unread.unread.get(r.name, 0) + int(bad.sum())
+                        i = int(np.flatnonzero(bad)[0])
+                        unread.first_unread.setdefault(r.name, (str(df[r.name].iloc[i])[:40], df.index[i]))
                 for part in self.date_parts_[r.name]:
                     values = stamps.dt.dayofweek if part == "weekday" else getattr(stamps.dt, part)  # (weekday: deprecated)
                     cols[f"{r.name}_{part}"] = values.astype(np.float64)
@@ -864,22 +902,32 @@ class TablePreprocessor:
     def _fold_case(self, name: str, values: Any) -> Any:
         """``values`` of categorical column ``name`` with an unseen value that differs from one
         training category only in case or surrounding spaces (``"Yes"``, ``" YES"`` for ``"yes"``)
-        read as that category, and an integer written without zeros (``13``, as :func:`as_text` writes
-        an int or ``13.0``) as the one integer code of its value (``"013"``, :data:`ZERO_LED`: a code
-        column read as numbers, as ``pandas.read_csv`` reads one); one matching several (``"A"`` and
-        ``"a"`` both trained) stays unseen. Only the unseen values are looked at."""
+        read as that category, and an unseen value that reads as a number (``13``, ``1.5``, as
+        :func:`as_text` writes an int or a float, or a string ``"1.5"``, ``"2134.0"``) as the one
+        training category that is a number of equal value (``"1.50"`` of a given category,
+        ``"02134"`` of integer codes, :data:`ZERO_LED`: a column other readers wrote otherwise,
+        as ``pandas.read_csv`` reads ``"1.50"`` as 1.5). A value matching several (``"A"`` and
+        ``"a"``, or ``"1.5"`` and ``"1.50"``, both trained) or none stays unseen. Only the unseen
+        values are looked at."""
         known = self._known(name)
         if not known:
             return values  # at fit: the training values are the categories
         folded: dict[str, list[str]] = {}
         for c in known:
             folded.setdefault(c.strip().casefold(), []).append(c)
+        by_value: dict[float, list[str]] = {}  # the categories that are numbers, by value ("1.50" and "1.5" alike)
         for c in known:
-            if re.fullmatch(ZERO_LED, c.strip()):
-                folded.setdefault(str(int(c)), []).append(c)
+            value = _plain_number(c)
+            if value is not None:
+                by_value.setdefault(value, []).append(c)
 
         def same(v: Any) -> Any:
-            matches = folded.get(v.strip().casefold(), []) if isinstance(v, str) else []
+            if not isinstance(v, str):
+                return v
+            matches = folded.get(v.strip().casefold(), [])
+            if not matches and by_value:
+                value = _plain_number(v)
+                matches = by_value.get(value, []) if value is not None else []
             return matches[0] if len(matches) == 1 else v
 
         unseen = values.notna() & ~values.isin(known)
@@ -913,8 +961,9 @@ class TablePreprocessor:
     def transform(self, X: Any) -> np.ndarray:
         """Features ``(N, n_features_out)`` float64 of the table ``X`` (a DataFrame; an array of
         rows holds the feature columns in order). Ids and dropped columns may be present or not.
-        A numeric column of which no value reads as a number, over at least :data:`UNREAD_ALL` values,
-        is a one-line :class:`DataError` (:meth:`TableCounts.unreadable`; unless ``check_unread`` is off)."""
+        A numeric or date column of which no value reads as a number or parses as a date, over at least
+        :data:`UNREAD_ALL` values, is a one-line :class:`DataError` (:meth:`TableCounts.unreadable`; unless
+        ``check_unread`` is off)."""
         df = self.as_frame(X)
         self.check_columns(df)
         if len(df) == 0:
@@ -969,7 +1018,7 @@ class TablePreprocessor:
         if given:
             parts.append(f"categories as given: {', '.join(given[:4])}{', ...' if len(given) > 4 else ''}")
         for r in self.roles_:  # given categories and integer codes: what was made of them, so a misread one can be passed as text
-            if r.given:  # a given category that is not one: too many values, unique, dates, as any category of them
+            if r.given:  # a given category that is not one: too many values (text), as any category of them
                 note = r.note.partition("; ")[2] if r.note.startswith("integer codes with leading zeros") else r.note
                 if r.role != "categorical":
                     parts.append(f"{r.name!r}: a category as given but {r.role}"
