@@ -410,7 +410,8 @@ def read_table_bytes(data: bytes, name: str, text_columns: Sequence[str] = (), k
         df = _read_text(io.StringIO(text), fmt, first, text_columns=text_columns)
         if not keep_codes:
             return df
-        return _keep_zero_led(df, _head_text(lines[:SNIFF_LINES], fmt, first), lambda cols: _read_text(io.StringIO(text), fmt, first, text_columns=cols, columns=cols))
+        return _keep_zero_led(df, _head_text(lines[:SNIFF_LINES], fmt, first),
+                              lambda cols: _read_text(io.StringIO(text), fmt, first, text_columns=cols, columns=cols))
     except DataError:
         raise
     except Exception as err:  # noqa: BLE001 - parsers raise many types; all mean "unreadable upload"

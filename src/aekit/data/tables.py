@@ -933,7 +933,8 @@ class TablePreprocessor:
         unseen = values.notna() & ~values.isin(known)
         if unseen.any():
             values = values.copy()
-            values[unseen] = values[unseen].map(same)
+            odd = values[unseen]
+            values[unseen] = odd.map({v: same(v) for v in odd.unique()})  # each distinct value looked at once
         return values
 
     def _counts(self, frame: Any, counts: TableCounts | None = None) -> TableCounts:
